@@ -1,0 +1,94 @@
+/**
+ * The error catalog: every error a client can see has a stable code, an HTTP status, an
+ * OpenAI error `type` and a default message. `docs/errors.md` lists the same entries; a test
+ * keeps the two identical in both directions.
+ */
+
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'api_error'
+  | 'upstream_error'
+  | 'timeout_error'
+  | 'service_unavailable';
+
+export interface CatalogEntry {
+  /** HTTP status; 0 means "the upstream's status is passed through". */
+  readonly status: number;
+  readonly type: ErrorType;
+  readonly message: string;
+}
+
+export const catalog = {
+  SLUICE_ERR_INVALID_JSON: { status: 400, type: 'invalid_request_error', message: 'The request body is not valid JSON.' },
+  SLUICE_ERR_INVALID_REQUEST: { status: 400, type: 'invalid_request_error', message: 'The request body does not have the expected shape.' },
+  SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, type: 'invalid_request_error', message: 'The request body must be JSON.' },
+  SLUICE_ERR_BODY_TOO_LARGE: { status: 413, type: 'invalid_request_error', message: 'The request body is larger than the configured limit.' },
+  SLUICE_ERR_NOT_FOUND: { status: 404, type: 'not_found_error', message: 'No such endpoint.' },
+  SLUICE_ERR_MODEL_NOT_FOUND: { status: 404, type: 'not_found_error', message: 'No route serves the requested model.' },
+  SLUICE_ERR_UPSTREAM_UNREACHABLE: { status: 502, type: 'upstream_error', message: 'The upstream provider could not be reached.' },
+  SLUICE_ERR_UPSTREAM_BAD_RESPONSE: { status: 502, type: 'upstream_error', message: 'The upstream provider sent a response that could not be read.' },
+  SLUICE_ERR_UPSTREAM_TIMEOUT: { status: 504, type: 'timeout_error', message: 'The upstream provider did not answer in time.' },
+  SLUICE_ERR_UPSTREAM_STATUS: { status: 0, type: 'upstream_error', message: 'The upstream provider answered with an error.' },
+  SLUICE_ERR_STREAM_INTERRUPTED: { status: 502, type: 'upstream_error', message: 'The upstream stream ended before it was complete.' },
+  SLUICE_ERR_SHUTTING_DOWN: { status: 503, type: 'service_unavailable', message: 'The gateway is shutting down; retry on another instance.' },
+  SLUICE_ERR_INTERNAL: { status: 500, type: 'api_error', message: 'Internal gateway error.' },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof catalog;
+
+/** Body of an error response, in OpenAI's shape. */
+export interface ErrorBody {
+  error: {
+    message: string;
+    type: ErrorType;
+    code: ErrorCode;
+    param: string | null;
+    /** Present for SLUICE_ERR_UPSTREAM_STATUS: what the upstream said. */
+    upstream?: { status: number; code: string | null; type: string | null };
+  };
+}
+
+export interface SluiceErrorOptions {
+  message?: string;
+  /** Overrides the catalog status; only meaningful for SLUICE_ERR_UPSTREAM_STATUS. */
+  status?: number;
+  param?: string;
+  headers?: Readonly<Record<string, string>>;
+  upstream?: { status: number; code: string | null; type: string | null };
+  cause?: unknown;
+}
+
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly type: ErrorType;
+  readonly param: string | null;
+  /** Extra response headers, such as Retry-After. */
+  readonly headers: Readonly<Record<string, string>> | null;
+  readonly upstream: { status: number; code: string | null; type: string | null } | null;
+
+  constructor(code: ErrorCode, options: SluiceErrorOptions = {}) {
+    const entry: CatalogEntry = catalog[code];
+    super(options.message ?? entry.message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SluiceError';
+    this.code = code;
+    this.status = options.status ?? (entry.status === 0 ? 502 : entry.status);
+    this.type = entry.type;
+    this.param = options.param ?? null;
+    this.headers = options.headers ?? null;
+    this.upstream = options.upstream ?? null;
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { error: { message: this.message, type: this.type, code: this.code, param: this.param } };
+    if (this.upstream !== null) body.error.upstream = this.upstream;
+    return body;
+  }
+}
+
+export function isSluiceError(err: unknown): err is SluiceError {
+  return err instanceof SluiceError;
+}

@@ -1,0 +1,65 @@
+/**
+ * The provider adapter contract. Core code (server, pipeline, routing) depends on this file
+ * only; it never imports an adapter. Adapters are registered by type in `registry.ts`.
+ */
+
+/** The OpenAI-shaped endpoints Sluice serves. */
+export type Endpoint = 'chat' | 'completions' | 'embeddings';
+
+/** Token usage as reported by the upstream (or estimated when it reports none). */
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+/** A JSON object as parsed from a client body. */
+export type JsonObject = Record<string, unknown>;
+
+/** One call to a provider, already routed to a concrete target. */
+export interface ProviderCall {
+  readonly endpoint: Endpoint;
+  /** The client's OpenAI-shaped body with `model` already set to the target's model. */
+  readonly body: JsonObject;
+  readonly stream: boolean;
+  /** Whether the client asked for `stream_options.include_usage`. */
+  readonly includeUsage: boolean;
+  /** Aborted when the client goes away or the gateway gives up; adapters cancel upstream. */
+  readonly signal: AbortSignal;
+  readonly requestId: string;
+}
+
+/** A complete (non-streamed) answer. `body` is JSON text, sent to the client as is. */
+export interface JsonResponse {
+  readonly kind: 'json';
+  readonly status: number;
+  readonly body: string;
+  readonly usage: Usage | null;
+}
+
+/**
+ * A streamed answer. `chunks` yields the JSON text of each OpenAI-shaped chunk (what follows
+ * `data: ` in SSE), without the final `[DONE]`. Iteration throws a SluiceError when the
+ * upstream fails mid-stream; it ends normally only when the upstream completed the stream.
+ * `usage()` is valid once iteration has ended.
+ */
+export interface StreamResponse {
+  readonly kind: 'stream';
+  readonly status: number;
+  readonly chunks: AsyncIterable<string>;
+  usage(): Usage | null;
+}
+
+export type ProviderResponse = JsonResponse | StreamResponse;
+
+/**
+ * What every provider implements. `send` resolves once the upstream has committed to an
+ * answer (status and headers received, or the first chunk ready), and rejects with a
+ * SluiceError when it failed before that point — so retries and fallbacks can still act.
+ */
+export interface ProviderAdapter {
+  readonly name: string;
+  readonly type: string;
+  send(call: ProviderCall): Promise<ProviderResponse>;
+  close(): Promise<void>;
+}
