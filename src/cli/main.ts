@@ -1,0 +1,209 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, formatProblem, loadConfigFile } from '../config/load.js';
+import { compileConfig } from '../config/compile.js';
+import { parsePort, resolveConfig } from '../config/resolve.js';
+import { startMockServer } from '../mock/server.js';
+import { defaultMockOptions, type MockOptions } from '../mock/options.js';
+import { createLogger } from '../observability/logger.js';
+import { Gateway } from '../server/app.js';
+
+const HELP = `sluice — a gateway for AI-backed APIs
+
+Usage: sluice <command> [options]
+
+Commands:
+  start           Start the gateway (default config: 127.0.0.1:8787, every model to the mock)
+  mock            Start a standalone OpenAI-compatible mock upstream
+  config check    Validate a configuration file and print each problem with its path
+
+Run "sluice <command> --help" for a command's options.
+`;
+
+const START_HELP = `Usage: sluice start [--config FILE] [--host HOST] [--port PORT]
+
+Starts the gateway.
+
+Options:
+  -c, --config FILE   Configuration file (env SLUICE_CONFIG; default ./sluice.yaml if present,
+                      else the built-in default: every model routed to the built-in mock)
+      --host HOST     Address to bind (env SLUICE_HOST; default 127.0.0.1)
+  -p, --port PORT     Port to bind, 0 for any free port (env SLUICE_PORT; default 8787)
+  -h, --help          Show this help
+
+SIGTERM or SIGINT stops accepting requests, lets requests and streams in flight finish for up
+to server.drainTimeout, then exits 0.
+`;
+
+const MOCK_HELP = `Usage: sluice mock [--port PORT] [--host HOST] [fault options]
+
+Starts an OpenAI-compatible mock upstream (chat, completions, embeddings, streaming), with
+deterministic answers for a given request.
+
+Options:
+      --host HOST                 Address to bind (default 127.0.0.1)
+  -p, --port PORT                 Port to bind, 0 for any free port (default 8788)
+      --latency-ms N              Delay before the first byte of every answer (default 0)
+      --tokens-per-second N       Streaming pace; 0 sends chunks at once (default 0)
+      --status N                  Answer every request with this HTTP status
+      --fail-rate F               Fraction (0..1) of requests answered with 500 (default 0)
+      --drop-after-chunks N       Cut streams abruptly after N chunks
+      --retry-after N             Seconds sent in Retry-After with 429 answers
+      --seed N                    Seed of the fail-rate sequence (default 1)
+  -h, --help                      Show this help
+`;
+
+const CONFIG_HELP = `Usage: sluice config check FILE
+
+Validates FILE (with \${ENV_VAR} interpolation from the environment) and prints each problem
+as "path: reason", for example:
+  routes[1].targets[0].provider: unknown provider "opena1"
+Exits 0 when the file is valid, 1 when it is not.
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`sluice: ${message}\n`);
+  process.exit(2);
+}
+
+async function start(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      host: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) {
+    process.stdout.write(START_HELP);
+    return;
+  }
+  let config;
+  try {
+    config = resolveConfig({ configFile: values.config, host: values.host, port: values.port === undefined ? undefined : parsePort(values.port, '--port') });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sluice: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logging.level);
+  const gateway = new Gateway(config, { logger });
+  const address = await gateway.listen();
+  logger.info({ url: address.url, config: config.source, routes: config.routes.length }, 'sluice listening');
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, drainTimeoutMs: config.server.drainTimeoutMs }, 'draining');
+    gateway.shutdown().then(
+      (drained) => {
+        logger.info({ drained }, 'stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+function numberFlag(value: string | undefined, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) fail(`${flag}: expected a number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function mock(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+      'latency-ms': { type: 'string' },
+      'tokens-per-second': { type: 'string' },
+      status: { type: 'string' },
+      'fail-rate': { type: 'string' },
+      'drop-after-chunks': { type: 'string' },
+      'retry-after': { type: 'string' },
+      seed: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) {
+    process.stdout.write(MOCK_HELP);
+    return;
+  }
+  const options: MockOptions = {
+    latencyMs: numberFlag(values['latency-ms'], '--latency-ms', 0) ?? defaultMockOptions.latencyMs,
+    tokensPerSecond: numberFlag(values['tokens-per-second'], '--tokens-per-second', 0) ?? defaultMockOptions.tokensPerSecond,
+    status: numberFlag(values.status, '--status', 400, 599) ?? null,
+    failRate: numberFlag(values['fail-rate'], '--fail-rate', 0, 1) ?? 0,
+    dropAfterChunks: numberFlag(values['drop-after-chunks'], '--drop-after-chunks', 0) ?? null,
+    retryAfter: numberFlag(values['retry-after'], '--retry-after', 0) ?? null,
+    seed: numberFlag(values.seed, '--seed', 0) ?? defaultMockOptions.seed,
+  };
+  const port = values.port === undefined ? 8788 : parsePort(values.port, '--port');
+  const server = await startMockServer({ host: values.host ?? '127.0.0.1', port, options });
+  process.stdout.write(`sluice mock listening on ${server.url}\n`);
+  const stop = (): void => {
+    void server.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+function configCheck(argv: string[]): void {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+  if (values.help === true || positionals[0] !== 'check') {
+    process.stdout.write(CONFIG_HELP);
+    if (values.help !== true) process.exit(2);
+    return;
+  }
+  const file = positionals[1];
+  if (file === undefined) fail('config check: missing FILE (see "sluice config check --help")');
+  try {
+    const config = compileConfig(loadConfigFile(file), file);
+    process.stdout.write(`${file}: ok (${Object.keys(config.providers).length} providers, ${config.routes.length} routes)\n`);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${file}: ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}\n`);
+    for (const p of err.problems) process.stdout.write(`${formatProblem(p)}\n`);
+    process.exit(1);
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return start(rest);
+    case 'mock':
+      return mock(rest);
+    case 'config':
+      return configCheck(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(HELP);
+      return;
+    default:
+      fail(`unknown command ${JSON.stringify(command)}\n\n${HELP}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) fail(err.message);
+  if (err instanceof RangeError) fail(err.message);
+  process.stderr.write(`sluice: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { parseDuration, parseSize } from '../lib/units.js';
+
+/**
+ * The configuration schema. Every key here is documented in docs/configuration.md; a test
+ * checks that the document names each of them.
+ */
+
+const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(v)} (use e.g. 500ms, 30s, 5m, 7d, or milliseconds)` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const bytes = parseSize(v);
+  if (bytes === null) {
+    ctx.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(v)} (use e.g. 512kb, 4mb, or bytes)` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, "_", "." and "-"');
+
+const serverSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8787),
+  bodyLimit: size.default(4 * 1024 * 1024),
+  drainTimeout: duration.default(30_000),
+});
+
+const loggingSchema = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+const timeoutsSchema = z.strictObject({
+  connect: duration.default(10_000),
+  firstByte: duration.default(300_000),
+  idle: duration.default(60_000),
+});
+
+const openaiProviderSchema = z.strictObject({
+  type: z.literal('openai'),
+  baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://api.openai.com/v1' }),
+  apiKey: z.string().min(1).optional(),
+  headers: z.record(z.string(), z.string()).default({}),
+  connections: z.number().int().min(1).max(4096).default(128),
+  timeouts: timeoutsSchema.prefault({}),
+});
+
+const mockProviderSchema = z.strictObject({
+  type: z.literal('mock'),
+  latencyMs: z.number().min(0).default(0),
+  tokensPerSecond: z.number().min(0).default(0),
+  status: z.number().int().min(400).max(599).nullable().default(null),
+  failRate: z.number().min(0).max(1).default(0),
+  dropAfterChunks: z.number().int().min(0).nullable().default(null),
+  retryAfter: z.number().int().min(0).nullable().default(null),
+  seed: z.number().int().default(1),
+});
+
+export const providerSchema = z.discriminatedUnion('type', [openaiProviderSchema, mockProviderSchema], {
+  error: (issue) => (issue.code === 'invalid_union' ? 'unknown provider type (expected one of: openai, mock)' : undefined),
+});
+
+const targetSchema = z.strictObject({
+  provider: z.string().min(1),
+  model: z.string().min(1).optional(),
+});
+
+const routeSchema = z.strictObject({
+  name: name.optional(),
+  match: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  targets: z.array(targetSchema).min(1),
+});
+
+export const configSchema = z
+  .strictObject({
+    server: serverSchema.prefault({}),
+    logging: loggingSchema.prefault({}),
+    providers: z.record(name, providerSchema).optional(),
+    routes: z.array(routeSchema).optional(),
+  })
+  .superRefine((cfg, ctx) => {
+    const providers = cfg.providers ?? {};
+    const known = Object.keys(providers);
+    cfg.routes?.forEach((route, r) => {
+      route.targets.forEach((target, t) => {
+        if (!(target.provider in providers) && !(cfg.providers === undefined && target.provider === 'mock')) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', r, 'targets', t, 'provider'],
+            message: `unknown provider ${JSON.stringify(target.provider)}${known.length > 0 ? ` (defined: ${known.join(', ')})` : ''}`,
+          });
+        }
+      });
+    });
+  });
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+export type ProviderConfig = z.output<typeof providerSchema>;
+export type OpenAIProviderConfig = z.output<typeof openaiProviderSchema>;
+export type MockProviderConfig = z.output<typeof mockProviderSchema>;
+export type RouteConfig = z.output<typeof routeSchema>;

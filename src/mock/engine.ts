@@ -1,0 +1,330 @@
+/**
+ * A deterministic fake OpenAI backend: pure logic that turns a request body into OpenAI-shaped
+ * answers, chunks and errors. Both the in-process adapter and the standalone HTTP mock use it,
+ * so tests and benchmarks see byte-identical content whichever path they exercise.
+ *
+ * Determinism: the answer is a function of the request content only (model, messages or prompt,
+ * token limits), so a cache or a retry can be checked by comparing text. Only `created` (the
+ * wall clock) and the fault sequence (the seeded PRNG, which advances per request) vary.
+ */
+import { createHash } from 'node:crypto';
+import type { JsonObject } from '../providers/types.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import type { MockOptions } from './options.js';
+
+export interface OpenAiUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export type FinishReason = 'stop' | 'length';
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: { index: number; message: { role: 'assistant'; content: string; refusal: null }; logprobs: null; finish_reason: FinishReason }[];
+  usage: OpenAiUsage;
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: { index: number; delta: { role?: 'assistant'; content?: string }; logprobs: null; finish_reason: FinishReason | null }[];
+  usage?: OpenAiUsage | null;
+}
+
+export interface TextCompletion {
+  id: string;
+  object: 'text_completion';
+  created: number;
+  model: string;
+  choices: { text: string; index: number; logprobs: null; finish_reason: FinishReason | null }[];
+  usage?: OpenAiUsage | null;
+}
+
+export interface EmbeddingList {
+  object: 'list';
+  data: { object: 'embedding'; index: number; embedding: number[] | string }[];
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+}
+
+export interface OpenAiErrorBody {
+  error: { message: string; type: string; param: null; code: string | null };
+}
+
+export interface Fault {
+  status: number;
+  retryAfter: number | null;
+}
+
+/** A generated answer, before it is dressed as a completion, a chunk list or a text completion. */
+export interface Answer {
+  /** Hex sha256 of the canonical request content; ids are derived from it. */
+  hash: string;
+  words: string[];
+  finishReason: FinishReason;
+  usage: OpenAiUsage;
+}
+
+const VOCABULARY = [
+  'the', 'river', 'stone', 'light', 'quiet', 'morning', 'garden', 'window', 'paper', 'signal',
+  'bridge', 'forest', 'simple', 'orange', 'silver', 'harbor', 'travel', 'number', 'little', 'answer',
+  'gentle', 'market', 'winter', 'summer', 'yellow', 'planet', 'rocket', 'castle', 'island', 'valley',
+  'pencil', 'engine', 'follow', 'wonder', 'before', 'after', 'under', 'over', 'between', 'around',
+  'cloud', 'water', 'thunder', 'candle', 'mirror', 'ladder', 'basket', 'coffee', 'letter', 'meadow',
+  'sluice', 'gate', 'stream', 'token', 'model', 'route', 'limit', 'cache', 'metric', 'proxy',
+  'steady', 'bright', 'careful', 'ready',
+] as const;
+
+const MIN_WORDS = 8;
+const MAX_WORDS = 40;
+const DEFAULT_DIMENSIONS = 256;
+/** Bounds `dimensions` so a hostile or mistaken value cannot make the mock allocate gigabytes. */
+const MAX_DIMENSIONS = 8192;
+
+/** mulberry32: tiny, fast, good enough for fake content and fault draws; reproducible per seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** 32-bit unsigned integer from 8 hex digits of a hash, starting at hex offset `at`. */
+function hashWord(hash: string, at: number): number {
+  return Number.parseInt(hash.slice(at, at + 8), 16) >>> 0;
+}
+
+/**
+ * Prompt tokens are estimated as ceil(characters / 4) over all prompt text (message contents,
+ * text parts, prompts, embedding inputs): OpenAI's own rule of thumb, and cheap.
+ */
+export function estimateTokens(chars: number): number {
+  return Math.ceil(chars / 4);
+}
+
+/** Characters of the text a message's `content` carries: a string, or an array of text parts. */
+function contentChars(content: unknown): number {
+  if (typeof content === 'string') return content.length;
+  if (!Array.isArray(content)) return 0;
+  let n = 0;
+  for (const part of content) {
+    if (typeof part === 'string') n += part.length;
+    else if (isRecord(part) && typeof part.text === 'string') n += part.text.length;
+  }
+  return n;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A non-negative integer limit from the body, or null when absent or not a usable number. */
+function tokenLimit(body: JsonObject): number | null {
+  for (const key of ['max_completion_tokens', 'max_tokens']) {
+    const v = body[key];
+    if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return Math.floor(v);
+  }
+  return null;
+}
+
+function modelOf(body: JsonObject): string {
+  return typeof body.model === 'string' ? body.model : 'mock-1';
+}
+
+/** The texts of an embeddings `input`: a string, strings, or token arrays (as their JSON). */
+export function embeddingInputs(input: unknown): string[] {
+  if (typeof input === 'string') return [input];
+  if (!Array.isArray(input)) return [];
+  // A flat array of numbers is one tokenised input, not many.
+  if (input.length > 0 && input.every((x) => typeof x === 'number')) return [JSON.stringify(input)];
+  return input.map((x) => (typeof x === 'string' ? x : JSON.stringify(x) ?? ''));
+}
+
+/** Characters of a legacy `prompt` (a string or an array); every prompt counts as input. */
+function promptChars(prompt: unknown): number {
+  if (typeof prompt === 'string') return prompt.length;
+  if (!Array.isArray(prompt)) return 0;
+  let chars = 0;
+  for (const p of prompt) chars += typeof p === 'string' ? p.length : (JSON.stringify(p) ?? '').length;
+  return chars;
+}
+
+/** A unit-length vector derived from the text alone, so batch position never changes it. */
+export function embeddingVector(text: string, dimensions: number): number[] {
+  const rng = mulberry32(hashWord(sha256Hex(text), 0));
+  const v = new Array<number>(dimensions);
+  let sumSq = 0;
+  for (let i = 0; i < dimensions; i++) {
+    const x = rng() * 2 - 1;
+    v[i] = x;
+    sumSq += x * x;
+  }
+  const norm = Math.sqrt(sumSq) || 1;
+  for (let i = 0; i < dimensions; i++) v[i] = (v[i] as number) / norm;
+  return v;
+}
+
+/** OpenAI's base64 embedding encoding: little-endian float32, what the official SDK asks for. */
+function toBase64(v: number[]): string {
+  const buf = Buffer.alloc(v.length * 4);
+  for (let i = 0; i < v.length; i++) buf.writeFloatLE(v[i] as number, i * 4);
+  return buf.toString('base64');
+}
+
+/** An OpenAI-shaped error body; also used by the standalone server for its own 400/404. */
+export function openAiError(message: string, type: string, code: string | null = null): OpenAiErrorBody {
+  return { error: { message, type, param: null, code } };
+}
+
+export class MockEngine {
+  private readonly faultRng: () => number;
+
+  constructor(
+    readonly options: MockOptions,
+    private readonly clock: Clock = systemClock,
+  ) {
+    this.faultRng = mulberry32(options.seed);
+  }
+
+  /** The fault to inject into the next request, if any; advances the seeded PRNG. */
+  nextFault(): Fault | null {
+    const { status, failRate, retryAfter } = this.options;
+    if (status !== null) return { status, retryAfter: status === 429 ? retryAfter : null };
+    if (failRate > 0 && this.faultRng() < failRate) return { status: 500, retryAfter: null };
+    return null;
+  }
+
+  errorBody(status: number): OpenAiErrorBody {
+    if (status === 429) return openAiError('Rate limit reached for requests (mock fault).', 'requests', 'rate_limit_exceeded');
+    if (status >= 500) return openAiError('The server had an error while processing your request (mock fault).', 'server_error');
+    if (status === 401) return openAiError('Incorrect API key provided (mock fault).', 'invalid_request_error', 'invalid_api_key');
+    if (status === 404) return openAiError('The model does not exist (mock fault).', 'invalid_request_error', 'model_not_found');
+    return openAiError(`Mock fault: status ${status}.`, 'invalid_request_error');
+  }
+
+  /** The answer to a chat (messages) or legacy completion (prompt) request. */
+  answer(body: JsonObject): Answer {
+    const isChat = !('prompt' in body) || 'messages' in body;
+    let chars = 0;
+    if (isChat) {
+      const messages = Array.isArray(body.messages) ? body.messages : [];
+      for (const m of messages) if (isRecord(m)) chars += contentChars(m.content);
+    } else {
+      chars = promptChars(body.prompt);
+    }
+    const limit = tokenLimit(body);
+    const canonical = JSON.stringify([
+      isChat ? 'chat' : 'completion',
+      modelOf(body),
+      isChat ? (body.messages ?? null) : (body.prompt ?? null),
+      body.max_tokens ?? null,
+      body.max_completion_tokens ?? null,
+    ]);
+    const hash = sha256Hex(canonical);
+    const natural = MIN_WORDS + (hashWord(hash, 0) % (MAX_WORDS - MIN_WORDS + 1));
+    const count = limit === null ? natural : Math.min(natural, limit);
+    const rng = mulberry32(hashWord(hash, 8));
+    const words: string[] = [];
+    for (let i = 0; i < count; i++) words.push(VOCABULARY[Math.floor(rng() * VOCABULARY.length)] as string);
+    const promptTokens = estimateTokens(chars);
+    return {
+      hash,
+      words,
+      finishReason: count < natural ? 'length' : 'stop',
+      usage: { prompt_tokens: promptTokens, completion_tokens: count, total_tokens: promptTokens + count },
+    };
+  }
+
+  chatCompletion(body: JsonObject): ChatCompletion {
+    const a = this.answer(body);
+    return {
+      id: `chatcmpl-mock-${a.hash.slice(0, 24)}`,
+      object: 'chat.completion',
+      created: this.created(),
+      model: modelOf(body),
+      choices: [{ index: 0, message: { role: 'assistant', content: a.words.join(' '), refusal: null }, logprobs: null, finish_reason: a.finishReason }],
+      usage: a.usage,
+    };
+  }
+
+  /**
+   * Role chunk, one chunk per word, a finish chunk; with `includeUsage` every chunk carries
+   * `usage: null` and a last chunk with empty `choices` carries the usage (OpenAI's behaviour).
+   */
+  chatChunks(body: JsonObject, includeUsage: boolean): ChatCompletionChunk[] {
+    const a = this.answer(body);
+    const base = { id: `chatcmpl-mock-${a.hash.slice(0, 24)}`, object: 'chat.completion.chunk' as const, created: this.created(), model: modelOf(body) };
+    const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finish: FinishReason | null): ChatCompletionChunk => {
+      const c: ChatCompletionChunk = { ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] };
+      if (includeUsage) c.usage = null;
+      return c;
+    };
+    const chunks = [chunk({ role: 'assistant', content: '' }, null)];
+    a.words.forEach((w, i) => chunks.push(chunk({ content: i === 0 ? w : ` ${w}` }, null)));
+    chunks.push(chunk({}, a.finishReason));
+    if (includeUsage) chunks.push({ ...base, choices: [], usage: a.usage });
+    return chunks;
+  }
+
+  completion(body: JsonObject): TextCompletion {
+    const a = this.answer(body);
+    return {
+      id: `cmpl-mock-${a.hash.slice(0, 24)}`,
+      object: 'text_completion',
+      created: this.created(),
+      model: modelOf(body),
+      choices: [{ text: a.words.join(' '), index: 0, logprobs: null, finish_reason: a.finishReason }],
+      usage: a.usage,
+    };
+  }
+
+  /** One chunk per word, then an empty-text chunk with the finish reason (and the usage chunk). */
+  completionChunks(body: JsonObject, includeUsage: boolean): TextCompletion[] {
+    const a = this.answer(body);
+    const base = { id: `cmpl-mock-${a.hash.slice(0, 24)}`, object: 'text_completion' as const, created: this.created(), model: modelOf(body) };
+    const chunk = (text: string, finish: FinishReason | null): TextCompletion => {
+      const c: TextCompletion = { ...base, choices: [{ text, index: 0, logprobs: null, finish_reason: finish }] };
+      if (includeUsage) c.usage = null;
+      return c;
+    };
+    const chunks = a.words.map((w, i) => chunk(i === 0 ? w : ` ${w}`, null));
+    chunks.push(chunk('', a.finishReason));
+    if (includeUsage) chunks.push({ ...base, choices: [], usage: a.usage });
+    return chunks;
+  }
+
+  /** Vectors per input text; `encoding_format: 'base64'` (the official SDK's default) is honoured. */
+  embeddings(body: JsonObject): EmbeddingList {
+    const texts = embeddingInputs(body.input);
+    const d = body.dimensions;
+    const dimensions = typeof d === 'number' && Number.isInteger(d) && d > 0 ? Math.min(d, MAX_DIMENSIONS) : DEFAULT_DIMENSIONS;
+    const base64 = body.encoding_format === 'base64';
+    let chars = 0;
+    const data = texts.map((text, index) => {
+      chars += text.length;
+      const v = embeddingVector(text, dimensions);
+      return { object: 'embedding' as const, index, embedding: base64 ? toBase64(v) : v };
+    });
+    const tokens = estimateTokens(chars);
+    return { object: 'list', data, model: modelOf(body), usage: { prompt_tokens: tokens, total_tokens: tokens } };
+  }
+
+  private created(): number {
+    return Math.floor(this.clock.now() / 1000);
+  }
+}

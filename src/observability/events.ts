@@ -1,0 +1,37 @@
+import type { RequestContext } from '../pipeline/context.js';
+
+/** Events the gateway publishes; metrics, logs and (later) usage accounting subscribe. */
+export interface GatewayEvents {
+  /** A request finished: answered, failed, or abandoned by its client. */
+  'request:end': RequestContext;
+}
+
+type Listener<T> = (payload: T) => void;
+
+/**
+ * A small typed event bus, one per gateway instance so several instances in one process
+ * (tests) do not mix their numbers. A throwing listener is reported, never propagated into
+ * the request path.
+ */
+export class EventBus {
+  readonly #listeners: { [K in keyof GatewayEvents]: Listener<GatewayEvents[K]>[] } = { 'request:end': [] };
+  readonly #onListenerError: (err: unknown) => void;
+
+  constructor(onListenerError: (err: unknown) => void = () => {}) {
+    this.#onListenerError = onListenerError;
+  }
+
+  on<K extends keyof GatewayEvents>(event: K, listener: Listener<GatewayEvents[K]>): void {
+    this.#listeners[event].push(listener);
+  }
+
+  emit<K extends keyof GatewayEvents>(event: K, payload: GatewayEvents[K]): void {
+    for (const listener of this.#listeners[event]) {
+      try {
+        listener(payload);
+      } catch (err) {
+        this.#onListenerError(err);
+      }
+    }
+  }
+}

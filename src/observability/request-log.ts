@@ -1,0 +1,26 @@
+import type { Logger } from 'pino';
+import type { EventBus } from './events.js';
+
+/** One log line per finished request, with what an operator needs to follow it. */
+export function attachRequestLog(bus: EventBus, logger: Logger): void {
+  bus.on('request:end', (ctx) => {
+    if (!logger.isLevelEnabled('info')) return;
+    logger.info(
+      {
+        reqId: ctx.id,
+        endpoint: ctx.endpoint,
+        model: ctx.model,
+        route: ctx.route.name,
+        provider: ctx.target?.provider ?? null,
+        stream: ctx.stream,
+        status: ctx.status,
+        code: ctx.errorCode,
+        clientGone: ctx.clientGone,
+        ms: Math.round((ctx.endedAt - ctx.startedAt) * 100) / 100,
+        ttfbMs: ctx.firstByteAt < 0 ? null : Math.round((ctx.firstByteAt - ctx.startedAt) * 100) / 100,
+        tokens: ctx.usage === null ? null : { prompt: ctx.usage.promptTokens, completion: ctx.usage.completionTokens },
+      },
+      'request',
+    );
+  });
+}

@@ -1,0 +1,48 @@
+import type { CompiledRoute, CompiledTarget } from '../config/compile.js';
+import type { ErrorCode } from '../errors.js';
+import type { Endpoint, JsonObject, ProviderResponse, Usage } from '../providers/types.js';
+
+/**
+ * Everything one request carries through the pipeline. Stages communicate only through these
+ * fields; every field is initialised here so the object keeps one shape.
+ */
+export class RequestContext {
+  readonly id: string;
+  readonly endpoint: Endpoint;
+  /** Monotonic milliseconds at arrival. */
+  readonly startedAt: number;
+  readonly controller: AbortController;
+  readonly body: JsonObject;
+  readonly model: string;
+  readonly stream: boolean;
+  /** Whether the client asked for `stream_options.include_usage`. */
+  readonly includeUsage: boolean;
+  readonly route: CompiledRoute;
+
+  target: CompiledTarget | null = null;
+  response: ProviderResponse | null = null;
+  usage: Usage | null = null;
+  /** HTTP status sent to the client (200 for a stream that later failed). */
+  status = 0;
+  /** Catalog code of the error the client saw, if any. */
+  errorCode: ErrorCode | null = null;
+  /** Monotonic milliseconds when the first byte went to the client; -1 until then. */
+  firstByteAt = -1;
+  /** Monotonic milliseconds when the exchange ended; -1 until then. */
+  endedAt = -1;
+  /** True when the client went away before the answer was complete. */
+  clientGone = false;
+
+  constructor(id: string, endpoint: Endpoint, body: JsonObject, route: CompiledRoute, startedAt: number) {
+    this.id = id;
+    this.endpoint = endpoint;
+    this.startedAt = startedAt;
+    this.controller = new AbortController();
+    this.body = body;
+    this.model = body.model as string;
+    this.stream = body.stream === true;
+    const so = body.stream_options as { include_usage?: unknown } | undefined;
+    this.includeUsage = this.stream && so?.include_usage === true;
+    this.route = route;
+  }
+}

@@ -1,0 +1,166 @@
+import type { Dispatcher } from 'undici';
+import type { OpenAIProviderRuntime } from '../../config/compile.js';
+import { SluiceError } from '../../errors.js';
+import { mapUpstreamError } from '../../upstream/errors.js';
+import type { UpstreamPools } from '../../upstream/pools.js';
+import { parseSse } from '../../upstream/sse.js';
+import type { Endpoint, JsonObject, ProviderAdapter, ProviderCall, ProviderResponse, StreamResponse, Usage } from '../types.js';
+import { upstreamStatusError } from '../upstream-error.js';
+import { usageFromOpenAI } from '../usage.js';
+
+const endpointPaths: Record<Endpoint, string> = {
+  chat: '/chat/completions',
+  completions: '/completions',
+  embeddings: '/embeddings',
+};
+
+/** Upstream error bodies are read up to this size; the rest is discarded. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * Any OpenAI-compatible API (OpenAI, Groq, Together, vLLM, Ollama …). Requests pass through
+ * with the target's model; streams are re-framed chunk by chunk without re-serialising JSON.
+ */
+export class OpenAIAdapter implements ProviderAdapter {
+  readonly type = 'openai';
+  readonly name: string;
+  readonly #config: OpenAIProviderRuntime;
+  readonly #pool: Dispatcher;
+  readonly #headers: Record<string, string>;
+
+  constructor(config: OpenAIProviderRuntime, pools: UpstreamPools) {
+    this.name = config.name;
+    this.#config = config;
+    this.#pool = pools.get(config.origin, { connections: config.connections, connectTimeoutMs: config.timeouts.connectMs });
+    this.#headers = { ...config.headers, 'content-type': 'application/json' };
+    if (config.apiKey !== null) this.#headers.authorization = `Bearer ${config.apiKey.reveal()}`;
+  }
+
+  async send(call: ProviderCall): Promise<ProviderResponse> {
+    let body: JsonObject = call.body;
+    // Ask for usage on every stream so it can be accounted; it is stripped again below when
+    // the client did not ask for it.
+    if (call.stream && !call.includeUsage) {
+      const options = typeof body.stream_options === 'object' && body.stream_options !== null ? body.stream_options : {};
+      body = { ...body, stream_options: { ...options, include_usage: true } };
+    }
+    const timeouts = this.#config.timeouts;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.#pool.request({
+        method: 'POST',
+        path: this.#config.basePath + endpointPaths[call.endpoint],
+        headers: { ...this.#headers, accept: call.stream ? 'text/event-stream' : 'application/json', 'x-request-id': call.requestId },
+        body: JSON.stringify(body),
+        signal: call.signal,
+        headersTimeout: timeouts.firstByteMs,
+        bodyTimeout: timeouts.idleMs,
+      });
+    } catch (err) {
+      throw mapUpstreamError(err, this.name, false);
+    }
+    if (res.statusCode >= 400) {
+      const text = await readBounded(res.body, MAX_ERROR_BODY).catch(() => '');
+      const retryAfter = res.headers['retry-after'];
+      throw upstreamStatusError(res.statusCode, text, typeof retryAfter === 'string' ? retryAfter : null);
+    }
+    const contentType = String(res.headers['content-type'] ?? '');
+    if (call.stream && contentType.startsWith('text/event-stream')) {
+      return new OpenAIStream(this.name, res.statusCode, res.body, call.includeUsage);
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw mapUpstreamError(err, this.name, false);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new SluiceError('SLUICE_ERR_UPSTREAM_BAD_RESPONSE', { message: `Provider "${this.name}" answered with a body that is not JSON.` });
+    }
+    if (call.stream) {
+      throw new SluiceError('SLUICE_ERR_UPSTREAM_BAD_RESPONSE', { message: `Provider "${this.name}" did not stream (content-type ${contentType || 'none'}).` });
+    }
+    return { kind: 'json', status: res.statusCode, body: text, usage: usageFromOpenAI((parsed as JsonObject).usage) };
+  }
+
+  async close(): Promise<void> {
+    // The pool belongs to UpstreamPools, which closes it.
+  }
+}
+
+/** A stream of OpenAI chunks read from upstream SSE. */
+class OpenAIStream implements StreamResponse {
+  readonly kind = 'stream';
+  readonly status: number;
+  readonly chunks: AsyncIterable<string>;
+  #usage: Usage | null = null;
+  readonly #provider: string;
+  readonly #includeUsage: boolean;
+  readonly #body: AsyncIterable<Uint8Array>;
+
+  constructor(provider: string, status: number, body: AsyncIterable<Uint8Array>, includeUsage: boolean) {
+    this.status = status;
+    this.#provider = provider;
+    this.#includeUsage = includeUsage;
+    this.#body = body;
+    this.chunks = this.#read();
+  }
+
+  usage(): Usage | null {
+    return this.#usage;
+  }
+
+  async *#read(): AsyncGenerator<string> {
+    let done = false;
+    try {
+      for await (const ev of parseSse(this.#body)) {
+        if (ev.data === '[DONE]') {
+          done = true;
+          break;
+        }
+        if (ev.event === 'error' || ev.data.startsWith('{"error"')) throw this.#inStreamError(ev.data);
+        // Only the final usage chunk carries an object; the others say "usage":null.
+        if (ev.data.includes('"usage":{')) {
+          const chunk = parseChunk(ev.data);
+          this.#usage = usageFromOpenAI(chunk?.usage) ?? this.#usage;
+          if (!this.#includeUsage && Array.isArray(chunk?.choices) && chunk.choices.length === 0) continue;
+        }
+        yield ev.data;
+      }
+    } catch (err) {
+      throw mapUpstreamError(err, this.#provider, true);
+    }
+    if (!done) throw new SluiceError('SLUICE_ERR_STREAM_INTERRUPTED', { message: `The stream from provider "${this.#provider}" ended without [DONE].` });
+  }
+
+  #inStreamError(data: string): SluiceError {
+    const err = upstreamStatusError(502, data, null);
+    return new SluiceError('SLUICE_ERR_STREAM_INTERRUPTED', { message: err.message, upstream: err.upstream ?? undefined });
+  }
+}
+
+function parseChunk(data: string): JsonObject | null {
+  try {
+    const v: unknown = JSON.parse(data);
+    return typeof v === 'object' && v !== null ? (v as JsonObject) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function readBounded(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, limit: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    parts.push(Buffer.from(chunk));
+    size += chunk.byteLength;
+    if (size >= limit) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(parts).subarray(0, limit).toString('utf8');
+}

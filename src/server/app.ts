@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { RuntimeConfig } from '../config/compile.js';
+import { SluiceError } from '../errors.js';
+import { EventBus } from '../observability/events.js';
+import { attachRequestLog } from '../observability/request-log.js';
+import { Metrics } from '../observability/metrics.js';
+import { Pipelines } from '../pipeline/pipelines.js';
+import { createAdapters } from '../providers/registry.js';
+import type { ProviderAdapter } from '../providers/types.js';
+import { UpstreamPools } from '../upstream/pools.js';
+import { registerOpenAISurface } from './openai.js';
+import { sendError } from './respond.js';
+
+export interface GatewayOptions {
+  logger: Logger;
+  now?: () => number;
+}
+
+/** Maps fastify's own errors (body parsing, limits) to the catalog. */
+function fromFastifyError(err: FastifyError, bodyLimit: number): SluiceError {
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new SluiceError('SLUICE_ERR_INVALID_JSON', { message: `The request body is not valid JSON: ${err.message}` });
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new SluiceError('SLUICE_ERR_BODY_TOO_LARGE', { message: `The request body is larger than the limit of ${bodyLimit} bytes.` });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new SluiceError('SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: 'The Content-Length header does not match the body.' });
+  }
+  if (err instanceof SyntaxError || (err.statusCode === 400 && /JSON/i.test(err.message))) {
+    return new SluiceError('SLUICE_ERR_INVALID_JSON', { message: `The request body is not valid JSON: ${err.message}` });
+  }
+  return new SluiceError('SLUICE_ERR_INTERNAL', { cause: err });
+}
+
+/**
+ * One running gateway: the HTTP server, its providers and its compiled pipelines for the
+ * current config version.
+ */
+export class Gateway {
+  readonly app: FastifyInstance;
+  readonly config: RuntimeConfig;
+  readonly bus: EventBus;
+  readonly metrics: Metrics;
+  readonly #pools = new UpstreamPools();
+  readonly #adapters: Map<string, ProviderAdapter>;
+  readonly #pipelines: Pipelines;
+  readonly #logger: Logger;
+  #draining = false;
+
+  constructor(config: RuntimeConfig, options: GatewayOptions) {
+    this.config = config;
+    this.#logger = options.logger;
+    const now = options.now ?? (() => performance.now());
+    this.bus = new EventBus((err) => this.#logger.error({ err }, 'event listener failed'));
+    this.metrics = new Metrics(this.bus);
+    attachRequestLog(this.bus, this.#logger);
+    this.#adapters = createAdapters(config.providers, this.#pools);
+    this.#pipelines = new Pipelines(config, this.#adapters);
+
+    const app = Fastify({
+      loggerInstance: options.logger as FastifyBaseLogger,
+      bodyLimit: config.server.bodyLimit,
+      requestIdHeader: 'x-request-id',
+      genReqId: () => randomUUID(),
+      // One line per request comes from the request log subscriber instead.
+      logController: new LogController({ requestIdLogLabel: 'reqId', disableRequestLogging: true }),
+      return503OnClosing: false,
+      forceCloseConnections: 'idle',
+    });
+    this.app = app;
+
+    // Clients that post JSON without a JSON content type (curl -d) are served all the same.
+    app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'ignore'));
+
+    app.addHook('onRequest', (request, reply, done) => {
+      reply.header('x-request-id', request.id);
+      if (this.#draining) {
+        reply.header('connection', 'close');
+        sendError(reply, new SluiceError('SLUICE_ERR_SHUTTING_DOWN'));
+        return;
+      }
+      done();
+    });
+
+    app.setErrorHandler((err: FastifyError, request, reply) => {
+      const e = err instanceof SluiceError ? err : fromFastifyError(err, config.server.bodyLimit);
+      if (e.code === 'SLUICE_ERR_INTERNAL') request.log.error({ err }, 'unhandled error');
+      sendError(reply, e);
+    });
+    app.setNotFoundHandler((request, reply) => {
+      sendError(reply, new SluiceError('SLUICE_ERR_NOT_FOUND', { message: `No such endpoint: ${request.method} ${request.url.split('?')[0] ?? ''}.` }));
+    });
+
+    app.get('/health', async () => ({ status: 'ok' }));
+    app.get('/ready', async (_request, reply) => {
+      if (this.#draining) {
+        sendError(reply, new SluiceError('SLUICE_ERR_SHUTTING_DOWN'));
+        return reply;
+      }
+      return { status: 'ready', config: config.source, routes: config.routes.length, providers: Object.keys(config.providers).length };
+    });
+    app.get('/metrics', async (_request, reply) => {
+      reply.header('content-type', this.metrics.registry.contentType);
+      return this.metrics.registry.metrics();
+    });
+
+    registerOpenAISurface(app, { pipelines: () => this.#pipelines, bus: this.bus, metrics: this.metrics, now });
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Starts listening; resolves with the bound address (port 0 picks a free port). */
+  async listen(): Promise<{ host: string; port: number; url: string }> {
+    await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
+    const addr = this.app.server.address();
+    if (addr === null || typeof addr === 'string') throw new Error('server is not bound to a TCP port');
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    return { host: addr.address, port: addr.port, url: `http://${host}:${addr.port}` };
+  }
+
+  /**
+   * Graceful stop: refuse new requests (503, and /ready fails so load balancers move away),
+   * let requests and streams in flight finish for up to `drainTimeoutMs`, then close every
+   * connection that is left. Resolves true when everything drained in time.
+   */
+  async shutdown(drainTimeoutMs: number = this.config.server.drainTimeoutMs): Promise<boolean> {
+    this.#draining = true;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), drainTimeoutMs);
+    });
+    const closed = this.app.close().then(() => true);
+    const drained = await Promise.race([closed, timedOut]);
+    clearTimeout(timer);
+    if (!drained) {
+      this.#logger.warn({ drainTimeoutMs }, 'drain timeout reached; closing remaining connections');
+      this.app.server.closeAllConnections();
+      await closed;
+    }
+    await Promise.all([...this.#adapters.values()].map((a) => a.close()));
+    await this.#pools.close();
+    return drained;
+  }
+}

@@ -1,0 +1,95 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SluiceError } from '../errors.js';
+import type { EventBus } from '../observability/events.js';
+import type { Metrics } from '../observability/metrics.js';
+import { RequestContext } from '../pipeline/context.js';
+import type { Pipelines } from '../pipeline/pipelines.js';
+import type { Endpoint } from '../providers/types.js';
+import { pumpStream, sendError, toSluiceError } from './respond.js';
+import { validateBody } from './validate.js';
+
+export interface SurfaceDeps {
+  pipelines: () => Pipelines;
+  bus: EventBus;
+  metrics: Metrics;
+  now: () => number;
+}
+
+const kContext = Symbol('sluice.context');
+type TrackedResponse = ServerResponse & { [kContext]?: RequestContext };
+
+/** Cancels the upstream call when the client goes away before the answer is complete. */
+function onResponseClose(this: TrackedResponse): void {
+  const ctx = this[kContext];
+  if (ctx !== undefined && !this.writableFinished) {
+    ctx.clientGone = true;
+    ctx.controller.abort(new SluiceError('SLUICE_ERR_INTERNAL', { message: 'client closed the connection' }));
+  }
+}
+
+/** The OpenAI-compatible surface: chat, completions, embeddings and the model list. */
+export function registerOpenAISurface(app: FastifyInstance, deps: SurfaceDeps): void {
+  const handle = (endpoint: Endpoint) => async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const startedAt = deps.now();
+    let ctx: RequestContext;
+    try {
+      const body = validateBody(endpoint, request.body);
+      const pipelines = deps.pipelines();
+      const route = pipelines.table.match(body.model as string);
+      if (route === null) {
+        throw new SluiceError('SLUICE_ERR_MODEL_NOT_FOUND', { message: `No route serves the model ${JSON.stringify(body.model)}.`, param: 'model' });
+      }
+      ctx = new RequestContext(request.id, endpoint, body, route, startedAt);
+      const chain = pipelines.chain(route);
+      const res = reply.raw as TrackedResponse;
+      res[kContext] = ctx;
+      res.once('close', onResponseClose);
+      await run(ctx, chain, reply, deps.now);
+    } catch (err) {
+      const e = toSluiceError(err);
+      deps.metrics.recordUnrouted(endpoint, e.status, e.code);
+      sendError(reply, e);
+      return;
+    }
+    ctx.endedAt = deps.now();
+    deps.bus.emit('request:end', ctx);
+  };
+
+  app.post('/v1/chat/completions', handle('chat'));
+  app.post('/v1/completions', handle('completions'));
+  app.post('/v1/embeddings', handle('embeddings'));
+
+  app.get('/v1/models', async () => {
+    const pipelines = deps.pipelines();
+    return {
+      object: 'list',
+      data: pipelines.table.models().map((id) => ({ id, object: 'model', created: 0, owned_by: pipelines.table.match(id)?.targets[0]?.provider ?? 'sluice' })),
+    };
+  });
+}
+
+/** Runs a routed request's chain and writes the answer; every outcome is recorded on ctx. */
+async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<void>, reply: FastifyReply, now: () => number): Promise<void> {
+  try {
+    await chain(ctx);
+    const response = ctx.response;
+    if (response === null) throw new SluiceError('SLUICE_ERR_INTERNAL', { message: 'The pipeline produced no response.' });
+    if (response.kind === 'stream') {
+      await pumpStream(ctx, reply, response, now);
+      return;
+    }
+    ctx.usage = response.usage;
+    ctx.status = response.status;
+    ctx.firstByteAt = now();
+    reply.code(response.status).header('content-type', 'application/json; charset=utf-8');
+    await reply.send(response.body);
+  } catch (err) {
+    const e = toSluiceError(err);
+    ctx.status = e.status;
+    ctx.errorCode = e.code;
+    if (ctx.clientGone) return;
+    ctx.firstByteAt = now();
+    sendError(reply, e);
+  }
+}

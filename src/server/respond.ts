@@ -1,0 +1,65 @@
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import type { FastifyReply } from 'fastify';
+import { SluiceError, isSluiceError } from '../errors.js';
+import type { RequestContext } from '../pipeline/context.js';
+import type { StreamResponse } from '../providers/types.js';
+
+/** Any thrown value as a catalog error; unknown errors become SLUICE_ERR_INTERNAL. */
+export function toSluiceError(err: unknown): SluiceError {
+  if (isSluiceError(err)) return err;
+  return new SluiceError('SLUICE_ERR_INTERNAL', { cause: err });
+}
+
+export function sendError(reply: FastifyReply, err: SluiceError): void {
+  reply.code(err.status);
+  if (err.headers !== null) reply.headers(err.headers);
+  void reply.send(err.toBody());
+}
+
+const sseHeaders = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+};
+
+/**
+ * Writes a stream to the client as SSE. The first chunk is awaited before the status line is
+ * sent, so a stream that fails at once still gets a proper HTTP error. After that, a failure
+ * ends the stream with an `error` event in OpenAI's shape — never a silently cut 200.
+ * Returns once the stream is over; `ctx` records how it ended.
+ */
+export async function pumpStream(ctx: RequestContext, reply: FastifyReply, stream: StreamResponse, now: () => number): Promise<void> {
+  const iterator = stream.chunks[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(stream.status, { ...sseHeaders, 'x-request-id': ctx.id });
+  ctx.status = stream.status;
+  ctx.firstByteAt = now();
+  try {
+    let item = first;
+    while (item.done !== true) {
+      if (!res.write(`data: ${item.value}\n\n`)) await waitForDrain(res, ctx.controller.signal);
+      item = await iterator.next();
+    }
+    ctx.usage = stream.usage();
+    res.end('data: [DONE]\n\n');
+  } catch (err) {
+    ctx.usage = stream.usage();
+    if (ctx.clientGone || ctx.controller.signal.aborted) {
+      res.destroy();
+      return;
+    }
+    const e = toSluiceError(err);
+    ctx.errorCode = e.code;
+    res.end(`event: error\ndata: ${JSON.stringify(e.toBody())}\n\n`);
+  } finally {
+    // Stops the upstream read if we left the loop early (client gone, write failure).
+    await iterator.return?.().catch(() => {});
+  }
+}
+
+async function waitForDrain(res: ServerResponse, signal: AbortSignal): Promise<void> {
+  await once(res, 'drain', { signal });
+}
