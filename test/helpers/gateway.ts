@@ -1,0 +1,52 @@
+import { Writable } from 'node:stream';
+import { compileConfig } from '../../src/config/compile.js';
+import { validateConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { Gateway } from '../../src/server/app.js';
+
+export interface TestGateway {
+  gateway: Gateway;
+  /** Base URL, e.g. http://127.0.0.1:PORT */
+  url: string;
+  /** Every log line written so far, raw JSON text. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** Starts a gateway on 127.0.0.1, port 0, from a config object; logs are captured, not printed. */
+export async function startGateway(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<TestGateway> {
+  const config = compileConfig(validateConfig({ ...raw, server: { ...(raw.server as object | undefined), port: 0 } }, 'test', env), 'test');
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+      cb();
+    },
+  });
+  const gateway = new Gateway(config, { logger: createLogger('info', sink) });
+  const { url } = await gateway.listen();
+  return {
+    gateway,
+    url,
+    logs,
+    close: async () => {
+      await gateway.shutdown(1000);
+    },
+  };
+}
+
+/** Reads an SSE body into its events (event name or null, data text). */
+export function parseSseText(text: string): { event: string | null; data: string }[] {
+  const out: { event: string | null; data: string }[] = [];
+  for (const block of text.split('\n\n')) {
+    if (block.trim() === '') continue;
+    let event: string | null = null;
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith('event:')) event = line.slice(6).trim();
+      else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+    }
+    out.push({ event, data: data.join('\n') });
+  }
+  return out;
+}
