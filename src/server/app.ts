@@ -137,7 +137,12 @@ export class Gateway {
       timer = setTimeout(() => resolve(false), drainTimeoutMs);
     });
     const closed = this.app.close().then(() => true);
+    // server.close() only closes the connections idle at that moment; a keep-alive
+    // connection whose last request finishes while draining would hold the close open
+    // until the timeout, so idle connections are swept as they appear.
+    const sweep = setInterval(() => this.app.server.closeIdleConnections(), 50);
     const drained = await Promise.race([closed, timedOut]);
+    clearInterval(sweep);
     clearTimeout(timer);
     if (!drained) {
       this.#logger.warn({ drainTimeoutMs }, 'drain timeout reached; closing remaining connections');
