@@ -24,7 +24,6 @@ export interface CatalogEntry {
 export const catalog = {
   SLUICE_ERR_INVALID_JSON: { status: 400, type: 'invalid_request_error', message: 'The request body is not valid JSON.' },
   SLUICE_ERR_INVALID_REQUEST: { status: 400, type: 'invalid_request_error', message: 'The request body does not have the expected shape.' },
-  SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, type: 'invalid_request_error', message: 'The request body must be JSON.' },
   SLUICE_ERR_BODY_TOO_LARGE: { status: 413, type: 'invalid_request_error', message: 'The request body is larger than the configured limit.' },
   SLUICE_ERR_NOT_FOUND: { status: 404, type: 'not_found_error', message: 'No such endpoint.' },
   SLUICE_ERR_MODEL_NOT_FOUND: { status: 404, type: 'not_found_error', message: 'No route serves the requested model.' },

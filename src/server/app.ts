@@ -27,7 +27,7 @@ function fromFastifyError(err: FastifyError, bodyLimit: number): SluiceError {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new SluiceError('SLUICE_ERR_BODY_TOO_LARGE', { message: `The request body is larger than the limit of ${bodyLimit} bytes.` });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new SluiceError('SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE');
+      return new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: 'The request body must be JSON.' });
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: 'The Content-Length header does not match the body.' });
   }
