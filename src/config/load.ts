@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { describeIssue } from '../lib/zod-issue.js';
 import { configSchema, type Config } from './schema.js';
 
 /** One problem in a configuration, with the path of the offending entry. */
@@ -61,26 +62,66 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, problems:
 }
 
 function zodProblems(error: z.ZodError): ConfigProblem[] {
-  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+  const out: ConfigProblem[] = [];
+  for (const issue of error.issues) {
+    // An unknown key is reported at its own path: "server.prot: unknown key".
+    if (issue.code === 'unrecognized_keys') for (const key of issue.keys) out.push({ path: formatPath([...issue.path, key]), message: 'unknown key' });
+    else out.push({ path: formatPath(issue.path), message: describeIssue(issue) });
+  }
+  return out;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Checks that every route target names a defined provider. Runs on the raw input, whatever
+ * else is wrong with it, so every problem of a file is reported in one go.
+ */
+function checkReferences(raw: unknown): ConfigProblem[] {
+  if (!isRecord(raw) || !Array.isArray(raw.routes)) return [];
+  const providers = isRecord(raw.providers) ? raw.providers : null;
+  const known = providers === null ? [] : Object.keys(providers);
+  const out: ConfigProblem[] = [];
+  raw.routes.forEach((route: unknown, r) => {
+    if (!isRecord(route) || !Array.isArray(route.targets)) return;
+    route.targets.forEach((target: unknown, t) => {
+      if (!isRecord(target) || typeof target.provider !== 'string') return;
+      const name = target.provider;
+      // Without a providers section, the built-in `mock` provider is the one defined.
+      const defined = providers === null ? name === 'mock' : Object.hasOwn(providers, name);
+      if (!defined) {
+        out.push({
+          path: formatPath(['routes', r, 'targets', t, 'provider']),
+          message: `unknown provider ${JSON.stringify(name)}${known.length > 0 ? ` (defined: ${known.join(', ')})` : ''}`,
+        });
+      }
+    });
+  });
+  return out;
 }
 
 /** Validates an already-parsed configuration object. Throws ConfigError listing every problem. */
 export function validateConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv = process.env): Config {
   const problems: ConfigProblem[] = [];
   const interpolated = interpolateEnv(raw ?? {}, env, problems);
-  const result = configSchema.safeParse(interpolated);
+  const result = configSchema.safeParse(interpolated, { reportInput: true });
   if (!result.success) problems.push(...zodProblems(result.error));
+  problems.push(...checkReferences(interpolated));
   if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
   return result.data;
 }
 
 /** Parses YAML text and validates it. Throws ConfigError with the YAML error's position. */
 export function parseConfigText(text: string, source: string, env: NodeJS.ProcessEnv = process.env): Config {
-  const doc = parseDocument(text, { prettyErrors: false });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       source,
-      doc.errors.map((e) => ({ path: '', message: `YAML error at line ${e.linePos?.[0]?.line ?? '?'}, column ${e.linePos?.[0]?.col ?? '?'}: ${e.message.split('\n')[0] ?? ''}` })),
+      doc.errors.map((e) => {
+        const { line, col } = lineCounter.linePos(e.pos[0]);
+        return { path: '', message: `YAML error at line ${line}, column ${col}: ${e.message.split('\n')[0] ?? ''}` };
+      }),
     );
   }
   const raw: unknown = doc.toJS();

@@ -24,11 +24,15 @@ const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
   return bytes;
 });
 
+/** A number, or a string holding one (as `${PORT}` interpolation produces). */
+const numeric = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v), schema);
+
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, "_", "." and "-"');
 
 const serverSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
-  port: z.number().int().min(0).max(65535).default(8787),
+  port: numeric(z.number().int().min(0).max(65535)).default(8787),
   bodyLimit: size.default(4 * 1024 * 1024),
   drainTimeout: duration.default(30_000),
 });
@@ -48,19 +52,19 @@ const openaiProviderSchema = z.strictObject({
   baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://api.openai.com/v1' }),
   apiKey: z.string().min(1).optional(),
   headers: z.record(z.string(), z.string()).default({}),
-  connections: z.number().int().min(1).max(4096).default(128),
+  connections: numeric(z.number().int().min(1).max(4096)).default(128),
   timeouts: timeoutsSchema.prefault({}),
 });
 
 const mockProviderSchema = z.strictObject({
   type: z.literal('mock'),
-  latencyMs: z.number().min(0).default(0),
-  tokensPerSecond: z.number().min(0).default(0),
-  status: z.number().int().min(400).max(599).nullable().default(null),
-  failRate: z.number().min(0).max(1).default(0),
-  dropAfterChunks: z.number().int().min(0).nullable().default(null),
-  retryAfter: z.number().int().min(0).nullable().default(null),
-  seed: z.number().int().default(1),
+  latencyMs: numeric(z.number().min(0)).default(0),
+  tokensPerSecond: numeric(z.number().min(0)).default(0),
+  status: numeric(z.number().int().min(400).max(599)).nullable().default(null),
+  failRate: numeric(z.number().min(0).max(1)).default(0),
+  dropAfterChunks: numeric(z.number().int().min(0)).nullable().default(null),
+  retryAfter: numeric(z.number().int().min(0)).nullable().default(null),
+  seed: numeric(z.number().int()).default(1),
 });
 
 export const providerSchema = z.discriminatedUnion('type', [openaiProviderSchema, mockProviderSchema], {
@@ -78,28 +82,17 @@ const routeSchema = z.strictObject({
   targets: z.array(targetSchema).min(1),
 });
 
-export const configSchema = z
-  .strictObject({
-    server: serverSchema.prefault({}),
-    logging: loggingSchema.prefault({}),
-    providers: z.record(name, providerSchema).optional(),
-    routes: z.array(routeSchema).optional(),
-  })
-  .superRefine((cfg, ctx) => {
-    const providers = cfg.providers ?? {};
-    const known = Object.keys(providers);
-    cfg.routes?.forEach((route, r) => {
-      route.targets.forEach((target, t) => {
-        if (!(target.provider in providers) && !(cfg.providers === undefined && target.provider === 'mock')) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['routes', r, 'targets', t, 'provider'],
-            message: `unknown provider ${JSON.stringify(target.provider)}${known.length > 0 ? ` (defined: ${known.join(', ')})` : ''}`,
-          });
-        }
-      });
-    });
-  });
+/**
+ * The file's shape. That every route target names a defined provider is checked by
+ * `checkReferences` in load.ts, on the raw input, so it is reported even when another
+ * problem stops this schema early.
+ */
+export const configSchema = z.strictObject({
+  server: serverSchema.prefault({}),
+  logging: loggingSchema.prefault({}),
+  providers: z.record(name, providerSchema).optional(),
+  routes: z.array(routeSchema).optional(),
+});
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SluiceError } from '../errors.js';
 import { formatPath } from '../config/load.js';
+import { describeIssue } from '../lib/zod-issue.js';
 import type { Endpoint, JsonObject } from '../providers/types.js';
 
 /**
@@ -51,8 +52,7 @@ export function validateBody(endpoint: Endpoint, body: unknown): JsonObject {
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const param = formatPath(issue.path);
-    const received = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
-    throw new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: `Invalid request: ${param === '' ? 'body' : `"${param}"`} ${received}.`, param });
+    throw new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: `Invalid request: ${param === '' ? 'body' : `"${param}"`} ${describeIssue(issue)}.`, param });
   }
   return body as JsonObject;
 }
