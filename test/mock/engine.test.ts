@@ -2,8 +2,9 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { MockEngine, embeddingVector, type ChatCompletionChunk } from '../../src/mock/engine.js';
 import { defaultMockOptions, type MockOptions } from '../../src/mock/options.js';
+import { FakeClock } from '../../src/lib/clock.js';
 
-const clock = { now: () => 1_700_000_000_000, monotonic: () => 0 };
+const clock = new FakeClock(1_700_000_000_000);
 const engine = (o: Partial<MockOptions> = {}): MockEngine => new MockEngine({ ...defaultMockOptions, ...o }, clock);
 const chat = (text: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   model: 'mock-1',
