@@ -1,16 +1,13 @@
 import { Secret } from '../lib/secret.js';
 import type { MockOptions } from '../mock/options.js';
+import type { CallTimeouts } from '../providers/types.js';
 import type { Config, ProviderConfig, RouteConfig } from './schema.js';
 
 /** The built-in mock provider and catch-all route used when a config declares no routes. */
 export const DEFAULT_MOCK_PROVIDER = 'mock';
 export const DEFAULT_MOCK_MODEL = 'mock-1';
 
-export interface Timeouts {
-  readonly connectMs: number;
-  readonly firstByteMs: number;
-  readonly idleMs: number;
-}
+export type Timeouts = CallTimeouts;
 
 export interface OpenAIProviderRuntime {
   readonly type: 'openai';

@@ -16,6 +16,16 @@ export interface Usage {
 /** A JSON object as parsed from a client body. */
 export type JsonObject = Record<string, unknown>;
 
+/** Upstream timeouts for one call, in milliseconds. */
+export interface CallTimeouts {
+  /** Opening a connection. */
+  readonly connectMs: number;
+  /** From sending the request to the response headers. */
+  readonly firstByteMs: number;
+  /** Longest silence between two body chunks. */
+  readonly idleMs: number;
+}
+
 /** One call to a provider, already routed to a concrete target. */
 export interface ProviderCall {
   readonly endpoint: Endpoint;
@@ -27,6 +37,8 @@ export interface ProviderCall {
   /** Aborted when the client goes away or the gateway gives up; adapters cancel upstream. */
   readonly signal: AbortSignal;
   readonly requestId: string;
+  /** The route's timeouts for this target, or null to use the provider's own. */
+  readonly timeouts: CallTimeouts | null;
 }
 
 /** A complete (non-streamed) answer. `body` is JSON text, sent to the client as is. */

@@ -32,6 +32,7 @@ export class DispatchStage implements Stage {
       includeUsage: ctx.includeUsage,
       signal: ctx.controller.signal,
       requestId: ctx.id,
+      timeouts: null,
     });
     await next(ctx);
   }

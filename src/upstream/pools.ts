@@ -6,14 +6,16 @@ export interface PoolOptions {
 }
 
 /**
- * One keep-alive undici Pool per upstream origin, shared by every provider that points at
- * it. The first provider to ask for an origin sets its size and connect timeout.
+ * Keep-alive undici Pools per upstream origin, shared by every provider that points at it.
+ * undici sets the connect timeout per pool, so an origin has one pool per connect timeout in
+ * use (normally one). The first caller for an (origin, timeout) pair sets the pool's size.
  */
 export class UpstreamPools {
   readonly #pools = new Map<string, Pool>();
 
   get(origin: string, options: PoolOptions): Pool {
-    let pool = this.#pools.get(origin);
+    const key = `${origin} ${options.connectTimeoutMs}`;
+    let pool = this.#pools.get(key);
     if (pool === undefined) {
       pool = new Pool(origin, {
         connections: options.connections,
@@ -22,7 +24,7 @@ export class UpstreamPools {
         keepAliveMaxTimeout: 600_000,
         pipelining: 1,
       });
-      this.#pools.set(origin, pool);
+      this.#pools.set(key, pool);
     }
     return pool;
   }

@@ -25,12 +25,14 @@ export class OpenAIAdapter implements ProviderAdapter {
   readonly type = 'openai';
   readonly name: string;
   readonly #config: OpenAIProviderRuntime;
+  readonly #pools: UpstreamPools;
   readonly #pool: Dispatcher;
   readonly #headers: Record<string, string>;
 
   constructor(config: OpenAIProviderRuntime, pools: UpstreamPools) {
     this.name = config.name;
     this.#config = config;
+    this.#pools = pools;
     this.#pool = pools.get(config.origin, { connections: config.connections, connectTimeoutMs: config.timeouts.connectMs });
     this.#headers = { ...config.headers, 'content-type': 'application/json' };
     if (config.apiKey !== null) this.#headers.authorization = `Bearer ${config.apiKey.reveal()}`;
@@ -44,10 +46,11 @@ export class OpenAIAdapter implements ProviderAdapter {
       const options = typeof body.stream_options === 'object' && body.stream_options !== null ? body.stream_options : {};
       body = { ...body, stream_options: { ...options, include_usage: true } };
     }
-    const timeouts = this.#config.timeouts;
+    const timeouts = call.timeouts ?? this.#config.timeouts;
+    const pool = timeouts.connectMs === this.#config.timeouts.connectMs ? this.#pool : this.#pools.get(this.#config.origin, { connections: this.#config.connections, connectTimeoutMs: timeouts.connectMs });
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.#pool.request({
+      res = await pool.request({
         method: 'POST',
         path: this.#config.basePath + endpointPaths[call.endpoint],
         headers: { ...this.#headers, accept: call.stream ? 'text/event-stream' : 'application/json', 'x-request-id': call.requestId },
