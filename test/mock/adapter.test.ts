@@ -17,6 +17,7 @@ function call(o: { endpoint?: Endpoint; body?: JsonObject; stream?: boolean; inc
     includeUsage: o.includeUsage ?? false,
     signal: o.signal ?? new AbortController().signal,
     requestId: 'req-test',
+    timeouts: null,
   };
 }
 
