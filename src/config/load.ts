@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { compileGlob, isGlob } from '../lib/glob.js';
 import { describeIssue } from '../lib/zod-issue.js';
 import { configSchema, type Config } from './schema.js';
 
@@ -82,8 +83,19 @@ function checkReferences(raw: unknown): ConfigProblem[] {
   const providers = isRecord(raw.providers) ? raw.providers : null;
   const known = providers === null ? [] : Object.keys(providers);
   const out: ConfigProblem[] = [];
+  const matchers = raw.routes.map((route: unknown) => routeMatcher(route));
   raw.routes.forEach((route: unknown, r) => {
-    if (!isRecord(route) || !Array.isArray(route.targets)) return;
+    if (!isRecord(route)) return;
+    if (Array.isArray(route.fallback)) {
+      route.fallback.forEach((model: unknown, f) => {
+        if (typeof model !== 'string') return;
+        const served = matchers.findIndex((m) => m(model));
+        const path = formatPath(['routes', r, 'fallback', f]);
+        if (served === -1) out.push({ path, message: `no route serves the fallback model ${JSON.stringify(model)}` });
+        else if (served === r) out.push({ path, message: `fallback model ${JSON.stringify(model)} is served by this same route` });
+      });
+    }
+    if (!Array.isArray(route.targets)) return;
     route.targets.forEach((target: unknown, t) => {
       if (!isRecord(target) || typeof target.provider !== 'string') return;
       const name = target.provider;
@@ -98,6 +110,14 @@ function checkReferences(raw: unknown): ConfigProblem[] {
     });
   });
   return out;
+}
+
+/** Whether a raw route's `match` covers a model name (first match wins, as in RouteTable). */
+function routeMatcher(route: unknown): (model: string) => boolean {
+  const match = isRecord(route) ? route.match : undefined;
+  const patterns = typeof match === 'string' ? [match] : Array.isArray(match) ? match.filter((m): m is string => typeof m === 'string') : [];
+  const res = patterns.map((p) => (isGlob(p) ? compileGlob(p) : null));
+  return (model) => patterns.some((p, i) => (res[i] === null ? p === model : res[i]!.test(model)));
 }
 
 /** Validates an already-parsed configuration object. Throws ConfigError listing every problem. */

@@ -47,6 +47,13 @@ const timeoutsSchema = z.strictObject({
   idle: duration.default(60_000),
 });
 
+const healthCheckSchema = z.strictObject({
+  interval: duration.default(30_000),
+  timeout: duration.default(5_000),
+  healthyThreshold: numeric(z.number().int().min(1)).default(2),
+  unhealthyThreshold: numeric(z.number().int().min(1)).default(3),
+});
+
 const openaiProviderSchema = z.strictObject({
   type: z.literal('openai'),
   baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://api.openai.com/v1' }),
@@ -54,6 +61,7 @@ const openaiProviderSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}),
   connections: numeric(z.number().int().min(1).max(4096)).default(128),
   timeouts: timeoutsSchema.prefault({}),
+  healthCheck: healthCheckSchema.optional(),
 });
 
 const mockProviderSchema = z.strictObject({
@@ -65,21 +73,90 @@ const mockProviderSchema = z.strictObject({
   dropAfterChunks: numeric(z.number().int().min(0)).nullable().default(null),
   retryAfter: numeric(z.number().int().min(0)).nullable().default(null),
   seed: numeric(z.number().int()).default(1),
+  healthCheck: healthCheckSchema.optional(),
 });
 
 export const providerSchema = z.discriminatedUnion('type', [openaiProviderSchema, mockProviderSchema], {
   error: (issue) => (issue.code === 'invalid_union' ? 'unknown provider type (expected one of: openai, mock)' : undefined),
 });
 
+/*
+ * Routing policies. These schemas carry no defaults: a route's value overrides the
+ * `routing` section's, which overrides the built-in defaults (compile.ts), key by key.
+ */
+const statusList = z.array(numeric(z.number().int().min(400).max(599))).min(1);
+
+const retrySchema = z.strictObject({
+  attempts: numeric(z.number().int().min(0).max(10)).optional(),
+  on: statusList.optional(),
+  backoffBase: duration.optional(),
+  backoffMax: duration.optional(),
+  budget: numeric(z.number().min(0).max(1)).optional(),
+  budgetMinPerSecond: numeric(z.number().min(0)).optional(),
+  maxRetryAfter: duration.optional(),
+});
+
+const breakerSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  failureRatio: numeric(z.number().gt(0).max(1)).optional(),
+  minRequests: numeric(z.number().int().min(1)).optional(),
+  window: duration.optional(),
+  consecutiveFailures: numeric(z.number().int().min(0)).optional(),
+  openFor: duration.optional(),
+  halfOpenProbes: numeric(z.number().int().min(1)).optional(),
+});
+
+const queueSchema = z.strictObject({
+  maxDepth: numeric(z.number().int().min(0)).optional(),
+  timeout: duration.optional(),
+  priorityHeader: z.boolean().optional(),
+});
+
+const routeTimeoutsSchema = z.strictObject({
+  connect: duration.optional(),
+  firstByte: duration.optional(),
+  idle: duration.optional(),
+  total: duration.optional(),
+});
+
+const strategySchema = z.enum(['weighted', 'least-busy', 'latency', 'cost', 'region', 'failover']);
+
+const priceSchema = z.strictObject({
+  input: numeric(z.number().min(0)),
+  output: numeric(z.number().min(0)),
+});
+
 const targetSchema = z.strictObject({
   provider: z.string().min(1),
   model: z.string().min(1).optional(),
+  weight: numeric(z.number().min(0)).default(1),
+  region: z.string().min(1).optional(),
+  maxConcurrent: numeric(z.number().int().min(1)).optional(),
+  limits: z.strictObject({ rpm: numeric(z.number().int().min(1)).optional(), tpm: numeric(z.number().int().min(1)).optional() }).optional(),
+  price: priceSchema.optional(),
 });
 
 const routeSchema = z.strictObject({
   name: name.optional(),
   match: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
   targets: z.array(targetSchema).min(1),
+  strategy: strategySchema.optional(),
+  fallback: z.array(z.string().min(1)).optional(),
+  fallbackOn: statusList.optional(),
+  retry: retrySchema.optional(),
+  breaker: breakerSchema.optional(),
+  queue: queueSchema.optional(),
+  timeouts: routeTimeoutsSchema.optional(),
+});
+
+const routingSchema = z.strictObject({
+  region: z.string().min(1).optional(),
+  regionHeader: z.string().min(1).default('x-sluice-region'),
+  strategy: strategySchema.optional(),
+  fallbackOn: statusList.optional(),
+  retry: retrySchema.optional(),
+  breaker: breakerSchema.optional(),
+  queue: queueSchema.optional(),
 });
 
 /**
@@ -90,6 +167,7 @@ const routeSchema = z.strictObject({
 export const configSchema = z.strictObject({
   server: serverSchema.prefault({}),
   logging: loggingSchema.prefault({}),
+  routing: routingSchema.prefault({}),
   providers: z.record(name, providerSchema).optional(),
   routes: z.array(routeSchema).optional(),
 });
@@ -100,3 +178,10 @@ export type ProviderConfig = z.output<typeof providerSchema>;
 export type OpenAIProviderConfig = z.output<typeof openaiProviderSchema>;
 export type MockProviderConfig = z.output<typeof mockProviderSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
+export type TargetConfig = z.output<typeof targetSchema>;
+export type RetryConfig = z.output<typeof retrySchema>;
+export type BreakerConfig = z.output<typeof breakerSchema>;
+export type QueueConfig = z.output<typeof queueSchema>;
+export type RoutingConfig = z.output<typeof routingSchema>;
+export type StrategyName = z.output<typeof strategySchema>;
+export type HealthCheckConfig = z.output<typeof healthCheckSchema>;

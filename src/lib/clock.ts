@@ -106,3 +106,20 @@ export class FakeClock implements Clock {
     this.#now = until;
   }
 }
+
+/** Waits `ms` on `clock`; rejects with the signal's reason when it aborts first. */
+export function delay(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clock.clearTimer(timer);
+      reject(signal.reason as Error);
+    };
+    const timer = clock.setTimer(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

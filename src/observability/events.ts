@@ -1,9 +1,15 @@
 import type { RequestContext } from '../pipeline/context.js';
+import type { HealthTransition } from '../routing/health.js';
+import type { TargetBreakerEvent } from '../routing/route-runtime.js';
 
 /** Events the gateway publishes; metrics, logs and (later) usage accounting subscribe. */
 export interface GatewayEvents {
   /** A request finished: answered, failed, or abandoned by its client. */
   'request:end': RequestContext;
+  /** A target's circuit breaker changed state. */
+  'breaker:transition': TargetBreakerEvent;
+  /** A provider's active health check changed its verdict. */
+  'health:transition': HealthTransition;
 }
 
 type Listener<T> = (payload: T) => void;
@@ -14,7 +20,7 @@ type Listener<T> = (payload: T) => void;
  * the request path.
  */
 export class EventBus {
-  readonly #listeners: { [K in keyof GatewayEvents]: Listener<GatewayEvents[K]>[] } = { 'request:end': [] };
+  readonly #listeners: { [K in keyof GatewayEvents]: Listener<GatewayEvents[K]>[] } = { 'request:end': [], 'breaker:transition': [], 'health:transition': [] };
   readonly #onListenerError: (err: unknown) => void;
 
   constructor(onListenerError: (err: unknown) => void = () => {}) {

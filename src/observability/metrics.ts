@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RouteRuntime } from '../routing/route-runtime.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { EventBus } from './events.js';
 
@@ -15,8 +16,12 @@ export class Metrics {
   readonly #duration: Histogram<'endpoint' | 'route' | 'provider'>;
   readonly #ttfb: Histogram<'endpoint' | 'route' | 'provider'>;
   readonly #tokens: Counter<'route' | 'provider' | 'kind'>;
+  readonly #retries: Counter<'route'>;
+  readonly #fallbacks: Counter<'route' | 'fallback'>;
+  readonly #queueWait: Histogram<'route'>;
+  readonly #breakerTransitions: Counter<'route' | 'target' | 'to'>;
 
-  constructor(bus: EventBus) {
+  constructor(bus: EventBus, routes: () => Iterable<RouteRuntime> = () => []) {
     collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
     this.#requests = new Counter({
       name: 'sluice_requests_total',
@@ -44,7 +49,60 @@ export class Metrics {
       labelNames: ['route', 'provider', 'kind'],
       registers: [this.registry],
     });
+    this.#retries = new Counter({ name: 'sluice_retries_total', help: 'Upstream attempts after the first, by route.', labelNames: ['route'], registers: [this.registry] });
+    this.#fallbacks = new Counter({
+      name: 'sluice_fallbacks_total',
+      help: 'Requests answered by a fallback model, by route and fallback.',
+      labelNames: ['route', 'fallback'],
+      registers: [this.registry],
+    });
+    this.#queueWait = new Histogram({
+      name: 'sluice_queue_wait_seconds',
+      help: 'Time requests waited in an admission queue for a target at capacity.',
+      labelNames: ['route'],
+      buckets: latencyBuckets,
+      registers: [this.registry],
+    });
+    this.#breakerTransitions = new Counter({
+      name: 'sluice_breaker_transitions_total',
+      help: 'Circuit breaker state changes, by route, target and new state.',
+      labelNames: ['route', 'target', 'to'],
+      registers: [this.registry],
+    });
+    // Live state is read when Prometheus scrapes, not tracked on the request path.
+    const breakerValue = { closed: 0, 'half-open': 1, open: 2 } as const;
+    new Gauge({
+      name: 'sluice_breaker_state',
+      help: 'Circuit breaker state per target: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['route', 'target'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const rt of routes()) for (const t of rt.targets) if (t.breaker !== null) this.set({ route: rt.route.name, target: t.label }, breakerValue[t.breaker.state]);
+      },
+    });
+    new Gauge({
+      name: 'sluice_target_in_flight',
+      help: 'Requests in flight per target.',
+      labelNames: ['route', 'target'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const rt of routes()) for (const t of rt.targets) this.set({ route: rt.route.name, target: t.label }, t.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'sluice_queue_depth',
+      help: 'Requests waiting in the admission queue per target.',
+      labelNames: ['route', 'target'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const rt of routes()) for (const t of rt.targets) if (t.gate !== null) this.set({ route: rt.route.name, target: t.label }, t.gate.queued);
+      },
+    });
     bus.on('request:end', (ctx) => this.#record(ctx));
+    bus.on('breaker:transition', (e) => this.#breakerTransitions.inc({ route: e.route, target: e.target, to: e.to }));
   }
 
   #record(ctx: RequestContext): void {
@@ -54,6 +112,9 @@ export class Metrics {
     const labels = { endpoint: ctx.endpoint, route, provider };
     this.#duration.observe(labels, (ctx.endedAt - ctx.startedAt) / 1000);
     if (ctx.firstByteAt >= 0) this.#ttfb.observe(labels, (ctx.firstByteAt - ctx.startedAt) / 1000);
+    if (ctx.retries > 0) this.#retries.inc({ route }, ctx.retries);
+    if (ctx.fallbackModel !== null) this.#fallbacks.inc({ route, fallback: ctx.fallbackModel });
+    if (ctx.queueWaitMs > 0) this.#queueWait.observe({ route }, ctx.queueWaitMs / 1000);
     if (ctx.usage !== null) {
       this.#tokens.inc({ route, provider, kind: 'prompt' }, ctx.usage.promptTokens);
       this.#tokens.inc({ route, provider, kind: 'completion' }, ctx.usage.completionTokens);

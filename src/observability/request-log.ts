@@ -16,6 +16,8 @@ export function attachRequestLog(bus: EventBus, logger: Logger): void {
         status: ctx.status,
         code: ctx.errorCode,
         clientGone: ctx.clientGone,
+        retries: ctx.retries,
+        fallback: ctx.fallbackModel,
         ms: Math.round((ctx.endedAt - ctx.startedAt) * 100) / 100,
         ttfbMs: ctx.firstByteAt < 0 ? null : Math.round((ctx.firstByteAt - ctx.startedAt) * 100) / 100,
         tokens: ctx.usage === null ? null : { prompt: ctx.usage.promptTokens, completion: ctx.usage.completionTokens },
@@ -23,4 +25,6 @@ export function attachRequestLog(bus: EventBus, logger: Logger): void {
       'request',
     );
   });
+  bus.on('breaker:transition', (e) => logger.warn({ route: e.route, target: e.target, from: e.from, to: e.to, reason: e.reason }, 'circuit breaker'));
+  bus.on('health:transition', (t) => logger.warn({ provider: t.provider, healthy: t.healthy, reason: t.reason }, 'provider health'));
 }

@@ -1,5 +1,6 @@
 import type { CompiledRoute, CompiledTarget } from '../config/compile.js';
-import type { ErrorCode } from '../errors.js';
+import { SluiceError, type ErrorCode } from '../errors.js';
+import type { Clock, TimerHandle } from '../lib/clock.js';
 import type { Endpoint, JsonObject, ProviderResponse, Usage } from '../providers/types.js';
 
 /**
@@ -32,6 +33,17 @@ export class RequestContext {
   endedAt = -1;
   /** True when the client went away before the answer was complete. */
   clientGone = false;
+  /** Admission priority (higher first) and the client's region, from headers or tier. */
+  priority = 0;
+  region: string | null = null;
+  /** Retries made (attempts after the first, across fallbacks). */
+  retries = 0;
+  /** The fallback model that answered, when the route's own targets did not. */
+  fallbackModel: string | null = null;
+  /** Time spent waiting in an admission queue, in milliseconds. */
+  queueWaitMs = 0;
+
+  #deadline: { clock: Clock; timer: TimerHandle } | null = null;
 
   constructor(id: string, endpoint: Endpoint, body: JsonObject, route: CompiledRoute, startedAt: number) {
     this.id = id;
@@ -44,5 +56,26 @@ export class RequestContext {
     const so = body.stream_options as { include_usage?: unknown } | undefined;
     this.includeUsage = this.stream && so?.include_usage === true;
     this.route = route;
+  }
+
+  /** Aborts the whole exchange, stream included, after `ms` (the route's total timeout). */
+  armDeadline(clock: Clock, ms: number): void {
+    this.disarmDeadline();
+    const timer = clock.setTimer(() => {
+      this.controller.abort(new SluiceError('SLUICE_ERR_UPSTREAM_TIMEOUT', { message: `The request exceeded the route's total timeout of ${ms} ms.` }));
+    }, ms);
+    this.#deadline = { clock, timer };
+  }
+
+  disarmDeadline(): void {
+    if (this.#deadline !== null) this.#deadline.clock.clearTimer(this.#deadline.timer);
+    this.#deadline = null;
+  }
+
+  /** The catalog error behind an abort that was not the client leaving, else null. */
+  abortedError(): SluiceError | null {
+    if (this.clientGone || !this.controller.signal.aborted) return null;
+    const reason: unknown = this.controller.signal.reason;
+    return reason instanceof SluiceError ? reason : null;
   }
 }

@@ -1,30 +1,53 @@
 import type { CompiledRoute, RuntimeConfig } from '../config/compile.js';
+import type { Clock } from '../lib/clock.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { DispatchStage } from '../routing/dispatch.js';
-import { FirstTarget } from '../routing/strategy.js';
+import type { HealthChecker } from '../routing/health.js';
+import { RouteRuntime, type TargetBreakerEvent } from '../routing/route-runtime.js';
 import { RouteTable } from '../routing/table.js';
 import { compose, type Next, type Stage } from './compose.js';
 
+export interface PipelineDeps {
+  readonly adapters: ReadonlyMap<string, ProviderAdapter>;
+  readonly health: ReadonlyMap<string, HealthChecker>;
+  readonly clock: Clock;
+  readonly onBreakerTransition: (e: TargetBreakerEvent) => void;
+  readonly random?: () => number;
+}
+
 /**
- * The compiled form of one config version: the route table and one chain per route. A new
- * config version builds a new Pipelines; requests in flight keep the one they started with.
+ * The compiled form of one config version: the route table, each route's runtime state and
+ * its chain of stages. A new config version builds a new Pipelines; requests in flight keep
+ * the one they started with.
  */
 export class Pipelines {
   readonly table: RouteTable;
   readonly #chains = new Map<CompiledRoute, Next>();
+  readonly #runtimes = new Map<CompiledRoute, RouteRuntime>();
 
-  constructor(config: RuntimeConfig, adapters: ReadonlyMap<string, ProviderAdapter>) {
+  constructor(config: RuntimeConfig, deps: PipelineDeps) {
     this.table = new RouteTable(config.routes);
-    const dispatch = new DispatchStage(new FirstTarget(), adapters);
+    for (const route of config.routes) {
+      this.#runtimes.set(route, new RouteRuntime(route, deps.adapters, deps.health, deps.clock, deps.onBreakerTransition, deps.random));
+    }
+    const fallbackFor = (model: string): RouteRuntime | null => {
+      const route = this.table.match(model);
+      return route === null ? null : (this.#runtimes.get(route) ?? null);
+    };
     for (const route of config.routes) {
       // identify, admit and cache stages join here as their issues land; absent ones are
       // not in the chain at all.
-      const stages: Stage[] = [dispatch];
+      const stages: Stage[] = [new DispatchStage(this.#runtimes.get(route)!, fallbackFor, deps.clock, deps.random)];
       this.#chains.set(route, compose(stages));
     }
   }
 
   chain(route: CompiledRoute): Next {
     return this.#chains.get(route)!;
+  }
+
+  /** Every route's runtime state, for metrics. */
+  runtimes(): IterableIterator<RouteRuntime> {
+    return this.#runtimes.values();
   }
 }

@@ -73,5 +73,10 @@ export interface ProviderAdapter {
   readonly name: string;
   readonly type: string;
   send(call: ProviderCall): Promise<ProviderResponse>;
+  /**
+   * A cheap liveness check for active health checking: resolves when the provider answers
+   * as usable, rejects otherwise. Optional; providers without it are checked passively only.
+   */
+  probe?(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }

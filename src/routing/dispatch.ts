@@ -1,39 +1,189 @@
+import { SluiceError } from '../errors.js';
+import { delay, type Clock } from '../lib/clock.js';
 import type { Next, Stage } from '../pipeline/compose.js';
 import type { RequestContext } from '../pipeline/context.js';
-import { SluiceError } from '../errors.js';
-import type { ProviderAdapter } from '../providers/types.js';
-import type { Strategy } from './strategy.js';
+import type { JsonObject, ProviderResponse } from '../providers/types.js';
+import { declaredMaxTokens, estimatePromptTokens } from '../usage/estimate.js';
+import { CapacityError } from './capacity.js';
+import { isRetryable, retryAfterOf, toSluiceError, verdictOf } from './outcome.js';
+import { backoffMs, parseRetryAfter } from './retry.js';
+import type { RouteRuntime } from './route-runtime.js';
+import type { Admission, TargetState } from './target-state.js';
+import { TrackedStream } from './tracked-stream.js';
+
+/** Completion tokens assumed by cost routing when a request sets no max_tokens. */
+const DEFAULT_EXPECTED_COMPLETION = 256;
+
+/** What one request needs while its route is tried. */
+interface RouteTry {
+  readonly rt: RouteRuntime;
+  readonly body: JsonObject;
+  readonly promptTokens: number;
+  readonly maxTokens: number;
+}
 
 /**
- * The terminal stage: picks a target with the route's strategy and sends the call to its
- * provider. `ctx.response` holds the answer once the upstream has committed to it. Retries
- * and fallbacks (the routing issue) wrap `send` here, before the first byte.
+ * The terminal stage: tries the route's targets and then its fallbacks until one answers.
+ * A target is chosen by the route's strategy among those in rotation; failures before the
+ * first byte are retried (with backoff, within the retry budget, honouring Retry-After);
+ * once the route is out of options the fallback chain is tried in order. Nothing is retried
+ * after the first byte reached the client.
  */
 export class DispatchStage implements Stage {
   readonly name = 'dispatch';
-  readonly #strategy: Strategy;
-  readonly #adapters: ReadonlyMap<string, ProviderAdapter>;
+  readonly #rt: RouteRuntime;
+  readonly #fallbacks: (model: string) => RouteRuntime | null;
+  readonly #clock: Clock;
+  readonly #random: () => number;
 
-  constructor(strategy: Strategy, adapters: ReadonlyMap<string, ProviderAdapter>) {
-    this.#strategy = strategy;
-    this.#adapters = adapters;
+  constructor(rt: RouteRuntime, fallbacks: (model: string) => RouteRuntime | null, clock: Clock, random: () => number = Math.random) {
+    this.#rt = rt;
+    this.#fallbacks = fallbacks;
+    this.#clock = clock;
+    this.#random = random;
   }
 
   async run(ctx: RequestContext, next: Next): Promise<void> {
-    const target = this.#strategy.pick(ctx.route);
-    const adapter = this.#adapters.get(target.provider);
-    if (adapter === undefined) throw new SluiceError('SLUICE_ERR_INTERNAL', { message: `No adapter for provider "${target.provider}".` });
-    ctx.target = target;
-    const body = target.model === null || target.model === ctx.model ? ctx.body : { ...ctx.body, model: target.model };
-    ctx.response = await adapter.send({
-      endpoint: ctx.endpoint,
-      body,
-      stream: ctx.stream,
-      includeUsage: ctx.includeUsage,
-      signal: ctx.controller.signal,
-      requestId: ctx.id,
-      timeouts: null,
-    });
-    await next(ctx);
+    const route = this.#rt.route;
+    if (route.totalTimeoutMs !== null) ctx.armDeadline(this.#clock, route.totalTimeoutMs);
+    const promptTokens = estimatePromptTokens(ctx.endpoint, ctx.body);
+    const maxTokens = declaredMaxTokens(ctx.body, DEFAULT_EXPECTED_COMPLETION);
+    let lastError: SluiceError;
+    try {
+      ctx.response = await this.#tryRoute(ctx, { rt: this.#rt, body: ctx.body, promptTokens, maxTokens });
+      return await next(ctx);
+    } catch (err) {
+      lastError = toSluiceError(err);
+    }
+    for (const model of route.fallback) {
+      if (ctx.clientGone || ctx.controller.signal.aborted) break;
+      // An all-down route always falls back; otherwise only on the configured statuses.
+      if (lastError.code !== 'SLUICE_ERR_NO_HEALTHY_TARGET' && !route.fallbackOn.has(lastError.status)) break;
+      const rt = this.#fallbacks(model);
+      if (rt === null) continue;
+      try {
+        ctx.response = await this.#tryRoute(ctx, { rt, body: { ...ctx.body, model }, promptTokens, maxTokens });
+        ctx.fallbackModel = model;
+        return await next(ctx);
+      } catch (err) {
+        lastError = toSluiceError(err);
+      }
+    }
+    throw lastError;
   }
+
+  /** Attempts on one route's targets, retrying as its policy allows. */
+  async #tryRoute(ctx: RequestContext, t: RouteTry): Promise<ProviderResponse> {
+    const { rt } = t;
+    const policy = rt.route.retry;
+    rt.budget.recordRequest();
+    const tried: TargetState[] = [];
+    for (let attempt = 0; ; attempt++) {
+      const admission = await this.#choose(ctx, t, tried);
+      const target = admission.target;
+      try {
+        return await this.#attempt(ctx, t, admission);
+      } catch (err) {
+        const e = ctx.abortedError() ?? toSluiceError(err);
+        if (ctx.clientGone || ctx.controller.signal.aborted) throw e;
+        tried.push(target);
+        const now = this.#clock.monotonic();
+        const retryAfter = retryAfterOf(e, this.#clock.now(), parseRetryAfter);
+        // A Retry-After too long to wait for takes the target out of rotation until then.
+        if (retryAfter !== null && retryAfter > policy.maxRetryAfterMs) target.cooldownUntil = now + retryAfter;
+        if (attempt >= policy.attempts || !isRetryable(e, policy) || !rt.budget.tryWithdraw()) throw e;
+        let wait = backoffMs(attempt, policy.backoffBaseMs, policy.backoffMaxMs, this.#random);
+        // The same target again (no other in rotation): honour its Retry-After.
+        const others = rt.targets.some((c) => c !== target && !tried.includes(c) && c.available(now));
+        if (!others && retryAfter !== null) {
+          if (retryAfter > policy.maxRetryAfterMs) throw e;
+          wait = Math.max(wait, retryAfter);
+        }
+        ctx.retries++;
+        await delay(this.#clock, wait, ctx.controller.signal);
+      }
+    }
+  }
+
+  /**
+   * Picks a target in rotation with free capacity, preferring ones not tried yet. When every
+   * such target is saturated, waits in the strategy's first choice's admission queue.
+   */
+  async #choose(ctx: RequestContext, t: RouteTry, tried: readonly TargetState[]): Promise<Admission> {
+    const { rt } = t;
+    const now = this.#clock.monotonic();
+    let candidates = rt.targets.filter((c) => c.available(now));
+    const fresh = candidates.filter((c) => !tried.includes(c));
+    if (fresh.length > 0) candidates = fresh;
+    const request = { promptTokens: t.promptTokens, maxTokens: t.maxTokens, region: ctx.region };
+    let saturated: TargetState | null = null;
+    while (candidates.length > 0) {
+      const pick = rt.strategy.pick(candidates, request) as TargetState;
+      candidates = candidates.filter((c) => c !== pick);
+      const admission = pick.tryAdmit(t.promptTokens);
+      if (admission === 'saturated') saturated ??= pick;
+      else if (admission !== 'refused') return admission;
+    }
+    if (saturated !== null) return this.#queue(ctx, t, saturated);
+    throw noTarget(rt, rt.targets.map((c) => c.backInMs(now)));
+  }
+
+  async #queue(ctx: RequestContext, t: RouteTry, target: TargetState): Promise<Admission> {
+    const started = this.#clock.monotonic();
+    let admission: Admission | null;
+    try {
+      admission = await target.admitQueued(t.promptTokens, ctx.priority, t.rt.route.queue.timeoutMs, ctx.controller.signal);
+    } catch (err) {
+      // A full queue rejects at once: the request never waited, so it records no wait.
+      if (err instanceof CapacityError && err.reason === 'queue_full') throw new SluiceError('SLUICE_ERR_QUEUE_FULL', { headers: { 'retry-after': '1' } });
+      ctx.queueWaitMs += this.#clock.monotonic() - started;
+      if (err instanceof CapacityError) throw new SluiceError('SLUICE_ERR_QUEUE_TIMEOUT', { headers: { 'retry-after': '1' } });
+      throw err;
+    }
+    ctx.queueWaitMs += this.#clock.monotonic() - started;
+    if (admission === null) throw noTarget(t.rt, [target.backInMs(this.#clock.monotonic())]);
+    return admission;
+  }
+
+  /** One call to one target; the admission is held until the answer is complete. */
+  async #attempt(ctx: RequestContext, t: RouteTry, admission: Admission): Promise<ProviderResponse> {
+    const target = admission.target;
+    ctx.target = target.config;
+    const model = target.config.model;
+    const body = model === null || model === t.body.model ? t.body : { ...t.body, model };
+    const started = this.#clock.monotonic();
+    let response: ProviderResponse;
+    try {
+      response = await target.adapter.send({
+        endpoint: ctx.endpoint,
+        body,
+        stream: ctx.stream,
+        includeUsage: ctx.includeUsage,
+        signal: ctx.controller.signal,
+        requestId: ctx.id,
+        timeouts: target.config.timeouts,
+      });
+    } catch (err) {
+      const e = ctx.abortedError() ?? toSluiceError(err);
+      admission.finish(ctx.clientGone ? 'neutral' : verdictOf(e));
+      throw e;
+    }
+    if (response.kind === 'json') {
+      target.observeLatency(this.#clock.monotonic() - started);
+      admission.finish('success', response.usage?.totalTokens);
+      return response;
+    }
+    const tracked = new TrackedStream(response, (verdict, usage) => admission.finish(verdict, usage?.totalTokens), () => ctx.clientGone);
+    await tracked.prime();
+    target.observeLatency(this.#clock.monotonic() - started);
+    return tracked;
+  }
+}
+
+function noTarget(rt: RouteRuntime, backInMs: number[]): SluiceError {
+  const backIn = Math.min(...backInMs);
+  return new SluiceError('SLUICE_ERR_NO_HEALTHY_TARGET', {
+    message: `No target of route "${rt.route.name}" is available.`,
+    headers: { 'retry-after': String(Math.max(1, Math.ceil(backIn / 1000))) },
+  });
 }

@@ -10,12 +10,16 @@ import { Pipelines } from '../pipeline/pipelines.js';
 import { createAdapters } from '../providers/registry.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { UpstreamPools } from '../upstream/pools.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { HealthChecker } from '../routing/health.js';
 import { registerOpenAISurface } from './openai.js';
 import { sendError } from './respond.js';
 
 export interface GatewayOptions {
   logger: Logger;
-  now?: () => number;
+  clock?: Clock;
+  /** Randomness for balancing and backoff jitter; tests pass a seeded one. */
+  random?: () => number;
 }
 
 /** Maps fastify's own errors (body parsing, limits) to the catalog. */
@@ -48,6 +52,7 @@ export class Gateway {
   readonly metrics: Metrics;
   readonly #pools = new UpstreamPools();
   readonly #adapters: Map<string, ProviderAdapter>;
+  readonly #health = new Map<string, HealthChecker>();
   readonly #pipelines: Pipelines;
   readonly #logger: Logger;
   #draining = false;
@@ -55,12 +60,25 @@ export class Gateway {
   constructor(config: RuntimeConfig, options: GatewayOptions) {
     this.config = config;
     this.#logger = options.logger;
-    const now = options.now ?? (() => performance.now());
+    const clock = options.clock ?? systemClock;
+    const now = (): number => clock.monotonic();
     this.bus = new EventBus((err) => this.#logger.error({ err }, 'event listener failed'));
-    this.metrics = new Metrics(this.bus);
     attachRequestLog(this.bus, this.#logger);
     this.#adapters = createAdapters(config.providers, this.#pools);
-    this.#pipelines = new Pipelines(config, this.#adapters);
+    for (const [name, provider] of Object.entries(config.providers)) {
+      const adapter = this.#adapters.get(name);
+      if (provider.healthCheck === null || adapter?.probe === undefined) continue;
+      const probe = adapter.probe.bind(adapter);
+      this.#health.set(name, new HealthChecker(name, provider.healthCheck, probe, clock, (t) => this.bus.emit('health:transition', t)));
+    }
+    this.#pipelines = new Pipelines(config, {
+      adapters: this.#adapters,
+      health: this.#health,
+      clock,
+      onBreakerTransition: (e) => this.bus.emit('breaker:transition', e),
+      ...(options.random === undefined ? {} : { random: options.random }),
+    });
+    this.metrics = new Metrics(this.bus, () => this.#pipelines.runtimes());
 
     const app = Fastify({
       loggerInstance: options.logger as FastifyBaseLogger,
@@ -109,16 +127,17 @@ export class Gateway {
       return this.metrics.registry.metrics();
     });
 
-    registerOpenAISurface(app, { pipelines: () => this.#pipelines, bus: this.bus, metrics: this.metrics, now });
+    registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, bus: this.bus, metrics: this.metrics, now });
   }
 
   get draining(): boolean {
     return this.#draining;
   }
 
-  /** Starts listening; resolves with the bound address (port 0 picks a free port). */
+  /** Starts listening (and active health checks); resolves with the bound address. */
   async listen(): Promise<{ host: string; port: number; url: string }> {
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
+    for (const checker of this.#health.values()) checker.start();
     const addr = this.app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('server is not bound to a TCP port');
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -132,6 +151,7 @@ export class Gateway {
    */
   async shutdown(drainTimeoutMs: number = this.config.server.drainTimeoutMs): Promise<boolean> {
     this.#draining = true;
+    for (const checker of this.#health.values()) checker.stop();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), drainTimeoutMs);

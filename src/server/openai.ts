@@ -6,11 +6,13 @@ import type { Metrics } from '../observability/metrics.js';
 import { RequestContext } from '../pipeline/context.js';
 import type { Pipelines } from '../pipeline/pipelines.js';
 import type { Endpoint } from '../providers/types.js';
+import type { RuntimeConfig } from '../config/compile.js';
 import { pumpStream, sendError, toSluiceError } from './respond.js';
 import { validateBody } from './validate.js';
 
 export interface SurfaceDeps {
   pipelines: () => Pipelines;
+  routing: RuntimeConfig['routing'];
   bus: EventBus;
   metrics: Metrics;
   now: () => number;
@@ -41,6 +43,8 @@ export function registerOpenAISurface(app: FastifyInstance, deps: SurfaceDeps): 
         throw new SluiceError('SLUICE_ERR_MODEL_NOT_FOUND', { message: `No route serves the model ${JSON.stringify(body.model)}.`, param: 'model' });
       }
       ctx = new RequestContext(request.id, endpoint, body, route, startedAt);
+      ctx.region = headerValue(request.headers[deps.routing.regionHeader]) ?? deps.routing.region;
+      if (route.queue.priorityHeader) ctx.priority = parsePriority(headerValue(request.headers['x-sluice-priority']));
       const chain = pipelines.chain(route);
       const res = reply.raw as TrackedResponse;
       res[kContext] = ctx;
@@ -52,6 +56,7 @@ export function registerOpenAISurface(app: FastifyInstance, deps: SurfaceDeps): 
       sendError(reply, e);
       return;
     }
+    ctx.disarmDeadline();
     ctx.endedAt = deps.now();
     deps.bus.emit('request:end', ctx);
   };
@@ -67,6 +72,17 @@ export function registerOpenAISurface(app: FastifyInstance, deps: SurfaceDeps): 
       data: pipelines.table.models().map((id) => ({ id, object: 'model', created: 0, owned_by: pipelines.table.match(id)?.targets[0]?.provider ?? 'sluice' })),
     };
   });
+}
+
+function headerValue(v: string | string[] | undefined): string | null {
+  const s = Array.isArray(v) ? v[0] : v;
+  return s === undefined || s === '' ? null : s;
+}
+
+/** `x-sluice-priority`: an integer from -100 to 100, higher first; anything else is 0. */
+function parsePriority(v: string | null): number {
+  if (v === null || !/^-?\d{1,3}$/.test(v)) return 0;
+  return Math.max(-100, Math.min(100, Number(v)));
 }
 
 /** Runs a routed request's chain and writes the answer; every outcome is recorded on ctx. */
@@ -85,7 +101,7 @@ async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<
     reply.code(response.status).header('content-type', 'application/json; charset=utf-8');
     await reply.send(response.body);
   } catch (err) {
-    const e = toSluiceError(err);
+    const e = ctx.abortedError() ?? toSluiceError(err);
     ctx.status = e.status;
     ctx.errorCode = e.code;
     if (ctx.clientGone) return;

@@ -47,11 +47,11 @@ export async function pumpStream(ctx: RequestContext, reply: FastifyReply, strea
     res.end('data: [DONE]\n\n');
   } catch (err) {
     ctx.usage = stream.usage();
-    if (ctx.clientGone || ctx.controller.signal.aborted) {
+    if (ctx.clientGone) {
       res.destroy();
       return;
     }
-    const e = toSluiceError(err);
+    const e = ctx.abortedError() ?? toSluiceError(err);
     ctx.errorCode = e.code;
     res.end(`event: error\ndata: ${JSON.stringify(e.toBody())}\n\n`);
   } finally {

@@ -35,13 +35,15 @@ test('a client that does not read slows the upstream instead of filling gateway 
       body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
     });
     assert.equal(res.statusCode, 200);
-    // Read nothing for a while: every buffer between upstream and client fills, then the
-    // upstream must be held back.
-    await new Promise((r) => setTimeout(r, 700));
-    const heldAt = written;
-    await new Promise((r) => setTimeout(r, 300));
-    assert.ok(written < 64 * 1024 * 1024, `upstream wrote ${written} bytes to a client that read nothing`);
+    // Read nothing: every buffer between upstream and client fills, then the upstream must be
+    // held back. Wait until its count stops moving (buffers fill at the machine's pace).
+    let heldAt = -1;
+    for (let i = 0; i < 50 && written !== heldAt; i++) {
+      heldAt = written;
+      await new Promise((r) => setTimeout(r, 200));
+    }
     assert.equal(written, heldAt, 'the upstream kept writing while the client was not reading');
+    assert.ok(written < 64 * 1024 * 1024, `upstream wrote ${written} bytes to a client that read nothing`);
     // Reading resumes the flow.
     let received = 0;
     for await (const piece of res.body) {

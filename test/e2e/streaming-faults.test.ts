@@ -64,6 +64,9 @@ describe('streams that fail', () => {
     });
     const dead = await freePort();
     gw = await startGateway({
+      // These tests are about how each failure reaches the client, one upstream call each;
+      // retries and breakers are tested in routing.test.ts.
+      routing: { retry: { attempts: 0 }, breaker: { enabled: false } },
       providers: {
         dropInProcess: { type: 'mock', dropAfterChunks: 3 },
         dropAtOnce: { type: 'mock', dropAfterChunks: 0 },

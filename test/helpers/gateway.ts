@@ -3,6 +3,7 @@ import { compileConfig } from '../../src/config/compile.js';
 import { validateConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Gateway } from '../../src/server/app.js';
+import type { Clock } from '../../src/lib/clock.js';
 
 export interface TestGateway {
   gateway: Gateway;
@@ -14,7 +15,7 @@ export interface TestGateway {
 }
 
 /** Starts a gateway on 127.0.0.1, port 0, from a config object; logs are captured, not printed. */
-export async function startGateway(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<TestGateway> {
+export async function startGateway(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, options: { clock?: Clock; random?: () => number } = {}): Promise<TestGateway> {
   const config = compileConfig(validateConfig({ ...raw, server: { ...(raw.server as object | undefined), port: 0 } }, 'test', env), 'test');
   const logs: string[] = [];
   const sink = new Writable({
@@ -23,7 +24,7 @@ export async function startGateway(raw: Record<string, unknown>, env: NodeJS.Pro
       cb();
     },
   });
-  const gateway = new Gateway(config, { logger: createLogger('info', sink) });
+  const gateway = new Gateway(config, { logger: createLogger('info', sink), ...options });
   const { url } = await gateway.listen();
   return {
     gateway,
@@ -49,4 +50,16 @@ export function parseSseText(text: string): { event: string | null; data: string
     out.push({ event, data: data.join('\n') });
   }
   return out;
+}
+
+/** A deterministic PRNG (mulberry32) for tests that balance or jitter. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

@@ -1,10 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CompiledRoute } from '../../src/config/compile.js';
+import { compiledRoute } from '../helpers/routes.js';
 import { compose, type Stage } from '../../src/pipeline/compose.js';
 import { RequestContext } from '../../src/pipeline/context.js';
 
-const route: CompiledRoute = { name: 'r', patterns: ['m'], targets: [{ provider: 'p', model: null }] };
+const route = compiledRoute('r', ['m']);
 const context = (): RequestContext => new RequestContext('req-1', 'chat', { model: 'm', messages: [] }, route, 0);
 
 /** A stage that records when it runs, before and after next. */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { ConfigError, formatPath, formatProblem, parseConfigText, validateConfig, type ConfigProblem } from '../../src/config/load.js';
-import { compileConfig, type OpenAIProviderRuntime, type ProviderRuntime, type RuntimeConfig } from '../../src/config/compile.js';
+import { compileConfig, type CompiledRoute, type OpenAIProviderRuntime, type ProviderRuntime, type RuntimeConfig } from '../../src/config/compile.js';
 import { BUILTIN_SOURCE, parsePort, resolveConfig } from '../../src/config/resolve.js';
 import { Secret } from '../../src/lib/secret.js';
 
@@ -79,6 +79,11 @@ providers:
     baseUrl: https://api.openai.com/v1
 `;
 
+
+/** Routes reduced to name, patterns and targets' provider/model (policies are tested apart). */
+const routeShapes = (routes: readonly CompiledRoute[]) =>
+  routes.map((r) => ({ name: r.name, patterns: r.patterns, targets: r.targets.map((t) => ({ provider: t.provider, model: t.model })) }));
+
 describe('parseConfigText + compileConfig: a valid config', () => {
   const rc = compileConfig(parseConfigText(FULL, 'sluice.yaml', ENV), 'sluice.yaml');
 
@@ -113,12 +118,13 @@ describe('parseConfigText + compileConfig: a valid config', () => {
       type: 'mock',
       name: 'mock',
       options: { latencyMs: 5, tokensPerSecond: 0, status: null, failRate: 0, dropAfterChunks: null, retryAfter: null, seed: 1 },
+      healthCheck: null,
     });
     assert.deepEqual(Object.keys(rc.providers), ['openai', 'local', 'mock']);
   });
 
   test('route names: explicit, the single pattern, else route-<index>; target.model null when absent', () => {
-    assert.deepEqual(rc.routes, [
+    assert.deepEqual(routeShapes(rc.routes), [
       { name: 'fast', patterns: ['gpt-4o-mini', 'gpt-4o-mini-*'], targets: [{ provider: 'openai', model: null }] },
       {
         name: 'gpt-4o*',
@@ -413,9 +419,10 @@ describe('defaults', () => {
         type: 'mock',
         name: 'mock',
         options: { latencyMs: 0, tokensPerSecond: 0, status: null, failRate: 0, dropAfterChunks: null, retryAfter: null, seed: 1 },
+        healthCheck: null,
       },
     });
-    assert.deepEqual(rc.routes, [
+    assert.deepEqual(routeShapes(rc.routes), [
       { name: 'mock-1', patterns: ['mock-1'], targets: [{ provider: 'mock', model: 'mock-1' }] },
       { name: 'default', patterns: ['*'], targets: [{ provider: 'mock', model: null }] },
     ]);
@@ -450,7 +457,7 @@ describe('defaults', () => {
   test('routes using provider mock with no providers section are valid', () => {
     const rc = compileConfig(parseConfigText('routes:\n  - match: "*"\n    targets: [{ provider: mock, model: m }]\n', 's', {}), 's');
     assert.deepEqual(Object.keys(rc.providers), ['mock']);
-    assert.deepEqual(rc.routes, [{ name: '*', patterns: ['*'], targets: [{ provider: 'mock', model: 'm' }] }]);
+    assert.deepEqual(routeShapes(rc.routes), [{ name: '*', patterns: ['*'], targets: [{ provider: 'mock', model: 'm' }] }]);
   });
 
   test('providers and routes: no mock provider is added', () => {
@@ -585,6 +592,67 @@ describe('numbers from the environment', () => {
     assert.throws(
       () => parseConfigText('server:\n  port: ${PORT}\n', 'env.yaml', { PORT: 'eighty' }),
       (err: unknown) => err instanceof ConfigError && err.problems[0]?.path === 'server.port' && err.problems[0].message === 'must be a number',
+    );
+  });
+});
+
+describe('routing policies', () => {
+  const compile = (raw: Record<string, unknown>) => compileConfig(validateConfig(raw, 't', {}), 't');
+  const providers = { p: { type: 'openai', baseUrl: 'http://127.0.0.1:9/v1', timeouts: { firstByte: '20s' } } };
+
+  test('defaults: failover, 2 retries on 429/5xx, breaker on, queue of 100', () => {
+    const r = compile({ providers, routes: [{ match: 'm', targets: [{ provider: 'p' }] }] }).routes[0]!;
+    assert.equal(r.strategy, 'failover');
+    assert.deepEqual([...r.fallbackOn], [429, 500, 502, 503, 504]);
+    assert.deepEqual({ ...r.retry, on: [...r.retry.on] }, { attempts: 2, on: [429, 500, 502, 503, 504], backoffBaseMs: 100, backoffMaxMs: 2000, budget: 0.2, budgetMinPerSecond: 5, maxRetryAfterMs: 2000 });
+    assert.deepEqual(r.breaker, { enabled: true, failureRatio: 0.5, minRequests: 10, windowMs: 30_000, consecutiveFailures: 5, openMs: 30_000, halfOpenProbes: 1 });
+    assert.deepEqual(r.queue, { maxDepth: 100, timeoutMs: 10_000, priorityHeader: false });
+    assert.equal(r.totalTimeoutMs, null);
+    assert.equal(r.targets[0]!.timeouts, null, 'no route timeouts: the provider decides');
+    assert.equal(r.targets[0]!.maxConcurrent, Infinity);
+  });
+
+  test('a route overrides routing defaults key by key', () => {
+    const rc = compile({
+      routing: { strategy: 'weighted', retry: { attempts: 4, backoffMax: '5s' }, breaker: { openFor: '1m' } },
+      providers,
+      routes: [
+        { match: 'a', retry: { attempts: 1 }, breaker: { enabled: false }, targets: [{ provider: 'p' }] },
+        { match: 'b', strategy: 'cost', targets: [{ provider: 'p' }] },
+      ],
+    });
+    const [a, b] = rc.routes;
+    assert.equal(a!.strategy, 'weighted');
+    assert.equal(a!.retry.attempts, 1);
+    assert.equal(a!.retry.backoffMaxMs, 5000, 'inherited from routing.retry');
+    assert.equal(a!.breaker.enabled, false);
+    assert.equal(a!.breaker.openMs, 60_000, 'inherited from routing.breaker');
+    assert.equal(b!.strategy, 'cost');
+    assert.equal(b!.retry.attempts, 4);
+  });
+
+  test('route timeouts merge over the provider timeouts per target', () => {
+    const r = compile({ providers, routes: [{ match: 'm', timeouts: { idle: '5s', total: '2m' }, targets: [{ provider: 'p' }] }] }).routes[0]!;
+    assert.deepEqual(r.targets[0]!.timeouts, { connectMs: 10_000, firstByteMs: 20_000, idleMs: 5_000 });
+    assert.equal(r.totalTimeoutMs, 120_000);
+  });
+
+  test('target prices, limits and weights compile; unknown fallback models are problems', () => {
+    const r = compile({
+      providers,
+      routes: [
+        { match: 'm', fallback: ['x'], targets: [{ provider: 'p', weight: 3, region: 'eu', maxConcurrent: 4, limits: { rpm: 500, tpm: 150000 }, price: { input: 1, output: 2 } }] },
+        { match: 'x', targets: [{ provider: 'p' }] },
+      ],
+    }).routes[0]!;
+    assert.deepEqual(r.targets[0], { provider: 'p', model: null, weight: 3, region: 'eu', maxConcurrent: 4, rpm: 500, tpm: 150000, price: { input: 1, output: 2 }, timeouts: null });
+    assert.deepEqual(r.fallback, ['x']);
+    assert.throws(
+      () => compile({ providers, routes: [{ match: 'm', fallback: ['nope', 'm'], targets: [{ provider: 'p' }] }] }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.some((p) => p.path === 'routes[0].fallback[0]' && p.message === 'no route serves the fallback model "nope"') &&
+        err.problems.some((p) => p.path === 'routes[0].fallback[1]' && p.message === 'fallback model "m" is served by this same route'),
     );
   });
 });

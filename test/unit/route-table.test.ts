@@ -2,10 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CompiledRoute } from '../../src/config/compile.js';
 import { RouteTable } from '../../src/routing/table.js';
+import { compiledRoute } from '../helpers/routes.js';
 
-function route(name: string, patterns: string[], models: (string | null)[] = [null]): CompiledRoute {
-  return { name, patterns, targets: models.map((model) => ({ provider: 'p', model })) };
-}
+const route = (name: string, patterns: string[], models: (string | null)[] = [null]): CompiledRoute => compiledRoute(name, patterns, models);
 
 const nameOf = (table: RouteTable, model: string): string | null => table.match(model)?.name ?? null;
 

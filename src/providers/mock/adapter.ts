@@ -49,6 +49,13 @@ export class MockAdapter implements ProviderAdapter {
     return this.stream(chunks, toUsage(this.engine.answer(call.body).usage), signal);
   }
 
+  /** Healthy unless configured to answer every request with an error status. */
+  async probe(signal: AbortSignal): Promise<void> {
+    if (!(await sleep(this.options.latencyMs, signal))) throw abortError(signal);
+    const status = this.options.status;
+    if (status !== null) throw upstreamStatusError(status, JSON.stringify(this.engine.errorBody(status)), null);
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }

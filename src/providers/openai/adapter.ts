@@ -89,6 +89,18 @@ export class OpenAIAdapter implements ProviderAdapter {
     return { kind: 'json', status: res.statusCode, body: text, usage: usageFromOpenAI((parsed as JsonObject).usage) };
   }
 
+  /** GET {baseUrl}/models: any 2xx is healthy (it also proves the API key works). */
+  async probe(signal: AbortSignal): Promise<void> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.#pool.request({ method: 'GET', path: `${this.#config.basePath}/models`, headers: this.#headers, signal });
+    } catch (err) {
+      throw mapUpstreamError(err, this.name, false);
+    }
+    await res.body.dump();
+    if (res.statusCode < 200 || res.statusCode >= 300) throw upstreamStatusError(res.statusCode, '', null);
+  }
+
   async close(): Promise<void> {
     // The pool belongs to UpstreamPools, which closes it.
   }

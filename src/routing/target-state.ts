@@ -1,0 +1,157 @@
+import type { BreakerPolicy, CompiledTarget, QueuePolicy } from '../config/compile.js';
+import type { Clock } from '../lib/clock.js';
+import type { ProviderAdapter } from '../providers/types.js';
+import { lookupPrice } from '../usage/prices.js';
+import { CircuitBreaker, type BreakerTransition } from './breaker.js';
+import { CapacityGate } from './capacity.js';
+import { PeakEwma } from './ewma.js';
+import type { HealthChecker } from './health.js';
+import type { Candidate } from './strategies.js';
+import type { Verdict } from './outcome.js';
+
+/** Latency memory of the `latency` strategy: samples older than this weigh little. */
+const LATENCY_DECAY_MS = 10_000;
+
+/**
+ * The runtime state of one target of one route: in-flight count, latency, circuit breaker,
+ * capacity gate, cooldown. What strategies read of it is the `Candidate` view.
+ */
+export class TargetState implements Candidate {
+  readonly index: number;
+  readonly config: CompiledTarget;
+  readonly adapter: ProviderAdapter;
+  /** Label for metrics and logs: `provider/model` (model `*` when passed through). */
+  readonly label: string;
+  readonly weight: number;
+  readonly region: string | null;
+  readonly price: { readonly input: number; readonly output: number } | null;
+  readonly breaker: CircuitBreaker | null;
+  readonly gate: CapacityGate | null;
+  readonly health: HealthChecker | null;
+  inFlight = 0;
+  /** Monotonic ms before which the target is skipped (a Retry-After too long to wait for). */
+  cooldownUntil = 0;
+  readonly #ewma: PeakEwma;
+  readonly #clock: Clock;
+
+  constructor(
+    index: number,
+    config: CompiledTarget,
+    adapter: ProviderAdapter,
+    policies: { breaker: BreakerPolicy; queue: QueuePolicy },
+    clock: Clock,
+    health: HealthChecker | null,
+    onBreakerTransition: (t: BreakerTransition) => void,
+  ) {
+    this.index = index;
+    this.config = config;
+    this.adapter = adapter;
+    this.label = `${config.provider}/${config.model ?? '*'}`;
+    this.weight = config.weight;
+    this.region = config.region;
+    const listed = config.model === null ? null : lookupPrice(config.model);
+    this.price = config.price ?? (listed === null ? null : { input: listed.input, output: listed.output });
+    const b = policies.breaker;
+    this.breaker = b.enabled
+      ? new CircuitBreaker(
+          { failureRatio: b.failureRatio, minRequests: b.minRequests, windowMs: b.windowMs, consecutiveFailures: b.consecutiveFailures, openMs: b.openMs, halfOpenProbes: b.halfOpenProbes },
+          clock,
+          onBreakerTransition,
+        )
+      : null;
+    const capped = config.maxConcurrent !== Infinity || config.rpm !== null || config.tpm !== null;
+    this.gate = capped
+      ? new CapacityGate(
+          { maxConcurrent: config.maxConcurrent, maxQueue: policies.queue.maxDepth, ...(config.rpm === null ? {} : { rpm: config.rpm }), ...(config.tpm === null ? {} : { tpm: config.tpm }) },
+          clock,
+        )
+      : null;
+    this.health = health;
+    this.#ewma = new PeakEwma(LATENCY_DECAY_MS, clock);
+    this.#clock = clock;
+  }
+
+  get latency(): number {
+    return this.#ewma.value();
+  }
+
+  /** In rotation: health check passing, not cooling down, breaker not open. */
+  available(now: number): boolean {
+    return this.health?.healthy !== false && now >= this.cooldownUntil && this.breaker?.state !== 'open';
+  }
+
+  /** Milliseconds until this target may be back in rotation (0 when it is). */
+  backInMs(now: number): number {
+    const cooldown = Math.max(0, this.cooldownUntil - now);
+    const breaker = this.breaker?.retryAfterMs() ?? 0;
+    // An unhealthy provider is back after a passing round of probes; a second is the floor.
+    const health = this.health?.healthy === false ? 1_000 : 0;
+    return Math.max(cooldown, breaker, health);
+  }
+
+  /** The time to the first byte of a successful answer. */
+  observeLatency(ms: number): void {
+    this.#ewma.observe(ms);
+  }
+
+  /**
+   * Takes a slot for one attempt: capacity first, then the breaker (in half-open, a probe
+   * slot). 'saturated' means the caller may queue for capacity; 'refused' that the breaker
+   * has no probe slot free.
+   */
+  tryAdmit(tokens: number): Admission | 'saturated' | 'refused' {
+    if (this.gate !== null && !this.gate.tryAcquire(tokens)) return 'saturated';
+    return this.#admitBreaker(tokens) ?? 'refused';
+  }
+
+  /** Queues for capacity, then passes the breaker; null when the breaker refuses. */
+  async admitQueued(tokens: number, priority: number, deadlineMs: number, signal: AbortSignal): Promise<Admission | null> {
+    await this.gate!.acquire(tokens, priority, deadlineMs, signal);
+    return this.#admitBreaker(tokens);
+  }
+
+  #admitBreaker(tokens: number): Admission | null {
+    if (this.breaker !== null && !this.breaker.tryAcquire()) {
+      this.gate?.cancel(tokens);
+      return null;
+    }
+    this.inFlight++;
+    return new Admission(this, tokens, this.breaker?.epoch ?? 0);
+  }
+
+  /** Ends an attempt: frees its slot and tells the breaker what happened. */
+  settle(admission: Admission, verdict: Verdict, actualTokens: number | undefined): void {
+    this.inFlight--;
+    this.gate?.release(actualTokens, admission.tokens);
+    if (this.breaker === null) return;
+    // The epoch makes an answer that outlived a breaker transition count for nothing.
+    if (verdict === 'success') this.breaker.onSuccess(admission.epoch);
+    else if (verdict === 'failure') this.breaker.onFailure(admission.epoch);
+    else this.breaker.onNeutral(admission.epoch);
+  }
+
+  now(): number {
+    return this.#clock.monotonic();
+  }
+}
+
+/** One attempt's hold on a target: its slot, token estimate and breaker epoch. */
+export class Admission {
+  readonly target: TargetState;
+  readonly tokens: number;
+  readonly epoch: number;
+  #settled = false;
+
+  constructor(target: TargetState, tokens: number, epoch: number) {
+    this.target = target;
+    this.tokens = tokens;
+    this.epoch = epoch;
+  }
+
+  /** Settles the attempt once; later calls do nothing. */
+  finish(verdict: Verdict, actualTokens?: number): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.target.settle(this, verdict, actualTokens);
+  }
+}

@@ -1,0 +1,39 @@
+import type { Endpoint, JsonObject } from '../providers/types.js';
+
+/** Characters per token of English text for OpenAI-style tokenizers; an estimate only. */
+const CHARS_PER_TOKEN = 4;
+
+function textLength(value: unknown): number {
+  if (typeof value === 'string') return value.length;
+  if (Array.isArray(value)) {
+    let n = 0;
+    for (const v of value) n += textLength(v);
+    return n;
+  }
+  if (typeof value === 'object' && value !== null) {
+    const o = value as Record<string, unknown>;
+    // Content parts: count their text, not image bytes.
+    if (typeof o.text === 'string') return o.text.length;
+    return textLength(o.content);
+  }
+  return 0;
+}
+
+/**
+ * A cheap estimate of a request's prompt tokens, for admission (token limits) and cost-based
+ * routing before the upstream reports real usage: about 4 characters per token, plus a few
+ * tokens of framing per message.
+ */
+export function estimatePromptTokens(endpoint: Endpoint, body: JsonObject): number {
+  if (endpoint === 'chat') {
+    const messages = Array.isArray(body.messages) ? body.messages : [];
+    return Math.ceil(textLength(messages) / CHARS_PER_TOKEN) + 4 * messages.length;
+  }
+  return Math.ceil(textLength(endpoint === 'embeddings' ? body.input : body.prompt) / CHARS_PER_TOKEN);
+}
+
+/** The completion budget a request declares, or `fallback` when it declares none. */
+export function declaredMaxTokens(body: JsonObject, fallback: number): number {
+  const v = body.max_completion_tokens ?? body.max_tokens;
+  return typeof v === 'number' && v > 0 ? v : fallback;
+}
