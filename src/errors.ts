@@ -7,6 +7,8 @@
 export type ErrorType =
   | 'invalid_request_error'
   | 'authentication_error'
+  | 'permission_error'
+  | 'insufficient_quota'
   | 'not_found_error'
   | 'rate_limit_error'
   | 'api_error'
@@ -25,6 +27,12 @@ export const catalog = {
   SLUICE_ERR_INVALID_JSON: { status: 400, type: 'invalid_request_error', message: 'The request body is not valid JSON.' },
   SLUICE_ERR_INVALID_REQUEST: { status: 400, type: 'invalid_request_error', message: 'The request body does not have the expected shape.' },
   SLUICE_ERR_BODY_TOO_LARGE: { status: 413, type: 'invalid_request_error', message: 'The request body is larger than the configured limit.' },
+  SLUICE_ERR_UNAUTHORIZED: { status: 401, type: 'authentication_error', message: 'A valid API key or bearer token is required.' },
+  SLUICE_ERR_MODEL_FORBIDDEN: { status: 403, type: 'permission_error', message: 'This key may not use the requested model.' },
+  SLUICE_ERR_RATE_LIMITED: { status: 429, type: 'rate_limit_error', message: 'Rate limit reached.' },
+  SLUICE_ERR_BUDGET_EXCEEDED: { status: 429, type: 'insufficient_quota', message: 'The spending budget for this period is used up.' },
+  SLUICE_ERR_LIMITER_UNAVAILABLE: { status: 503, type: 'service_unavailable', message: 'Limits cannot be checked right now (shared state unreachable).' },
+  SLUICE_ERR_KEY_NOT_FOUND: { status: 404, type: 'not_found_error', message: 'No such key.' },
   SLUICE_ERR_NOT_FOUND: { status: 404, type: 'not_found_error', message: 'No such endpoint.' },
   SLUICE_ERR_MODEL_NOT_FOUND: { status: 404, type: 'not_found_error', message: 'No route serves the requested model.' },
   SLUICE_ERR_UPSTREAM_UNREACHABLE: { status: 502, type: 'upstream_error', message: 'The upstream provider could not be reached.' },

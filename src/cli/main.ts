@@ -91,7 +91,7 @@ async function start(argv: string[]): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logging.level);
-  const gateway = new Gateway(config, { logger });
+  const gateway = await Gateway.create(config, { logger });
   const address = await gateway.listen();
   logger.info({ url: address.url, config: config.source, routes: config.routes.length }, 'sluice listening');
 

@@ -1,7 +1,8 @@
+import { hashSecret, keyPrefix } from '../lib/hash.js';
 import { Secret } from '../lib/secret.js';
 import type { MockOptions } from '../mock/options.js';
 import type { CallTimeouts } from '../providers/types.js';
-import type { BreakerConfig, Config, ProviderConfig, QueueConfig, RetryConfig, RouteConfig, RoutingConfig, StrategyName, TargetConfig } from './schema.js';
+import type { BreakerConfig, BudgetConfig, Config, JwtConfig, LimitsConfig, ProviderConfig, QueueConfig, RetryConfig, RouteConfig, RoutingConfig, StrategyName, TargetConfig } from './schema.js';
 import type { HealthCheckConfig } from './schema.js';
 
 /** The built-in mock provider and catch-all route used when a config declares no routes. */
@@ -102,6 +103,61 @@ export interface CompiledRoute {
   readonly queue: QueuePolicy;
   /** Whole-exchange limit, stream included; null = none. */
   readonly totalTimeoutMs: number | null;
+  /** Limits on the route as a whole, all clients together. */
+  readonly limits: Limits | null;
+}
+
+/** Request and token limits of one scope (tier, key, route, client IP). */
+export interface Limits {
+  readonly rps: number | null;
+  readonly rpm: number | null;
+  readonly rpd: number | null;
+  readonly tpm: number | null;
+  readonly tpd: number | null;
+  readonly concurrent: number | null;
+  readonly burst: number;
+}
+
+export interface Budget {
+  readonly dailyUsd: number | null;
+  readonly monthlyUsd: number | null;
+  readonly alertAt: number;
+}
+
+export interface TierRuntime {
+  readonly name: string;
+  readonly limits: Limits | null;
+  readonly budget: Budget | null;
+  readonly priority: number;
+  readonly priorityHeader: boolean;
+}
+
+/** A key declared in the config. Only its hash is kept. */
+export interface ConfigKey {
+  readonly id: string;
+  readonly name: string;
+  readonly hash: string;
+  readonly prefix: string;
+  readonly tier: string;
+  readonly user: string | null;
+  readonly models: readonly string[] | null;
+  readonly limits: Limits | null;
+  readonly budget: Budget | null;
+  readonly expiresAt: number | null;
+}
+
+export interface JwtRuntime {
+  readonly secret: Secret | null;
+  readonly publicKey: string | null;
+  readonly jwksUrl: string | null;
+  readonly algorithms: readonly string[];
+  readonly issuer: string | null;
+  readonly audience: string | null;
+  readonly clockSkewMs: number;
+  readonly maxAgeMs: number | null;
+  readonly userClaim: string;
+  readonly tierClaim: string;
+  readonly jwksCacheMaxAgeMs: number;
 }
 
 export interface RuntimeConfig {
@@ -112,8 +168,19 @@ export interface RuntimeConfig {
     readonly port: number;
     readonly bodyLimit: number;
     readonly drainTimeoutMs: number;
+    readonly trustProxy: boolean | number | readonly string[];
+    readonly cors: { readonly origins: readonly string[]; readonly credentials: boolean; readonly maxAgeMs: number };
   };
   readonly logging: { readonly level: string };
+  readonly auth: { readonly required: boolean; readonly jwt: JwtRuntime | null; readonly keyCacheTtlMs: number };
+  readonly keys: readonly ConfigKey[];
+  /** Always has a `default` tier. */
+  readonly tiers: Readonly<Record<string, TierRuntime>>;
+  readonly ipLimits: Limits | null;
+  readonly state: { readonly redisUrl: string | null; readonly prefix: string; readonly timeoutMs: number; readonly failure: 'open' | 'closed' };
+  readonly database: { readonly url: string | null; readonly dataDir: string | null; readonly poolSize: number; readonly statementTimeoutMs: number };
+  /** SHA-256 digests of the admin tokens. */
+  readonly adminTokenHashes: readonly string[];
   readonly routing: { readonly region: string | null; readonly regionHeader: string };
   readonly providers: Readonly<Record<string, ProviderRuntime>>;
   readonly routes: readonly CompiledRoute[];
@@ -236,7 +303,47 @@ function compileRoute(route: RouteConfig, index: number, routing: RoutingConfig,
     },
     queue: { maxDepth: queue.maxDepth, timeoutMs: queue.timeout, priorityHeader: queue.priorityHeader },
     totalTimeoutMs: route.timeouts?.total ?? null,
+    limits: compileLimits(route.limits),
   };
+}
+
+export function compileLimits(l: LimitsConfig | undefined): Limits | null {
+  if (l === undefined) return null;
+  return { rps: l.rps ?? null, rpm: l.rpm ?? null, rpd: l.rpd ?? null, tpm: l.tpm ?? null, tpd: l.tpd ?? null, concurrent: l.concurrent ?? null, burst: l.burst ?? 1 };
+}
+
+export function compileBudget(b: BudgetConfig | undefined): Budget | null {
+  if (b === undefined || (b.daily === undefined && b.monthly === undefined)) return null;
+  return { dailyUsd: b.daily ?? null, monthlyUsd: b.monthly ?? null, alertAt: b.alertAt };
+}
+
+function compileJwt(j: JwtConfig | undefined): JwtRuntime | null {
+  if (j === undefined) return null;
+  const asymmetric = j.publicKey !== undefined || j.jwksUrl !== undefined;
+  return {
+    secret: j.secret === undefined ? null : new Secret(j.secret),
+    publicKey: j.publicKey ?? null,
+    jwksUrl: j.jwksUrl ?? null,
+    // Algorithms follow the key material, so an HS256 token can never be checked against a
+    // public key (algorithm confusion) and `none` is never accepted.
+    algorithms: j.algorithms ?? (asymmetric ? ['RS256', 'ES256', 'PS256', 'EdDSA'] : ['HS256']),
+    issuer: j.issuer ?? null,
+    audience: j.audience ?? null,
+    clockSkewMs: j.clockSkew,
+    maxAgeMs: j.maxAge ?? null,
+    userClaim: j.userClaim,
+    tierClaim: j.tierClaim,
+    jwksCacheMaxAgeMs: j.jwksCacheMaxAge,
+  };
+}
+
+function compileTiers(config: Config): Record<string, TierRuntime> {
+  const out: Record<string, TierRuntime> = {};
+  for (const [name, t] of Object.entries({ default: { priority: 0, priorityHeader: false }, ...config.tiers })) {
+    const tier = t as { limits?: LimitsConfig; budget?: BudgetConfig; priority: number; priorityHeader: boolean };
+    out[name] = { name, limits: compileLimits(tier.limits), budget: compileBudget(tier.budget), priority: tier.priority, priorityHeader: tier.priorityHeader };
+  }
+  return out;
 }
 
 /** Default routing: `mock-1` by name, and every other model to the mock, echoing its name. */
@@ -277,8 +384,37 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
       port: overrides.port ?? config.server.port,
       bodyLimit: config.server.bodyLimit,
       drainTimeoutMs: config.server.drainTimeout,
+      trustProxy: config.server.trustProxy,
+      cors: { origins: config.server.cors.origins, credentials: config.server.cors.credentials, maxAgeMs: config.server.cors.maxAge },
     },
     logging: { level: config.logging.level },
+    auth: {
+      required: config.auth.required ?? (config.keys.length > 0 || config.auth.jwt !== undefined),
+      jwt: compileJwt(config.auth.jwt),
+      keyCacheTtlMs: config.auth.keyCacheTtl,
+    },
+    keys: config.keys.map((k) => ({
+      id: `config:${k.name}`,
+      name: k.name,
+      hash: hashSecret(k.key),
+      prefix: keyPrefix(k.key),
+      tier: k.tier,
+      user: k.user ?? null,
+      models: k.models ?? null,
+      limits: compileLimits(k.limits),
+      budget: compileBudget(k.budget),
+      expiresAt: k.expiresAt === undefined ? null : Date.parse(k.expiresAt),
+    })),
+    tiers: compileTiers(config),
+    ipLimits: compileLimits(config.limits.ip),
+    state: { redisUrl: config.state.redis ?? null, prefix: config.state.prefix, timeoutMs: config.state.timeout, failure: config.state.failure },
+    database: {
+      url: config.database.url ?? null,
+      dataDir: config.database.embedded === 'memory' ? null : config.database.dataDir,
+      poolSize: config.database.poolSize,
+      statementTimeoutMs: config.database.statementTimeout,
+    },
+    adminTokenHashes: config.admin.tokens.map(hashSecret),
     routing: { region: config.routing.region ?? null, regionHeader: config.routing.regionHeader.toLowerCase() },
     providers,
     routes: routesIn.map((r, i) => compileRoute(r, i, config.routing, providers)),

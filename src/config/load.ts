@@ -112,6 +112,43 @@ function checkReferences(raw: unknown): ConfigProblem[] {
   return out;
 }
 
+/** Keys name defined tiers, key names and values are unique, JWT has key material. */
+function checkAuth(raw: unknown): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  if (!isRecord(raw)) return out;
+  const tiers = isRecord(raw.tiers) ? raw.tiers : {};
+  const names = new Set<string>();
+  const values = new Set<string>();
+  if (Array.isArray(raw.keys)) {
+    raw.keys.forEach((key: unknown, i) => {
+      if (!isRecord(key)) return;
+      if (typeof key.tier === 'string' && key.tier !== 'default' && !Object.hasOwn(tiers, key.tier)) {
+        out.push({ path: formatPath(['keys', i, 'tier']), message: `unknown tier ${JSON.stringify(key.tier)}` });
+      }
+      if (typeof key.name === 'string') {
+        if (names.has(key.name)) out.push({ path: formatPath(['keys', i, 'name']), message: `duplicate key name ${JSON.stringify(key.name)}` });
+        names.add(key.name);
+      }
+      if (typeof key.key === 'string') {
+        // The value itself is never echoed: it is a secret.
+        if (values.has(key.key)) out.push({ path: formatPath(['keys', i, 'key']), message: 'the same key value is declared twice' });
+        values.add(key.key);
+      }
+    });
+  }
+  const auth = isRecord(raw.auth) ? raw.auth : null;
+  const jwt = auth !== null && isRecord(auth.jwt) ? auth.jwt : null;
+  if (jwt !== null) {
+    const sources = ['secret', 'publicKey', 'jwksUrl'].filter((k) => jwt[k] !== undefined);
+    if (sources.length !== 1) out.push({ path: 'auth.jwt', message: 'set exactly one of secret, publicKey or jwksUrl' });
+    const algs = Array.isArray(jwt.algorithms) ? jwt.algorithms.filter((a): a is string => typeof a === 'string') : [];
+    const hmac = algs.filter((a) => a.startsWith('HS'));
+    if (jwt.secret !== undefined && algs.length > hmac.length) out.push({ path: 'auth.jwt.algorithms', message: 'a secret verifies HS* algorithms only' });
+    if (jwt.secret === undefined && hmac.length > 0) out.push({ path: 'auth.jwt.algorithms', message: 'HS* algorithms need a secret, not a public key' });
+  }
+  return out;
+}
+
 /** Whether a raw route's `match` covers a model name (first match wins, as in RouteTable). */
 function routeMatcher(route: unknown): (model: string) => boolean {
   const match = isRecord(route) ? route.match : undefined;
@@ -126,7 +163,7 @@ export function validateConfig(raw: unknown, source: string, env: NodeJS.Process
   const interpolated = interpolateEnv(raw ?? {}, env, problems);
   const result = configSchema.safeParse(interpolated, { reportInput: true });
   if (!result.success) problems.push(...zodProblems(result.error));
-  problems.push(...checkReferences(interpolated));
+  problems.push(...checkReferences(interpolated), ...checkAuth(interpolated));
   if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
   return result.data;
 }

@@ -30,11 +30,19 @@ const numeric = <T extends z.ZodType>(schema: T) =>
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, "_", "." and "-"');
 
+const corsSchema = z.strictObject({
+  origins: z.array(z.string().min(1)).default([]),
+  credentials: z.boolean().default(false),
+  maxAge: duration.default(600_000),
+});
+
 const serverSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: numeric(z.number().int().min(0).max(65535)).default(8787),
   bodyLimit: size.default(4 * 1024 * 1024),
   drainTimeout: duration.default(30_000),
+  trustProxy: z.union([z.boolean(), numeric(z.number().int().min(1)), z.array(z.string().min(1))]).default(false),
+  cors: corsSchema.prefault({}),
 });
 
 const loggingSchema = z.strictObject({
@@ -119,6 +127,80 @@ const routeTimeoutsSchema = z.strictObject({
   total: duration.optional(),
 });
 
+const limitsSchema = z.strictObject({
+  rps: numeric(z.number().int().min(1)).optional(),
+  rpm: numeric(z.number().int().min(1)).optional(),
+  rpd: numeric(z.number().int().min(1)).optional(),
+  tpm: numeric(z.number().int().min(1)).optional(),
+  tpd: numeric(z.number().int().min(1)).optional(),
+  concurrent: numeric(z.number().int().min(1)).optional(),
+  /** Multiplier of each request limit that may be taken at once (GCRA burst); 1 = the limit itself. */
+  burst: numeric(z.number().gt(0).max(100)).optional(),
+});
+
+const budgetSchema = z.strictObject({
+  daily: numeric(z.number().min(0)).optional(),
+  monthly: numeric(z.number().min(0)).optional(),
+  alertAt: numeric(z.number().gt(0).max(1)).default(0.8),
+});
+
+const tierSchema = z.strictObject({
+  limits: limitsSchema.optional(),
+  budget: budgetSchema.optional(),
+  priority: numeric(z.number().int().min(-100).max(100)).default(0),
+  priorityHeader: z.boolean().default(false),
+});
+
+const keySchema = z.strictObject({
+  name: z.string().min(1),
+  key: z.string().min(16, 'must be at least 16 characters (use `sluice keys create` or a random value)'),
+  tier: z.string().min(1).default('default'),
+  user: z.string().min(1).optional(),
+  models: z.array(z.string().min(1)).min(1).optional(),
+  limits: limitsSchema.optional(),
+  budget: budgetSchema.optional(),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+});
+
+const jwtSchema = z.strictObject({
+  secret: z.string().min(32, 'must be at least 32 characters for HS256').optional(),
+  publicKey: z.string().min(1).optional(),
+  jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+  algorithms: z.array(z.enum(['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'])).min(1).optional(),
+  issuer: z.string().min(1).optional(),
+  audience: z.string().min(1).optional(),
+  clockSkew: duration.default(30_000),
+  maxAge: duration.optional(),
+  userClaim: z.string().min(1).default('sub'),
+  tierClaim: z.string().min(1).default('tier'),
+  jwksCacheMaxAge: duration.default(600_000),
+});
+
+const authSchema = z.strictObject({
+  required: z.boolean().optional(),
+  jwt: jwtSchema.optional(),
+  keyCacheTtl: duration.default(30_000),
+});
+
+const stateSchema = z.strictObject({
+  redis: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  prefix: z.string().default('sluice:'),
+  timeout: duration.default(100),
+  failure: z.enum(['open', 'closed']).default('open'),
+});
+
+const databaseSchema = z.strictObject({
+  url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  dataDir: z.string().min(1).default('.sluice/db'),
+  embedded: z.enum(['disk', 'memory']).default('disk'),
+  poolSize: numeric(z.number().int().min(1).max(1000)).default(10),
+  statementTimeout: duration.default(5_000),
+});
+
+const adminSchema = z.strictObject({
+  tokens: z.array(z.string().min(16, 'must be at least 16 characters')).default([]),
+});
+
 const strategySchema = z.enum(['weighted', 'least-busy', 'latency', 'cost', 'region', 'failover']);
 
 const priceSchema = z.strictObject({
@@ -147,6 +229,7 @@ const routeSchema = z.strictObject({
   breaker: breakerSchema.optional(),
   queue: queueSchema.optional(),
   timeouts: routeTimeoutsSchema.optional(),
+  limits: limitsSchema.optional(),
 });
 
 const routingSchema = z.strictObject({
@@ -168,6 +251,13 @@ export const configSchema = z.strictObject({
   server: serverSchema.prefault({}),
   logging: loggingSchema.prefault({}),
   routing: routingSchema.prefault({}),
+  auth: authSchema.prefault({}),
+  keys: z.array(keySchema).default([]),
+  tiers: z.record(name, tierSchema).default({}),
+  limits: z.strictObject({ ip: limitsSchema.optional() }).prefault({}),
+  state: stateSchema.prefault({}),
+  database: databaseSchema.prefault({}),
+  admin: adminSchema.prefault({}),
   providers: z.record(name, providerSchema).optional(),
   routes: z.array(routeSchema).optional(),
 });
@@ -185,3 +275,8 @@ export type QueueConfig = z.output<typeof queueSchema>;
 export type RoutingConfig = z.output<typeof routingSchema>;
 export type StrategyName = z.output<typeof strategySchema>;
 export type HealthCheckConfig = z.output<typeof healthCheckSchema>;
+export type LimitsConfig = z.output<typeof limitsSchema>;
+export type BudgetConfig = z.output<typeof budgetSchema>;
+export type TierConfig = z.output<typeof tierSchema>;
+export type KeyConfig = z.output<typeof keySchema>;
+export type JwtConfig = z.output<typeof jwtSchema>;

@@ -1,6 +1,8 @@
 import type { RequestContext } from '../pipeline/context.js';
 import type { HealthTransition } from '../routing/health.js';
 import type { TargetBreakerEvent } from '../routing/route-runtime.js';
+import type { RejectionEvent } from '../policies/admit/admit.js';
+import type { BudgetAlert } from '../policies/admit/settlement.js';
 
 /** Events the gateway publishes; metrics, logs and (later) usage accounting subscribe. */
 export interface GatewayEvents {
@@ -10,6 +12,10 @@ export interface GatewayEvents {
   'breaker:transition': TargetBreakerEvent;
   /** A provider's active health check changed its verdict. */
   'health:transition': HealthTransition;
+  /** A request was refused by a limit or budget. */
+  'limit:rejected': RejectionEvent;
+  /** A budget crossed its alert share. */
+  'budget:alert': BudgetAlert;
 }
 
 type Listener<T> = (payload: T) => void;
@@ -20,7 +26,7 @@ type Listener<T> = (payload: T) => void;
  * the request path.
  */
 export class EventBus {
-  readonly #listeners: { [K in keyof GatewayEvents]: Listener<GatewayEvents[K]>[] } = { 'request:end': [], 'breaker:transition': [], 'health:transition': [] };
+  readonly #listeners: { [K in keyof GatewayEvents]: Listener<GatewayEvents[K]>[] } = { 'request:end': [], 'breaker:transition': [], 'health:transition': [], 'limit:rejected': [], 'budget:alert': [] };
   readonly #onListenerError: (err: unknown) => void;
 
   constructor(onListenerError: (err: unknown) => void = () => {}) {

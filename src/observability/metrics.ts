@@ -101,6 +101,20 @@ export class Metrics {
         for (const rt of routes()) for (const t of rt.targets) if (t.gate !== null) this.set({ route: rt.route.name, target: t.label }, t.gate.queued);
       },
     });
+    const rejections = new Counter({
+      name: 'sluice_limit_rejections_total',
+      help: 'Requests refused by a limit or budget, by route ("" before routing) and policy (e.g. principal-rpm, ip-rps, budget-daily).',
+      labelNames: ['route', 'policy'],
+      registers: [this.registry],
+    });
+    const budgetAlerts = new Counter({
+      name: 'sluice_budget_alerts_total',
+      help: 'Budgets that crossed their alert share, by period.',
+      labelNames: ['period'],
+      registers: [this.registry],
+    });
+    bus.on('limit:rejected', (e) => rejections.inc({ route: e.route, policy: e.policy }));
+    bus.on('budget:alert', (a) => budgetAlerts.inc({ period: a.period }));
     bus.on('request:end', (ctx) => this.#record(ctx));
     bus.on('breaker:transition', (e) => this.#breakerTransitions.inc({ route: e.route, target: e.target, to: e.to }));
   }

@@ -16,6 +16,8 @@ export function attachRequestLog(bus: EventBus, logger: Logger): void {
         status: ctx.status,
         code: ctx.errorCode,
         clientGone: ctx.clientGone,
+        principal: ctx.principal.id,
+        tier: ctx.principal.tier,
         retries: ctx.retries,
         fallback: ctx.fallbackModel,
         ms: Math.round((ctx.endedAt - ctx.startedAt) * 100) / 100,
@@ -26,5 +28,6 @@ export function attachRequestLog(bus: EventBus, logger: Logger): void {
     );
   });
   bus.on('breaker:transition', (e) => logger.warn({ route: e.route, target: e.target, from: e.from, to: e.to, reason: e.reason }, 'circuit breaker'));
+  bus.on('budget:alert', (a) => logger.warn({ scope: a.scope, period: a.period, spentUsd: a.spentUsd, limitUsd: a.limitUsd }, 'budget alert'));
   bus.on('health:transition', (t) => logger.warn({ provider: t.provider, healthy: t.healthy, reason: t.reason }, 'provider health'));
 }

@@ -1,6 +1,8 @@
 import type { CompiledRoute, CompiledTarget } from '../config/compile.js';
 import { SluiceError, type ErrorCode } from '../errors.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
+import { ANONYMOUS, type Principal } from '../policies/identify/principal.js';
+import type { Settlement } from '../policies/admit/settlement.js';
 import type { Endpoint, JsonObject, ProviderResponse, Usage } from '../providers/types.js';
 
 /**
@@ -42,6 +44,12 @@ export class RequestContext {
   fallbackModel: string | null = null;
   /** Time spent waiting in an admission queue, in milliseconds. */
   queueWaitMs = 0;
+  /** Who the request is for (identify stage). */
+  principal: Principal = ANONYMOUS;
+  /** Extra headers for the answer (rate limit state, cache status …). */
+  responseHeaders: Record<string, string> | null = null;
+  /** What admission took, to be made good when the request ends. */
+  settlement: Settlement | null = null;
 
   #deadline: { clock: Clock; timer: TimerHandle } | null = null;
 

@@ -12,6 +12,8 @@ export interface PipelineDeps {
   readonly health: ReadonlyMap<string, HealthChecker>;
   readonly clock: Clock;
   readonly onBreakerTransition: (e: TargetBreakerEvent) => void;
+  /** Builds a route's admit stage; null when nothing is ever limited (the stage is left out). */
+  readonly admit: ((route: CompiledRoute) => Stage) | null;
   readonly random?: () => number;
 }
 
@@ -35,9 +37,11 @@ export class Pipelines {
       return route === null ? null : (this.#runtimes.get(route) ?? null);
     };
     for (const route of config.routes) {
-      // identify, admit and cache stages join here as their issues land; absent ones are
-      // not in the chain at all.
-      const stages: Stage[] = [new DispatchStage(this.#runtimes.get(route)!, fallbackFor, deps.clock, deps.random)];
+      // Identification runs before routing (Guard); the cache stage joins here when it lands.
+      // Absent stages are not in the chain at all.
+      const stages: Stage[] = [];
+      if (deps.admit !== null) stages.push(deps.admit(route));
+      stages.push(new DispatchStage(this.#runtimes.get(route)!, fallbackFor, deps.clock, deps.random));
       this.#chains.set(route, compose(stages));
     }
   }

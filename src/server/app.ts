@@ -12,6 +12,16 @@ import type { ProviderAdapter } from '../providers/types.js';
 import { UpstreamPools } from '../upstream/pools.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { HealthChecker } from '../routing/health.js';
+import cors from '@fastify/cors';
+import { openDatabase, type Database } from '../db/index.js';
+import { AdmitStage, type RejectionEvent } from '../policies/admit/admit.js';
+import { Guard } from '../policies/guard.js';
+import { Identifier } from '../policies/identify/identifier.js';
+import { JwtVerifier } from '../policies/identify/jwt.js';
+import { KeyRegistry } from '../policies/identify/keys.js';
+import { createStateStore, type StateStore } from '../stores/index.js';
+import type { StoreStatus, StatusListener } from '../stores/health.js';
+import { registerAdminApi } from './admin.js';
 import { registerOpenAISurface } from './openai.js';
 import { sendError } from './respond.js';
 
@@ -20,6 +30,22 @@ export interface GatewayOptions {
   clock?: Clock;
   /** Randomness for balancing and backoff jitter; tests pass a seeded one. */
   random?: () => number;
+}
+
+/** What a gateway needs that is opened asynchronously: the database and the state store. */
+interface Resources {
+  readonly db: Database | null;
+  readonly store: StateStore;
+}
+
+/** The admit stage is left out of route chains when nothing could ever be limited. */
+function admits(config: RuntimeConfig): boolean {
+  return (
+    config.adminTokenHashes.length > 0 ||
+    Object.values(config.tiers).some((t) => t.limits !== null || t.budget !== null) ||
+    config.keys.some((k) => k.limits !== null || k.budget !== null || k.models !== null) ||
+    config.routes.some((r) => r.limits !== null)
+  );
 }
 
 /** Maps fastify's own errors (body parsing, limits) to the catalog. */
@@ -55,11 +81,32 @@ export class Gateway {
   readonly #health = new Map<string, HealthChecker>();
   readonly #pipelines: Pipelines;
   readonly #logger: Logger;
+  readonly #resources: Resources;
+  readonly keys: KeyRegistry;
   #draining = false;
 
-  constructor(config: RuntimeConfig, options: GatewayOptions) {
+  /**
+   * Opens what the config needs (a database when keys can be stored: with admin tokens or a
+   * `database.url`; the shared state store) and builds the gateway.
+   */
+  static async create(config: RuntimeConfig, options: GatewayOptions): Promise<Gateway> {
+    const clock = options.clock ?? systemClock;
+    const wantsDb = config.adminTokenHashes.length > 0 || config.database.url !== null;
+    const db = wantsDb ? await openDatabase({ ...config.database }) : null;
+    const store = createStateStore({
+      clock,
+      prefix: config.state.prefix,
+      timeoutMs: config.state.timeoutMs,
+      failure: config.state.failure,
+      ...(config.state.redisUrl === null ? {} : { redis: { url: config.state.redisUrl } }),
+    });
+    return new Gateway(config, options, { db, store });
+  }
+
+  private constructor(config: RuntimeConfig, options: GatewayOptions, resources: Resources) {
     this.config = config;
     this.#logger = options.logger;
+    this.#resources = resources;
     const clock = options.clock ?? systemClock;
     const now = (): number => clock.monotonic();
     this.bus = new EventBus((err) => this.#logger.error({ err }, 'event listener failed'));
@@ -71,14 +118,25 @@ export class Gateway {
       const probe = adapter.probe.bind(adapter);
       this.#health.set(name, new HealthChecker(name, provider.healthCheck, probe, clock, (t) => this.bus.emit('health:transition', t)));
     }
+    const onReject = (e: RejectionEvent): void => this.bus.emit('limit:rejected', e);
     this.#pipelines = new Pipelines(config, {
       adapters: this.#adapters,
       health: this.#health,
       clock,
       onBreakerTransition: (e) => this.bus.emit('breaker:transition', e),
+      admit: admits(config) ? (route) => new AdmitStage(route, config.tiers, resources.store, clock, onReject) : null,
       ...(options.random === undefined ? {} : { random: options.random }),
     });
     this.metrics = new Metrics(this.bus, () => this.#pipelines.runtimes());
+    this.keys = new KeyRegistry(config.keys, resources.db, clock, config.auth.keyCacheTtlMs);
+    const jwt = config.auth.jwt === null ? null : new JwtVerifier(config.auth.jwt);
+    const identifier = new Identifier(config.auth.required, this.keys, jwt, new Set(Object.keys(config.tiers)));
+    const guard = new Guard(config.ipLimits, resources.store, identifier, (policy) => onReject({ route: '', policy }));
+    this.bus.on('request:end', (ctx) => {
+      ctx.settlement?.settle(ctx, (alert) => this.bus.emit('budget:alert', alert)).catch((err: unknown) => this.#logger.error({ err, reqId: ctx.id }, 'settling limits failed'));
+    });
+    const status = storeStatus(resources.store);
+    if (status !== null) status.onChange((st) => this.#logger.warn({ healthy: st.healthy, error: st.lastError }, 'shared state store'));
 
     const app = Fastify({
       loggerInstance: options.logger as FastifyBaseLogger,
@@ -89,8 +147,17 @@ export class Gateway {
       logController: new LogController({ requestIdLogLabel: 'reqId', disableRequestLogging: true }),
       return503OnClosing: false,
       forceCloseConnections: 'idle',
+      trustProxy: trustProxyOption(config.server.trustProxy),
     });
     this.app = app;
+    if (config.server.cors.origins.length > 0) {
+      void app.register(cors, {
+        origin: [...config.server.cors.origins],
+        credentials: config.server.cors.credentials,
+        maxAge: Math.round(config.server.cors.maxAgeMs / 1000),
+        exposedHeaders: ['x-request-id', 'x-sluice-cache', 'ratelimit', 'ratelimit-policy', 'retry-after'],
+      });
+    }
 
     // Clients that post JSON without a JSON content type (curl -d) are served all the same.
     app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'ignore'));
@@ -120,14 +187,26 @@ export class Gateway {
         sendError(reply, new SluiceError('SLUICE_ERR_SHUTTING_DOWN'));
         return reply;
       }
-      return { status: 'ready', config: config.source, routes: config.routes.length, providers: Object.keys(config.providers).length };
+      const state = storeStatus(resources.store)?.status() ?? { healthy: true, lastError: null };
+      // Fail-open keeps serving with local limits: ready, but degraded. Fail-closed cannot serve.
+      const ready = state.healthy || config.state.failure === 'open';
+      reply.code(ready ? 200 : 503);
+      return {
+        status: ready ? (state.healthy ? 'ready' : 'degraded') : 'unavailable',
+        config: config.source,
+        routes: config.routes.length,
+        providers: Object.keys(config.providers).length,
+        state: { backend: config.state.redisUrl === null ? 'memory' : 'redis', healthy: state.healthy, error: state.lastError },
+        database: resources.db === null ? null : resources.db.kind,
+      };
     });
     app.get('/metrics', async (_request, reply) => {
       reply.header('content-type', this.metrics.registry.contentType);
       return this.metrics.registry.metrics();
     });
 
-    registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, bus: this.bus, metrics: this.metrics, now });
+    registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bus: this.bus, metrics: this.metrics, now });
+    if (config.adminTokenHashes.length > 0) registerAdminApi(app, { tokenHashes: config.adminTokenHashes, keys: this.keys });
   }
 
   get draining(): boolean {
@@ -171,6 +250,20 @@ export class Gateway {
     }
     await Promise.all([...this.#adapters.values()].map((a) => a.close()));
     await this.#pools.close();
+    await this.#resources.store.close().catch(() => {});
+    await this.#resources.db?.close().catch(() => {});
     return drained;
   }
+}
+
+/** The store's health, when it has one (Redis behind a GuardedStore). */
+function storeStatus(store: StateStore): { status(): StoreStatus; onChange(l: StatusListener): () => void } | null {
+  const s = store as Partial<{ status(): StoreStatus; onChange(l: StatusListener): () => void }>;
+  return typeof s.status === 'function' && typeof s.onChange === 'function' ? (store as unknown as { status(): StoreStatus; onChange(l: StatusListener): () => void }) : null;
+}
+
+/** fastify's trustProxy: true/false, a hop count, or the addresses/CIDRs of trusted proxies. */
+function trustProxyOption(v: boolean | number | readonly string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof v === 'number') return (_address, hop) => hop < v;
+  return typeof v === 'boolean' ? v : [...v];
 }

@@ -7,12 +7,14 @@ import { RequestContext } from '../pipeline/context.js';
 import type { Pipelines } from '../pipeline/pipelines.js';
 import type { Endpoint } from '../providers/types.js';
 import type { RuntimeConfig } from '../config/compile.js';
+import type { Guard } from '../policies/guard.js';
 import { pumpStream, sendError, toSluiceError } from './respond.js';
 import { validateBody } from './validate.js';
 
 export interface SurfaceDeps {
   pipelines: () => Pipelines;
   routing: RuntimeConfig['routing'];
+  guard: Guard;
   bus: EventBus;
   metrics: Metrics;
   now: () => number;
@@ -37,12 +39,14 @@ export function registerOpenAISurface(app: FastifyInstance, deps: SurfaceDeps): 
     let ctx: RequestContext;
     try {
       const body = validateBody(endpoint, request.body);
+      const principal = await deps.guard.check(request);
       const pipelines = deps.pipelines();
       const route = pipelines.table.match(body.model as string);
       if (route === null) {
         throw new SluiceError('SLUICE_ERR_MODEL_NOT_FOUND', { message: `No route serves the model ${JSON.stringify(body.model)}.`, param: 'model' });
       }
       ctx = new RequestContext(request.id, endpoint, body, route, startedAt);
+      ctx.principal = principal;
       ctx.region = headerValue(request.headers[deps.routing.regionHeader]) ?? deps.routing.region;
       if (route.queue.priorityHeader) ctx.priority = parsePriority(headerValue(request.headers['x-sluice-priority']));
       const chain = pipelines.chain(route);
@@ -98,6 +102,7 @@ async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<
     ctx.usage = response.usage;
     ctx.status = response.status;
     ctx.firstByteAt = now();
+    if (ctx.responseHeaders !== null) reply.headers(ctx.responseHeaders);
     reply.code(response.status).header('content-type', 'application/json; charset=utf-8');
     await reply.send(response.body);
   } catch (err) {

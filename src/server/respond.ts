@@ -34,7 +34,7 @@ export async function pumpStream(ctx: RequestContext, reply: FastifyReply, strea
   const first = await iterator.next();
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(stream.status, { ...sseHeaders, 'x-request-id': ctx.id });
+  res.writeHead(stream.status, { ...sseHeaders, ...ctx.responseHeaders, 'x-request-id': ctx.id });
   ctx.status = stream.status;
   ctx.firstByteAt = now();
   try {

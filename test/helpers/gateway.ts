@@ -24,7 +24,7 @@ export async function startGateway(raw: Record<string, unknown>, env: NodeJS.Pro
       cb();
     },
   });
-  const gateway = new Gateway(config, { logger: createLogger('info', sink), ...options });
+  const gateway = await Gateway.create(config, { logger: createLogger('info', sink), ...options });
   const { url } = await gateway.listen();
   return {
     gateway,

@@ -49,7 +49,11 @@ test('docs/configuration.md documents every configuration key', () => {
   for (const path of paths) {
     if (['server', 'logging', 'providers', 'routes'].includes(path)) continue;
     // Route-level policies share their keys with the `routing` defaults, documented once there.
-    const documentedAs = path.replace(/^routes\[\]\.(retry|breaker|queue)\./, 'routing.$1.');
+    const documentedAs = path
+      .replace(/^routes\[\]\.(retry|breaker|queue)\./, 'routing.$1.')
+      // Limit and budget fields are the same object wherever they appear; documented under tiers.
+      .replace(/^(keys\[\]|routes\[\])\.(limits|budget)\./, 'tiers.<name>.$2.')
+      .replace(/^limits\.ip\./, 'tiers.<name>.limits.');
     assert.ok(doc.includes(`\`${documentedAs}\``), `docs/configuration.md does not document \`${documentedAs}\``);
   }
 });

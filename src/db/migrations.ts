@@ -1,0 +1,48 @@
+import type { Database } from './types.js';
+
+/**
+ * Schema migrations, applied in order at start, each once, inside a transaction. Append
+ * new ones; never edit one that has shipped.
+ */
+export const migrations: readonly { readonly id: number; readonly name: string; readonly sql: string }[] = [
+  {
+    id: 1,
+    name: 'api keys',
+    sql: `
+      CREATE TABLE api_keys (
+        id          text PRIMARY KEY,
+        name        text NOT NULL,
+        key_hash    text NOT NULL UNIQUE,
+        key_prefix  text NOT NULL,
+        user_id     text,
+        tier        text NOT NULL,
+        models      text[],
+        limits      jsonb,
+        budget      jsonb,
+        metadata    jsonb NOT NULL DEFAULT '{}'::jsonb,
+        expires_at  timestamptz,
+        created_at  timestamptz NOT NULL DEFAULT now(),
+        revoked_at  timestamptz
+      );
+      CREATE INDEX api_keys_user ON api_keys (user_id);
+    `,
+  },
+];
+
+/** Brings the schema up to date. Safe to run from several instances at once. */
+export async function migrate(db: Database): Promise<number[]> {
+  return db.transaction(async (tx) => {
+    await tx.query('CREATE TABLE IF NOT EXISTS sluice_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
+    // One instance migrates at a time; the others wait here and then find nothing to do.
+    await tx.query('LOCK TABLE sluice_migrations IN EXCLUSIVE MODE');
+    const done = new Set((await tx.query<{ id: number }>('SELECT id FROM sluice_migrations')).map((r) => r.id));
+    const applied: number[] = [];
+    for (const m of migrations) {
+      if (done.has(m.id)) continue;
+      await tx.query(m.sql);
+      await tx.query('INSERT INTO sluice_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
+      applied.push(m.id);
+    }
+    return applied;
+  });
+}

@@ -1,0 +1,22 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** SHA-256 hex of a credential: keys are 256-bit random values, so a fast hash suffices. */
+export function hashSecret(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+/** Compares two hex digests in constant time. */
+export function digestEquals(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  return timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
+}
+
+/** A new virtual key: `sk-sluice-` and 43 characters of base64url (256 bits). */
+export function generateKey(): string {
+  return `sk-sluice-${randomBytes(32).toString('base64url')}`;
+}
+
+/** What may be shown of a key: its first 14 characters. */
+export function keyPrefix(key: string): string {
+  return key.slice(0, 14);
+}

@@ -1,0 +1,146 @@
+import type { CompiledRoute, TierRuntime } from '../../config/compile.js';
+import { SluiceError } from '../../errors.js';
+import type { Clock } from '../../lib/clock.js';
+import { compileGlob } from '../../lib/glob.js';
+import type { Next, Stage } from '../../pipeline/compose.js';
+import type { RequestContext } from '../../pipeline/context.js';
+import { isStoreError } from '../../stores/errors.js';
+import type { LimitResult, StateStore } from '../../stores/types.js';
+import { costUsd, type Price } from '../../usage/cost.js';
+import { declaredMaxTokens, estimatePromptTokens } from '../../usage/estimate.js';
+import { lookupPrice } from '../../usage/prices.js';
+import { budgetPeriods, reserve } from './budget.js';
+import { rateLimitHeaders } from './headers.js';
+import { mergeLimits, rulesFor, type ScopedRule } from './rules.js';
+import { Settlement } from './settlement.js';
+
+/** A concurrency slot not released within this time (a crashed instance) expires. */
+const CONCURRENCY_LEASE_MS = 15 * 60_000;
+
+export interface RejectionEvent {
+  readonly route: string;
+  readonly policy: string;
+}
+
+/** Maps a store failure in `closed` mode to the catalog; other errors pass. */
+export function storeError(err: unknown): unknown {
+  return isStoreError(err) ? new SluiceError('SLUICE_ERR_LIMITER_UNAVAILABLE', { cause: err }) : err;
+}
+
+/** Runs rules; all-or-nothing: when one denies, the others are given back. Throws 429. */
+export async function consumeAll(store: StateStore, rules: readonly ScopedRule[], costs: readonly number[], onReject: (policy: string) => void): Promise<LimitResult[]> {
+  if (rules.length === 0) return [];
+  let results: LimitResult[];
+  try {
+    results = await store.consume(rules, costs);
+  } catch (err) {
+    throw storeError(err);
+  }
+  const denied = results.map((r, i) => (r.allowed ? -1 : i)).filter((i) => i >= 0);
+  if (denied.length === 0) return results;
+  const granted = results.map((r, i) => (r.allowed ? i : -1)).filter((i) => i >= 0);
+  if (granted.length > 0) await store.adjust(granted.map((i) => rules[i]!), granted.map((i) => costs[i]!)).catch(() => {});
+  const retryAfterMs = Math.max(...denied.map((i) => results[i]!.retryAfterMs));
+  const first = rules[denied[0]!]!;
+  onReject(first.policy);
+  throw new SluiceError('SLUICE_ERR_RATE_LIMITED', {
+    message: `Rate limit reached (${first.policy}: ${first.limit} ${first.unit} per ${first.windowMs / 1000} s). Retry after ${Math.ceil(retryAfterMs / 1000)} s.`,
+    headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))), ...rateLimitHeaders(rules, results) },
+  });
+}
+
+/**
+ * The admit stage of a route: the principal's model allowlist, its limits (the tier's,
+ * overridden per key; counted per user when the principal has one, else per key), the
+ * route's own limits, its concurrency cap and its budget. Tokens are admitted on an estimate
+ * of the prompt and corrected from the real usage when the request ends (Settlement).
+ */
+export class AdmitStage implements Stage {
+  readonly name = 'admit';
+  readonly #route: CompiledRoute;
+  readonly #tiers: Readonly<Record<string, TierRuntime>>;
+  readonly #store: StateStore;
+  readonly #clock: Clock;
+  readonly #onReject: (e: RejectionEvent) => void;
+  readonly #globs = new Map<string, RegExp>();
+  readonly #estimatePrice: Price | null;
+
+  constructor(route: CompiledRoute, tiers: Readonly<Record<string, TierRuntime>>, store: StateStore, clock: Clock, onReject: (e: RejectionEvent) => void) {
+    this.#route = route;
+    this.#tiers = tiers;
+    this.#store = store;
+    this.#clock = clock;
+    this.#onReject = onReject;
+    // Budgets reserve at the dearest target's price: the real cost is charged afterwards.
+    this.#estimatePrice = route.targets.reduce<Price | null>((max, t) => {
+      const p = t.price ?? (t.model === null ? null : lookupPrice(t.model));
+      return p === null ? max : max === null || p.input + p.output > max.input + max.output ? p : max;
+    }, null);
+  }
+
+  async run(ctx: RequestContext, next: Next): Promise<void> {
+    const p = ctx.principal;
+    if (p.models !== null && !p.models.some((m) => this.#glob(m).test(ctx.model))) {
+      throw new SluiceError('SLUICE_ERR_MODEL_FORBIDDEN', { message: `This key may not use the model ${JSON.stringify(ctx.model)}.`, param: 'model' });
+    }
+    const tier = this.#tiers[p.tier] ?? this.#tiers.default!;
+    ctx.priority = tier.priority;
+    const scope = p.user !== null ? `user:${p.user}` : p.id;
+    const limits = mergeLimits(tier.limits, p.limits);
+    const rules = [...rulesFor('principal', scope, limits), ...rulesFor('route', this.#route.name, this.#route.limits)];
+    const tokens = estimatePromptTokens(ctx.endpoint, ctx.body);
+    const costs = rules.map((r) => (r.unit === 'requests' ? 1 : tokens));
+    const onReject = (policy: string): void => this.#onReject({ route: this.#route.name, policy });
+    const results = await consumeAll(this.#store, rules, costs, onReject);
+    const tokenRules = rules.filter((r) => r.unit === 'tokens');
+
+    let lease: { key: string; id: string } | null = null;
+    const undo = async (): Promise<void> => {
+      if (rules.length > 0) await this.#store.adjust(rules, costs).catch(() => {});
+      if (lease !== null) await this.#store.release(lease.key, lease.id).catch(() => {});
+    };
+    try {
+      if (limits?.concurrent != null) {
+        const key = `principal:${scope}:concurrent`;
+        const id = await this.#store.acquire(key, limits.concurrent, CONCURRENCY_LEASE_MS);
+        if (id === null) {
+          onReject('principal-concurrent');
+          throw new SluiceError('SLUICE_ERR_RATE_LIMITED', { message: `Too many requests in flight (at most ${limits.concurrent}).`, headers: { 'retry-after': '1' } });
+        }
+        lease = { key, id };
+      }
+      const periods = budgetPeriods(scope, p.budget ?? tier.budget, this.#clock.now());
+      const estimate = costUsd({ promptTokens: tokens, completionTokens: declaredMaxTokens(ctx.body, 256), totalTokens: 0 }, this.#estimatePrice);
+      const refused = await reserve(this.#store, periods, estimate);
+      if (refused !== null) {
+        onReject(`budget-${refused.name}`);
+        throw new SluiceError('SLUICE_ERR_BUDGET_EXCEEDED', {
+          message: `The ${refused.name} budget of $${refused.limitUsd} is spent.`,
+          headers: { 'retry-after': String(Math.ceil(refused.endsInMs / 1000)) },
+        });
+      }
+      ctx.settlement = new Settlement(this.#store, tokenRules, tokens, lease, { scope, periods, reservedUsd: estimate }, priceOf);
+    } catch (err) {
+      await undo();
+      throw storeError(err);
+    }
+    if (rules.length > 0) ctx.responseHeaders = { ...ctx.responseHeaders, ...rateLimitHeaders(rules, results) };
+    await next(ctx);
+  }
+
+  #glob(pattern: string): RegExp {
+    let re = this.#globs.get(pattern);
+    if (re === undefined) {
+      re = compileGlob(pattern);
+      this.#globs.set(pattern, re);
+    }
+    return re;
+  }
+}
+
+/** The price of what answered: the target's configured price, else the bundled table. */
+function priceOf(ctx: RequestContext): Price | null {
+  const t = ctx.target;
+  if (t?.price != null) return t.price;
+  return lookupPrice(t?.model ?? ctx.model);
+}

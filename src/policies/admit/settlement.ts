@@ -1,0 +1,71 @@
+import type { RequestContext } from '../../pipeline/context.js';
+import type { StateStore } from '../../stores/types.js';
+import { costUsd, type Price } from '../../usage/cost.js';
+import { periodTtl, type BudgetPeriod } from './budget.js';
+import type { ScopedRule } from './rules.js';
+
+export interface BudgetAlert {
+  readonly scope: string;
+  readonly period: 'daily' | 'monthly';
+  readonly spentUsd: number;
+  readonly limitUsd: number;
+  readonly share: number;
+}
+
+/**
+ * What a request took at admission, made good when it ends: token limits corrected from the
+ * estimate to the reported usage (all of it given back when the request failed), the
+ * concurrency slot released, the budget reservation corrected to the real cost.
+ */
+export class Settlement {
+  readonly #store: StateStore;
+  readonly #tokenRules: ScopedRule[];
+  readonly #estimatedTokens: number;
+  readonly #lease: { key: string; id: string } | null;
+  readonly #periods: readonly BudgetPeriod[];
+  readonly #reservedUsd: number;
+  readonly #scope: string;
+  readonly #price: (ctx: RequestContext) => Price | null;
+
+  constructor(
+    store: StateStore,
+    tokenRules: ScopedRule[],
+    estimatedTokens: number,
+    lease: { key: string; id: string } | null,
+    budget: { scope: string; periods: readonly BudgetPeriod[]; reservedUsd: number },
+    price: (ctx: RequestContext) => Price | null,
+  ) {
+    this.#store = store;
+    this.#tokenRules = tokenRules;
+    this.#estimatedTokens = estimatedTokens;
+    this.#lease = lease;
+    this.#periods = budget.periods;
+    this.#reservedUsd = budget.reservedUsd;
+    this.#scope = budget.scope;
+    this.#price = price;
+  }
+
+  /** Never rejects: a failure to correct is reported, and the request is already answered. */
+  async settle(ctx: RequestContext, onAlert: (a: BudgetAlert) => void): Promise<void> {
+    const actualTokens = ctx.usage?.totalTokens ?? 0;
+    const work: Promise<unknown>[] = [];
+    if (this.#tokenRules.length > 0 && actualTokens !== this.#estimatedTokens) {
+      work.push(this.#store.adjust(this.#tokenRules, this.#tokenRules.map(() => this.#estimatedTokens - actualTokens)));
+    }
+    if (this.#lease !== null) work.push(this.#store.release(this.#lease.key, this.#lease.id));
+    if (this.#periods.length > 0) {
+      const cost = costUsd(ctx.usage, this.#price(ctx));
+      const delta = cost - this.#reservedUsd;
+      for (const p of this.#periods) {
+        work.push(
+          this.#store.add(p.key, delta, periodTtl(p)).then((total) => {
+            const before = total - cost;
+            const threshold = p.alertAt * p.limitUsd;
+            if (before < threshold && total >= threshold) onAlert({ scope: this.#scope, period: p.name, spentUsd: total, limitUsd: p.limitUsd, share: total / p.limitUsd });
+          }),
+        );
+      }
+    }
+    await Promise.all(work);
+  }
+}

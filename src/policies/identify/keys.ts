@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { compileBudget, compileLimits, type ConfigKey } from '../../config/compile.js';
+import type { BudgetConfig, LimitsConfig } from '../../config/schema.js';
+import type { Database } from '../../db/index.js';
+import { digestEquals, generateKey, hashSecret, keyPrefix } from '../../lib/hash.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Principal } from './principal.js';
+
+/** A key as the admin API shows it: never its value or hash. */
+export interface KeyInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly prefix: string;
+  readonly user: string | null;
+  readonly tier: string;
+  readonly models: readonly string[] | null;
+  readonly limits: LimitsConfig | null;
+  readonly budget: BudgetConfig | null;
+  readonly metadata: Record<string, unknown>;
+  readonly expiresAt: string | null;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+  readonly source: 'config' | 'database';
+}
+
+export interface NewKey {
+  name: string;
+  tier?: string | undefined;
+  user?: string | undefined;
+  models?: string[] | undefined;
+  limits?: LimitsConfig | undefined;
+  budget?: BudgetConfig | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  expiresAt?: string | undefined;
+}
+
+interface KeyRow {
+  [k: string]: unknown;
+  id: string;
+  name: string;
+  key_hash: string;
+  key_prefix: string;
+  user_id: string | null;
+  tier: string;
+  models: string[] | null;
+  limits: LimitsConfig | null;
+  budget: BudgetConfig | null;
+  metadata: Record<string, unknown>;
+  expires_at: Date | string | null;
+  created_at: Date | string;
+  revoked_at: Date | string | null;
+}
+
+/** What a key lookup remembers: the principal, or that there is none (negative cache). */
+type Cached = { principal: Principal; expiresAt: number | null } | null;
+
+const iso = (v: Date | string | null): string | null => (v === null ? null : new Date(v).toISOString());
+
+/**
+ * Virtual API keys: those declared in the config and those created through the admin API,
+ * stored hashed (SHA-256) in the database. Lookups are by hash, cached for `cacheTtlMs` so a
+ * revocation reaches every instance within that time.
+ */
+export class KeyRegistry {
+  readonly #config = new Map<string, ConfigKey>();
+  readonly #db: Database | null;
+  readonly #clock: Clock;
+  readonly #cache: LRUCache<string, { value: Cached }>;
+
+  constructor(configKeys: readonly ConfigKey[], db: Database | null, clock: Clock, cacheTtlMs: number) {
+    for (const k of configKeys) this.#config.set(k.hash, k);
+    this.#db = db;
+    this.#clock = clock;
+    this.#cache = new LRUCache({ max: 50_000, ttl: Math.max(1, cacheTtlMs), ttlAutopurge: false, perf: { now: () => clock.monotonic() } });
+  }
+
+  /** The principal for a presented key, or null when it is unknown, revoked or expired. */
+  async lookup(presented: string): Promise<Principal | null> {
+    const hash = hashSecret(presented);
+    const fromConfig = this.#config.get(hash);
+    if (fromConfig !== undefined && digestEquals(fromConfig.hash, hash)) {
+      if (fromConfig.expiresAt !== null && fromConfig.expiresAt <= this.#clock.now()) return null;
+      return {
+        id: `key:${fromConfig.id}`, kind: 'key', keyId: fromConfig.id, keyName: fromConfig.name, user: fromConfig.user,
+        tier: fromConfig.tier, models: fromConfig.models, limits: fromConfig.limits, budget: fromConfig.budget,
+      };
+    }
+    if (this.#db === null) return null;
+    let entry = this.#cache.get(hash);
+    if (entry === undefined) {
+      entry = { value: await this.#load(hash) };
+      this.#cache.set(hash, entry);
+    }
+    const cached = entry.value;
+    if (cached === null) return null;
+    if (cached.expiresAt !== null && cached.expiresAt <= this.#clock.now()) return null;
+    return cached.principal;
+  }
+
+  async #load(hash: string): Promise<Cached> {
+    const rows = await this.#db!.query<KeyRow>('SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [hash]);
+    const row = rows[0];
+    if (row === undefined || !digestEquals(row.key_hash, hash)) return null;
+    return {
+      principal: {
+        id: `key:${row.id}`, kind: 'key', keyId: row.id, keyName: row.name, user: row.user_id, tier: row.tier, models: row.models,
+        limits: compileLimits(row.limits ?? undefined), budget: compileBudget(row.budget ?? undefined),
+      },
+      expiresAt: row.expires_at === null ? null : new Date(row.expires_at).getTime(),
+    };
+  }
+
+  #requireDb(): Database {
+    if (this.#db === null) throw new Error('keys can only be created with a database');
+    return this.#db;
+  }
+
+  /** Creates a key; its value is returned once and never stored. */
+  async create(k: NewKey): Promise<{ key: string; info: KeyInfo }> {
+    const key = generateKey();
+    const id = randomUUID();
+    const rows = await this.#requireDb().query<KeyRow>(
+      `INSERT INTO api_keys (id, name, key_hash, key_prefix, user_id, tier, models, limits, budget, metadata, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
+      [id, k.name, hashSecret(key), keyPrefix(key), k.user ?? null, k.tier ?? 'default', k.models ?? null, k.limits ?? null, k.budget ?? null, k.metadata ?? {}, k.expiresAt ?? null],
+    );
+    return { key, info: toInfo(rows[0]!) };
+  }
+
+  async list(): Promise<KeyInfo[]> {
+    const fromDb = this.#db === null ? [] : (await this.#db.query<KeyRow>('SELECT * FROM api_keys ORDER BY created_at, id')).map(toInfo);
+    const fromConfig: KeyInfo[] = [...this.#config.values()].map((k) => ({
+      id: k.id, name: k.name, prefix: k.prefix, user: k.user, tier: k.tier, models: k.models, limits: null, budget: null, metadata: {},
+      expiresAt: k.expiresAt === null ? null : new Date(k.expiresAt).toISOString(), createdAt: new Date(0).toISOString(), revokedAt: null, source: 'config',
+    }));
+    return [...fromConfig, ...fromDb];
+  }
+
+  /** Replaces a key's value, keeping its id and settings; the old value stops working. */
+  async rotate(id: string): Promise<{ key: string; info: KeyInfo } | null> {
+    const key = generateKey();
+    const rows = await this.#requireDb().query<KeyRow>('UPDATE api_keys SET key_hash = $2, key_prefix = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING *', [id, hashSecret(key), keyPrefix(key)]);
+    this.#cache.clear();
+    return rows[0] === undefined ? null : { key, info: toInfo(rows[0]) };
+  }
+
+  async revoke(id: string): Promise<KeyInfo | null> {
+    const rows = await this.#requireDb().query<KeyRow>('UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING *', [id]);
+    this.#cache.clear();
+    return rows[0] === undefined ? null : toInfo(rows[0]);
+  }
+}
+
+function toInfo(row: KeyRow): KeyInfo {
+  return {
+    id: row.id, name: row.name, prefix: row.key_prefix, user: row.user_id, tier: row.tier, models: row.models, limits: row.limits, budget: row.budget,
+    metadata: row.metadata, expiresAt: iso(row.expires_at), createdAt: iso(row.created_at)!, revokedAt: iso(row.revoked_at), source: 'database',
+  };
+}

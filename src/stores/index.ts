@@ -1,0 +1,94 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { Clock } from '../lib/clock.js';
+import { GuardedStore, type FailurePolicy } from './guarded.js';
+import { MemoryStore } from './memory.js';
+import { RedisStore } from './redis.js';
+import type { StateStore } from './types.js';
+
+export type { ConcurrencyStore, CounterStore, LimiterStore, LimitResult, LimitRule, StateStore } from './types.js';
+export type { StoreStatus, StatusListener } from './health.js';
+export type { FailurePolicy } from './guarded.js';
+export { StoreError, StoreTimeoutError, StoreUnavailableError, isStoreError } from './errors.js';
+export { GuardedStore } from './guarded.js';
+export { MemoryStore } from './memory.js';
+export { RedisStore } from './redis.js';
+
+export interface ClusterNodeAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface StateStoreOptions {
+  /** Absent: the in-process store (one instance only). */
+  readonly redis?: { readonly url: string } | { readonly cluster: readonly ClusterNodeAddress[] };
+  /** Key prefix in Redis. Default "sluice:". */
+  readonly prefix?: string;
+  /** Bound on every Redis call, ms. Default 100. */
+  readonly timeoutMs?: number;
+  /** What happens while Redis is down. Default "open". */
+  readonly failure?: FailurePolicy;
+  /** While Redis is down, ping it this often, ms. Default 1000. */
+  readonly retryMs?: number;
+  /** Most keys of each kind the memory store (or fallback) keeps. Default 100,000. */
+  readonly maxKeys?: number;
+  readonly clock: Clock;
+}
+
+const DEFAULT_TIMEOUT_MS = 100;
+/** Reconnect forever, backing off to at most this delay between attempts. */
+const MAX_RECONNECT_DELAY_MS = 1000;
+
+/**
+ * The store the gateway shares its limits, leases and budgets through: a MemoryStore without
+ * `redis`, else a RedisStore behind a GuardedStore (with a MemoryStore fallback for `open`).
+ * Checks its options and throws at construction.
+ */
+export function createStateStore(options: StateStoreOptions): StateStore {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const failure = options.failure ?? 'open';
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError(`state.timeout must be a positive number of ms, got ${String(timeoutMs)}`);
+  if (failure !== 'open' && failure !== 'closed') throw new TypeError(`state.failure must be "open" or "closed", got ${String(failure)}`);
+  const memory = new MemoryStore({ clock: options.clock, ...(options.maxKeys === undefined ? {} : { maxKeys: options.maxKeys }) });
+  if (options.redis === undefined) return memory;
+  const client = createClient(options.redis, timeoutMs);
+  const remote = new RedisStore({ client, clock: options.clock, timeoutMs, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) });
+  return new GuardedStore({ remote, fallback: memory, policy: failure, clock: options.clock, ...(options.retryMs === undefined ? {} : { retryMs: options.retryMs }) });
+}
+
+function createClient(redis: NonNullable<StateStoreOptions['redis']>, timeoutMs: number): Redis | Cluster {
+  const common: RedisOptions = {
+    lazyConnect: false,
+    // Fail fast while disconnected instead of queueing: the GuardedStore then serves the call
+    // by the failure policy. No retries either: a resent consume could be counted twice.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    // A real-time bound beside RedisStore's own timer on the injected clock.
+    commandTimeout: timeoutMs,
+    connectTimeout: Math.max(1000, timeoutMs),
+  };
+  let client: Redis | Cluster;
+  if ('url' in redis) {
+    if (typeof redis.url !== 'string' || !/^rediss?:\/\//.test(redis.url)) throw new TypeError(`state.redis.url must be a redis:// or rediss:// URL, got ${JSON.stringify(redis.url)}`);
+    client = new Redis(redis.url, { ...common, retryStrategy: reconnectDelay });
+  } else {
+    if (!Array.isArray(redis.cluster) || redis.cluster.length === 0) throw new TypeError('state.redis.cluster must list at least one node');
+    for (const node of redis.cluster) {
+      if (typeof node.host !== 'string' || !Number.isInteger(node.port)) throw new TypeError(`state.redis.cluster: bad node ${JSON.stringify(node)}`);
+    }
+    const { enableOfflineQueue, ...redisOptions } = common;
+    client = new Cluster(
+      redis.cluster.map((n) => ({ host: n.host, port: n.port })),
+      { enableOfflineQueue, clusterRetryStrategy: reconnectDelay, redisOptions },
+    );
+  }
+  // ioredis reports connection errors as events; the GuardedStore already learns of them from
+  // the failing calls, and an unhandled 'error' event would only print noise.
+  client.on('error', ignore);
+  return client;
+}
+
+function reconnectDelay(times: number): number {
+  return Math.min(50 * times, MAX_RECONNECT_DELAY_MS);
+}
+
+function ignore(): void {}

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { request } from 'undici';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+
+const KEY_A = 'sk-test-key-aaaaaaaaaaaaaaaa';
+const KEY_B = 'sk-test-key-bbbbbbbbbbbbbbbb';
+
+async function chat(gw: TestGateway, key: string | null, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  const res = await request(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...headers },
+    body: JSON.stringify({ model: 'mock-1', messages: [{ role: 'user', content: 'hello there' }], ...extra }),
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, headers: res.headers, json: JSON.parse(text) as { error?: { code: string; message: string }; usage?: { total_tokens: number } } };
+}
+
+describe('rate limits (in-memory state)', () => {
+  test('a key limited to N per minute gets exactly N of many concurrent requests, with IETF headers', async () => {
+    const gw = await startGateway({
+      tiers: { free: { limits: { rpm: 7 } } },
+      keys: [{ name: 'a', key: KEY_A, tier: 'free' }, { name: 'b', key: KEY_B, tier: 'free' }],
+    });
+    try {
+      const results = await Promise.all(Array.from({ length: 60 }, () => chat(gw, KEY_A)));
+      assert.equal(results.filter((r) => r.status === 200).length, 7);
+      const refused = results.find((r) => r.status === 429)!;
+      assert.equal(refused.json.error?.code, 'SLUICE_ERR_RATE_LIMITED');
+      assert.ok(Number(refused.headers['retry-after']) >= 1);
+      assert.equal(refused.headers['ratelimit-policy'], 'principal-rpm;q=7;w=60');
+      assert.match(String(refused.headers.ratelimit), /^principal-rpm;r=0;t=\d+$/);
+      const ok = results.find((r) => r.status === 200)!;
+      assert.match(String(ok.headers.ratelimit), /^principal-rpm;r=\d;t=\d+$/);
+      // Another key of the same tier has its own quota.
+      assert.equal((await chat(gw, KEY_B)).status, 200);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('per-IP limits apply before authentication, so guessing keys is throttled', async () => {
+    const gw = await startGateway({ limits: { ip: { rpm: 3 } }, keys: [{ name: 'a', key: KEY_A }] });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push((await chat(gw, `sk-guess-${i}-xxxxxxxxxxxxxxxx`)).status);
+      assert.deepEqual(statuses, [401, 401, 401, 429, 429]);
+      assert.equal((await chat(gw, KEY_A)).status, 429, 'the address is throttled whatever key it sends');
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('token limits admit on an estimate and are corrected with the real usage', async () => {
+    const gw = await startGateway({ tiers: { t: { limits: { tpm: 120 } } }, keys: [{ name: 'a', key: KEY_A, tier: 't' }] });
+    try {
+      let served = 0;
+      let tokens = 0;
+      for (let i = 0; i < 20; i++) {
+        const r = await chat(gw, KEY_A);
+        if (r.status !== 200) break;
+        served++;
+        tokens += r.json.usage!.total_tokens;
+        await new Promise((res) => setTimeout(res, 5)); // settlement runs after the answer
+      }
+      // Each answer costs ~10–45 tokens, the estimate only ~7: without correction far more would pass.
+      assert.ok(served >= 2 && served < 20, `served ${served}`);
+      assert.ok(tokens <= 120 + 45, `${tokens} tokens admitted for a limit of 120`);
+      const refused = await chat(gw, KEY_A);
+      assert.equal(refused.status, 429);
+      assert.match(String(refused.headers['ratelimit-policy']), /principal-tpm;q=120;w=60;qu="tokens"/);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('a route limit counts all clients together', async () => {
+    const gw = await startGateway({ keys: [{ name: 'a', key: KEY_A }, { name: 'b', key: KEY_B }], routes: [{ match: 'mock-1', limits: { rpm: 3 }, targets: [{ provider: 'mock' }] }] });
+    try {
+      const statuses = [await chat(gw, KEY_A), await chat(gw, KEY_B), await chat(gw, KEY_A), await chat(gw, KEY_B)].map((r) => r.status);
+      assert.deepEqual(statuses, [200, 200, 200, 429]);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('concurrency limits count requests in flight', async () => {
+    const gw = await startGateway({
+      providers: { slow: { type: 'mock', latencyMs: 200 } },
+      routes: [{ match: '*', targets: [{ provider: 'slow' }] }],
+      tiers: { t: { limits: { concurrent: 2 } } },
+      keys: [{ name: 'a', key: KEY_A, tier: 't' }],
+    });
+    try {
+      const results = await Promise.all(Array.from({ length: 5 }, () => chat(gw, KEY_A)));
+      assert.equal(results.filter((r) => r.status === 200).length, 2);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal((await chat(gw, KEY_A)).status, 200, 'slots are released when requests end');
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('a key limited to some models gets 403 for others', async () => {
+    const gw = await startGateway({ keys: [{ name: 'a', key: KEY_A, models: ['gpt-4o*'] }] });
+    try {
+      assert.equal((await chat(gw, KEY_A, { model: 'gpt-4o-mini' })).status, 200);
+      const denied = await chat(gw, KEY_A, { model: 'claude-3' });
+      assert.equal(denied.status, 403);
+      assert.equal(denied.json.error?.code, 'SLUICE_ERR_MODEL_FORBIDDEN');
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('budgets refuse once spent, with their own code', async () => {
+    // mock-1 is free in the price table; price the target so each answer costs ~$0.01–0.05.
+    const gw = await startGateway({
+      routes: [{ match: '*', targets: [{ provider: 'mock', price: { input: 1000, output: 1000 } }] }],
+      tiers: { t: { budget: { daily: 0.1 } } },
+      keys: [{ name: 'a', key: KEY_A, tier: 't' }],
+    });
+    try {
+      let served = 0;
+      let status = 200;
+      while (status === 200 && served < 50) {
+        const r = await chat(gw, KEY_A, { max_tokens: 16 });
+        status = r.status;
+        if (status === 200) served++;
+        else {
+          assert.equal(r.json.error?.code, 'SLUICE_ERR_BUDGET_EXCEEDED');
+          assert.ok(Number(r.headers['retry-after']) > 0);
+        }
+        await new Promise((res) => setTimeout(res, 5));
+      }
+      assert.equal(status, 429);
+      assert.ok(served >= 2 && served <= 10, `served ${served}`);
+      const metrics = await (await request(`${gw.url}/metrics`)).body.text();
+      assert.match(metrics, /sluice_budget_alerts_total\{period="daily"\} 1/);
+      assert.match(metrics, /sluice_limit_rejections_total\{route="\*",policy="budget-daily"\} 1/);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('authentication', () => {
+  test('required auth: 401 without a key or with a wrong one; the key works', async () => {
+    const gw = await startGateway({ keys: [{ name: 'a', key: KEY_A }] });
+    try {
+      const none = await chat(gw, null);
+      assert.equal(none.status, 401);
+      assert.equal(none.json.error?.code, 'SLUICE_ERR_UNAUTHORIZED');
+      assert.equal((await chat(gw, 'sk-wrong-key-zzzzzzzzzzzzzz')).status, 401);
+      assert.equal((await chat(gw, KEY_A)).status, 200);
+      assert.equal((await chat(gw, null, {}, { 'x-api-key': KEY_A })).status, 200, 'x-api-key, as Anthropic SDKs send it');
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('open gateway: any placeholder key is served as anonymous', async () => {
+    const gw = await startGateway({});
+    try {
+      assert.equal((await chat(gw, 'unused-by-the-mock')).status, 200);
+      assert.equal((await chat(gw, null)).status, 200);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('expired keys are refused', async () => {
+    const gw = await startGateway({ keys: [{ name: 'old', key: KEY_A, expiresAt: '2020-01-01T00:00:00Z' }, { name: 'new', key: KEY_B }] });
+    try {
+      assert.equal((await chat(gw, KEY_A)).status, 401);
+      assert.equal((await chat(gw, KEY_B)).status, 200);
+    } finally {
+      await gw.close();
+    }
+  });
+});
