@@ -7,6 +7,8 @@ import { startMockServer } from '../mock/server.js';
 import { defaultMockOptions, type MockOptions } from '../mock/options.js';
 import { createLogger } from '../observability/logger.js';
 import { Gateway } from '../server/app.js';
+import { benchCommand } from './bench.js';
+import { keysCommand } from './keys.js';
 
 const HELP = `sluice — a gateway for AI-backed APIs
 
@@ -16,6 +18,8 @@ Commands:
   start           Start the gateway (default config: 127.0.0.1:8787, every model to the mock)
   mock            Start a standalone OpenAI-compatible mock upstream
   config check    Validate a configuration file and print each problem with its path
+  keys            Create, list, rotate and revoke virtual API keys (through the admin API)
+  bench           Load-test any OpenAI-compatible endpoint (open or closed loop, SLOs)
 
 Run "sluice <command> --help" for a command's options.
 `;
@@ -190,6 +194,12 @@ async function main(argv: string[]): Promise<void> {
       return mock(rest);
     case 'config':
       return configCheck(rest);
+    case 'bench':
+      process.exitCode = await benchCommand(rest);
+      return;
+    case 'keys':
+      process.exitCode = await keysCommand(rest);
+      return;
     case undefined:
     case '-h':
     case '--help':

@@ -2,6 +2,9 @@ import { hashSecret, keyPrefix } from '../lib/hash.js';
 import { Secret } from '../lib/secret.js';
 import type { MockOptions } from '../mock/options.js';
 import type { CallTimeouts } from '../providers/types.js';
+import { compileAnthropicProvider, type AnthropicProviderRuntime } from '../providers/anthropic/config.js';
+import { compileAzureOpenAIProvider, type AzureOpenAIProviderRuntime } from '../providers/azure/config.js';
+import { compileGeminiProvider, type GeminiProviderRuntime } from '../providers/gemini/config.js';
 import type { BreakerConfig, BudgetConfig, Config, JwtConfig, LimitsConfig, ProviderConfig, QueueConfig, RetryConfig, RouteConfig, RoutingConfig, StrategyName, TargetConfig } from './schema.js';
 import type { HealthCheckConfig } from './schema.js';
 
@@ -39,7 +42,14 @@ export interface MockProviderRuntime {
   readonly healthCheck: HealthCheckPolicy | null;
 }
 
-export type ProviderRuntime = OpenAIProviderRuntime | MockProviderRuntime;
+type WithHealth<T> = T & { readonly healthCheck: HealthCheckPolicy | null };
+
+export type ProviderRuntime =
+  | OpenAIProviderRuntime
+  | MockProviderRuntime
+  | WithHealth<AnthropicProviderRuntime>
+  | WithHealth<GeminiProviderRuntime>
+  | WithHealth<AzureOpenAIProviderRuntime>;
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -192,7 +202,8 @@ export interface Overrides {
 }
 
 /** Built-in routing defaults; `routing` in the file overrides them, a route overrides that. */
-export const DEFAULT_STATUSES = [429, 500, 502, 503, 504] as const;
+/** 529 is Anthropic's "overloaded". */
+export const DEFAULT_STATUSES = [429, 500, 502, 503, 504, 529] as const;
 const defaultRetry: Required<RetryConfig> = {
   attempts: 2,
   on: [...DEFAULT_STATUSES],
@@ -228,6 +239,10 @@ function healthPolicy(h: HealthCheckConfig | undefined): HealthCheckPolicy | nul
 }
 
 function compileProvider(name: string, p: ProviderConfig): ProviderRuntime {
+  // Active health checks probe openai and mock providers; the others are checked passively.
+  if (p.type === 'anthropic') return { ...compileAnthropicProvider(name, p), healthCheck: null };
+  if (p.type === 'gemini') return { ...compileGeminiProvider(name, p), healthCheck: null };
+  if (p.type === 'azure-openai') return { ...compileAzureOpenAIProvider(name, p), healthCheck: null };
   if (p.type === 'mock') {
     const { type: _type, healthCheck, ...options } = p;
     return { type: 'mock', name, options, healthCheck: healthPolicy(healthCheck) };
@@ -248,7 +263,7 @@ function compileProvider(name: string, p: ProviderConfig): ProviderRuntime {
 
 /** Timeouts a provider uses when a route sets none: its own, or the defaults for the mock. */
 function providerTimeouts(p: ProviderRuntime | undefined): Timeouts {
-  return p?.type === 'openai' ? p.timeouts : { connectMs: 10_000, firstByteMs: 300_000, idleMs: 60_000 };
+  return p === undefined || p.type === 'mock' ? { connectMs: 10_000, firstByteMs: 300_000, idleMs: 60_000 } : p.timeouts;
 }
 
 function compileTarget(t: TargetConfig, route: RouteConfig, providers: Readonly<Record<string, ProviderRuntime>>): CompiledTarget {

@@ -1,32 +1,13 @@
 import { z } from 'zod';
-import { parseDuration, parseSize } from '../lib/units.js';
+import { duration, numeric, size } from './fields.js';
+import { anthropicProviderSchema } from '../providers/anthropic/config.js';
+import { azureOpenAIProviderSchema } from '../providers/azure/config.js';
+import { geminiProviderSchema } from '../providers/gemini/config.js';
 
 /**
  * The configuration schema. Every key here is documented in docs/configuration.md; a test
  * checks that the document names each of them.
  */
-
-const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(v)} (use e.g. 500ms, 30s, 5m, 7d, or milliseconds)` });
-    return z.NEVER;
-  }
-  return ms;
-});
-
-const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const bytes = parseSize(v);
-  if (bytes === null) {
-    ctx.addIssue({ code: 'custom', message: `invalid size ${JSON.stringify(v)} (use e.g. 512kb, 4mb, or bytes)` });
-    return z.NEVER;
-  }
-  return bytes;
-});
-
-/** A number, or a string holding one (as `${PORT}` interpolation produces). */
-const numeric = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v), schema);
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, "_", "." and "-"');
 
@@ -84,8 +65,8 @@ const mockProviderSchema = z.strictObject({
   healthCheck: healthCheckSchema.optional(),
 });
 
-export const providerSchema = z.discriminatedUnion('type', [openaiProviderSchema, mockProviderSchema], {
-  error: (issue) => (issue.code === 'invalid_union' ? 'unknown provider type (expected one of: openai, mock)' : undefined),
+export const providerSchema = z.discriminatedUnion('type', [openaiProviderSchema, anthropicProviderSchema, geminiProviderSchema, azureOpenAIProviderSchema, mockProviderSchema], {
+  error: (issue) => (issue.code === 'invalid_union' ? 'unknown provider type (expected one of: openai, anthropic, gemini, azure-openai, mock)' : undefined),
 });
 
 /*

@@ -39,7 +39,7 @@ export async function migrate(db: Database): Promise<number[]> {
     const applied: number[] = [];
     for (const m of migrations) {
       if (done.has(m.id)) continue;
-      await tx.query(m.sql);
+      await tx.exec(m.sql);
       await tx.query('INSERT INTO sluice_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
       applied.push(m.id);
     }

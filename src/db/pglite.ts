@@ -27,10 +27,17 @@ export class PGliteDatabase implements Database {
     return res.rows;
   }
 
-  transaction<T>(fn: (tx: Pick<Database, 'query'>) => Promise<T>): Promise<T> {
+  async exec(sql: string): Promise<void> {
+    await this.#db.exec(sql);
+  }
+
+  transaction<T>(fn: (tx: Pick<Database, 'query' | 'exec'>) => Promise<T>): Promise<T> {
     return this.#db.transaction(async (tx) =>
       fn({
         query: async <R extends Row = Row>(sql: string, params: readonly unknown[] = []) => (await tx.query<R>(sql, [...params])).rows,
+        exec: async (sql: string) => {
+          await tx.exec(sql);
+        },
       }),
     );
   }

@@ -30,11 +30,21 @@ export class PostgresDatabase implements Database {
     return res.rows;
   }
 
-  async transaction<T>(fn: (tx: Pick<Database, 'query'>) => Promise<T>): Promise<T> {
+  async exec(sql: string): Promise<void> {
+    // Without parameters pg uses the simple protocol, which runs several statements.
+    await this.#pool.query(sql);
+  }
+
+  async transaction<T>(fn: (tx: Pick<Database, 'query' | 'exec'>) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     try {
       await client.query('BEGIN');
-      const out = await fn({ query: async <R extends Row = Row>(sql: string, params: readonly unknown[] = []) => (await client.query<R>(sql, [...params])).rows });
+      const out = await fn({
+        query: async <R extends Row = Row>(sql: string, params: readonly unknown[] = []) => (await client.query<R>(sql, [...params])).rows,
+        exec: async (sql: string) => {
+          await client.query(sql);
+        },
+      });
       await client.query('COMMIT');
       return out;
     } catch (err) {

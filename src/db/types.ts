@@ -9,7 +9,9 @@ export type Row = Record<string, unknown>;
 export interface Database {
   readonly kind: 'pglite' | 'postgres';
   query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
   /** Runs `fn` in a transaction on one connection; rolls back when it throws. */
-  transaction<T>(fn: (tx: Pick<Database, 'query'>) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Pick<Database, 'query' | 'exec'>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

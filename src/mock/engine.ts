@@ -4,72 +4,63 @@
  * so tests and benchmarks see byte-identical content whichever path they exercise.
  *
  * Determinism: the answer is a function of the request content only (model, messages or prompt,
- * token limits), so a cache or a retry can be checked by comparing text. Only `created` (the
+ * token limits, tools), so a cache or a retry can be checked by comparing text. Requests that
+ * declare tools may be answered with a tool call instead of text; tools.ts has the rule. Only `created` (the
  * wall clock) and the fault sequence (the seeded PRNG, which advances per request) vary.
  */
 import { createHash } from 'node:crypto';
 import type { JsonObject } from '../providers/types.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import type { MockOptions } from './options.js';
+import type { ChatCompletion, ChatCompletionChunk, EmbeddingList, FinishReason, OpenAiErrorBody, OpenAiUsage, TextCompletion } from './openai-types.js';
+import { pickToolCall, type MockTool, type MockToolCall, type MockToolChoice } from './tools.js';
 
-export interface OpenAiUsage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-}
-
-export type FinishReason = 'stop' | 'length';
-
-export interface ChatCompletion {
-  id: string;
-  object: 'chat.completion';
-  created: number;
-  model: string;
-  choices: { index: number; message: { role: 'assistant'; content: string; refusal: null }; logprobs: null; finish_reason: FinishReason }[];
-  usage: OpenAiUsage;
-}
-
-export interface ChatCompletionChunk {
-  id: string;
-  object: 'chat.completion.chunk';
-  created: number;
-  model: string;
-  choices: { index: number; delta: { role?: 'assistant'; content?: string }; logprobs: null; finish_reason: FinishReason | null }[];
-  usage?: OpenAiUsage | null;
-}
-
-export interface TextCompletion {
-  id: string;
-  object: 'text_completion';
-  created: number;
-  model: string;
-  choices: { text: string; index: number; logprobs: null; finish_reason: FinishReason | null }[];
-  usage?: OpenAiUsage | null;
-}
-
-export interface EmbeddingList {
-  object: 'list';
-  data: { object: 'embedding'; index: number; embedding: number[] | string }[];
-  model: string;
-  usage: { prompt_tokens: number; total_tokens: number };
-}
-
-export interface OpenAiErrorBody {
-  error: { message: string; type: string; param: null; code: string | null };
-}
+export type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  EmbeddingList,
+  FinishReason,
+  OpenAiErrorBody,
+  OpenAiToolCall,
+  OpenAiUsage,
+  TextCompletion,
+  ToolCallDelta,
+} from './openai-types.js';
 
 export interface Fault {
   status: number;
   retryAfter: number | null;
 }
 
+/** A tool call the mock decided to make (see tools.ts), with its arguments as JSON text. */
+export interface AnswerToolCall {
+  /** Derived from the request hash, without a flavour prefix (call_, toolu_). */
+  id: string;
+  name: string;
+  input: Record<string, unknown>;
+  arguments: string;
+}
+
 /** A generated answer, before it is dressed as a completion, a chunk list or a text completion. */
 export interface Answer {
   /** Hex sha256 of the canonical request content; ids are derived from it. */
   hash: string;
+  /** Empty when the answer is a tool call. */
   words: string[];
   finishReason: FinishReason;
+  toolCall: AnswerToolCall | null;
   usage: OpenAiUsage;
+}
+
+/** What an answer is derived from, whatever wire flavour the request came in. */
+export interface AnswerInput {
+  /** Canonical text of the request content; the same text gives the same answer. */
+  readonly canonical: string;
+  /** Characters of prompt text, for the prompt token estimate. */
+  readonly promptChars: number;
+  /** Most completion tokens, or null for no limit. */
+  readonly limit: number | null;
+  readonly toolCall: MockToolCall | null;
 }
 
 const VOCABULARY = [
@@ -146,6 +137,28 @@ function modelOf(body: JsonObject): string {
   return typeof body.model === 'string' ? body.model : 'mock-1';
 }
 
+/** The tool-call inputs of an OpenAI chat body (tools, tool_choice, last user text). */
+export function openAiToolRequest(body: JsonObject): { tools: MockTool[]; choice: MockToolChoice; lastUserText: string | null } {
+  const tools: MockTool[] = [];
+  for (const t of Array.isArray(body.tools) ? body.tools : []) {
+    if (isRecord(t) && isRecord(t.function) && typeof t.function.name === 'string') tools.push({ name: t.function.name, schema: t.function.parameters });
+  }
+  const tc = body.tool_choice;
+  const choice: MockToolChoice =
+    tc === 'none' || tc === 'required' ? tc : isRecord(tc) && isRecord(tc.function) && typeof tc.function.name === 'string' ? { name: tc.function.name } : 'auto';
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  const last: unknown = messages.at(-1);
+  const lastUserText = isRecord(last) && last.role === 'user' ? textOf(last.content) : null;
+  return { tools, choice, lastUserText };
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  let out = '';
+  for (const part of Array.isArray(content) ? content : []) if (isRecord(part) && typeof part.text === 'string') out += part.text;
+  return out;
+}
+
 /** The texts of an embeddings `input`: a string, strings, or token arrays (as their JSON). */
 export function embeddingInputs(input: unknown): string[] {
   if (typeof input === 'string') return [input];
@@ -191,6 +204,14 @@ export function openAiError(message: string, type: string, code: string | null =
   return { error: { message, type, param: null, code } };
 }
 
+/** Tool arguments streamed in three fragments, as providers stream them in pieces. */
+export function splitArguments(args: string): string[] {
+  const size = Math.max(1, Math.ceil(args.length / 3));
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i += size) out.push(args.slice(i, i + size));
+  return out;
+}
+
 export class MockEngine {
   private readonly faultRng: () => number;
 
@@ -227,7 +248,6 @@ export class MockEngine {
     } else {
       chars = promptChars(body.prompt);
     }
-    const limit = tokenLimit(body);
     const canonical = JSON.stringify([
       isChat ? 'chat' : 'completion',
       modelOf(body),
@@ -235,29 +255,54 @@ export class MockEngine {
       body.max_tokens ?? null,
       body.max_completion_tokens ?? null,
     ]);
-    const hash = sha256Hex(canonical);
+    const toolCall = isChat ? pickToolCall(openAiToolRequest(body)) : null;
+    return this.answerFrom({ canonical, promptChars: chars, limit: tokenLimit(body), toolCall });
+  }
+
+  /**
+   * The answer for any flavour: words drawn from the canonical text's hash, cut at `limit`,
+   * or the given tool call, whose completion tokens are estimated from its arguments.
+   */
+  answerFrom(input: AnswerInput): Answer {
+    const hash = sha256Hex(input.canonical);
+    const promptTokens = estimateTokens(input.promptChars);
+    if (input.toolCall !== null) {
+      const args = JSON.stringify(input.toolCall.input);
+      const tokens = estimateTokens(args.length);
+      return {
+        hash,
+        words: [],
+        finishReason: 'tool_calls',
+        toolCall: { id: `mock_${hash.slice(0, 24)}`, name: input.toolCall.name, input: input.toolCall.input, arguments: args },
+        usage: { prompt_tokens: promptTokens, completion_tokens: tokens, total_tokens: promptTokens + tokens },
+      };
+    }
     const natural = MIN_WORDS + (hashWord(hash, 0) % (MAX_WORDS - MIN_WORDS + 1));
-    const count = limit === null ? natural : Math.min(natural, limit);
+    const count = input.limit === null ? natural : Math.min(natural, input.limit);
     const rng = mulberry32(hashWord(hash, 8));
     const words: string[] = [];
     for (let i = 0; i < count; i++) words.push(VOCABULARY[Math.floor(rng() * VOCABULARY.length)] as string);
-    const promptTokens = estimateTokens(chars);
     return {
       hash,
       words,
       finishReason: count < natural ? 'length' : 'stop',
+      toolCall: null,
       usage: { prompt_tokens: promptTokens, completion_tokens: count, total_tokens: promptTokens + count },
     };
   }
 
   chatCompletion(body: JsonObject): ChatCompletion {
     const a = this.answer(body);
+    const message: ChatCompletion['choices'][number]['message'] =
+      a.toolCall === null
+        ? { role: 'assistant', content: a.words.join(' '), refusal: null }
+        : { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: `call_${a.toolCall.id}`, type: 'function', function: { name: a.toolCall.name, arguments: a.toolCall.arguments } }] };
     return {
       id: `chatcmpl-mock-${a.hash.slice(0, 24)}`,
       object: 'chat.completion',
       created: this.created(),
       model: modelOf(body),
-      choices: [{ index: 0, message: { role: 'assistant', content: a.words.join(' '), refusal: null }, logprobs: null, finish_reason: a.finishReason }],
+      choices: [{ index: 0, message, logprobs: null, finish_reason: a.finishReason }],
       usage: a.usage,
     };
   }
@@ -274,7 +319,12 @@ export class MockEngine {
       if (includeUsage) c.usage = null;
       return c;
     };
-    const chunks = [chunk({ role: 'assistant', content: '' }, null)];
+    const call = a.toolCall;
+    const chunks = [chunk({ role: 'assistant', content: call === null ? '' : null }, null)];
+    if (call !== null) {
+      chunks.push(chunk({ tool_calls: [{ index: 0, id: `call_${call.id}`, type: 'function', function: { name: call.name, arguments: '' } }] }, null));
+      for (const piece of splitArguments(call.arguments)) chunks.push(chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }, null));
+    }
     a.words.forEach((w, i) => chunks.push(chunk({ content: i === 0 ? w : ` ${w}` }, null)));
     chunks.push(chunk({}, a.finishReason));
     if (includeUsage) chunks.push({ ...base, choices: [], usage: a.usage });

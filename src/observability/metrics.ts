@@ -135,6 +135,18 @@ export class Metrics {
     }
   }
 
+  /** Exposes the shared state store's health (1 reachable, 0 down: limits are per instance or refused). */
+  watchStateStore(healthy: () => boolean): void {
+    new Gauge({
+      name: 'sluice_state_store_up',
+      help: 'Whether the shared state store (Redis) answers: 1 yes, 0 no (state.failure decides what happens meanwhile).',
+      registers: [this.registry],
+      collect() {
+        this.set(healthy() ? 1 : 0);
+      },
+    });
+  }
+
   /** Counts a request that failed before it reached a route (bad input, unknown model). */
   recordUnrouted(endpoint: string, status: number, code: string): void {
     this.#requests.inc({ endpoint, route: '', provider: '', status: String(status), code });

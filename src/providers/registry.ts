@@ -1,5 +1,8 @@
 import type { ProviderRuntime } from '../config/compile.js';
 import type { UpstreamPools } from '../upstream/pools.js';
+import { AnthropicAdapter } from './anthropic/adapter.js';
+import { AzureOpenAIAdapter } from './azure/adapter.js';
+import { GeminiAdapter } from './gemini/adapter.js';
 import { createMockAdapter } from './mock/adapter.js';
 import { OpenAIAdapter } from './openai/adapter.js';
 import type { ProviderAdapter } from './types.js';
@@ -9,6 +12,12 @@ export function createAdapter(provider: ProviderRuntime, pools: UpstreamPools): 
   switch (provider.type) {
     case 'openai':
       return new OpenAIAdapter(provider, pools);
+    case 'anthropic':
+      return new AnthropicAdapter(provider, pools);
+    case 'gemini':
+      return new GeminiAdapter(provider, pools);
+    case 'azure-openai':
+      return new AzureOpenAIAdapter(provider, pools);
     case 'mock':
       return createMockAdapter(provider.name, provider.options);
   }

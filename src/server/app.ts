@@ -22,6 +22,7 @@ import { KeyRegistry } from '../policies/identify/keys.js';
 import { createStateStore, type StateStore } from '../stores/index.js';
 import type { StoreStatus, StatusListener } from '../stores/health.js';
 import { registerAdminApi } from './admin.js';
+import { fromFastifyError } from './fastify-errors.js';
 import { registerOpenAISurface } from './openai.js';
 import { sendError } from './respond.js';
 
@@ -46,25 +47,6 @@ function admits(config: RuntimeConfig): boolean {
     config.keys.some((k) => k.limits !== null || k.budget !== null || k.models !== null) ||
     config.routes.some((r) => r.limits !== null)
   );
-}
-
-/** Maps fastify's own errors (body parsing, limits) to the catalog. */
-function fromFastifyError(err: FastifyError, bodyLimit: number): SluiceError {
-  switch (err.code) {
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new SluiceError('SLUICE_ERR_INVALID_JSON', { message: `The request body is not valid JSON: ${err.message}` });
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new SluiceError('SLUICE_ERR_BODY_TOO_LARGE', { message: `The request body is larger than the limit of ${bodyLimit} bytes.` });
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: 'The request body must be JSON.' });
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: 'The Content-Length header does not match the body.' });
-  }
-  if (err instanceof SyntaxError || (err.statusCode === 400 && /JSON/i.test(err.message))) {
-    return new SluiceError('SLUICE_ERR_INVALID_JSON', { message: `The request body is not valid JSON: ${err.message}` });
-  }
-  return new SluiceError('SLUICE_ERR_INTERNAL', { cause: err });
 }
 
 /**
@@ -136,7 +118,10 @@ export class Gateway {
       ctx.settlement?.settle(ctx, (alert) => this.bus.emit('budget:alert', alert)).catch((err: unknown) => this.#logger.error({ err, reqId: ctx.id }, 'settling limits failed'));
     });
     const status = storeStatus(resources.store);
-    if (status !== null) status.onChange((st) => this.#logger.warn({ healthy: st.healthy, error: st.lastError }, 'shared state store'));
+    if (status !== null) {
+      status.onChange((st) => this.#logger.warn({ healthy: st.healthy, error: st.lastError }, 'shared state store'));
+      this.metrics.watchStateStore(() => status.status().healthy);
+    }
 
     const app = Fastify({
       loggerInstance: options.logger as FastifyBaseLogger,
@@ -205,8 +190,13 @@ export class Gateway {
       return this.metrics.registry.metrics();
     });
 
-    registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bus: this.bus, metrics: this.metrics, now });
+    registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bodyLimit: config.server.bodyLimit, bus: this.bus, metrics: this.metrics, now });
     if (config.adminTokenHashes.length > 0) registerAdminApi(app, { tokenHashes: config.adminTokenHashes, keys: this.keys });
+  }
+
+  /** The database, when the config uses one (keys, later usage records). */
+  get database(): Database | null {
+    return this.#resources.db;
   }
 
   get draining(): boolean {

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError } from '../errors.js';
 import type { EventBus } from '../observability/events.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -9,12 +9,15 @@ import type { Endpoint } from '../providers/types.js';
 import type { RuntimeConfig } from '../config/compile.js';
 import type { Guard } from '../policies/guard.js';
 import { pumpStream, sendError, toSluiceError } from './respond.js';
-import { validateBody } from './validate.js';
+import type { Dialect } from './dialect.js';
+import { anthropicDialect, openaiDialect } from './dialects.js';
+import { fromFastifyError } from './fastify-errors.js';
 
 export interface SurfaceDeps {
   pipelines: () => Pipelines;
   routing: RuntimeConfig['routing'];
   guard: Guard;
+  bodyLimit: number;
   bus: EventBus;
   metrics: Metrics;
   now: () => number;
@@ -32,13 +35,16 @@ function onResponseClose(this: TrackedResponse): void {
   }
 }
 
-/** The OpenAI-compatible surface: chat, completions, embeddings and the model list. */
-export function registerOpenAISurface(app: FastifyInstance, deps: SurfaceDeps): void {
-  const handle = (endpoint: Endpoint) => async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+/**
+ * The request path every surface shares: translate the body to the canonical form, guard
+ * (IP limits, identity), route, run the route's chain, and answer in the client's dialect.
+ */
+function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const startedAt = deps.now();
     let ctx: RequestContext;
     try {
-      const body = validateBody(endpoint, request.body);
+      const body = dialect.request(endpoint, request.body);
       const principal = await deps.guard.check(request);
       const pipelines = deps.pipelines();
       const route = pipelines.table.match(body.model as string);
@@ -53,18 +59,30 @@ export function registerOpenAISurface(app: FastifyInstance, deps: SurfaceDeps): 
       const res = reply.raw as TrackedResponse;
       res[kContext] = ctx;
       res.once('close', onResponseClose);
-      await run(ctx, chain, reply, deps.now);
+      await run(ctx, chain, reply, dialect, deps.now);
     } catch (err) {
       const e = toSluiceError(err);
       deps.metrics.recordUnrouted(endpoint, e.status, e.code);
-      sendError(reply, e);
+      sendError(reply, e, dialect.errorBody(e, request.id));
       return;
     }
     ctx.disarmDeadline();
     ctx.endedAt = deps.now();
     deps.bus.emit('request:end', ctx);
   };
+}
 
+/** The OpenAI-compatible surface (chat, completions, embeddings, models) and Anthropic's /v1/messages. */
+export function registerOpenAISurface(app: FastifyInstance, deps: SurfaceDeps): void {
+  const handle = (endpoint: Endpoint) => serve(deps, openaiDialect, endpoint);
+  // Errors fastify raises itself on /v1/messages (bad JSON, body too large) in Anthropic's shape too.
+  app.post('/v1/messages', {
+    handler: serve(deps, anthropicDialect, 'chat'),
+    errorHandler: (err: FastifyError, request, reply) => {
+      const e = err instanceof SluiceError ? err : fromFastifyError(err, deps.bodyLimit);
+      sendError(reply, e, anthropicDialect.errorBody(e, request.id));
+    },
+  });
   app.post('/v1/chat/completions', handle('chat'));
   app.post('/v1/completions', handle('completions'));
   app.post('/v1/embeddings', handle('embeddings'));
@@ -90,13 +108,13 @@ function parsePriority(v: string | null): number {
 }
 
 /** Runs a routed request's chain and writes the answer; every outcome is recorded on ctx. */
-async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<void>, reply: FastifyReply, now: () => number): Promise<void> {
+async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<void>, reply: FastifyReply, dialect: Dialect, now: () => number): Promise<void> {
   try {
     await chain(ctx);
     const response = ctx.response;
     if (response === null) throw new SluiceError('SLUICE_ERR_INTERNAL', { message: 'The pipeline produced no response.' });
     if (response.kind === 'stream') {
-      await pumpStream(ctx, reply, response, now);
+      await pumpStream(ctx, reply, response, dialect.framing(ctx), now);
       return;
     }
     ctx.usage = response.usage;
@@ -104,13 +122,13 @@ async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<
     ctx.firstByteAt = now();
     if (ctx.responseHeaders !== null) reply.headers(ctx.responseHeaders);
     reply.code(response.status).header('content-type', 'application/json; charset=utf-8');
-    await reply.send(response.body);
+    await reply.send(dialect.json(response.body, ctx));
   } catch (err) {
     const e = ctx.abortedError() ?? toSluiceError(err);
     ctx.status = e.status;
     ctx.errorCode = e.code;
     if (ctx.clientGone) return;
     ctx.firstByteAt = now();
-    sendError(reply, e);
+    sendError(reply, e, dialect.errorBody(e, ctx.id));
   }
 }

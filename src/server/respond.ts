@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { SluiceError, isSluiceError } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { StreamResponse } from '../providers/types.js';
+import type { StreamFraming } from './dialect.js';
 
 /** Any thrown value as a catalog error; unknown errors become SLUICE_ERR_INTERNAL. */
 export function toSluiceError(err: unknown): SluiceError {
@@ -11,10 +12,10 @@ export function toSluiceError(err: unknown): SluiceError {
   return new SluiceError('SLUICE_ERR_INTERNAL', { cause: err });
 }
 
-export function sendError(reply: FastifyReply, err: SluiceError): void {
+export function sendError(reply: FastifyReply, err: SluiceError, body: unknown = err.toBody()): void {
   reply.code(err.status);
   if (err.headers !== null) reply.headers(err.headers);
-  void reply.send(err.toBody());
+  void reply.send(body);
 }
 
 const sseHeaders = {
@@ -26,10 +27,10 @@ const sseHeaders = {
 /**
  * Writes a stream to the client as SSE. The first chunk is awaited before the status line is
  * sent, so a stream that fails at once still gets a proper HTTP error. After that, a failure
- * ends the stream with an `error` event in OpenAI's shape — never a silently cut 200.
+ * ends the stream with an `error` event in the client's schema — never a silently cut 200.
  * Returns once the stream is over; `ctx` records how it ended.
  */
-export async function pumpStream(ctx: RequestContext, reply: FastifyReply, stream: StreamResponse, now: () => number): Promise<void> {
+export async function pumpStream(ctx: RequestContext, reply: FastifyReply, stream: StreamResponse, framing: StreamFraming, now: () => number): Promise<void> {
   const iterator = stream.chunks[Symbol.asyncIterator]();
   const first = await iterator.next();
   reply.hijack();
@@ -40,11 +41,12 @@ export async function pumpStream(ctx: RequestContext, reply: FastifyReply, strea
   try {
     let item = first;
     while (item.done !== true) {
-      if (!res.write(`data: ${item.value}\n\n`)) await waitForDrain(res, ctx.controller.signal);
+      const frame = framing.chunk(item.value);
+      if (frame !== '' && !res.write(frame)) await waitForDrain(res, ctx.controller.signal);
       item = await iterator.next();
     }
     ctx.usage = stream.usage();
-    res.end('data: [DONE]\n\n');
+    res.end(framing.end());
   } catch (err) {
     ctx.usage = stream.usage();
     if (ctx.clientGone) {
@@ -53,7 +55,7 @@ export async function pumpStream(ctx: RequestContext, reply: FastifyReply, strea
     }
     const e = ctx.abortedError() ?? toSluiceError(err);
     ctx.errorCode = e.code;
-    res.end(`event: error\ndata: ${JSON.stringify(e.toBody())}\n\n`);
+    res.end(framing.error(e, ctx));
   } finally {
     // Stops the upstream read if we left the loop early (client gone, write failure).
     await iterator.return?.().catch(() => {});

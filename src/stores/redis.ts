@@ -27,7 +27,8 @@ export interface RedisStoreOptions {
 export const KEY_TTL_SLACK_MS = 1000;
 const DEFAULT_TIMEOUT_MS = 100;
 
-type KeyKind = 'gcra' | 'leases' | 'counter';
+/** What a Redis key holds: a GCRA bucket, a lease set or a counter. */
+export type KeyKind = 'gcra' | 'leases' | 'counter';
 
 /**
  * The shared store over Redis: one Lua script per operation, one key per script, keys named

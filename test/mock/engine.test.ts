@@ -32,7 +32,7 @@ describe('MockEngine content', () => {
   test('word count within 8..40, one word per completion token, prompt tokens = ceil(chars/4)', () => {
     for (let i = 0; i < 50; i++) {
       const r = engine().chatCompletion(chat(`prompt number ${i}`));
-      const words = r.choices[0]?.message.content.split(' ') ?? [];
+      const words = (r.choices[0]?.message.content ?? '').split(' ');
       assert.ok(words.length >= 8 && words.length <= 40, `count ${words.length}`);
       assert.equal(r.usage.completion_tokens, words.length);
       assert.equal(r.usage.prompt_tokens, Math.ceil(`prompt number ${i}`.length / 4));

@@ -235,7 +235,7 @@ routes:
 
   test('unknown provider type', () => {
     assert.deepEqual(problemsOf('providers:\n  x:\n    type: azure\n'), [
-      { path: 'providers.x.type', message: 'unknown provider type (expected one of: openai, mock)' },
+      { path: 'providers.x.type', message: 'unknown provider type (expected one of: openai, anthropic, gemini, azure-openai, mock)' },
     ]);
   });
 
@@ -283,7 +283,7 @@ routes:
       { path: 'server.port', message: 'must be at least 0' },
       { path: 'server.drainTimeout', message: 'invalid duration "soon" (use e.g. 500ms, 30s, 5m, 7d, or milliseconds)' },
       { path: 'providers.openai.timeouts.idle', message: 'invalid duration "forever" (use e.g. 500ms, 30s, 5m, 7d, or milliseconds)' },
-      { path: 'providers.bad.type', message: 'unknown provider type (expected one of: openai, mock)' },
+      { path: 'providers.bad.type', message: 'unknown provider type (expected one of: openai, anthropic, gemini, azure-openai, mock)' },
       { path: 'routes[1].targets', message: 'must have at least 1 item' },
     ]);
   });
@@ -603,8 +603,8 @@ describe('routing policies', () => {
   test('defaults: failover, 2 retries on 429/5xx, breaker on, queue of 100', () => {
     const r = compile({ providers, routes: [{ match: 'm', targets: [{ provider: 'p' }] }] }).routes[0]!;
     assert.equal(r.strategy, 'failover');
-    assert.deepEqual([...r.fallbackOn], [429, 500, 502, 503, 504]);
-    assert.deepEqual({ ...r.retry, on: [...r.retry.on] }, { attempts: 2, on: [429, 500, 502, 503, 504], backoffBaseMs: 100, backoffMaxMs: 2000, budget: 0.2, budgetMinPerSecond: 5, maxRetryAfterMs: 2000 });
+    assert.deepEqual([...r.fallbackOn], [429, 500, 502, 503, 504, 529]);
+    assert.deepEqual({ ...r.retry, on: [...r.retry.on] }, { attempts: 2, on: [429, 500, 502, 503, 504, 529], backoffBaseMs: 100, backoffMaxMs: 2000, budget: 0.2, budgetMinPerSecond: 5, maxRetryAfterMs: 2000 });
     assert.deepEqual(r.breaker, { enabled: true, failureRatio: 0.5, minRequests: 10, windowMs: 30_000, consecutiveFailures: 5, openMs: 30_000, halfOpenProbes: 1 });
     assert.deepEqual(r.queue, { maxDepth: 100, timeoutMs: 10_000, priorityHeader: false });
     assert.equal(r.totalTimeoutMs, null);

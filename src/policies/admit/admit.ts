@@ -30,6 +30,13 @@ export function storeError(err: unknown): unknown {
 /** Runs rules; all-or-nothing: when one denies, the others are given back. Throws 429. */
 export async function consumeAll(store: StateStore, rules: readonly ScopedRule[], costs: readonly number[], onReject: (policy: string) => void): Promise<LimitResult[]> {
   if (rules.length === 0) return [];
+  // A cost above a rule's burst can never be admitted, however long the client waits.
+  const tooLarge = rules.findIndex((r, i) => costs[i]! > r.burst);
+  if (tooLarge !== -1) {
+    const r = rules[tooLarge]!;
+    onReject(r.policy);
+    throw new SluiceError('SLUICE_ERR_REQUEST_TOO_LARGE', { message: `The request needs about ${costs[tooLarge]} ${r.unit}, more than ${r.policy} allows at once (${r.burst}).` });
+  }
   let results: LimitResult[];
   try {
     results = await store.consume(rules, costs);

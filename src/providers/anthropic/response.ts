@@ -1,0 +1,77 @@
+/** Anthropic Message → OpenAI chat.completion, with usage. Pure. */
+import type { JsonObject } from '../types.js';
+import { badResponse } from '../../translate/errors.js';
+import { arr, isRecord, num, str } from '../../translate/json.js';
+import type { OpenAIChatCompletion, OpenAIFinishReason, OpenAIToolCall, OpenAIUsage } from '../../translate/openai-types.js';
+
+/**
+ * Anthropic `stop_reason` → OpenAI `finish_reason`. `pause_turn` (a server tool paused a long
+ * turn) has no OpenAI counterpart; the turn did end, so it is a `stop`.
+ */
+export function finishReasonFromAnthropic(reason: unknown): OpenAIFinishReason {
+  switch (reason) {
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'length';
+    case 'tool_use':
+      return 'tool_calls';
+    case 'refusal':
+      return 'content_filter';
+    default:
+      return 'stop';
+  }
+}
+
+/**
+ * Anthropic counts cache reads and cache writes apart from `input_tokens`; OpenAI's
+ * `prompt_tokens` is the whole prompt, with the cached part in `prompt_tokens_details`.
+ */
+export function usageFromAnthropic(u: unknown): OpenAIUsage | null {
+  if (!isRecord(u)) return null;
+  const input = num(u.input_tokens);
+  const output = num(u.output_tokens);
+  if (input === null && output === null) return null;
+  const cacheRead = num(u.cache_read_input_tokens) ?? 0;
+  const prompt = (input ?? 0) + cacheRead + (num(u.cache_creation_input_tokens) ?? 0);
+  const completion = output ?? 0;
+  const usage: OpenAIUsage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cacheRead } };
+  const thinking = isRecord(u.output_tokens_details) ? num(u.output_tokens_details.thinking_tokens) : null;
+  if (thinking !== null) usage.completion_tokens_details = { reasoning_tokens: thinking };
+  return usage;
+}
+
+export interface AnthropicResponseOptions {
+  readonly provider: string;
+  /** Unix seconds for `created` (Anthropic does not send one). */
+  readonly created: number;
+}
+
+/**
+ * Text blocks are joined into `content`; `tool_use` blocks become `tool_calls` with their
+ * input serialised as the arguments string. Thinking and server-tool blocks have no OpenAI
+ * counterpart and are left out.
+ */
+export function openAIFromAnthropicMessage(msg: JsonObject, opts: AnthropicResponseOptions): OpenAIChatCompletion {
+  if (msg.type !== 'message' || !Array.isArray(msg.content)) throw badResponse(opts.provider, 'an answer that is not an Anthropic message');
+  let text: string | null = null;
+  const toolCalls: OpenAIToolCall[] = [];
+  for (const block of arr(msg.content)) {
+    if (!isRecord(block)) continue;
+    if (block.type === 'text' && typeof block.text === 'string') text = (text ?? '') + block.text;
+    else if (block.type === 'tool_use') {
+      toolCalls.push({ id: str(block.id) ?? '', type: 'function', function: { name: str(block.name) ?? '', arguments: JSON.stringify(block.input ?? {}) } });
+    }
+  }
+  const message: OpenAIChatCompletion['choices'][number]['message'] = { role: 'assistant', content: text, refusal: null };
+  if (toolCalls.length > 0) message.tool_calls = toolCalls;
+  const completion: OpenAIChatCompletion = {
+    id: str(msg.id) ?? 'msg',
+    object: 'chat.completion',
+    created: opts.created,
+    model: str(msg.model) ?? '',
+    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReasonFromAnthropic(msg.stop_reason) }],
+  };
+  const usage = usageFromAnthropic(msg.usage);
+  if (usage !== null) completion.usage = usage;
+  return completion;
+}

@@ -1,0 +1,32 @@
+/**
+ * Config of the `azure-openai` provider type (Azure OpenAI Service): the schema fragment for
+ * the provider union, its runtime form, and the compile step.
+ */
+import { z } from 'zod';
+import { baseUrlSchema, compileHttpProvider, httpProviderFields, type HttpProviderRuntime } from '../../translate/http-provider-config.js';
+
+/** The latest GA data-plane inference version when this was written. */
+export const AZURE_API_VERSION = '2024-10-21';
+
+export const azureOpenAIProviderSchema = z.strictObject({
+  type: z.literal('azure-openai'),
+  /** The resource endpoint, e.g. https://my-resource.openai.azure.com (no /openai path). */
+  baseUrl: baseUrlSchema('https://my-resource.openai.azure.com'),
+  ...httpProviderFields,
+  apiVersion: z.string().min(1).default(AZURE_API_VERSION),
+  /** Model name → deployment name; a model without an entry is used as the deployment name. */
+  deployments: z.record(z.string().min(1), z.string().min(1)).default({}),
+});
+
+export type AzureOpenAIProviderConfig = z.output<typeof azureOpenAIProviderSchema>;
+
+export interface AzureOpenAIProviderRuntime extends HttpProviderRuntime {
+  readonly type: 'azure-openai';
+  /** Sent as the `api-version` query parameter. */
+  readonly apiVersion: string;
+  readonly deployments: Readonly<Record<string, string>>;
+}
+
+export function compileAzureOpenAIProvider(name: string, p: AzureOpenAIProviderConfig): AzureOpenAIProviderRuntime {
+  return { type: 'azure-openai', ...compileHttpProvider(name, p), apiVersion: p.apiVersion, deployments: p.deployments };
+}

@@ -1,0 +1,69 @@
+/**
+ * Google's Gemini API behind the adapter contract: OpenAI chat and embeddings in, OpenAI
+ * shapes out. Chat goes to `models/{model}:generateContent` (or `:streamGenerateContent?alt=sse`),
+ * embeddings to `models/{model}:batchEmbedContents`, with the key in `x-goog-api-key`.
+ */
+import { randomBytes } from 'node:crypto';
+import type { UpstreamPools } from '../../upstream/pools.js';
+import { badResponse, unsupported } from '../../translate/errors.js';
+import { usageOf } from '../../translate/openai-types.js';
+import { isEventStream, readJsonObject } from '../../translate/upstream-body.js';
+import { UpstreamClient } from '../../translate/upstream-client.js';
+import { openTranslatedStream } from '../../translate/upstream-stream.js';
+import type { ProviderAdapter, ProviderCall, ProviderResponse } from '../types.js';
+import type { GeminiProviderRuntime } from './config.js';
+import { geminiEmbedRequestFromOpenAI, openAIEmbeddingsFromGemini } from './embeddings.js';
+import { geminiStatusError } from './errors.js';
+import { geminiModelId, geminiRequestFromOpenAI } from './request.js';
+import { openAIFromGeminiResponse } from './response.js';
+import { GeminiStreamTranslator } from './stream.js';
+
+export class GeminiAdapter implements ProviderAdapter {
+  readonly type = 'gemini';
+  readonly name: string;
+  readonly #client: UpstreamClient;
+  readonly #headers: Record<string, string>;
+  readonly #now: () => number;
+
+  constructor(config: GeminiProviderRuntime, pools: UpstreamPools, now: () => number = Date.now) {
+    this.name = config.name;
+    this.#client = new UpstreamClient(config, pools, geminiStatusError);
+    this.#headers = config.apiKey === null ? {} : { 'x-goog-api-key': config.apiKey.reveal() };
+    this.#now = now;
+  }
+
+  async send(call: ProviderCall): Promise<ProviderResponse> {
+    const model = geminiModelId(call.body.model);
+    if (call.endpoint === 'embeddings') return this.#embed(call, model);
+    if (call.endpoint !== 'chat') throw unsupported(this.name, null, `the ${call.endpoint} endpoint (Gemini serves chat and embeddings)`);
+    const body = geminiRequestFromOpenAI(call.body, this.name);
+    const path = `/models/${model}:${call.stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`;
+    const res = await this.#client.post(call, path, this.#headers, JSON.stringify(body));
+    const base = { provider: this.name, created: Math.floor(this.#now() / 1000), model: decodeURIComponent(model), fallbackId: `gemini-${randomBytes(9).toString('hex')}` };
+    if (call.stream) {
+      if (!isEventStream(res.headers)) {
+        await res.body.dump();
+        throw badResponse(this.name, 'a non-streamed answer to a streamed request');
+      }
+      return openTranslatedStream(this.name, res.statusCode, res.body, new GeminiStreamTranslator({ ...base, includeUsage: call.includeUsage }));
+    }
+    const completion = openAIFromGeminiResponse(await readJsonObject(res.body, this.name), base);
+    return { kind: 'json', status: res.statusCode, body: JSON.stringify(completion), usage: completion.usage === undefined ? null : usageOf(completion.usage) };
+  }
+
+  async #embed(call: ProviderCall, model: string): Promise<ProviderResponse> {
+    const body = geminiEmbedRequestFromOpenAI(call.body, model, this.name);
+    const res = await this.#client.post(call, `/models/${model}:batchEmbedContents`, this.#headers, JSON.stringify(body));
+    const list = openAIEmbeddingsFromGemini(await readJsonObject(res.body, this.name), call.body, this.name);
+    const usage = { promptTokens: list.usage.prompt_tokens, completionTokens: 0, totalTokens: list.usage.total_tokens };
+    return { kind: 'json', status: res.statusCode, body: JSON.stringify(list), usage };
+  }
+
+  async close(): Promise<void> {
+    // The pool belongs to UpstreamPools, which closes it.
+  }
+}
+
+export function createGeminiAdapter(config: GeminiProviderRuntime, pools: UpstreamPools): GeminiAdapter {
+  return new GeminiAdapter(config, pools);
+}

@@ -1,0 +1,27 @@
+import type { SluiceError } from '../errors.js';
+import type { RequestContext } from '../pipeline/context.js';
+import type { Endpoint, JsonObject } from '../providers/types.js';
+
+/** Writes a stream's frames in one client schema. One instance per stream (it may keep state). */
+export interface StreamFraming {
+  /** SSE text for one OpenAI chunk (JSON text); may be empty. */
+  chunk(json: string): string;
+  /** SSE text that ends a complete stream. */
+  end(): string;
+  /** SSE text that ends a failed stream. */
+  error(err: SluiceError, ctx: RequestContext): string;
+}
+
+/**
+ * A client schema the gateway speaks: how a request body becomes the canonical (OpenAI)
+ * form, and how answers, streams and errors are written back. The pipeline in between is
+ * the same for every dialect.
+ */
+export interface Dialect {
+  /** Validates and translates a client body; throws a SluiceError naming the bad field. */
+  request(endpoint: Endpoint, body: unknown): JsonObject;
+  /** The answer body for a complete OpenAI-shaped JSON answer. */
+  json(body: string, ctx: RequestContext): string;
+  framing(ctx: RequestContext): StreamFraming;
+  errorBody(err: SluiceError, requestId: string): unknown;
+}

@@ -1,0 +1,55 @@
+import type { SluiceError } from '../errors.js';
+import type { RequestContext } from '../pipeline/context.js';
+import type { JsonObject } from '../providers/types.js';
+import { OpenAIToAnthropicStream, anthropicErrorBody, anthropicErrorEvent, anthropicRequestToOpenAI, openAIResponseToAnthropic } from '../translate/anthropic-surface.js';
+import type { Dialect, StreamFraming } from './dialect.js';
+import { validateBody } from './validate.js';
+
+const openaiFraming: StreamFraming = {
+  chunk: (json) => `data: ${json}\n\n`,
+  end: () => 'data: [DONE]\n\n',
+  error: (err) => `event: error\ndata: ${JSON.stringify(err.toBody())}\n\n`,
+};
+
+/** OpenAI's API: bodies pass through, streams end with `[DONE]`. */
+export const openaiDialect: Dialect = {
+  request: (endpoint, body) => validateBody(endpoint, body),
+  json: (body) => body,
+  framing: () => openaiFraming,
+  errorBody: (err) => err.toBody(),
+};
+
+class AnthropicFraming implements StreamFraming {
+  readonly #translator: OpenAIToAnthropicStream;
+
+  constructor(model: string) {
+    this.#translator = new OpenAIToAnthropicStream(model);
+  }
+
+  chunk(json: string): string {
+    return this.#translator.push(json).join('');
+  }
+
+  end(): string {
+    return this.#translator.finish().join('');
+  }
+
+  error(err: SluiceError, ctx: RequestContext): string {
+    return anthropicErrorEvent(err, ctx.id);
+  }
+}
+
+/**
+ * Anthropic's Messages API on `/v1/messages`: the request is translated to the canonical
+ * OpenAI chat form (so any provider can serve it), and answers, events and errors back.
+ */
+export const anthropicDialect: Dialect = {
+  request: (_endpoint, body) => {
+    const translated = anthropicRequestToOpenAI(body);
+    // The translation yields a chat body; check it as any chat body is checked.
+    return validateBody('chat', translated);
+  },
+  json: (body, ctx) => JSON.stringify(openAIResponseToAnthropic(JSON.parse(body) as JsonObject, ctx.model, ctx.target?.provider)),
+  framing: (ctx) => new AnthropicFraming(ctx.model),
+  errorBody: (err, requestId) => anthropicErrorBody(err, requestId),
+};

@@ -1,0 +1,22 @@
+import type { FastifyError } from 'fastify';
+import { SluiceError } from '../errors.js';
+
+/** Maps fastify's own errors (body parsing, limits) to the catalog. */
+export function fromFastifyError(err: FastifyError, bodyLimit: number): SluiceError {
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new SluiceError('SLUICE_ERR_INVALID_JSON', { message: `The request body is not valid JSON: ${err.message}` });
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new SluiceError('SLUICE_ERR_BODY_TOO_LARGE', { message: `The request body is larger than the limit of ${bodyLimit} bytes.` });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: 'The request body must be JSON.' });
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: 'The Content-Length header does not match the body.' });
+  }
+  if (err instanceof SyntaxError || (err.statusCode === 400 && /JSON/i.test(err.message))) {
+    return new SluiceError('SLUICE_ERR_INVALID_JSON', { message: `The request body is not valid JSON: ${err.message}` });
+  }
+  return new SluiceError('SLUICE_ERR_INTERNAL', { cause: err });
+}
+
