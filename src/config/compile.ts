@@ -5,6 +5,7 @@ import type { CallTimeouts } from '../providers/types.js';
 import { compileAnthropicProvider, type AnthropicProviderRuntime } from '../providers/anthropic/config.js';
 import { compileAzureOpenAIProvider, type AzureOpenAIProviderRuntime } from '../providers/azure/config.js';
 import { compileGeminiProvider, type GeminiProviderRuntime } from '../providers/gemini/config.js';
+import { compileHttpProvider, type HttpProviderRuntime } from '../translate/http-provider-config.js';
 import type { BreakerConfig, BudgetConfig, Config, JwtConfig, LimitsConfig, ProviderConfig, QueueConfig, RetryConfig, RouteConfig, RoutingConfig, StrategyName, TargetConfig } from './schema.js';
 import type { HealthCheckConfig } from './schema.js';
 
@@ -21,17 +22,9 @@ export interface HealthCheckPolicy {
   readonly unhealthyThreshold: number;
 }
 
-export interface OpenAIProviderRuntime {
+/** Any OpenAI-compatible API: the fields every HTTP provider type shares. */
+export interface OpenAIProviderRuntime extends HttpProviderRuntime {
   readonly type: 'openai';
-  readonly name: string;
-  /** Scheme, host and port: the key of the upstream connection pool. */
-  readonly origin: string;
-  /** Path prefix of the API, without a trailing slash (e.g. "/v1"). */
-  readonly basePath: string;
-  readonly apiKey: Secret | null;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly connections: number;
-  readonly timeouts: Timeouts;
   readonly healthCheck: HealthCheckPolicy | null;
 }
 
@@ -247,18 +240,7 @@ function compileProvider(name: string, p: ProviderConfig): ProviderRuntime {
     const { type: _type, healthCheck, ...options } = p;
     return { type: 'mock', name, options, healthCheck: healthPolicy(healthCheck) };
   }
-  const url = new URL(p.baseUrl);
-  return {
-    type: 'openai',
-    name,
-    origin: url.origin,
-    basePath: url.pathname.replace(/\/+$/, ''),
-    apiKey: p.apiKey === undefined ? null : new Secret(p.apiKey),
-    headers: p.headers,
-    connections: p.connections,
-    timeouts: { connectMs: p.timeouts.connect, firstByteMs: p.timeouts.firstByte, idleMs: p.timeouts.idle },
-    healthCheck: healthPolicy(p.healthCheck),
-  };
+  return { type: 'openai', ...compileHttpProvider(name, p), healthCheck: healthPolicy(p.healthCheck) };
 }
 
 /** Timeouts a provider uses when a route sets none: its own, or the defaults for the mock. */

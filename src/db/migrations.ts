@@ -29,12 +29,16 @@ export const migrations: readonly { readonly id: number; readonly name: string; 
   },
 ];
 
+/** An arbitrary constant naming Sluice's migration lock among the database's advisory locks. */
+const MIGRATION_LOCK = 0x51_11_ce;
+
 /** Brings the schema up to date. Safe to run from several instances at once. */
 export async function migrate(db: Database): Promise<number[]> {
   return db.transaction(async (tx) => {
+    // One instance migrates at a time; the others wait here and then find nothing to do. The
+    // lock comes first: concurrent CREATE TABLE IF NOT EXISTS collide in PostgreSQL's catalog.
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await tx.query('CREATE TABLE IF NOT EXISTS sluice_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
-    // One instance migrates at a time; the others wait here and then find nothing to do.
-    await tx.query('LOCK TABLE sluice_migrations IN EXCLUSIVE MODE');
     const done = new Set((await tx.query<{ id: number }>('SELECT id FROM sluice_migrations')).map((r) => r.id));
     const applied: number[] = [];
     for (const m of migrations) {

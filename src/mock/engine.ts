@@ -14,6 +14,7 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import type { MockOptions } from './options.js';
 import type { ChatCompletion, ChatCompletionChunk, EmbeddingList, FinishReason, OpenAiErrorBody, OpenAiUsage, TextCompletion } from './openai-types.js';
 import { pickToolCall, type MockTool, type MockToolCall, type MockToolChoice } from './tools.js';
+import { mulberry32 } from '../lib/random.js';
 
 export type {
   ChatCompletion,
@@ -79,17 +80,7 @@ const DEFAULT_DIMENSIONS = 256;
 /** Bounds `dimensions` so a hostile or mistaken value cannot make the mock allocate gigabytes. */
 const MAX_DIMENSIONS = 8192;
 
-/** mulberry32: tiny, fast, good enough for fake content and fault draws; reproducible per seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');

@@ -4,6 +4,7 @@ import { validateConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Gateway } from '../../src/server/app.js';
 import type { Clock } from '../../src/lib/clock.js';
+import { mulberry32 } from '../../src/lib/random.js';
 
 export interface TestGateway {
   gateway: Gateway;
@@ -52,14 +53,5 @@ export function parseSseText(text: string): { event: string | null; data: string
   return out;
 }
 
-/** A deterministic PRNG (mulberry32) for tests that balance or jitter. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG for tests that balance or jitter. */
+export const seededRandom = mulberry32;

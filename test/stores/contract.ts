@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../src/lib/clock.js';
 import type { LimitRule, StateStore } from '../../src/stores/types.js';
+import { mulberry32 } from '../../src/lib/random.js';
 
 /**
  * The StateStore contract, run against every implementation (memory, Redis, Redis Cluster).
@@ -42,17 +43,8 @@ export function assertWithinBound(admitted: readonly Admission[], r: LimitRule):
   }
 }
 
-/** A small deterministic PRNG (mulberry32), so a failing sequence can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG, so a failing sequence can be replayed. */
+export const prng = mulberry32;
 
 export function storeContract(name: string, target: ContractTarget): void {
   async function withStores(instances: number, fn: (stores: StateStore[], clock: FakeClock) => Promise<void>): Promise<void> {
