@@ -25,7 +25,7 @@ import { cpuShare, describeMachine, freePort, hasCommand, isoDate, loadDist, ROO
 // (after this script's first results); cache and usage accounting do not yet. The one line to
 // change, once those land too (the client then sends the first key as its bearer token):
 //   const FULL_PIPELINE_CONFIG = { keys: [{ name: 'bench', key: 'sk-bench-0123456789abcdef', tier: 'bench' }], tiers: { bench: { limits: { rps: 1000000, tpm: 1000000000000 } } } /* , cache: …, usage: … */ };
-const FULL_PIPELINE_CONFIG = {};
+const FULL_PIPELINE_CONFIG = { keys: [{ name: 'bench', key: 'sk-bench-0123456789abcdef', tier: 'bench' }], tiers: { bench: { limits: { rpm: 100000000, tpm: 100000000 } } } };
 const FULL_PIPELINE_HEADERS = FULL_PIPELINE_CONFIG.keys?.[0] ? { authorization: `Bearer ${FULL_PIPELINE_CONFIG.keys[0].key}` } : {};
 
 const HELP = `Usage: node bench/compare.mjs [options]
@@ -256,7 +256,7 @@ try {
   targets.push({
     name: 'sluice-full',
     url: full.url,
-    what: fullReady ? `Sluice with the full pipeline: ${Object.keys(FULL_PIPELINE_CONFIG).join(', ')} configured` : 'NOT YET THE FULL PIPELINE: the minimal config again (a second process), until FULL_PIPELINE_CONFIG in bench/compare.mjs is filled in (cache and usage accounting stages do not exist yet)',
+    what: fullReady ? `Sluice with the pipeline so far: ${Object.keys(FULL_PIPELINE_CONFIG).join(', ')} configured (key auth, rate and token limits on the in-memory store; cache and usage accounting stages do not exist yet)` : 'NOT YET THE FULL PIPELINE: the minimal config again (a second process), until FULL_PIPELINE_CONFIG in bench/compare.mjs is filled in (cache and usage accounting stages do not exist yet)',
     headers: Object.entries(FULL_PIPELINE_HEADERS).map(([k, v]) => `${k}: ${v}`),
     proc: full,
   });
