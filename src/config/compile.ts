@@ -130,7 +130,10 @@ export interface Budget {
 export interface TierRuntime {
   readonly name: string;
   readonly limits: Limits | null;
+  /** Per principal (user, else key). */
   readonly budget: Budget | null;
+  /** All principals of the tier together. */
+  readonly totalBudget: Budget | null;
   readonly priority: number;
   readonly priorityHeader: boolean;
 }
@@ -337,8 +340,15 @@ function compileJwt(j: JwtConfig | undefined): JwtRuntime | null {
 function compileTiers(config: Config): Record<string, TierRuntime> {
   const out: Record<string, TierRuntime> = {};
   for (const [name, t] of Object.entries({ default: { priority: 0, priorityHeader: false }, ...config.tiers })) {
-    const tier = t as { limits?: LimitsConfig; budget?: BudgetConfig; priority: number; priorityHeader: boolean };
-    out[name] = { name, limits: compileLimits(tier.limits), budget: compileBudget(tier.budget), priority: tier.priority, priorityHeader: tier.priorityHeader };
+    const tier = t as { limits?: LimitsConfig; budget?: BudgetConfig; totalBudget?: BudgetConfig; priority: number; priorityHeader: boolean };
+    out[name] = {
+      name,
+      limits: compileLimits(tier.limits),
+      budget: compileBudget(tier.budget),
+      totalBudget: compileBudget(tier.totalBudget),
+      priority: tier.priority,
+      priorityHeader: tier.priorityHeader,
+    };
   }
   return out;
 }

@@ -128,6 +128,7 @@ const budgetSchema = z.strictObject({
 const tierSchema = z.strictObject({
   limits: limitsSchema.optional(),
   budget: budgetSchema.optional(),
+  totalBudget: budgetSchema.optional(),
   priority: numeric(z.number().int().min(-100).max(100)).default(0),
   priorityHeader: z.boolean().default(false),
 });

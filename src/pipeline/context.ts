@@ -35,8 +35,10 @@ export class RequestContext {
   endedAt = -1;
   /** True when the client went away before the answer was complete. */
   clientGone = false;
-  /** Admission priority (higher first) and the client's region, from headers or tier. */
+  /** Admission priority (higher first): the tier's, or the client's where allowed. */
   priority = 0;
+  /** What the client asked for in `x-sluice-priority`, if anything. */
+  requestedPriority: number | null = null;
   region: string | null = null;
   /** Retries made (attempts after the first, across fallbacks). */
   retries = 0;

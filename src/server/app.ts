@@ -43,7 +43,7 @@ interface Resources {
 function admits(config: RuntimeConfig): boolean {
   return (
     config.adminTokenHashes.length > 0 ||
-    Object.values(config.tiers).some((t) => t.limits !== null || t.budget !== null) ||
+    Object.values(config.tiers).some((t) => t.limits !== null || t.budget !== null || t.totalBudget !== null || t.priority !== 0 || t.priorityHeader) ||
     config.keys.some((k) => k.limits !== null || k.budget !== null || k.models !== null) ||
     config.routes.some((r) => r.limits !== null)
   );

@@ -54,7 +54,9 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint) {
       ctx = new RequestContext(request.id, endpoint, body, route, startedAt);
       ctx.principal = principal;
       ctx.region = headerValue(request.headers[deps.routing.regionHeader]) ?? deps.routing.region;
-      if (route.queue.priorityHeader) ctx.priority = parsePriority(headerValue(request.headers['x-sluice-priority']));
+      ctx.requestedPriority = parsePriority(headerValue(request.headers['x-sluice-priority']));
+      // Without an admit stage (no tiers in play) the route alone decides whether to honour it.
+      if (route.queue.priorityHeader && ctx.requestedPriority !== null) ctx.priority = ctx.requestedPriority;
       const chain = pipelines.chain(route);
       const res = reply.raw as TrackedResponse;
       res[kContext] = ctx;
@@ -101,9 +103,9 @@ function headerValue(v: string | string[] | undefined): string | null {
   return s === undefined || s === '' ? null : s;
 }
 
-/** `x-sluice-priority`: an integer from -100 to 100, higher first; anything else is 0. */
-function parsePriority(v: string | null): number {
-  if (v === null || !/^-?\d{1,3}$/.test(v)) return 0;
+/** `x-sluice-priority`: an integer from -100 to 100, higher first; anything else is ignored. */
+function parsePriority(v: string | null): number | null {
+  if (v === null || !/^-?\d{1,3}$/.test(v)) return null;
   return Math.max(-100, Math.min(100, Number(v)));
 }
 

@@ -144,6 +144,53 @@ describe('rate limits (in-memory state)', () => {
   });
 });
 
+describe('tiers', () => {
+  test('a tier-wide budget is shared by all keys of the tier', async () => {
+    const gw = await startGateway({
+      routes: [{ match: '*', targets: [{ provider: 'mock', price: { input: 1000, output: 1000 } }] }],
+      tiers: { team: { totalBudget: { daily: 0.15 } } },
+      keys: [{ name: 'a', key: KEY_A, tier: 'team' }, { name: 'b', key: KEY_B, tier: 'team' }],
+    });
+    try {
+      let spent = 0;
+      let status = 200;
+      for (let i = 0; i < 40 && status === 200; i++) {
+        const r = await chat(gw, i % 2 === 0 ? KEY_A : KEY_B, { max_tokens: 16 });
+        status = r.status;
+        if (status === 200) spent += (r.json.usage!.total_tokens * 1000) / 1_000_000;
+        await new Promise((res) => setTimeout(res, 5));
+      }
+      assert.equal(status, 429);
+      assert.ok(spent >= 0.15 && spent <= 0.15 + 0.05, `the two keys spent $${spent.toFixed(3)} of a shared $0.15`);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test("a tier's priority orders the admission queue; its header choice only where allowed", async () => {
+    const gw = await startGateway({
+      providers: { slow: { type: 'mock', latencyMs: 120 } },
+      routes: [{ match: '*', targets: [{ provider: 'slow', maxConcurrent: 1 }] }],
+      tiers: { gold: { priority: 10 }, free: { priority: 0 } },
+      keys: [{ name: 'gold', key: KEY_A, tier: 'gold' }, { name: 'free', key: KEY_B, tier: 'free' }],
+    });
+    try {
+      const order: string[] = [];
+      const send = (name: string, key: string, headers: Record<string, string> = {}) => chat(gw, key, {}, headers).then((r) => (order.push(name), r));
+      const first = send('first', KEY_B);
+      await new Promise((r) => setTimeout(r, 30));
+      // free asks for priority 99, but its tier does not allow choosing: it stays at 0.
+      const free = send('free', KEY_B, { 'x-sluice-priority': '99' });
+      await new Promise((r) => setTimeout(r, 10));
+      const gold = send('gold', KEY_A);
+      await Promise.all([first, free, gold]);
+      assert.deepEqual(order, ['first', 'gold', 'free']);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('authentication', () => {
   test('required auth: 401 without a key or with a wrong one; the key works', async () => {
     const gw = await startGateway({ keys: [{ name: 'a', key: KEY_A }] });

@@ -91,7 +91,8 @@ export class AdmitStage implements Stage {
       throw new SluiceError('SLUICE_ERR_MODEL_FORBIDDEN', { message: `This key may not use the model ${JSON.stringify(ctx.model)}.`, param: 'model' });
     }
     const tier = this.#tiers[p.tier] ?? this.#tiers.default!;
-    ctx.priority = tier.priority;
+    const mayChoose = tier.priorityHeader || this.#route.queue.priorityHeader;
+    ctx.priority = mayChoose && ctx.requestedPriority !== null ? ctx.requestedPriority : tier.priority;
     const scope = p.user !== null ? `user:${p.user}` : p.id;
     const limits = mergeLimits(tier.limits, p.limits);
     const rules = [...rulesFor('principal', scope, limits), ...rulesFor('route', this.#route.name, this.#route.limits)];
@@ -116,7 +117,9 @@ export class AdmitStage implements Stage {
         }
         lease = { key, id };
       }
-      const periods = budgetPeriods(scope, p.budget ?? tier.budget, this.#clock.now());
+      const now = this.#clock.now();
+      // The principal's own budget, and the tier's total shared by all its principals.
+      const periods = [...budgetPeriods(scope, p.budget ?? tier.budget, now), ...budgetPeriods(`tier:${tier.name}`, tier.totalBudget, now)];
       const estimate = costUsd({ promptTokens: tokens, completionTokens: declaredMaxTokens(ctx.body, 256), totalTokens: 0 }, this.#estimatePrice);
       const refused = await reserve(this.#store, periods, estimate);
       if (refused !== null) {
