@@ -26,6 +26,8 @@ export interface HealthCheckPolicy {
 export interface OpenAIProviderRuntime extends HttpProviderRuntime {
   readonly type: 'openai';
   readonly healthCheck: HealthCheckPolicy | null;
+  /** Ask the upstream for `stream_options.include_usage` on every stream (some APIs refuse it). */
+  readonly streamUsage: boolean;
 }
 
 export interface MockProviderRuntime {
@@ -243,7 +245,7 @@ function compileProvider(name: string, p: ProviderConfig): ProviderRuntime {
     const { type: _type, healthCheck, ...options } = p;
     return { type: 'mock', name, options, healthCheck: healthPolicy(healthCheck) };
   }
-  return { type: 'openai', ...compileHttpProvider(name, p), healthCheck: healthPolicy(p.healthCheck) };
+  return { type: 'openai', ...compileHttpProvider(name, p), healthCheck: healthPolicy(p.healthCheck), streamUsage: p.streamUsage };
 }
 
 /** Timeouts a provider uses when a route sets none: its own, or the defaults for the mock. */

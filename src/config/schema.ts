@@ -51,6 +51,7 @@ const openaiProviderSchema = z.strictObject({
   connections: numeric(z.number().int().min(1).max(4096)).default(128),
   timeouts: timeoutsSchema.prefault({}),
   healthCheck: healthCheckSchema.optional(),
+  streamUsage: z.boolean().default(true),
 });
 
 const mockProviderSchema = z.strictObject({

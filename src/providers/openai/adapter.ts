@@ -41,8 +41,9 @@ export class OpenAIAdapter implements ProviderAdapter {
   async send(call: ProviderCall): Promise<ProviderResponse> {
     let body: JsonObject = call.body;
     // Ask for usage on every stream so it can be accounted; it is stripped again below when
-    // the client did not ask for it.
-    if (call.stream && !call.includeUsage) {
+    // the client did not ask for it. Some OpenAI-compatible APIs (Mistral) refuse the field:
+    // `streamUsage: false` sends the client's body as it is.
+    if (call.stream && !call.includeUsage && this.#config.streamUsage) {
       const options = typeof body.stream_options === 'object' && body.stream_options !== null ? body.stream_options : {};
       body = { ...body, stream_options: { ...options, include_usage: true } };
     }
