@@ -32,7 +32,6 @@ export class TargetState implements Candidate {
   /** Monotonic ms before which the target is skipped (a Retry-After too long to wait for). */
   cooldownUntil = 0;
   readonly #ewma: PeakEwma;
-  readonly #clock: Clock;
 
   constructor(
     index: number,
@@ -68,7 +67,6 @@ export class TargetState implements Candidate {
       : null;
     this.health = health;
     this.#ewma = new PeakEwma(LATENCY_DECAY_MS, clock);
-    this.#clock = clock;
   }
 
   get latency(): number {
@@ -128,10 +126,6 @@ export class TargetState implements Candidate {
     if (verdict === 'success') this.breaker.onSuccess(admission.epoch);
     else if (verdict === 'failure') this.breaker.onFailure(admission.epoch);
     else this.breaker.onNeutral(admission.epoch);
-  }
-
-  now(): number {
-    return this.#clock.monotonic();
   }
 }
 

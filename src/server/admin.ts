@@ -34,7 +34,7 @@ const newKeySchema = z.strictObject({
  * by admin tokens, which are distinct from client keys and compared as hashes in constant
  * time. A created or rotated key's value is in the answer once and stored only hashed.
  */
-export function registerAdminApi(app: FastifyInstance, deps: { tokenHashes: readonly string[]; keys: KeyRegistry; tiers?: ReadonlySet<string> }): void {
+export function registerAdminApi(app: FastifyInstance, deps: { tokenHashes: readonly string[]; keys: KeyRegistry }): void {
   const authorised = (request: FastifyRequest): boolean => {
     const presented = presentedCredential(request.headers);
     if (presented === null) return false;

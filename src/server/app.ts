@@ -19,8 +19,7 @@ import { Guard } from '../policies/guard.js';
 import { Identifier } from '../policies/identify/identifier.js';
 import { JwtVerifier } from '../policies/identify/jwt.js';
 import { KeyRegistry } from '../policies/identify/keys.js';
-import { createStateStore, type StateStore } from '../stores/index.js';
-import type { StoreStatus, StatusListener } from '../stores/health.js';
+import { GuardedStore, createStateStore, type StateStore } from '../stores/index.js';
 import { registerAdminApi } from './admin.js';
 import { fromFastifyError } from './fastify-errors.js';
 import { registerOpenAISurface } from './openai.js';
@@ -246,10 +245,9 @@ export class Gateway {
   }
 }
 
-/** The store's health, when it has one (Redis behind a GuardedStore). */
-function storeStatus(store: StateStore): { status(): StoreStatus; onChange(l: StatusListener): () => void } | null {
-  const s = store as Partial<{ status(): StoreStatus; onChange(l: StatusListener): () => void }>;
-  return typeof s.status === 'function' && typeof s.onChange === 'function' ? (store as unknown as { status(): StoreStatus; onChange(l: StatusListener): () => void }) : null;
+/** The store's health, when it has one (Redis behind a GuardedStore); memory has none. */
+function storeStatus(store: StateStore): GuardedStore | null {
+  return store instanceof GuardedStore ? store : null;
 }
 
 /** fastify's trustProxy: true/false, a hop count, or the addresses/CIDRs of trusted proxies. */
