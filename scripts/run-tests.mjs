@@ -19,6 +19,7 @@ if (files.length === 0) {
   console.error(`no test files found under ${root}`);
   process.exit(1);
 }
-const args = ['--test', '--test-reporter=spec', '--enable-source-maps', ...files];
+// A test that hangs fails after 2 minutes instead of holding CI until its limit.
+const args = ['--test', '--test-reporter=spec', '--test-timeout=120000', '--enable-source-maps', ...files];
 const res = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } });
 process.exit(res.status ?? 1);

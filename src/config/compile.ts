@@ -110,6 +110,20 @@ export interface CompiledRoute {
   readonly totalTimeoutMs: number | null;
   /** Limits on the route as a whole, all clients together. */
   readonly limits: Limits | null;
+  /** Response caching; null = off. */
+  readonly cache: RouteCache | null;
+}
+
+export interface RouteCache {
+  readonly ttlMs: number;
+  /** Whose answers may be shared: each key's own (default), a user's, a tier's, or everyone's. */
+  readonly scope: 'key' | 'user' | 'tier' | 'shared';
+  /** Cache answers sampled at temperature > 0 too. */
+  readonly anyTemperature: boolean;
+  /** Let clients shorten the TTL with `x-sluice-cache-ttl` (seconds). */
+  readonly clientTtl: boolean;
+  /** Bumping it invalidates the route's cached answers without a scan. */
+  readonly version: number;
 }
 
 /** Request and token limits of one scope (tier, key, route, client IP). */
@@ -190,6 +204,7 @@ export interface RuntimeConfig {
   /** SHA-256 digests of the admin tokens. */
   readonly adminTokenHashes: readonly string[];
   readonly routing: { readonly region: string | null; readonly regionHeader: string };
+  readonly cache: { readonly maxBytes: number };
   readonly providers: Readonly<Record<string, ProviderRuntime>>;
   readonly routes: readonly CompiledRoute[];
 }
@@ -306,6 +321,7 @@ function compileRoute(route: RouteConfig, index: number, routing: RoutingConfig,
     queue: { maxDepth: queue.maxDepth, timeoutMs: queue.timeout, priorityHeader: queue.priorityHeader },
     totalTimeoutMs: route.timeouts?.total ?? null,
     limits: compileLimits(route.limits),
+    cache: route.cache === undefined ? null : { ttlMs: route.cache.ttl, scope: route.cache.scope, anyTemperature: route.cache.anyTemperature, clientTtl: route.cache.clientTtl, version: route.cache.version },
   };
 }
 
@@ -424,6 +440,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
       statementTimeoutMs: config.database.statementTimeout,
     },
     adminTokenHashes: config.admin.tokens.map(hashSecret),
+    cache: { maxBytes: config.cache.maxBytes },
     routing: { region: config.routing.region ?? null, regionHeader: config.routing.regionHeader.toLowerCase() },
     providers,
     routes: routesIn.map((r, i) => compileRoute(r, i, config.routing, providers)),

@@ -184,6 +184,14 @@ const adminSchema = z.strictObject({
   tokens: z.array(z.string().min(16, 'must be at least 16 characters')).default([]),
 });
 
+const routeCacheSchema = z.strictObject({
+  ttl: duration,
+  scope: z.enum(['key', 'user', 'tier', 'shared']).default('key'),
+  anyTemperature: z.boolean().default(false),
+  clientTtl: z.boolean().default(false),
+  version: numeric(z.number().int().min(0)).default(1),
+});
+
 const strategySchema = z.enum(['weighted', 'least-busy', 'latency', 'cost', 'region', 'failover']);
 
 const priceSchema = z.strictObject({
@@ -213,6 +221,7 @@ const routeSchema = z.strictObject({
   queue: queueSchema.optional(),
   timeouts: routeTimeoutsSchema.optional(),
   limits: limitsSchema.optional(),
+  cache: routeCacheSchema.optional(),
 });
 
 const routingSchema = z.strictObject({
@@ -241,6 +250,7 @@ export const configSchema = z.strictObject({
   state: stateSchema.prefault({}),
   database: databaseSchema.prefault({}),
   admin: adminSchema.prefault({}),
+  cache: z.strictObject({ maxBytes: size.default(256 * 1024 * 1024) }).prefault({}),
   providers: z.record(name, providerSchema).optional(),
   routes: z.array(routeSchema).optional(),
 });

@@ -113,6 +113,15 @@ export class Metrics {
       labelNames: ['period'],
       registers: [this.registry],
     });
+    const cacheResults = new Counter({
+      name: 'sluice_cache_results_total',
+      help: 'Response cache outcomes by route: hit, miss, coalesced (answered by an identical request in flight), bypass.',
+      labelNames: ['route', 'result'],
+      registers: [this.registry],
+    });
+    bus.on('request:end', (ctx) => {
+      if (ctx.cacheResult !== null) cacheResults.inc({ route: ctx.route.name, result: ctx.cacheResult });
+    });
     bus.on('limit:rejected', (e) => rejections.inc({ route: e.route, policy: e.policy }));
     bus.on('budget:alert', (a) => budgetAlerts.inc({ period: a.period }));
     bus.on('request:end', (ctx) => this.#record(ctx));

@@ -19,6 +19,7 @@ export function attachRequestLog(bus: EventBus, logger: Logger): void {
         principal: ctx.principal.id,
         tier: ctx.principal.tier,
         retries: ctx.retries,
+        cache: ctx.cacheResult,
         fallback: ctx.fallbackModel,
         ms: Math.round((ctx.endedAt - ctx.startedAt) * 100) / 100,
         ttfbMs: ctx.firstByteAt < 0 ? null : Math.round((ctx.firstByteAt - ctx.startedAt) * 100) / 100,

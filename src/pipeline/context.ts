@@ -1,6 +1,8 @@
 import type { CompiledRoute, CompiledTarget } from '../config/compile.js';
 import { SluiceError, type ErrorCode } from '../errors.js';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Clock, TimerHandle } from '../lib/clock.js';
+import type { CacheResult } from '../policies/cache/stage.js';
 import { ANONYMOUS, type Principal } from '../policies/identify/principal.js';
 import type { Settlement } from '../policies/admit/settlement.js';
 import type { Endpoint, JsonObject, ProviderResponse, Usage } from '../providers/types.js';
@@ -52,6 +54,10 @@ export class RequestContext {
   responseHeaders: Record<string, string> | null = null;
   /** What admission took, to be made good when the request ends. */
   settlement: Settlement | null = null;
+  /** The client's request headers. */
+  headers: IncomingHttpHeaders = {};
+  /** What the response cache did, when the route caches. */
+  cacheResult: CacheResult | null = null;
 
   #deadline: { clock: Clock; timer: TimerHandle } | null = null;
 

@@ -14,6 +14,8 @@ export interface PipelineDeps {
   readonly onBreakerTransition: (e: TargetBreakerEvent) => void;
   /** Builds a route's admit stage; null when nothing is ever limited (the stage is left out). */
   readonly admit: ((route: CompiledRoute) => Stage) | null;
+  /** Builds a route's cache stage (only for routes with `cache`). */
+  readonly cache: (route: CompiledRoute) => Stage | null;
   readonly random?: () => number;
 }
 
@@ -37,10 +39,12 @@ export class Pipelines {
       return route === null ? null : (this.#runtimes.get(route) ?? null);
     };
     for (const route of config.routes) {
-      // Identification runs before routing (Guard); the cache stage joins here when it lands.
+      // Identification runs before routing (Guard); admit, cache and dispatch follow.
       // Absent stages are not in the chain at all.
       const stages: Stage[] = [];
       if (deps.admit !== null) stages.push(deps.admit(route));
+      const cache = deps.cache(route);
+      if (cache !== null) stages.push(cache);
       stages.push(new DispatchStage(this.#runtimes.get(route)!, fallbackFor, deps.clock, deps.random));
       this.#chains.set(route, compose(stages));
     }

@@ -16,6 +16,8 @@ import cors from '@fastify/cors';
 import { openDatabase, type Database } from '../db/index.js';
 import { AdmitStage, type RejectionEvent } from '../policies/admit/admit.js';
 import { Guard } from '../policies/guard.js';
+import { MemoryResponseCache } from '../policies/cache/memory.js';
+import { CacheStage } from '../policies/cache/stage.js';
 import { Identifier } from '../policies/identify/identifier.js';
 import { JwtVerifier } from '../policies/identify/jwt.js';
 import { KeyRegistry } from '../policies/identify/keys.js';
@@ -100,12 +102,14 @@ export class Gateway {
       this.#health.set(name, new HealthChecker(name, provider.healthCheck, probe, clock, (t) => this.bus.emit('health:transition', t)));
     }
     const onReject = (e: RejectionEvent): void => this.bus.emit('limit:rejected', e);
+    let responseCache: MemoryResponseCache | null = null;
     this.#pipelines = new Pipelines(config, {
       adapters: this.#adapters,
       health: this.#health,
       clock,
       onBreakerTransition: (e) => this.bus.emit('breaker:transition', e),
       admit: admits(config) ? (route) => new AdmitStage(route, config.tiers, resources.store, clock, onReject) : null,
+      cache: (route) => (route.cache === null ? null : new CacheStage(route, route.cache, (responseCache ??= new MemoryResponseCache(config.cache.maxBytes, clock)))),
       ...(options.random === undefined ? {} : { random: options.random }),
     });
     this.metrics = new Metrics(this.bus, () => this.#pipelines.runtimes());

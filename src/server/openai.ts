@@ -53,6 +53,7 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint) {
       }
       ctx = new RequestContext(request.id, endpoint, body, route, startedAt);
       ctx.principal = principal;
+      ctx.headers = request.headers;
       ctx.region = headerValue(request.headers[deps.routing.regionHeader]) ?? deps.routing.region;
       ctx.requestedPriority = parsePriority(headerValue(request.headers['x-sluice-priority']));
       // Without an admit stage (no tiers in play) the route alone decides whether to honour it.
