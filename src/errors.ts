@@ -103,3 +103,8 @@ export class SluiceError extends Error {
 export function isSluiceError(err: unknown): err is SluiceError {
   return err instanceof SluiceError;
 }
+
+/** Any thrown value as a catalog error; anything unknown becomes SLUICE_ERR_INTERNAL. */
+export function toSluiceError(err: unknown): SluiceError {
+  return err instanceof SluiceError ? err : new SluiceError('SLUICE_ERR_INTERNAL', { cause: err });
+}

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { compileGlob, isGlob } from '../lib/glob.js';
 import { describeIssue } from '../lib/zod-issue.js';
 import { configSchema, type Config } from './schema.js';
+import { isRecord } from '../lib/json.js';
 
 /** One problem in a configuration, with the path of the offending entry. */
 export interface ConfigProblem {
@@ -72,7 +73,6 @@ function zodProblems(error: z.ZodError): ConfigProblem[] {
   return out;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Checks that every route target names a defined provider. Runs on the raw input, whatever

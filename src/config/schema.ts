@@ -3,6 +3,7 @@ import { duration, numeric, size } from './fields.js';
 import { anthropicProviderSchema } from '../providers/anthropic/config.js';
 import { azureOpenAIProviderSchema } from '../providers/azure/config.js';
 import { geminiProviderSchema } from '../providers/gemini/config.js';
+import { baseUrlSchema, httpProviderFields } from '../translate/http-provider-config.js';
 
 /**
  * The configuration schema. Every key here is documented in docs/configuration.md; a test
@@ -30,11 +31,6 @@ const loggingSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-const timeoutsSchema = z.strictObject({
-  connect: duration.default(10_000),
-  firstByte: duration.default(300_000),
-  idle: duration.default(60_000),
-});
 
 const healthCheckSchema = z.strictObject({
   interval: duration.default(30_000),
@@ -45,11 +41,9 @@ const healthCheckSchema = z.strictObject({
 
 const openaiProviderSchema = z.strictObject({
   type: z.literal('openai'),
-  baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://api.openai.com/v1' }),
-  apiKey: z.string().min(1).optional(),
-  headers: z.record(z.string(), z.string()).default({}),
-  connections: numeric(z.number().int().min(1).max(4096)).default(128),
-  timeouts: timeoutsSchema.prefault({}),
+  baseUrl: baseUrlSchema('https://api.openai.com/v1'),
+  // apiKey, headers, connections, timeouts: the same for every HTTP provider type.
+  ...httpProviderFields,
   healthCheck: healthCheckSchema.optional(),
   streamUsage: z.boolean().default(true),
 });

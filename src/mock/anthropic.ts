@@ -9,6 +9,7 @@ import { splitArguments, type Answer, type AnswerInput } from './engine.js';
 import { json, type MockAnswer, type MockRoute } from './flavour.js';
 import type { MockTool, MockToolChoice } from './tools.js';
 import { pickToolCall } from './tools.js';
+import { isRecord } from '../lib/json.js';
 
 const ERROR_TYPES: Readonly<Record<number, string>> = {
   400: 'invalid_request_error',
@@ -27,9 +28,6 @@ export function anthropicErrorBody(status: number, message?: string): JsonObject
   return { type: 'error', error: { type, message: text } };
 }
 
-function isRecord(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Text of a string content or of the text blocks (and tool results' text) in a block list. */
 function textOf(content: unknown): string {

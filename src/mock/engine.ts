@@ -15,6 +15,7 @@ import type { MockOptions } from './options.js';
 import type { ChatCompletion, ChatCompletionChunk, EmbeddingList, FinishReason, OpenAiErrorBody, OpenAiUsage, TextCompletion } from './openai-types.js';
 import { pickToolCall, type MockTool, type MockToolCall, type MockToolChoice } from './tools.js';
 import { mulberry32 } from '../lib/random.js';
+import { isRecord } from '../lib/json.js';
 
 export type {
   ChatCompletion,
@@ -111,9 +112,6 @@ function contentChars(content: unknown): number {
   return n;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** A non-negative integer limit from the body, or null when absent or not a usable number. */
 function tokenLimit(body: JsonObject): number | null {

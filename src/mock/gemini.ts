@@ -12,6 +12,7 @@ import { embeddingVector, type Answer, type AnswerInput } from './engine.js';
 import { dataFrames } from './http.js';
 import { json, type MockAnswer, type MockRoute } from './flavour.js';
 import { pickToolCall, type MockTool, type MockToolChoice } from './tools.js';
+import { isRecord } from '../lib/json.js';
 
 const STATUS_NAMES: Readonly<Record<number, string>> = {
   400: 'INVALID_ARGUMENT',
@@ -33,9 +34,6 @@ export const BLOCK_TRIGGER = 'mock:block';
 const DEFAULT_DIMENSIONS = 768;
 const MAX_DIMENSIONS = 8192;
 
-function isRecord(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function partsText(content: unknown): string {
   let out = '';

@@ -14,6 +14,7 @@
  * "mock-<property>", numbers and integers 42, booleans true, arrays [], objects their own
  * required properties; an `enum` or `const` gives its first allowed value.
  */
+import { isRecord } from '../lib/json.js';
 
 export interface MockTool {
   readonly name: string;
@@ -35,9 +36,6 @@ export interface MockToolCall {
   readonly input: Record<string, unknown>;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 export function pickToolCall(req: ToolRequest): MockToolCall | null {
   if (req.tools.length === 0 || req.choice === 'none') return null;

@@ -3,6 +3,7 @@ import { SluiceError, type ErrorCode } from '../errors.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import type { CacheResult } from '../policies/cache/stage.js';
+import { estimatePromptTokens } from '../usage/estimate.js';
 import { ANONYMOUS, type Principal } from '../policies/identify/principal.js';
 import type { Settlement } from '../policies/admit/settlement.js';
 import type { Endpoint, JsonObject, ProviderResponse, Usage } from '../providers/types.js';
@@ -23,6 +24,8 @@ export class RequestContext {
   /** Whether the client asked for `stream_options.include_usage`. */
   readonly includeUsage: boolean;
   readonly route: CompiledRoute;
+  /** Prompt tokens estimated from the body (admission, cost routing), once per request. */
+  readonly estimatedPromptTokens: number;
 
   target: CompiledTarget | null = null;
   response: ProviderResponse | null = null;
@@ -72,6 +75,7 @@ export class RequestContext {
     const so = body.stream_options as { include_usage?: unknown } | undefined;
     this.includeUsage = this.stream && so?.include_usage === true;
     this.route = route;
+    this.estimatedPromptTokens = estimatePromptTokens(endpoint, body);
   }
 
   /** Aborts the whole exchange, stream included, after `ms` (the route's total timeout). */

@@ -1,4 +1,5 @@
 import { SluiceError } from '../errors.js';
+import { isRecord } from '../lib/json.js';
 
 /**
  * Turns an upstream error answer (status >= 400) into a SluiceError that keeps the upstream's
@@ -28,6 +29,3 @@ export function upstreamStatusError(status: number, bodyText: string, retryAfter
   });
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

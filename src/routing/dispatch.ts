@@ -1,11 +1,11 @@
-import { SluiceError } from '../errors.js';
+import { SluiceError, toSluiceError } from '../errors.js';
 import { delay, type Clock } from '../lib/clock.js';
 import type { Next, Stage } from '../pipeline/compose.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { JsonObject, ProviderResponse } from '../providers/types.js';
-import { declaredMaxTokens, estimatePromptTokens } from '../usage/estimate.js';
+import { declaredMaxTokens } from '../usage/estimate.js';
 import { CapacityError } from './capacity.js';
-import { isRetryable, retryAfterOf, toSluiceError, verdictOf } from './outcome.js';
+import { isRetryable, retryAfterOf, verdictOf } from './outcome.js';
 import { backoffMs, parseRetryAfter } from './retry.js';
 import type { RouteRuntime } from './route-runtime.js';
 import type { Admission, TargetState } from './target-state.js';
@@ -46,7 +46,7 @@ export class DispatchStage implements Stage {
   async run(ctx: RequestContext, next: Next): Promise<void> {
     const route = this.#rt.route;
     if (route.totalTimeoutMs !== null) ctx.armDeadline(this.#clock, route.totalTimeoutMs);
-    const promptTokens = estimatePromptTokens(ctx.endpoint, ctx.body);
+    const promptTokens = ctx.estimatedPromptTokens;
     const maxTokens = declaredMaxTokens(ctx.body, DEFAULT_EXPECTED_COMPLETION);
     let lastError: SluiceError;
     try {

@@ -33,6 +33,3 @@ export function retryAfterOf(err: SluiceError, nowMs: number, parse: (v: string,
   return value === undefined ? null : parse(value, nowMs);
 }
 
-export function toSluiceError(err: unknown): SluiceError {
-  return err instanceof SluiceError ? err : new SluiceError('SLUICE_ERR_INTERNAL', { cause: err });
-}

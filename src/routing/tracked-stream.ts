@@ -1,5 +1,6 @@
 import type { StreamResponse, Usage } from '../providers/types.js';
-import { toSluiceError, verdictOf, type Verdict } from './outcome.js';
+import { toSluiceError } from '../errors.js';
+import { verdictOf, type Verdict } from './outcome.js';
 
 /**
  * Wraps a provider stream so its attempt is settled exactly once, when the stream ends:

@@ -1,16 +1,10 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
-import { SluiceError, isSluiceError } from '../errors.js';
+import { toSluiceError, type SluiceError } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { StreamResponse } from '../providers/types.js';
 import type { StreamFraming } from './dialect.js';
-
-/** Any thrown value as a catalog error; unknown errors become SLUICE_ERR_INTERNAL. */
-export function toSluiceError(err: unknown): SluiceError {
-  if (isSluiceError(err)) return err;
-  return new SluiceError('SLUICE_ERR_INTERNAL', { cause: err });
-}
 
 export function sendError(reply: FastifyReply, err: SluiceError, body: unknown = err.toBody()): void {
   reply.code(err.status);

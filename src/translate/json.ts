@@ -1,10 +1,10 @@
 /** Small readers for untyped JSON, shared by the translators. */
 import type { JsonObject } from '../providers/types.js';
 import { invalidParam } from './errors.js';
+import { isRecord as isPlainObject } from '../lib/json.js';
 
-export function isRecord(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** The shared guard, typed for the translators' JsonObject. */
+export const isRecord = isPlainObject as (v: unknown) => v is JsonObject;
 
 /** A JSON object parsed from text, or null when the text is not JSON or not an object. */
 export function parseObject(text: string): JsonObject | null {

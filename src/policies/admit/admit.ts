@@ -7,7 +7,7 @@ import type { RequestContext } from '../../pipeline/context.js';
 import { isStoreError } from '../../stores/errors.js';
 import type { LimitResult, StateStore } from '../../stores/types.js';
 import { costUsd, type Price } from '../../usage/cost.js';
-import { declaredMaxTokens, estimatePromptTokens } from '../../usage/estimate.js';
+import { declaredMaxTokens } from '../../usage/estimate.js';
 import { lookupPrice } from '../../usage/prices.js';
 import { budgetPeriods, reserve } from './budget.js';
 import { rateLimitHeaders } from './headers.js';
@@ -96,7 +96,7 @@ export class AdmitStage implements Stage {
     const scope = p.user !== null ? `user:${p.user}` : p.id;
     const limits = mergeLimits(tier.limits, p.limits);
     const rules = [...rulesFor('principal', scope, limits), ...rulesFor('route', this.#route.name, this.#route.limits)];
-    const tokens = estimatePromptTokens(ctx.endpoint, ctx.body);
+    const tokens = ctx.estimatedPromptTokens;
     const costs = rules.map((r) => (r.unit === 'requests' ? 1 : tokens));
     const onReject = (policy: string): void => this.#onReject({ route: this.#route.name, policy });
     const results = await consumeAll(this.#store, rules, costs, onReject);
