@@ -33,6 +33,7 @@ export const catalog = {
   SLUICE_ERR_REQUEST_TOO_LARGE: { status: 413, type: 'invalid_request_error', message: 'The request is larger than a limit allows at once, so it can never be admitted.' },
   SLUICE_ERR_BUDGET_EXCEEDED: { status: 429, type: 'insufficient_quota', message: 'The spending budget for this period is used up.' },
   SLUICE_ERR_LIMITER_UNAVAILABLE: { status: 503, type: 'service_unavailable', message: 'Limits cannot be checked right now (shared state unreachable).' },
+  SLUICE_ERR_CACHE_UNAVAILABLE: { status: 503, type: 'service_unavailable', message: 'The response cache backend cannot be reached.' },
   SLUICE_ERR_KEY_NOT_FOUND: { status: 404, type: 'not_found_error', message: 'No such key.' },
   SLUICE_ERR_NOT_FOUND: { status: 404, type: 'not_found_error', message: 'No such endpoint.' },
   SLUICE_ERR_MODEL_NOT_FOUND: { status: 404, type: 'not_found_error', message: 'No route serves the requested model.' },

@@ -124,6 +124,10 @@ export interface RouteCache {
   readonly clientTtl: boolean;
   /** Bumping it invalidates the route's cached answers without a scan. */
   readonly version: number;
+  /** The cache namespace; null = the route's name. Routes sharing one share answers (per tenant). */
+  readonly namespace: string | null;
+  /** How long past its TTL an entry may still be served when no target can answer. */
+  readonly staleIfErrorMs: number;
 }
 
 /** Request and token limits of one scope (tier, key, route, client IP). */
@@ -204,7 +208,15 @@ export interface RuntimeConfig {
   /** SHA-256 digests of the admin tokens. */
   readonly adminTokenHashes: readonly string[];
   readonly routing: { readonly region: string | null; readonly regionHeader: string };
-  readonly cache: { readonly maxBytes: number };
+  readonly cache: {
+    /** Where answers live: this process, or Redis (`state.redis`) shared by every instance. */
+    readonly backend: 'memory' | 'redis';
+    readonly maxBytes: number;
+    readonly maxEntryBytes: number;
+    readonly waitMs: number;
+    readonly leaseMs: number;
+    readonly timeoutMs: number;
+  };
   readonly providers: Readonly<Record<string, ProviderRuntime>>;
   readonly routes: readonly CompiledRoute[];
 }
@@ -321,7 +333,18 @@ function compileRoute(route: RouteConfig, index: number, routing: RoutingConfig,
     queue: { maxDepth: queue.maxDepth, timeoutMs: queue.timeout, priorityHeader: queue.priorityHeader },
     totalTimeoutMs: route.timeouts?.total ?? null,
     limits: compileLimits(route.limits),
-    cache: route.cache === undefined ? null : { ttlMs: route.cache.ttl, scope: route.cache.scope, anyTemperature: route.cache.anyTemperature, clientTtl: route.cache.clientTtl, version: route.cache.version },
+    cache:
+      route.cache === undefined
+        ? null
+        : {
+            ttlMs: route.cache.ttl,
+            scope: route.cache.scope,
+            anyTemperature: route.cache.anyTemperature,
+            clientTtl: route.cache.clientTtl,
+            version: route.cache.version,
+            namespace: route.cache.namespace ?? null,
+            staleIfErrorMs: route.cache.staleIfError,
+          },
   };
 }
 
@@ -440,7 +463,14 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
       statementTimeoutMs: config.database.statementTimeout,
     },
     adminTokenHashes: config.admin.tokens.map(hashSecret),
-    cache: { maxBytes: config.cache.maxBytes },
+    cache: {
+      backend: config.cache.backend === 'auto' ? (config.state.redis === undefined ? 'memory' : 'redis') : config.cache.backend,
+      maxBytes: config.cache.maxBytes,
+      maxEntryBytes: config.cache.maxEntryBytes,
+      waitMs: config.cache.wait,
+      leaseMs: config.cache.lease,
+      timeoutMs: config.cache.timeout,
+    },
     routing: { region: config.routing.region ?? null, regionHeader: config.routing.regionHeader.toLowerCase() },
     providers,
     routes: routesIn.map((r, i) => compileRoute(r, i, config.routing, providers)),

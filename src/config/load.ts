@@ -149,6 +149,13 @@ function checkAuth(raw: unknown): ConfigProblem[] {
   return out;
 }
 
+/** A Redis cache needs the Redis the state store uses. */
+function checkCache(raw: unknown): ConfigProblem[] {
+  if (!isRecord(raw) || !isRecord(raw.cache) || raw.cache.backend !== 'redis') return [];
+  const state = isRecord(raw.state) ? raw.state : {};
+  return state.redis === undefined ? [{ path: 'cache.backend', message: 'the redis backend needs state.redis (the Redis every instance shares)' }] : [];
+}
+
 /** Whether a raw route's `match` covers a model name (first match wins, as in RouteTable). */
 function routeMatcher(route: unknown): (model: string) => boolean {
   const match = isRecord(route) ? route.match : undefined;
@@ -163,7 +170,7 @@ export function validateConfig(raw: unknown, source: string, env: NodeJS.Process
   const interpolated = interpolateEnv(raw ?? {}, env, problems);
   const result = configSchema.safeParse(interpolated, { reportInput: true });
   if (!result.success) problems.push(...zodProblems(result.error));
-  problems.push(...checkReferences(interpolated), ...checkAuth(interpolated));
+  problems.push(...checkReferences(interpolated), ...checkAuth(interpolated), ...checkCache(interpolated));
   if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
   return result.data;
 }

@@ -184,6 +184,17 @@ const routeCacheSchema = z.strictObject({
   anyTemperature: z.boolean().default(false),
   clientTtl: z.boolean().default(false),
   version: numeric(z.number().int().min(0)).default(1),
+  namespace: z.string().min(1).optional(),
+  staleIfError: duration.default(0),
+});
+
+const cacheSchema = z.strictObject({
+  backend: z.enum(['auto', 'memory', 'redis']).default('auto'),
+  maxBytes: size.default(256 * 1024 * 1024),
+  maxEntryBytes: size.default(4 * 1024 * 1024),
+  wait: duration.default(30_000),
+  lease: duration.default(60_000),
+  timeout: duration.default(250),
 });
 
 const strategySchema = z.enum(['weighted', 'least-busy', 'latency', 'cost', 'region', 'failover']);
@@ -244,7 +255,7 @@ export const configSchema = z.strictObject({
   state: stateSchema.prefault({}),
   database: databaseSchema.prefault({}),
   admin: adminSchema.prefault({}),
-  cache: z.strictObject({ maxBytes: size.default(256 * 1024 * 1024) }).prefault({}),
+  cache: cacheSchema.prefault({}),
   providers: z.record(name, providerSchema).optional(),
   routes: z.array(routeSchema).optional(),
 });

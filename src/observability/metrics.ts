@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { RouteRuntime } from '../routing/route-runtime.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { EventBus } from './events.js';
+import type { StoreStats } from '../policies/cache/store.js';
 
 /** Latency buckets in seconds: fine below 50 ms where gateway overhead lives, coarse above. */
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -115,7 +116,7 @@ export class Metrics {
     });
     const cacheResults = new Counter({
       name: 'sluice_cache_results_total',
-      help: 'Response cache outcomes by route: hit, miss, coalesced (answered by an identical request in flight), bypass.',
+      help: 'Response cache outcomes by route: hit, miss, coalesced (answered by an identical request in flight), stale (served past its TTL because no target answered), bypass.',
       labelNames: ['route', 'result'],
       registers: [this.registry],
     });
@@ -154,6 +155,25 @@ export class Metrics {
         this.set(healthy() ? 1 : 0);
       },
     });
+  }
+
+  /** Exposes the response cache's size, evictions and backend errors. */
+  watchCache(stats: () => StoreStats): void {
+    const gauge = (name: string, help: string, read: (s: StoreStats) => number | null): void => {
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const v = read(stats());
+          if (v !== null) this.set(v);
+        },
+      });
+    };
+    gauge('sluice_cache_bytes', 'Bytes the in-process response cache holds (memory backend).', (s) => s.bytes);
+    gauge('sluice_cache_entries', 'Answers the in-process response cache holds (memory backend).', (s) => s.entries);
+    gauge('sluice_cache_evictions', 'Answers dropped from the in-process cache to make room since start (only grows).', (s) => s.evictions);
+    gauge('sluice_cache_errors', 'Cache backend calls that failed and were read as misses, since start (only grows).', (s) => s.errors);
   }
 
   /** Counts a request that failed before it reached a route (bad input, unknown model). */

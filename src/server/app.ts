@@ -16,13 +16,15 @@ import cors from '@fastify/cors';
 import { openDatabase, type Database } from '../db/index.js';
 import { AdmitStage, type RejectionEvent } from '../policies/admit/admit.js';
 import { Guard } from '../policies/guard.js';
-import { MemoryResponseCache } from '../policies/cache/memory.js';
-import { CacheStage } from '../policies/cache/stage.js';
+import { MemoryResponseStore } from '../policies/cache/memory.js';
+import { RedisResponseStore, RemoteFlights } from '../policies/cache/redis.js';
+import { CacheStage, type CacheRuntime } from '../policies/cache/stage.js';
 import { Identifier } from '../policies/identify/identifier.js';
 import { JwtVerifier } from '../policies/identify/jwt.js';
 import { KeyRegistry } from '../policies/identify/keys.js';
 import { GuardedStore, createStateStore, type StateStore } from '../stores/index.js';
 import { registerAdminApi } from './admin.js';
+import { registerCacheAdmin } from './admin-cache.js';
 import { fromFastifyError } from './fastify-errors.js';
 import { registerOpenAISurface } from './openai.js';
 import { sendError } from './respond.js';
@@ -65,6 +67,7 @@ export class Gateway {
   readonly #pipelines: Pipelines;
   readonly #logger: Logger;
   readonly #resources: Resources;
+  readonly #cache: CacheRuntime | null;
   readonly keys: KeyRegistry;
   #draining = false;
 
@@ -102,17 +105,18 @@ export class Gateway {
       this.#health.set(name, new HealthChecker(name, provider.healthCheck, probe, clock, (t) => this.bus.emit('health:transition', t)));
     }
     const onReject = (e: RejectionEvent): void => this.bus.emit('limit:rejected', e);
-    let responseCache: MemoryResponseCache | null = null;
+    const cache = (this.#cache = config.routes.some((r) => r.cache !== null) ? createCacheRuntime(config, clock) : null);
     this.#pipelines = new Pipelines(config, {
       adapters: this.#adapters,
       health: this.#health,
       clock,
       onBreakerTransition: (e) => this.bus.emit('breaker:transition', e),
       admit: admits(config) ? (route) => new AdmitStage(route, config.tiers, resources.store, clock, onReject) : null,
-      cache: (route) => (route.cache === null ? null : new CacheStage(route, route.cache, (responseCache ??= new MemoryResponseCache(config.cache.maxBytes, clock)))),
+      cache: (route) => (route.cache === null || cache === null ? null : new CacheStage(route, route.cache, cache)),
       ...(options.random === undefined ? {} : { random: options.random }),
     });
     this.metrics = new Metrics(this.bus, () => this.#pipelines.runtimes());
+    if (cache !== null) this.metrics.watchCache(() => cache.store.stats());
     this.keys = new KeyRegistry(config.keys, resources.db, clock, config.auth.keyCacheTtlMs);
     const jwt = config.auth.jwt === null ? null : new JwtVerifier(config.auth.jwt);
     const identifier = new Identifier(config.auth.required, this.keys, jwt, new Set(Object.keys(config.tiers)));
@@ -195,6 +199,7 @@ export class Gateway {
 
     registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bodyLimit: config.server.bodyLimit, bus: this.bus, metrics: this.metrics, now });
     if (config.adminTokenHashes.length > 0) registerAdminApi(app, { tokenHashes: config.adminTokenHashes, keys: this.keys });
+    if (config.adminTokenHashes.length > 0 && cache !== null) registerCacheAdmin(app, { tokenHashes: config.adminTokenHashes, store: cache.store });
   }
 
   /** The database, when the config uses one (keys, later usage records). */
@@ -244,9 +249,21 @@ export class Gateway {
     await Promise.all([...this.#adapters.values()].map((a) => a.close()));
     await this.#pools.close();
     await this.#resources.store.close().catch(() => {});
+    await this.#cache?.store.close().catch(() => {});
     await this.#resources.db?.close().catch(() => {});
     return drained;
   }
+}
+
+/** The response cache every caching route shares: in this process, or in Redis with coalescing across instances. */
+function createCacheRuntime(config: RuntimeConfig, clock: Clock): CacheRuntime {
+  const c = config.cache;
+  const common = { inflight: new Map(), clock, maxEntryBytes: c.maxEntryBytes, waitMs: c.waitMs };
+  if (c.backend === 'redis' && config.state.redisUrl !== null) {
+    const store = new RedisResponseStore({ url: config.state.redisUrl, prefix: config.state.prefix, timeoutMs: c.timeoutMs, leaseMs: c.leaseMs });
+    return { ...common, store, remote: new RemoteFlights(store, c.leaseMs) };
+  }
+  return { ...common, store: new MemoryResponseStore(c.maxBytes, clock), remote: null };
 }
 
 /** The store's health, when it has one (Redis behind a GuardedStore); memory has none. */

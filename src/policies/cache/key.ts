@@ -18,14 +18,53 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** Where an answer lives: a namespace (a route's, or one several routes share), a tenant within it, a version. */
+export interface CacheScope {
+  readonly namespace: string;
+  readonly tenant: string;
+  readonly version: number;
+}
+
 /**
- * The cache key of a request: a hash of its canonical content (model, messages or input,
- * and every parameter that changes the output), the tenant namespace and the route's cache
- * version. A version bump therefore invalidates a route without a scan.
+ * One part of a key, escaped so that `|` separates parts unambiguously and no part holds a
+ * glob character (Redis SCAN patterns match on these keys when purging).
  */
-export function cacheKey(endpoint: Endpoint, body: JsonObject, namespace: string, version: number): string {
+export function keyPart(s: string): string {
+  return encodeURIComponent(s).replace(/\*/g, '%2A');
+}
+
+/** The prefix every key of a scope starts with: `namespace|tenant|vN|`. */
+export function scopePrefix(scope: CacheScope): string {
+  return `${keyPart(scope.namespace)}|${keyPart(scope.tenant)}|v${scope.version}|`;
+}
+
+/**
+ * The cache key of a request: its scope, then a hash of its canonical content (model,
+ * messages or input, and every parameter that changes the output). A version bump therefore
+ * invalidates a route without a scan.
+ */
+export function cacheKey(endpoint: Endpoint, body: JsonObject, scope: CacheScope): string {
   const content: JsonObject = {};
   for (const [k, v] of Object.entries(body)) if (!ignored.has(k)) content[k] = v;
   const hash = createHash('sha256').update(`${endpoint}\n${canonical(content)}`).digest('base64url');
-  return `${namespace}|v${version}|${hash}`;
+  return scopePrefix(scope) + hash;
+}
+
+/** What an admin purge removes: everything, a namespace, and within it a tenant and/or a version. */
+export interface PurgeFilter {
+  readonly namespace?: string;
+  readonly tenant?: string;
+  readonly version?: number;
+}
+
+/** Whether a key falls under a purge filter. */
+export function keyMatches(key: string, f: PurgeFilter): boolean {
+  const [ns, tenant, version] = key.split('|');
+  return (f.namespace === undefined || ns === keyPart(f.namespace)) && (f.tenant === undefined || tenant === keyPart(f.tenant)) && (f.version === undefined || version === `v${f.version}`);
+}
+
+/** A Redis SCAN pattern matching the keys under a purge filter (after the store's prefix). */
+export function purgePattern(f: PurgeFilter): string {
+  const part = (v: string | undefined): string => (v === undefined ? '*' : keyPart(v));
+  return `${part(f.namespace)}|${part(f.tenant)}|${f.version === undefined ? '*' : `v${f.version}`}|*`;
 }

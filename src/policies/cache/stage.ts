@@ -1,11 +1,30 @@
 import type { CompiledRoute, RouteCache } from '../../config/compile.js';
+import { SluiceError, toSluiceError } from '../../errors.js';
+import type { Clock } from '../../lib/clock.js';
 import type { Next, Stage } from '../../pipeline/compose.js';
 import type { RequestContext } from '../../pipeline/context.js';
-import type { JsonResponse } from '../../providers/types.js';
-import { cacheKey } from './key.js';
-import type { MemoryResponseCache } from './memory.js';
+import type { StreamResponse } from '../../providers/types.js';
+import { chunksToJson, entrySize, isUsageOnlyChunk, jsonToChunks, usageChunk, type CacheEntry } from './entry.js';
+import { Flight } from './flight.js';
+import { cacheKey, type CacheScope } from './key.js';
+import type { RemoteFlights, RemoteLead } from './redis.js';
+import type { ResponseStore } from './store.js';
 
-export type CacheResult = 'hit' | 'miss' | 'coalesced' | 'bypass';
+export type CacheResult = 'hit' | 'miss' | 'coalesced' | 'stale' | 'bypass';
+
+/** What every route's cache stage shares: the store, in-flight requests, and the gateway-wide settings. */
+export interface CacheRuntime {
+  readonly store: ResponseStore;
+  /** Cross-instance coalescing (Redis backend); null in one process. */
+  readonly remote: RemoteFlights | null;
+  /** Requests in flight, by key, shared by every route of this gateway. */
+  readonly inflight: Map<string, Flight>;
+  readonly clock: Clock;
+  /** Answers larger than this are served but not stored. */
+  readonly maxEntryBytes: number;
+  /** How long a follower waits for the leader before going upstream itself. */
+  readonly waitMs: number;
+}
 
 /** `Cache-Control` request directives the cache honours. */
 function directives(header: string | string[] | undefined): { noCache: boolean; noStore: boolean } {
@@ -13,23 +32,28 @@ function directives(header: string | string[] | undefined): { noCache: boolean; 
   return { noCache: v.includes('no-cache'), noStore: v.includes('no-store') };
 }
 
+/** Errors that mean no target could answer: the ones a stale entry may cover for. */
+function coverable(e: SluiceError): boolean {
+  return e.status >= 500 || e.status === 429;
+}
+
 /**
  * The exact response cache of one route, with request coalescing: identical requests in
- * flight at once make one upstream call, and the others get its answer (`coalesced`).
- * Answers are isolated per tenant (key, user or tier, as the route says) unless the route
- * shares them. This first slice caches complete JSON answers; streams bypass it.
+ * flight at once make one upstream call (across instances with Redis), and the others get
+ * its answer (`coalesced`), streamed followers chunk by chunk. Answers are isolated per
+ * tenant (key, user or tier, as the route says) unless the route shares them. A stream and
+ * a JSON answer to the same request share one entry: either is served as the other.
  */
 export class CacheStage implements Stage {
   readonly name = 'cache';
   readonly #route: CompiledRoute;
   readonly #policy: RouteCache;
-  readonly #store: MemoryResponseCache;
-  readonly #inflight = new Map<string, Promise<JsonResponse | null>>();
+  readonly #rt: CacheRuntime;
 
-  constructor(route: CompiledRoute, policy: RouteCache, store: MemoryResponseCache) {
+  constructor(route: CompiledRoute, policy: RouteCache, runtime: CacheRuntime) {
     this.#route = route;
     this.#policy = policy;
-    this.#store = store;
+    this.#rt = runtime;
   }
 
   async run(ctx: RequestContext, next: Next): Promise<void> {
@@ -38,52 +62,189 @@ export class CacheStage implements Stage {
     // Sampling at a temperature above 0 gives a different answer each time: not cached
     // unless the route says so. (OpenAI's default temperature is 1.)
     const deterministic = ctx.endpoint === 'embeddings' || temperature === 0 || this.#policy.anyTemperature;
-    if (ctx.stream || noStore || !deterministic) {
+    if (noStore || !deterministic) {
       this.#mark(ctx, 'bypass');
       return next(ctx);
     }
-    const key = cacheKey(ctx.endpoint, ctx.body, this.#namespace(ctx), this.#policy.version);
+    const key = cacheKey(ctx.endpoint, ctx.body, this.scope(ctx));
+    let stale: CacheEntry | null = null;
     if (!noCache) {
-      const hit = this.#store.get(key);
-      if (hit !== undefined) {
-        ctx.response = { kind: 'json', status: hit.status, body: hit.body, usage: null };
-        this.#mark(ctx, 'hit');
+      const entry = await this.#rt.store.get(key);
+      if (entry !== null && entry.freshUntil > this.#rt.clock.now()) {
+        this.#serve(ctx, entry, 'hit');
         return;
       }
-      const leader = this.#inflight.get(key);
-      if (leader !== undefined) {
-        const answer = await leader;
-        if (answer !== null) {
-          ctx.response = { ...answer, usage: null };
-          this.#mark(ctx, 'coalesced');
+      stale = entry;
+      const flight = this.#rt.inflight.get(key);
+      if (flight !== undefined && (await this.#follow(ctx, flight))) return;
+    }
+    await this.#lead(ctx, next, key, stale);
+  }
+
+  /** The namespace, tenant and version a request's answers live under. */
+  scope(ctx: RequestContext): CacheScope {
+    const p = ctx.principal;
+    const s = this.#policy.scope;
+    const tenant = s === 'shared' ? 'shared' : s === 'tier' ? `tier:${p.tier}` : s === 'user' && p.user !== null ? `user:${p.user}` : p.id;
+    return { namespace: this.#policy.namespace ?? this.#route.name, tenant, version: this.#policy.version };
+  }
+
+  /**
+   * Serves a request from a flight in progress. Returns false when the flight failed or
+   * timed out before anything was sent, so the caller goes upstream itself.
+   */
+  async #follow(ctx: RequestContext, flight: Flight): Promise<boolean> {
+    const signal = ctx.controller.signal;
+    const format = await flight.started(this.#rt.waitMs, signal);
+    if (format === null) return false;
+    if (format === 'stream' && ctx.stream) {
+      ctx.response = this.#tailResponse(ctx, flight);
+      this.#mark(ctx, 'coalesced');
+      return true;
+    }
+    const entry = await flight.done(this.#rt.waitMs, signal);
+    if (entry === null) return false;
+    this.#serve(ctx, entry, 'coalesced');
+    return true;
+  }
+
+  async #lead(ctx: RequestContext, next: Next, key: string, stale: CacheEntry | null): Promise<void> {
+    let flight = new Flight();
+    const inflight = this.#rt.inflight;
+    // A no-cache request refreshes the entry but does not take over another request's flight.
+    const own = !inflight.has(key);
+    if (own) inflight.set(key, flight);
+    let remote: RemoteLead | null = null;
+    try {
+      if (this.#rt.remote !== null) {
+        const claim = await this.#rt.remote.claim(key);
+        if (claim.role === 'follow') {
+          if ((await claim.feed(flight, this.#rt.waitMs)) && (await this.#follow(ctx, flight))) return;
+          // The remote answer came too late for this request: it goes upstream on its own,
+          // leaving the fed flight to whoever follows it.
+          if (flight.format !== null) flight = new Flight();
+        } else remote = claim;
+      }
+      this.#mark(ctx, 'miss');
+      try {
+        await next(ctx);
+      } catch (err) {
+        const e = toSluiceError(err);
+        if (stale !== null && coverable(e) && this.#withinGrace(stale)) {
+          this.#serve(ctx, stale, 'stale');
+          flight.fail();
+          remote?.fail();
           return;
         }
-        // The leader failed: go upstream ourselves.
+        throw err;
       }
-    }
-    let settle!: (r: JsonResponse | null) => void;
-    const shared = new Promise<JsonResponse | null>((resolve) => (settle = resolve));
-    this.#inflight.set(key, shared);
-    this.#mark(ctx, 'miss');
-    try {
-      await next(ctx);
-      const res = ctx.response;
-      if (res !== null && res.kind === 'json' && res.status === 200) {
-        this.#store.set(key, { status: res.status, body: res.body }, this.#ttl(ctx));
-        settle(res);
-      } else settle(null);
-    } catch (err) {
-      settle(null);
-      throw err;
+      this.#publish(ctx, key, flight, remote);
     } finally {
-      if (this.#inflight.get(key) === shared) this.#inflight.delete(key);
+      // Whatever ended the leader's part without an answer to share (an error, an
+      // uncacheable answer) frees the followers; a recorded stream settles when it ends.
+      if (!flight.settled && flight.format !== 'stream') {
+        flight.fail();
+        remote?.fail();
+      }
+      if (own) flight.onSettled(() => inflight.get(key) === flight && inflight.delete(key));
     }
   }
 
-  #namespace(ctx: RequestContext): string {
-    const p = ctx.principal;
-    const tenant = this.#policy.scope === 'shared' ? 'shared' : this.#policy.scope === 'tier' ? `tier:${p.tier}` : this.#policy.scope === 'user' ? (p.user === null ? p.id : `user:${p.user}`) : p.id;
-    return `${this.#route.name}|${tenant}`;
+  /** Stores the leader's answer and hands it to its followers; a stream is recorded as it passes. */
+  #publish(ctx: RequestContext, key: string, flight: Flight, remote: RemoteLead | null): void {
+    const res = ctx.response;
+    if (res === null || res.status !== 200) return;
+    if (res.kind === 'json') {
+      const entry: CacheEntry = { format: 'json', status: 200, body: res.body, chunks: null, usage: res.usage, freshUntil: this.#freshUntil(ctx) };
+      if (entrySize(entry) > this.#rt.maxEntryBytes) return;
+      void this.#rt.store.set(key, entry, this.#storeTtl(ctx));
+      flight.finish(entry);
+      remote?.finish(entry);
+      return;
+    }
+    flight.start('stream');
+    remote?.streaming();
+    ctx.response = this.#recordStream(ctx, key, res, flight, remote);
+  }
+
+  /** Passes a stream through to the leader's client while its followers and the cache get a copy. */
+  #recordStream(ctx: RequestContext, key: string, res: StreamResponse, flight: Flight, remote: RemoteLead | null): StreamResponse {
+    const rt = this.#rt;
+    let size = 0;
+    let complete = false;
+    const freshUntil = this.#freshUntil(ctx);
+    const ttl = this.#storeTtl(ctx);
+    async function* chunks(): AsyncGenerator<string> {
+      try {
+        for await (const chunk of res.chunks) {
+          if (!isUsageOnlyChunk(chunk)) {
+            size += chunk.length * 2 + 16;
+            flight.push(chunk);
+            remote?.chunk(chunk);
+          }
+          yield chunk;
+        }
+        complete = true;
+      } finally {
+        if (complete) {
+          const entry: CacheEntry = { format: 'stream', status: 200, body: null, chunks: flight.chunks, usage: res.usage(), freshUntil };
+          if (size <= rt.maxEntryBytes) void rt.store.set(key, entry, ttl);
+          flight.finish(entry);
+          remote?.finish(entry);
+        } else {
+          // An upstream failure, or the leader's client left: followers already streaming
+          // get an error event, the others go upstream themselves.
+          flight.fail();
+          remote?.fail();
+        }
+      }
+    }
+    return { kind: 'stream', status: 200, chunks: chunks(), usage: () => res.usage() };
+  }
+
+  /** A follower's stream: the leader's chunks as they arrive (no tokens of its own spent). */
+  #tailResponse(ctx: RequestContext, flight: Flight): StreamResponse {
+    const endpoint = ctx.endpoint;
+    const wantsUsage = ctx.includeUsage;
+    let entryUsage: CacheEntry['usage'] = null;
+    async function* chunks(): AsyncGenerator<string> {
+      yield* flight.tail(() => new SluiceError('SLUICE_ERR_STREAM_INTERRUPTED', { message: 'The upstream answer this request shared with an identical one failed part way.' }));
+      const done = await flight.done(0, ctx.controller.signal);
+      entryUsage = done?.usage ?? null;
+      if (wantsUsage && entryUsage !== null) yield usageChunk(endpoint, flight.chunks[0], entryUsage);
+    }
+    return { kind: 'stream', status: 200, chunks: chunks(), usage: () => null };
+  }
+
+  /** Answers from an entry, in the form the client asked for. Cached answers spend no tokens. */
+  #serve(ctx: RequestContext, entry: CacheEntry, result: CacheResult): void {
+    this.#mark(ctx, result);
+    if (!ctx.stream) {
+      const body = entry.format === 'json' ? entry.body! : chunksToJson(ctx.endpoint, entry.chunks!, entry.usage);
+      ctx.response = { kind: 'json', status: entry.status, body, usage: null };
+      return;
+    }
+    const list = entry.format === 'stream' ? entry.chunks! : jsonToChunks(ctx.endpoint, entry.body!);
+    const endpoint = ctx.endpoint;
+    const tail = ctx.includeUsage && entry.usage !== null ? [usageChunk(endpoint, list[0], entry.usage)] : [];
+    async function* chunks(): AsyncGenerator<string> {
+      yield* list;
+      yield* tail;
+    }
+    ctx.response = { kind: 'stream', status: entry.status, chunks: chunks(), usage: () => null };
+  }
+
+  #withinGrace(entry: CacheEntry): boolean {
+    return entry.freshUntil + this.#policy.staleIfErrorMs > this.#rt.clock.now();
+  }
+
+  #freshUntil(ctx: RequestContext): number {
+    return this.#rt.clock.now() + this.#ttl(ctx);
+  }
+
+  /** How long the store keeps an entry: its freshness plus the stale-if-error grace. */
+  #storeTtl(ctx: RequestContext): number {
+    return this.#ttl(ctx) + this.#policy.staleIfErrorMs;
   }
 
   /** The route's TTL, or a shorter one the client asks for where the route allows it. */

@@ -1,0 +1,129 @@
+import type { CacheEntry } from './entry.js';
+
+/** How a flight's answer is being delivered, once known. */
+export type FlightFormat = 'json' | 'stream';
+
+/**
+ * One upstream call that identical requests share. The leader (or, across instances, a
+ * reader of the leader's published events) feeds it; followers wait for it to start, then
+ * read the finished entry or tail the stream's chunks as they arrive.
+ */
+export class Flight {
+  readonly chunks: string[] = [];
+  #format: FlightFormat | null = null;
+  #state: 'pending' | 'open' | 'done' | 'failed' = 'pending';
+  #entry: CacheEntry | null = null;
+  #changed: Promise<void>;
+  #signal!: () => void;
+  #onSettled: (() => void) | null = null;
+
+  constructor() {
+    this.#changed = this.#next();
+  }
+
+  /** Calls `fn` once when the flight is done or failed. */
+  onSettled(fn: () => void): void {
+    if (this.settled) fn();
+    else this.#onSettled = fn;
+  }
+
+  #next(): Promise<void> {
+    return new Promise<void>((resolve) => (this.#signal = resolve));
+  }
+
+  #wake(): void {
+    const signal = this.#signal;
+    this.#changed = this.#next();
+    signal();
+  }
+
+  get format(): FlightFormat | null {
+    return this.#format;
+  }
+
+  get settled(): boolean {
+    return this.#state === 'done' || this.#state === 'failed';
+  }
+
+  /** The answer is coming in this form. */
+  start(format: FlightFormat): void {
+    if (this.#state !== 'pending') return;
+    this.#format = format;
+    this.#state = 'open';
+    this.#wake();
+  }
+
+  push(chunk: string): void {
+    if (this.#state !== 'open') return;
+    this.chunks.push(chunk);
+    this.#wake();
+  }
+
+  /** The answer is complete. */
+  finish(entry: CacheEntry): void {
+    if (this.settled) return;
+    if (this.#format === null) this.#format = entry.format;
+    this.#entry = entry;
+    this.#state = 'done';
+    this.#wake();
+    this.#onSettled?.();
+  }
+
+  /** No answer to share (an error, an uncacheable answer, the leader's client left). */
+  fail(): void {
+    if (this.settled) return;
+    this.#state = 'failed';
+    this.#wake();
+    this.#onSettled?.();
+  }
+
+  /** Resolves when the answer started (with its form), or null if it failed or `timeoutMs` passed first. */
+  async started(timeoutMs: number, signal: AbortSignal): Promise<FlightFormat | null> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#state === 'pending') {
+      const left = deadline - Date.now();
+      if (left <= 0 || signal.aborted) return null;
+      await waitFor(this.#changed, left, signal);
+    }
+    return this.#state === 'failed' && this.#format === null ? null : this.#format;
+  }
+
+  /** Resolves with the complete entry, or null if the flight failed or `timeoutMs` passed first. */
+  async done(timeoutMs: number, signal: AbortSignal): Promise<CacheEntry | null> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.settled) {
+      const left = deadline - Date.now();
+      if (left <= 0 || signal.aborted) return null;
+      await waitFor(this.#changed, left, signal);
+    }
+    return this.#entry;
+  }
+
+  /**
+   * The stream's chunks from the first, as they arrive; ends when the flight is done, throws
+   * `onFail()` when it fails part way.
+   */
+  async *tail(onFail: () => Error): AsyncGenerator<string> {
+    let i = 0;
+    for (;;) {
+      while (i < this.chunks.length) yield this.chunks[i++]!;
+      if (this.#state === 'done') return;
+      if (this.#state === 'failed') throw onFail();
+      await this.#changed;
+    }
+  }
+}
+
+/** Waits for `p`, at most `ms`, or until `signal` aborts; never rejects. */
+function waitFor(p: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    void p.then(done);
+  });
+}

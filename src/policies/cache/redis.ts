@@ -1,0 +1,256 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Usage } from '../../providers/types.js';
+import { parseEntry, serializeEntry, type CacheEntry } from './entry.js';
+import type { Flight } from './flight.js';
+import { purgePattern, type PurgeFilter } from './key.js';
+import type { ResponseStore, StoreStats } from './store.js';
+
+export interface RedisCacheOptions {
+  readonly url: string;
+  /** Prepended to every key, after the state prefix: `${prefix}cache:`. */
+  readonly prefix: string;
+  /** Bound on each command, ms; a slower call reads as a miss. */
+  readonly timeoutMs: number;
+  /** How long a leader's lock lives unless released (a crashed leader frees it after this). */
+  readonly leaseMs: number;
+}
+
+/** Deletes a lock only if this instance still holds it. */
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+
+/**
+ * Cached answers in Redis, shared by every instance: one string key per answer with a TTL
+ * (freshness plus stale grace). Commands are bounded by `timeoutMs`; a failure is counted and
+ * read as a miss, so a Redis outage costs cache hits, never requests.
+ */
+export class RedisResponseStore implements ResponseStore {
+  readonly kind = 'redis';
+  readonly client: Redis;
+  readonly #prefix: string;
+  readonly #url: string;
+  readonly #timeoutMs: number;
+  #errors = 0;
+
+  constructor(options: RedisCacheOptions) {
+    this.#prefix = `${options.prefix}cache:`;
+    this.#url = options.url;
+    this.#timeoutMs = options.timeoutMs;
+    this.client = new Redis(options.url, { enableOfflineQueue: false, commandTimeout: options.timeoutMs, maxRetriesPerRequest: 0, retryStrategy: (n) => Math.min(n * 100, 1000) });
+    // Errors surface on the calls; without a listener ioredis would print each reconnect failure.
+    this.client.on('error', () => {});
+  }
+
+  /** The Redis key of an answer, a lock or a flight's event stream. */
+  keyOf(key: string, kind: 'entry' | 'lock' | 'flight'): string {
+    return kind === 'entry' ? this.#prefix + key : `${this.#prefix}${kind}:${key}`;
+  }
+
+  async get(key: string): Promise<CacheEntry | null> {
+    try {
+      const text = await this.client.get(this.keyOf(key, 'entry'));
+      return text === null ? null : parseEntry(text);
+    } catch {
+      this.#errors++;
+      return null;
+    }
+  }
+
+  async set(key: string, entry: CacheEntry, ttlMs: number): Promise<void> {
+    try {
+      await this.client.set(this.keyOf(key, 'entry'), serializeEntry(entry), 'PX', Math.max(1, Math.round(ttlMs)));
+    } catch {
+      this.#errors++;
+    }
+  }
+
+  async purge(filter: PurgeFilter): Promise<number> {
+    let n = 0;
+    let cursor = '0';
+    const match = this.#prefix + purgePattern(filter);
+    do {
+      const [next, keys] = await this.client.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) n += await this.client.unlink(...keys);
+    } while (cursor !== '0');
+    return n;
+  }
+
+  stats(): StoreStats {
+    return { bytes: null, entries: null, evictions: 0, errors: this.#errors };
+  }
+
+  countError(): void {
+    this.#errors++;
+  }
+
+  /** A separate connection for blocking reads (a blocked connection serves nothing else). */
+  blockingClient(): Redis {
+    const c = new Redis(this.#url, { enableOfflineQueue: true, maxRetriesPerRequest: 0, lazyConnect: false, connectTimeout: this.#timeoutMs * 10 });
+    c.on('error', () => {});
+    return c;
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+    return Promise.resolve();
+  }
+}
+
+/** What a leader publishes for followers on other instances. */
+export interface RemoteLead {
+  readonly role: 'lead';
+  /** The answer is a stream; its chunks follow. */
+  streaming(): void;
+  chunk(text: string): void;
+  /** The answer is complete: a JSON entry, or the stream's end with its usage and freshness. */
+  finish(entry: CacheEntry): void;
+  fail(): void;
+}
+
+/** A follower of a leader on another instance. */
+export interface RemoteFollow {
+  readonly role: 'follow';
+  /**
+   * Feeds `flight` from the leader's events. Resolves true once the answer has started (the
+   * rest is fed in the background), false when nothing came within `waitMs` or the leader
+   * failed before answering — then the caller goes upstream itself.
+   */
+  feed(flight: Flight, waitMs: number): Promise<boolean>;
+}
+
+/** A leader's published events expire this long after the last one (late followers read the cache). */
+const FLIGHT_LINGER_MS = 10_000;
+
+/**
+ * Coalescing across instances: the first instance to take a key's lock (SET NX PX with a
+ * lease) calls upstream and publishes its answer as a Redis stream of events (start, chunk,
+ * end, fail); the others read those events with blocking XREADs and feed their local flight,
+ * so streaming followers on any instance receive the chunks as they arrive.
+ */
+export class RemoteFlights {
+  readonly #store: RedisResponseStore;
+  readonly #leaseMs: number;
+
+  constructor(store: RedisResponseStore, leaseMs: number) {
+    this.#store = store;
+    this.#leaseMs = leaseMs;
+  }
+
+  async claim(key: string): Promise<RemoteLead | RemoteFollow> {
+    const lock = this.#store.keyOf(key, 'lock');
+    const token = randomUUID();
+    let taken: string | null;
+    try {
+      taken = await this.#store.client.set(lock, token, 'PX', this.#leaseMs, 'NX');
+    } catch {
+      // Redis is unavailable: lead alone, as a single instance would.
+      this.#store.countError();
+      return silentLead;
+    }
+    return taken === 'OK' ? this.#lead(key, lock, token) : { role: 'follow', feed: (flight, waitMs) => this.#follow(key, lock, flight, waitMs) };
+  }
+
+  #lead(key: string, lock: string, token: string): RemoteLead {
+    const client = this.#store.client;
+    const stream = this.#store.keyOf(key, 'flight');
+    // Commands on one connection run in order, so events need not be awaited one by one; a
+    // lost event only makes followers time out and go upstream themselves.
+    const add = (...fields: string[]): void => {
+      client
+        .multi()
+        .xadd(stream, '*', ...fields)
+        .pexpire(stream, this.#leaseMs)
+        .exec()
+        .catch(() => this.#store.countError());
+    };
+    const end = (...fields: string[]): void => {
+      client
+        .multi()
+        .xadd(stream, '*', ...fields)
+        .pexpire(stream, FLIGHT_LINGER_MS)
+        .eval(RELEASE, 1, lock, token)
+        .exec()
+        .catch(() => this.#store.countError());
+    };
+    return {
+      role: 'lead',
+      streaming: () => add('t', 's'),
+      chunk: (text) => add('t', 'c', 'd', text),
+      finish: (entry) => (entry.format === 'json' ? end('t', 'e', 'd', serializeEntry(entry)) : end('t', 'e', 'u', JSON.stringify(entry.usage), 'f', String(entry.freshUntil))),
+      fail: () => end('t', 'f'),
+    };
+  }
+
+  async #follow(key: string, lock: string, flight: Flight, waitMs: number): Promise<boolean> {
+    const stream = this.#store.keyOf(key, 'flight');
+    const reader = this.#store.blockingClient();
+    const deadline = Date.now() + waitMs;
+    let last = '0';
+    let started = false;
+    let resolveStarted!: (v: boolean) => void;
+    const startedP = new Promise<boolean>((resolve) => (resolveStarted = resolve));
+    const run = async (): Promise<void> => {
+      for (;;) {
+        const left = deadline - Date.now();
+        // Once the answer started, the stream is followed to its end whatever the wait.
+        if (!started && left <= 0) return;
+        const block = started ? 1000 : Math.max(1, Math.min(left, 1000));
+        const res = (await reader.xread('COUNT', 1000, 'BLOCK', block, 'STREAMS', stream, last)) as [string, [string, string[]][]][] | null;
+        if (res === null) {
+          // Nothing new: if the leader's lock is gone without an end, the leader died.
+          if ((await this.#store.client.exists(lock)) === 0 && (await this.#store.client.exists(stream)) === 0) return;
+          continue;
+        }
+        for (const [id, fields] of res[0]?.[1] ?? []) {
+          last = id;
+          const ev = fieldMap(fields);
+          if (ev.t === 's') {
+            flight.start('stream');
+            started = true;
+            resolveStarted(true);
+          } else if (ev.t === 'c' && ev.d !== undefined) {
+            flight.push(ev.d);
+          } else if (ev.t === 'e') {
+            const entry = ev.d !== undefined ? parseEntry(ev.d) : streamEntry(flight, ev.u, ev.f);
+            if (entry === null) return;
+            flight.finish(entry);
+            resolveStarted(true);
+            return;
+          } else if (ev.t === 'f') {
+            return;
+          }
+        }
+      }
+    };
+    void run()
+      .catch(() => this.#store.countError())
+      .finally(() => {
+        // Ended without an answer: followers already streaming see a failure; the others go upstream.
+        if (!flight.settled && started) flight.fail();
+        resolveStarted(false);
+        reader.disconnect();
+      });
+    return startedP;
+  }
+}
+
+const silentLead: RemoteLead = { role: 'lead', streaming: () => {}, chunk: () => {}, finish: () => {}, fail: () => {} };
+
+function fieldMap(fields: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i]!] = fields[i + 1]!;
+  return out;
+}
+
+function streamEntry(flight: Flight, usage: string | undefined, freshUntil: string | undefined): CacheEntry | null {
+  const fresh = Number(freshUntil);
+  if (!Number.isFinite(fresh)) return null;
+  let u: Usage | null = null;
+  try {
+    u = usage === undefined ? null : (JSON.parse(usage) as Usage | null);
+  } catch {
+    u = null;
+  }
+  return { format: 'stream', status: 200, body: null, chunks: [...flight.chunks], usage: u, freshUntil: fresh };
+}

@@ -1,0 +1,80 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { SluiceError } from '../errors.js';
+import { digestEquals, hashSecret } from '../lib/hash.js';
+import { describeIssue } from '../lib/zod-issue.js';
+import { formatPath } from '../config/load.js';
+import { presentedCredential } from '../policies/identify/identifier.js';
+import type { PurgeFilter } from '../policies/cache/key.js';
+import type { ResponseStore } from '../policies/cache/store.js';
+import { sendError } from './respond.js';
+
+/** Whether a request carries one of the admin tokens; every token is compared, no early exit. */
+export function isAdmin(request: FastifyRequest, tokenHashes: readonly string[]): boolean {
+  const presented = presentedCredential(request.headers);
+  if (presented === null) return false;
+  const hash = hashSecret(presented);
+  let ok = false;
+  for (const h of tokenHashes) ok = digestEquals(h, hash) || ok;
+  return ok;
+}
+
+const purgeSchema = z
+  .strictObject({
+    namespace: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    user: z.string().min(1).optional(),
+    tier: z.string().min(1).optional(),
+    jwtSubject: z.string().min(1).optional(),
+    shared: z.literal(true).optional(),
+    version: z.number().int().min(0).optional(),
+  })
+  .refine((v) => [v.key, v.user, v.tier, v.jwtSubject, v.shared].filter((x) => x !== undefined).length <= 1, { message: 'name at most one of key, user, tier, jwtSubject, shared' })
+  .refine((v) => v.version === undefined || v.namespace !== undefined, { message: 'version needs a namespace', path: ['version'] });
+
+/** The tenant part of a cache key for a purge request (see CacheStage.scope). */
+function tenantOf(v: z.output<typeof purgeSchema>): string | undefined {
+  if (v.key !== undefined) return `key:${v.key}`;
+  if (v.jwtSubject !== undefined) return `jwt:${v.jwtSubject}`;
+  if (v.user !== undefined) return `user:${v.user}`;
+  if (v.tier !== undefined) return `tier:${v.tier}`;
+  return v.shared === true ? 'shared' : undefined;
+}
+
+/**
+ * `/admin/cache`: what the response cache holds, and purges by namespace (a route's name
+ * unless the route sets one), tenant and version. Bumping a route's `cache.version` in the
+ * config invalidates it without any purge.
+ */
+export function registerCacheAdmin(app: FastifyInstance, deps: { tokenHashes: readonly string[]; store: ResponseStore }): void {
+  void app.register(
+    async (admin) => {
+      admin.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+        if (!isAdmin(request, deps.tokenHashes)) {
+          sendError(reply, new SluiceError('SLUICE_ERR_UNAUTHORIZED', { message: 'A valid admin token is required.' }));
+          return reply;
+        }
+      });
+
+      admin.get('/', async () => ({ backend: deps.store.kind, ...deps.store.stats() }));
+
+      admin.post('/purge', async (request) => {
+        const parsed = purgeSchema.safeParse(request.body ?? {}, { reportInput: true });
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0]!;
+          const param = formatPath(issue.path);
+          throw new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: `Invalid purge: ${param === '' ? '' : `"${param}" `}${describeIssue(issue)}.`, ...(param === '' ? {} : { param }) });
+        }
+        const v = parsed.data;
+        const tenant = tenantOf(v);
+        const filter: PurgeFilter = { ...(v.namespace === undefined ? {} : { namespace: v.namespace }), ...(tenant === undefined ? {} : { tenant }), ...(v.version === undefined ? {} : { version: v.version }) };
+        try {
+          return { purged: await deps.store.purge(filter) };
+        } catch (err) {
+          throw new SluiceError('SLUICE_ERR_CACHE_UNAVAILABLE', { message: `The cache could not be purged: ${(err as Error).message}` });
+        }
+      });
+    },
+    { prefix: '/admin/cache' },
+  );
+}
