@@ -132,6 +132,7 @@ async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<
     ctx.errorCode = e.code;
     if (ctx.clientGone) return;
     ctx.firstByteAt = now();
+    if (ctx.responseHeaders !== null) reply.headers(ctx.responseHeaders);
     sendError(reply, e, dialect.errorBody(e, ctx.id));
   }
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
@@ -155,5 +156,77 @@ describe('exact response cache with coalescing (in-process)', () => {
     const metrics = await (await request(`${gw.url}/metrics`)).body.text();
     assert.match(metrics, /sluice_cache_results_total\{route="m",result="coalesced"\} \d{2}/);
     assert.match(metrics, /sluice_cache_results_total\{route="m",result="hit"\} [1-9]/);
+  });
+});
+
+describe('stale-if-error and purge', () => {
+  const ADMIN = 'admin-token-for-cache-tests';
+  let mock: MockServer;
+  let gw: TestGateway;
+  before(async () => {
+    mock = await startMockServer({ port: 0 });
+    gw = await startGateway({
+      admin: { tokens: [ADMIN] },
+      keys: [{ name: 'a', key: KEY_A }, { name: 'b', key: KEY_B }],
+      providers: { up: { type: 'openai', baseUrl: mock.url } },
+      routes: [
+        { match: 'm', cache: { ttl: '300ms', staleIfError: '1500ms' }, retry: { attempts: 1 }, breaker: { enabled: false }, targets: [{ provider: 'up' }] },
+        { match: 'p', cache: { ttl: '1h', namespace: 'brands' }, targets: [{ provider: 'up' }] },
+      ],
+    });
+  });
+  after(async () => {
+    await gw.close();
+    await mock.close();
+  });
+
+  test('a stale answer is served when every target fails, within the grace and not after', async () => {
+    const body = { messages: [{ role: 'user', content: 'stale if error' }] };
+    const fresh = await chat(gw, KEY_A, body);
+    assert.equal(fresh.cache, 'miss');
+    await sleep(400);
+    mock.configure({ status: 503 });
+    try {
+      const stale = await chat(gw, KEY_A, body);
+      assert.equal(stale.status, 200);
+      assert.equal(stale.cache, 'stale');
+      assert.equal(stale.text, fresh.text);
+      // A stream asked for in the same state is served from the stale entry too.
+      const streamed = await chat(gw, KEY_A, { ...body, stream: true });
+      assert.equal(streamed.cache, 'stale');
+      assert.match(streamed.text, /\[DONE\]/);
+      await sleep(1500);
+      const expired = await chat(gw, KEY_A, body);
+      assert.equal(expired.status, 503, 'past the grace the error is the answer');
+      assert.equal(expired.cache, 'miss');
+    } finally {
+      mock.configure({ status: null });
+    }
+    // Upstream back: a fresh answer replaces the entry.
+    assert.equal((await chat(gw, KEY_A, body)).cache, 'miss');
+    assert.equal((await chat(gw, KEY_A, body)).cache, 'hit');
+  });
+
+  async function purge(body: unknown, token = ADMIN) {
+    const res = await request(`${gw.url}/admin/cache/purge`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    return { status: res.statusCode, body: (await res.body.json()) as { purged?: number; error?: { code: string } } };
+  }
+
+  test('purge by tenant leaves other tenants; purge by namespace clears it; bad purges are refused', async () => {
+    const body = { model: 'p', messages: [{ role: 'user', content: 'purge me' }] };
+    await chat(gw, KEY_A, body);
+    await chat(gw, KEY_B, body);
+    assert.equal((await chat(gw, KEY_A, body)).cache, 'hit');
+    assert.equal((await purge({ namespace: 'brands', key: 'config:a' })).body.purged, 1);
+    assert.equal((await chat(gw, KEY_A, body)).cache, 'miss');
+    assert.equal((await chat(gw, KEY_B, body)).cache, 'hit', 'the other tenant kept its entry');
+    assert.equal((await purge({ namespace: 'brands' })).body.purged, 2);
+    assert.equal((await chat(gw, KEY_B, body)).cache, 'miss');
+    assert.equal((await purge({ namespace: 'brands', version: 7 })).body.purged, 0, 'nothing under another version');
+    assert.equal((await purge({ namespace: 'brands' }, KEY_A)).status, 401);
+    const bad = await purge({ version: 1 });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error?.code, 'SLUICE_ERR_INVALID_REQUEST');
+    assert.equal((await purge({ key: 'a', user: 'u' })).status, 400);
   });
 });
