@@ -31,6 +31,8 @@ export class RedisResponseStore implements ResponseStore {
   readonly #url: string;
   readonly #timeoutMs: number;
   #errors = 0;
+  /** Resolves at the client's first `ready` (bounded by the timeout); null once it has been ready. */
+  #firstReady: Promise<void> | null;
 
   constructor(options: RedisCacheOptions) {
     this.#prefix = `${options.prefix}cache:`;
@@ -39,6 +41,20 @@ export class RedisResponseStore implements ResponseStore {
     this.client = new Redis(options.url, { enableOfflineQueue: false, commandTimeout: options.timeoutMs, maxRetriesPerRequest: 0, retryStrategy: (n) => Math.min(n * 100, 1000) });
     // Errors surface on the calls; without a listener ioredis would print each reconnect failure.
     this.client.on('error', () => {});
+    this.#firstReady = new Promise<void>((resolve) => this.client.once('ready', resolve)).then(() => {
+      this.#firstReady = null;
+    });
+  }
+
+  /**
+   * Waits (at most the command timeout) for the first connection, so the requests of a
+   * starting instance are not all misses; later outages fail fast instead.
+   */
+  async ready(): Promise<void> {
+    if (this.#firstReady === null) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#firstReady, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#timeoutMs)))]);
+    clearTimeout(timer);
   }
 
   /** The Redis key of an answer, a lock or a flight's event stream. */
@@ -48,6 +64,7 @@ export class RedisResponseStore implements ResponseStore {
 
   async get(key: string): Promise<CacheEntry | null> {
     try {
+      await this.ready();
       const text = await this.client.get(this.keyOf(key, 'entry'));
       return text === null ? null : parseEntry(text);
     } catch {
@@ -142,6 +159,7 @@ export class RemoteFlights {
     const token = randomUUID();
     let taken: string | null;
     try {
+      await this.#store.ready();
       taken = await this.#store.client.set(lock, token, 'PX', this.#leaseMs, 'NX');
     } catch {
       // Redis is unavailable: lead alone, as a single instance would.

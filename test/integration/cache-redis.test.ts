@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { request } from 'undici';
+import { defaultMockOptions } from '../../src/mock/options.js';
+import { startMockServer, type MockServer } from '../../src/mock/server.js';
+import { parseSseText, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+
+const KEY = 'sk-cache-redis-aaaaaaaaaaaaaaaa';
+
+async function chat(gw: TestGateway, extra: Record<string, unknown> = {}) {
+  const res = await request(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+    body: JSON.stringify({ model: 'm', temperature: 0, messages: [{ role: 'user', content: 'across instances' }], ...extra }),
+  });
+  return { status: res.statusCode, cache: res.headers['x-sluice-cache'], text: await res.body.text() };
+}
+
+function streamText(sse: string): string {
+  let out = '';
+  for (const e of parseSseText(sse)) {
+    if (e.data === '[DONE]' || e.event !== null) continue;
+    for (const c of (JSON.parse(e.data) as { choices: { delta?: { content?: string } }[] }).choices) out += c.delta?.content ?? '';
+  }
+  return out;
+}
+
+describe('response cache shared through Redis by two instances', () => {
+  let redis: RedisServer;
+  let mock: MockServer;
+  let a: TestGateway;
+  let b: TestGateway;
+  let bumped: TestGateway;
+  before(async () => {
+    redis = await startRedis();
+    mock = await startMockServer({ port: 0, options: { latencyMs: 300 } });
+    const config = (version: number) => ({
+      state: { redis: redis.url },
+      keys: [{ name: 'a', key: KEY }],
+      providers: { up: { type: 'openai', baseUrl: mock.url } },
+      routes: [{ match: 'm', cache: { ttl: '1h', version }, targets: [{ provider: 'up' }] }],
+    });
+    a = await startGateway(config(1));
+    b = await startGateway(config(1));
+    bumped = await startGateway(config(2));
+  });
+  after(async () => {
+    await Promise.all([a.close(), b.close(), bumped.close()]);
+    await mock.close();
+    await redis.stop();
+  });
+
+  test('100 concurrent identical requests over two instances make exactly one upstream call', async () => {
+    mock.stats.requests = 0;
+    const body = { messages: [{ role: 'user', content: 'one call for all' }] };
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => chat(i % 2 === 0 ? a : b, body)));
+    assert.equal(mock.stats.requests, 1);
+    assert.ok(results.every((r) => r.status === 200 && r.text === results[0]!.text));
+    assert.equal(results.filter((r) => r.cache === 'miss').length, 1);
+    const fromB = results.filter((_, i) => i % 2 === 1);
+    assert.ok(fromB.some((r) => r.cache === 'coalesced'), 'the other instance followed the leader');
+    // Later requests on either instance hit the shared entry.
+    assert.equal((await chat(a, body)).cache, 'hit');
+    assert.equal((await chat(b, body)).cache, 'hit');
+    assert.equal(mock.stats.requests, 1);
+  });
+
+  test('streaming followers on the other instance receive the leader\'s chunks; the replay matches', async () => {
+    mock.stats.requests = 0;
+    mock.configure({ tokensPerSecond: 100 });
+    try {
+      const body = { stream: true, max_tokens: 30, messages: [{ role: 'user', content: 'stream across instances' }] };
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => chat(i % 2 === 0 ? a : b, body)));
+      assert.equal(mock.stats.requests, 1);
+      const texts = new Set(results.map((r) => streamText(r.text)));
+      assert.equal(texts.size, 1);
+      assert.ok([...texts][0]!.length > 10);
+      assert.ok(results.every((r) => r.text.endsWith('data: [DONE]\n\n')));
+      const replay = await chat(b, body);
+      assert.equal(replay.cache, 'hit');
+      assert.equal(streamText(replay.text), [...texts][0]);
+      // And as JSON, on the other instance.
+      const json = await chat(a, { messages: body.messages, max_tokens: 30 });
+      assert.equal(json.cache, 'hit');
+      assert.equal((JSON.parse(json.text) as { choices: { message: { content: string } }[] }).choices[0]!.message.content, [...texts][0]);
+      assert.equal(mock.stats.requests, 1);
+    } finally {
+      mock.configure({ tokensPerSecond: defaultMockOptions.tokensPerSecond });
+    }
+  });
+
+  test('a version bump misses without any purge', async () => {
+    const body = { messages: [{ role: 'user', content: 'versioned' }] };
+    assert.equal((await chat(a, body)).cache, 'miss');
+    assert.equal((await chat(b, body)).cache, 'hit');
+    assert.equal((await chat(bumped, body)).cache, 'miss');
+  });
+
+  test('with Redis down, requests are served as misses and nothing fails', async () => {
+    await redis.stop();
+    try {
+      const r = await chat(a, { messages: [{ role: 'user', content: 'redis is down' }] });
+      assert.equal(r.status, 200);
+      assert.equal(r.cache, 'miss');
+    } finally {
+      await redis.restart();
+    }
+  });
+});
