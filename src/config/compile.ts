@@ -128,6 +128,18 @@ export interface RouteCache {
   readonly namespace: string | null;
   /** How long past its TTL an entry may still be served when no target can answer. */
   readonly staleIfErrorMs: number;
+  /** Semantic matching of prompts; null = exact only. */
+  readonly semantic: SemanticCache | null;
+}
+
+export interface SemanticCache {
+  /** The provider and embedding model prompts are embedded with. */
+  readonly provider: string;
+  readonly model: string;
+  /** Cosine similarity at or above which a cached prompt's answer is served. */
+  readonly threshold: number;
+  /** Prompts the namespace's index keeps, oldest out first. */
+  readonly maxEntries: number;
 }
 
 /** Request and token limits of one scope (tier, key, route, client IP). */
@@ -344,6 +356,7 @@ function compileRoute(route: RouteConfig, index: number, routing: RoutingConfig,
             version: route.cache.version,
             namespace: route.cache.namespace ?? null,
             staleIfErrorMs: route.cache.staleIfError,
+            semantic: route.cache.semantic ?? null,
           },
   };
 }

@@ -95,6 +95,10 @@ function checkReferences(raw: unknown): ConfigProblem[] {
         else if (served === r) out.push({ path, message: `fallback model ${JSON.stringify(model)} is served by this same route` });
       });
     }
+    const semantic = isRecord(route.cache) && isRecord(route.cache.semantic) ? route.cache.semantic : null;
+    if (semantic !== null && typeof semantic.provider === 'string' && (providers === null ? semantic.provider !== 'mock' : !Object.hasOwn(providers, semantic.provider))) {
+      out.push({ path: formatPath(['routes', r, 'cache', 'semantic', 'provider']), message: `unknown provider ${JSON.stringify(semantic.provider)}${known.length > 0 ? ` (defined: ${known.join(', ')})` : ''}` });
+    }
     if (!Array.isArray(route.targets)) return;
     route.targets.forEach((target: unknown, t) => {
       if (!isRecord(target) || typeof target.provider !== 'string') return;

@@ -186,6 +186,14 @@ const routeCacheSchema = z.strictObject({
   version: numeric(z.number().int().min(0)).default(1),
   namespace: z.string().min(1).optional(),
   staleIfError: duration.default(0),
+  semantic: z
+    .strictObject({
+      provider: z.string().min(1),
+      model: z.string().min(1),
+      threshold: numeric(z.number().gt(0).max(1)).default(0.95),
+      maxEntries: numeric(z.number().int().min(1)).default(10_000),
+    })
+    .optional(),
 });
 
 const cacheSchema = z.strictObject({

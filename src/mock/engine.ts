@@ -166,16 +166,21 @@ function promptChars(prompt: unknown): number {
   return chars;
 }
 
-/** A unit-length vector derived from the text alone, so batch position never changes it. */
+/**
+ * A unit-length vector derived from the text alone, so batch position never changes it: the
+ * sum of one pseudo-random direction per word (lower-cased), normalised. Texts sharing most
+ * of their words point the same way, as real embeddings of similar texts do, which is what a
+ * semantic cache needs to be tested against; a text without words gets its own direction.
+ */
 export function embeddingVector(text: string, dimensions: number): number[] {
-  const rng = mulberry32(hashWord(sha256Hex(text), 0));
-  const v = new Array<number>(dimensions);
-  let sumSq = 0;
-  for (let i = 0; i < dimensions; i++) {
-    const x = rng() * 2 - 1;
-    v[i] = x;
-    sumSq += x * x;
+  const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [text];
+  const v = new Array<number>(dimensions).fill(0);
+  for (const word of words) {
+    const rng = mulberry32(hashWord(sha256Hex(word), 0));
+    for (let i = 0; i < dimensions; i++) v[i] = (v[i] as number) + rng() * 2 - 1;
   }
+  let sumSq = 0;
+  for (let i = 0; i < dimensions; i++) sumSq += (v[i] as number) ** 2;
   const norm = Math.sqrt(sumSq) || 1;
   for (let i = 0; i < dimensions; i++) v[i] = (v[i] as number) / norm;
   return v;

@@ -19,6 +19,7 @@ import { Guard } from '../policies/guard.js';
 import { MemoryResponseStore } from '../policies/cache/memory.js';
 import { RedisResponseStore, RemoteFlights } from '../policies/cache/redis.js';
 import { CacheStage, type CacheRuntime } from '../policies/cache/stage.js';
+import { vectorOf, type Embedder } from '../policies/cache/semantic.js';
 import { Identifier } from '../policies/identify/identifier.js';
 import { JwtVerifier } from '../policies/identify/jwt.js';
 import { KeyRegistry } from '../policies/identify/keys.js';
@@ -105,7 +106,7 @@ export class Gateway {
       this.#health.set(name, new HealthChecker(name, provider.healthCheck, probe, clock, (t) => this.bus.emit('health:transition', t)));
     }
     const onReject = (e: RejectionEvent): void => this.bus.emit('limit:rejected', e);
-    const cache = (this.#cache = config.routes.some((r) => r.cache !== null) ? createCacheRuntime(config, clock) : null);
+    const cache = (this.#cache = config.routes.some((r) => r.cache !== null) ? createCacheRuntime(config, clock, this.#adapters) : null);
     this.#pipelines = new Pipelines(config, {
       adapters: this.#adapters,
       health: this.#health,
@@ -256,14 +257,28 @@ export class Gateway {
 }
 
 /** The response cache every caching route shares: in this process, or in Redis with coalescing across instances. */
-function createCacheRuntime(config: RuntimeConfig, clock: Clock): CacheRuntime {
+function createCacheRuntime(config: RuntimeConfig, clock: Clock, adapters: ReadonlyMap<string, ProviderAdapter>): CacheRuntime {
   const c = config.cache;
-  const common = { inflight: new Map(), clock, maxEntryBytes: c.maxEntryBytes, waitMs: c.waitMs };
+  const common = { inflight: new Map(), clock, maxEntryBytes: c.maxEntryBytes, waitMs: c.waitMs, semanticIndexes: new Map(), embedder: (provider: string, model: string) => embedderFor(adapters, provider, model) };
   if (c.backend === 'redis' && config.state.redisUrl !== null) {
     const store = new RedisResponseStore({ url: config.state.redisUrl, prefix: config.state.prefix, timeoutMs: c.timeoutMs, leaseMs: c.leaseMs });
     return { ...common, store, remote: new RemoteFlights(store, c.leaseMs) };
   }
   return { ...common, store: new MemoryResponseStore(c.maxBytes, clock), remote: null };
+}
+
+/** Embeds prompts for the semantic cache through a provider's embeddings endpoint; failures skip the lookup. */
+function embedderFor(adapters: ReadonlyMap<string, ProviderAdapter>, provider: string, model: string): Embedder {
+  return async (text, signal) => {
+    const adapter = adapters.get(provider);
+    if (adapter === undefined) return null;
+    try {
+      const res = await adapter.send({ endpoint: 'embeddings', body: { model, input: text }, stream: false, includeUsage: false, signal, requestId: randomUUID(), timeouts: null });
+      return res.kind === 'json' && res.status === 200 ? vectorOf(res.body) : null;
+    } catch {
+      return null;
+    }
+  };
 }
 
 /** The store's health, when it has one (Redis behind a GuardedStore); memory has none. */

@@ -230,3 +230,60 @@ describe('stale-if-error and purge', () => {
     assert.equal((await purge({ key: 'a', user: 'u' })).status, 400);
   });
 });
+
+describe('semantic cache', () => {
+  let mock: MockServer;
+  let gw: TestGateway;
+  before(async () => {
+    mock = await startMockServer({ port: 0 });
+    const semantic = { provider: 'up', model: 'text-embedding-3-small', threshold: 0.9 };
+    gw = await startGateway({
+      keys: [{ name: 'a', key: KEY_A }, { name: 'b', key: KEY_B }],
+      providers: { up: { type: 'openai', baseUrl: mock.url } },
+      routes: [
+        { match: 'sem', cache: { ttl: '1h', semantic }, targets: [{ provider: 'up' }] },
+        { match: 'sem-other', cache: { ttl: '1h', semantic }, targets: [{ provider: 'up', model: 'sem' }] },
+      ],
+    });
+  });
+  after(async () => {
+    await gw.close();
+    await mock.close();
+  });
+
+  const ask = (key: string, content: string, model = 'sem') => chat(gw, key, { model, messages: [{ role: 'user', content }] });
+  const original = 'which three brands of running shoes rank best for comfort this year';
+
+  test('a similar prompt above the threshold is a hit; below it, a miss', async () => {
+    const first = await ask(KEY_A, original);
+    assert.equal(first.cache, 'miss');
+    mock.stats.requests = 0;
+    // One word more: cosine 9/sqrt(9*10) ≈ 0.95 with the mock's bag-of-words embeddings.
+    const close = await request(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY_A}` },
+      body: JSON.stringify({ model: 'sem', temperature: 0, messages: [{ role: 'user', content: `${original} please` }] }),
+    });
+    assert.equal(close.headers['x-sluice-cache'], 'hit');
+    const similarity = Number(close.headers['x-sluice-cache-similarity']);
+    assert.ok(similarity >= 0.9 && similarity < 1, `similarity ${similarity}`);
+    assert.equal(await close.body.text(), first.text);
+    // Only the embedding call went upstream, no chat completion.
+    assert.equal(mock.stats.requests, 1);
+    // Three words replaced: well below the threshold.
+    const far = await ask(KEY_A, 'which three brands of hiking boots rank best for grip');
+    assert.equal(far.cache, 'miss');
+    assert.notEqual(far.text, first.text);
+  });
+
+  test('never across tenants or namespaces', async () => {
+    assert.equal((await ask(KEY_B, original)).cache, 'miss', 'another key has its own index bucket');
+    assert.equal((await ask(KEY_A, original, 'sem-other')).cache, 'miss', 'another namespace never matches');
+    assert.equal((await ask(KEY_A, `${original} please`, 'sem-other')).cache, 'hit', 'within its own namespace it does');
+  });
+
+  test('parameters other than the prompt must be equal', async () => {
+    const r = await chat(gw, KEY_A, { model: 'sem', max_tokens: 5, messages: [{ role: 'user', content: `${original} please` }] });
+    assert.equal(r.cache, 'miss');
+  });
+});

@@ -15,7 +15,7 @@ export class Flight {
   #entry: CacheEntry | null = null;
   #changed: Promise<void>;
   #signal!: () => void;
-  #onSettled: (() => void) | null = null;
+  readonly #onSettled: (() => void)[] = [];
 
   constructor() {
     this.#changed = this.#next();
@@ -24,7 +24,7 @@ export class Flight {
   /** Calls `fn` once when the flight is done or failed. */
   onSettled(fn: () => void): void {
     if (this.settled) fn();
-    else this.#onSettled = fn;
+    else this.#onSettled.push(fn);
   }
 
   #next(): Promise<void> {
@@ -39,6 +39,10 @@ export class Flight {
 
   get format(): FlightFormat | null {
     return this.#format;
+  }
+
+  get failed(): boolean {
+    return this.#state === 'failed';
   }
 
   get settled(): boolean {
@@ -66,7 +70,7 @@ export class Flight {
     this.#entry = entry;
     this.#state = 'done';
     this.#wake();
-    this.#onSettled?.();
+    for (const fn of this.#onSettled.splice(0)) fn();
   }
 
   /** No answer to share (an error, an uncacheable answer, the leader's client left). */
@@ -74,7 +78,7 @@ export class Flight {
     if (this.settled) return;
     this.#state = 'failed';
     this.#wake();
-    this.#onSettled?.();
+    for (const fn of this.#onSettled.splice(0)) fn();
   }
 
   /** Resolves when the answer started (with its form), or null if it failed or `timeoutMs` passed first. */

@@ -8,6 +8,7 @@ import { chunksToJson, entrySize, isUsageOnlyChunk, jsonToChunks, usageChunk, ty
 import { Flight } from './flight.js';
 import { cacheKey, type CacheScope } from './key.js';
 import type { RemoteFlights, RemoteLead } from './redis.js';
+import { SemanticIndex, promptText, withoutPrompt, type Embedder } from './semantic.js';
 import type { ResponseStore } from './store.js';
 
 export type CacheResult = 'hit' | 'miss' | 'coalesced' | 'stale' | 'bypass';
@@ -24,6 +25,17 @@ export interface CacheRuntime {
   readonly maxEntryBytes: number;
   /** How long a follower waits for the leader before going upstream itself. */
   readonly waitMs: number;
+  /** Semantic indexes, one per namespace (in this process). */
+  readonly semanticIndexes: Map<string, SemanticIndex>;
+  /** An embedder for a provider's embedding model. */
+  embedder(provider: string, model: string): Embedder;
+}
+
+/** A request's place in the semantic index, once its prompt is embedded. */
+interface SemanticProbe {
+  readonly index: SemanticIndex;
+  readonly bucket: string;
+  readonly vector: Float32Array;
 }
 
 /** `Cache-Control` request directives the cache honours. */
@@ -49,11 +61,13 @@ export class CacheStage implements Stage {
   readonly #route: CompiledRoute;
   readonly #policy: RouteCache;
   readonly #rt: CacheRuntime;
+  readonly #embed: Embedder | null;
 
   constructor(route: CompiledRoute, policy: RouteCache, runtime: CacheRuntime) {
     this.#route = route;
     this.#policy = policy;
     this.#rt = runtime;
+    this.#embed = policy.semantic === null ? null : runtime.embedder(policy.semantic.provider, policy.semantic.model);
   }
 
   async run(ctx: RequestContext, next: Next): Promise<void> {
@@ -66,8 +80,10 @@ export class CacheStage implements Stage {
       this.#mark(ctx, 'bypass');
       return next(ctx);
     }
-    const key = cacheKey(ctx.endpoint, ctx.body, this.scope(ctx));
+    const scope = this.scope(ctx);
+    const key = cacheKey(ctx.endpoint, ctx.body, scope);
     let stale: CacheEntry | null = null;
+    let probe: SemanticProbe | null = null;
     if (!noCache) {
       const entry = await this.#rt.store.get(key);
       if (entry !== null && entry.freshUntil > this.#rt.clock.now()) {
@@ -77,8 +93,40 @@ export class CacheStage implements Stage {
       stale = entry;
       const flight = this.#rt.inflight.get(key);
       if (flight !== undefined && (await this.#follow(ctx, flight))) return;
+      probe = await this.#probe(ctx, scope);
+      if (probe !== null && (await this.#semanticHit(ctx, probe, key))) return;
     }
-    await this.#lead(ctx, next, key, stale);
+    await this.#lead(ctx, next, key, stale, probe);
+  }
+
+  /** Embeds the request's prompt for the semantic index; null when the route has none or embedding failed. */
+  async #probe(ctx: RequestContext, scope: CacheScope): Promise<SemanticProbe | null> {
+    const semantic = this.#policy.semantic;
+    if (semantic === null || this.#embed === null) return null;
+    const text = promptText(ctx.endpoint, ctx.body);
+    if (text === null) return null;
+    const vector = await this.#embed(text, ctx.controller.signal);
+    if (vector === null) return null;
+    let index = this.#rt.semanticIndexes.get(scope.namespace);
+    if (index === undefined) {
+      index = new SemanticIndex(semantic.maxEntries);
+      this.#rt.semanticIndexes.set(scope.namespace, index);
+    }
+    return { index, bucket: cacheKey(ctx.endpoint, withoutPrompt(ctx.body), scope), vector };
+  }
+
+  /** Serves the answer of the nearest cached prompt above the threshold, if any is still cached. */
+  async #semanticHit(ctx: RequestContext, probe: SemanticProbe, key: string): Promise<boolean> {
+    const near = probe.index.nearest(probe.bucket, probe.vector, this.#policy.semantic!.threshold);
+    if (near === null || near.key === key) return false;
+    const entry = await this.#rt.store.get(near.key);
+    if (entry === null || entry.freshUntil <= this.#rt.clock.now()) {
+      if (entry === null) probe.index.remove(probe.bucket, near.key);
+      return false;
+    }
+    this.#serve(ctx, entry, 'hit');
+    ctx.responseHeaders = { ...ctx.responseHeaders, 'x-sluice-cache-similarity': near.similarity.toFixed(4) };
+    return true;
   }
 
   /** The namespace, tenant and version a request's answers live under. */
@@ -108,7 +156,7 @@ export class CacheStage implements Stage {
     return true;
   }
 
-  async #lead(ctx: RequestContext, next: Next, key: string, stale: CacheEntry | null): Promise<void> {
+  async #lead(ctx: RequestContext, next: Next, key: string, stale: CacheEntry | null, probe: SemanticProbe | null): Promise<void> {
     let flight = new Flight();
     const inflight = this.#rt.inflight;
     // A no-cache request refreshes the entry but does not take over another request's flight.
@@ -139,6 +187,7 @@ export class CacheStage implements Stage {
         throw err;
       }
       this.#publish(ctx, key, flight, remote);
+      if (probe !== null) flight.onSettled(() => flight.format !== null && !flight.failed && probe.index.add(probe.bucket, probe.vector, key));
     } finally {
       // Whatever ended the leader's part without an answer to share (an error, an
       // uncacheable answer) frees the followers; a recorded stream settles when it ends.
