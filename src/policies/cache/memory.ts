@@ -18,6 +18,8 @@ export class MemoryResponseStore implements ResponseStore {
       maxSize: maxBytes,
       sizeCalculation: (v, k) => Math.max(1, entrySize(v) + k.length * 2),
       ttlAutopurge: false,
+      // Read the clock at every check (the default caches it for 1 ms, which a fake clock defeats).
+      ttlResolution: 0,
       allowStale: false,
       perf: { now: () => clock.monotonic() },
       dispose: (_v, _k, reason) => {
