@@ -15,6 +15,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Buffer } from 'node:buffer';
 import { request } from 'undici';
 import { ROOT, describeMachine, isoDate, loadDist, round, startChild, startMock, startSluice, waitHttp, freePort } from './lib.mjs';
 
