@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FakeClock } from '../../src/lib/clock.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RouteCache } from '../../src/config/compile.js';
+import { SluiceError } from '../../src/errors.js';
+import { FakeClock, systemClock } from '../../src/lib/clock.js';
+import { RequestContext } from '../../src/pipeline/context.js';
+import { CacheStage, type CacheRuntime } from '../../src/policies/cache/stage.js';
+import { compiledRoute } from '../helpers/routes.js';
 import { chunksToJson, isUsageOnlyChunk, jsonToChunks, parseEntry, serializeEntry, usageChunk, type CacheEntry } from '../../src/policies/cache/entry.js';
 import { Flight } from '../../src/policies/cache/flight.js';
 import { cacheKey, keyMatches, purgePattern } from '../../src/policies/cache/key.js';
@@ -171,5 +177,37 @@ describe('semantic index', () => {
     const v = vectorOf(JSON.stringify({ data: [{ embedding: [3, 4] }] }))!;
     assert.ok(Math.abs(v[0]! - 0.6) < 1e-6 && Math.abs(v[1]! - 0.8) < 1e-6);
     assert.equal(vectorOf('{"data":[]}'), null);
+  });
+});
+
+describe('cache stage coalescing', () => {
+  const policy: RouteCache = { ttlMs: 60_000, scope: 'key', anyTemperature: false, clientTtl: false, version: 1, namespace: null, staleIfErrorMs: 0, semantic: null };
+  const runtime = (): CacheRuntime => ({
+    store: new MemoryResponseStore(1 << 20, systemClock),
+    remote: null,
+    inflight: new Map(),
+    clock: systemClock,
+    maxEntryBytes: 1 << 20,
+    waitMs: 5000,
+    semanticIndexes: new Map(),
+    embedder: () => () => Promise.resolve(null),
+  });
+  const route = compiledRoute('r', ['m']);
+  const ctxFor = (i: number) => new RequestContext(`r${i}`, 'chat', { model: 'm', temperature: 0, messages: [{ role: 'user', content: 'q' }] }, route, 0);
+
+  test('when the leader fails, one follower leads and the rest follow it: two upstream calls, not twenty', async () => {
+    const stage = new CacheStage(route, policy, runtime());
+    let calls = 0;
+    const next = async (ctx: RequestContext): Promise<void> => {
+      const n = ++calls;
+      await sleep(30);
+      if (n === 1) throw new SluiceError('SLUICE_ERR_UPSTREAM_UNREACHABLE');
+      ctx.response = { kind: 'json', status: 200, body: '{"ok":true}', usage: null };
+    };
+    const ctxs = Array.from({ length: 20 }, (_, i) => ctxFor(i));
+    const outcomes = await Promise.allSettled(ctxs.map((ctx) => stage.run(ctx, next)));
+    assert.equal(calls, 2);
+    assert.equal(outcomes.filter((o) => o.status === 'rejected').length, 1, 'only the failed leader saw the error');
+    assert.equal(ctxs.filter((c) => c.cacheResult === 'coalesced').length, 18);
   });
 });

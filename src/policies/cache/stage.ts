@@ -83,7 +83,6 @@ export class CacheStage implements Stage {
     const scope = this.scope(ctx);
     const key = cacheKey(ctx.endpoint, ctx.body, scope);
     let stale: CacheEntry | null = null;
-    let probe: SemanticProbe | null = null;
     if (!noCache) {
       const entry = await this.#rt.store.get(key);
       if (entry !== null && entry.freshUntil > this.#rt.clock.now()) {
@@ -91,12 +90,17 @@ export class CacheStage implements Stage {
         return;
       }
       stale = entry;
-      const flight = this.#rt.inflight.get(key);
-      if (flight !== undefined && (await this.#follow(ctx, flight))) return;
-      probe = await this.#probe(ctx, scope);
-      if (probe !== null && (await this.#semanticHit(ctx, probe, key))) return;
+      // When a leader fails before answering, its followers race to lead: the first does and
+      // the others follow it, rather than each going upstream (a few times, then on their own).
+      // Nothing is awaited between the last look at `inflight` and #lead registering its
+      // flight, so two identical requests can never both lead in this process.
+      for (let tries = 0; tries < 3; tries++) {
+        const flight = this.#rt.inflight.get(key);
+        if (flight === undefined) break;
+        if (await this.#follow(ctx, flight)) return;
+      }
     }
-    await this.#lead(ctx, next, key, stale, probe);
+    await this.#lead(ctx, next, key, scope, stale, noCache);
   }
 
   /** Embeds the request's prompt for the semantic index; null when the route has none or embedding failed. */
@@ -115,18 +119,18 @@ export class CacheStage implements Stage {
     return { index, bucket: cacheKey(ctx.endpoint, withoutPrompt(ctx.body), scope), vector };
   }
 
-  /** Serves the answer of the nearest cached prompt above the threshold, if any is still cached. */
-  async #semanticHit(ctx: RequestContext, probe: SemanticProbe, key: string): Promise<boolean> {
+  /** Serves the answer of the nearest cached prompt above the threshold, if it is still cached; returns it. */
+  async #semanticHit(ctx: RequestContext, probe: SemanticProbe, key: string): Promise<CacheEntry | null> {
     const near = probe.index.nearest(probe.bucket, probe.vector, this.#policy.semantic!.threshold);
-    if (near === null || near.key === key) return false;
+    if (near === null || near.key === key) return null;
     const entry = await this.#rt.store.get(near.key);
     if (entry === null || entry.freshUntil <= this.#rt.clock.now()) {
       if (entry === null) probe.index.remove(probe.bucket, near.key);
-      return false;
+      return null;
     }
     this.#serve(ctx, entry, 'hit');
     ctx.responseHeaders = { ...ctx.responseHeaders, 'x-sluice-cache-similarity': near.similarity.toFixed(4) };
-    return true;
+    return entry;
   }
 
   /** The namespace, tenant and version a request's answers live under. */
@@ -156,14 +160,22 @@ export class CacheStage implements Stage {
     return true;
   }
 
-  async #lead(ctx: RequestContext, next: Next, key: string, stale: CacheEntry | null, probe: SemanticProbe | null): Promise<void> {
+  async #lead(ctx: RequestContext, next: Next, key: string, scope: CacheScope, stale: CacheEntry | null, noCache: boolean): Promise<void> {
     let flight = new Flight();
     const inflight = this.#rt.inflight;
     // A no-cache request refreshes the entry but does not take over another request's flight.
     const own = !inflight.has(key);
     if (own) inflight.set(key, flight);
     let remote: RemoteLead | null = null;
+    let probe: SemanticProbe | null = null;
     try {
+      // A similar prompt's answer, if the route has a semantic cache; followers share it too.
+      probe = noCache ? null : await this.#probe(ctx, scope);
+      const similar = probe === null ? null : await this.#semanticHit(ctx, probe, key);
+      if (similar !== null) {
+        flight.finish(similar);
+        return;
+      }
       if (this.#rt.remote !== null) {
         const claim = await this.#rt.remote.claim(key);
         if (claim.role === 'follow') {
@@ -187,7 +199,8 @@ export class CacheStage implements Stage {
         throw err;
       }
       this.#publish(ctx, key, flight, remote);
-      if (probe !== null) flight.onSettled(() => flight.format !== null && !flight.failed && probe.index.add(probe.bucket, probe.vector, key));
+      const indexed = probe;
+      if (indexed !== null) flight.onSettled(() => !flight.failed && indexed.index.add(indexed.bucket, indexed.vector, key));
     } finally {
       // Whatever ended the leader's part without an answer to share (an error, an
       // uncacheable answer) frees the followers; a recorded stream settles when it ends.
