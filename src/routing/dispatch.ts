@@ -168,13 +168,17 @@ export class DispatchStage implements Stage {
       admission.finish(ctx.clientGone ? 'neutral' : verdictOf(e));
       throw e;
     }
+    const upstreamMs = this.#clock.monotonic() - started;
     if (response.kind === 'json') {
-      target.observeLatency(this.#clock.monotonic() - started);
+      target.observeLatency(upstreamMs);
+      ctx.upstreamMs = upstreamMs;
       admission.finish('success', response.usage?.totalTokens);
       return response;
     }
     const tracked = new TrackedStream(response, (verdict, usage) => admission.finish(verdict, usage?.totalTokens), () => ctx.clientGone);
     await tracked.prime();
+    // Set only once the stream is primed: an attempt that fails here is retried, not answering.
+    ctx.upstreamMs = upstreamMs;
     target.observeLatency(this.#clock.monotonic() - started);
     return tracked;
   }
