@@ -193,7 +193,8 @@ export interface RuntimeConfig {
     readonly trustProxy: boolean | number | readonly string[];
     readonly cors: { readonly origins: readonly string[]; readonly credentials: boolean; readonly maxAgeMs: number };
   };
-  readonly logging: { readonly level: string };
+  /** `sampleRate`: share (0..1) of successful requests that get a request log line; failures always do. */
+  readonly logging: { readonly level: string; readonly sampleRate: number };
   readonly auth: { readonly required: boolean; readonly jwt: JwtRuntime | null; readonly keyCacheTtlMs: number };
   readonly keys: readonly ConfigKey[];
   /** Always has a `default` tier. */
@@ -412,7 +413,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
       trustProxy: config.server.trustProxy,
       cors: { origins: config.server.cors.origins, credentials: config.server.cors.credentials, maxAgeMs: config.server.cors.maxAge },
     },
-    logging: { level: config.logging.level },
+    logging: { level: config.logging.level, sampleRate: config.logging.sampleRate },
     auth: {
       required: config.auth.required ?? (config.keys.length > 0 || config.auth.jwt !== undefined),
       jwt: compileJwt(config.auth.jwt),

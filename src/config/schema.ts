@@ -29,6 +29,7 @@ const serverSchema = z.strictObject({
 
 const loggingSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  sampleRate: numeric(z.number().min(0).max(1)).default(1),
 });
 
 

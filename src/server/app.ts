@@ -93,7 +93,7 @@ export class Gateway {
     const clock = options.clock ?? systemClock;
     const now = (): number => clock.monotonic();
     this.bus = new EventBus((err) => this.#logger.error({ err }, 'event listener failed'));
-    attachRequestLog(this.bus, this.#logger);
+    attachRequestLog(this.bus, this.#logger, { sampleRate: config.logging.sampleRate, random: options.random ?? Math.random });
     this.#adapters = createAdapters(config.providers, this.#pools);
     for (const [name, provider] of Object.entries(config.providers)) {
       const adapter = this.#adapters.get(name);
