@@ -195,6 +195,8 @@ export interface RuntimeConfig {
   };
   /** `sampleRate`: share (0..1) of successful requests that get a request log line; failures always do. */
   readonly logging: { readonly level: string; readonly sampleRate: number };
+  /** OpenTelemetry export; null = off. */
+  readonly tracing: TracingRuntime | null;
   readonly auth: { readonly required: boolean; readonly jwt: JwtRuntime | null; readonly keyCacheTtlMs: number };
   readonly keys: readonly ConfigKey[];
   /** Always has a `default` tier. */
@@ -208,6 +210,16 @@ export interface RuntimeConfig {
   readonly cache: { readonly maxBytes: number };
   readonly providers: Readonly<Record<string, ProviderRuntime>>;
   readonly routes: readonly CompiledRoute[];
+}
+
+export interface TracingRuntime {
+  /** OTLP/HTTP (JSON) traces URL, e.g. http://collector:4318/v1/traces. */
+  readonly endpoint: string;
+  /** Sent with every export; values are secrets (collector API keys). */
+  readonly headers: Readonly<Record<string, Secret>>;
+  readonly serviceName: string;
+  /** Share (0..1) of new traces sampled; a caller's `traceparent` decides for its own. */
+  readonly sampleRate: number;
 }
 
 export interface Overrides {
@@ -414,6 +426,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
       cors: { origins: config.server.cors.origins, credentials: config.server.cors.credentials, maxAgeMs: config.server.cors.maxAge },
     },
     logging: { level: config.logging.level, sampleRate: config.logging.sampleRate },
+    tracing: compileTracing(config.tracing),
     auth: {
       required: config.auth.required ?? (config.keys.length > 0 || config.auth.jwt !== undefined),
       jwt: compileJwt(config.auth.jwt),
@@ -446,4 +459,14 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     providers,
     routes: routesIn.map((r, i) => compileRoute(r, i, config.routing, providers)),
   });
+}
+
+function compileTracing(t: Config['tracing']): TracingRuntime | null {
+  if (t.endpoint === undefined) return null;
+  return {
+    endpoint: t.endpoint,
+    headers: Object.fromEntries(Object.entries(t.headers).map(([k, v]) => [k, new Secret(v)])),
+    serviceName: t.serviceName,
+    sampleRate: t.sampleRate,
+  };
 }
