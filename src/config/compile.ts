@@ -209,7 +209,10 @@ export interface RuntimeConfig {
     readonly trustProxy: boolean | number | readonly string[];
     readonly cors: { readonly origins: readonly string[]; readonly credentials: boolean; readonly maxAgeMs: number };
   };
-  readonly logging: { readonly level: string };
+  /** `sampleRate`: share (0..1) of successful requests that get a request log line; failures always do. */
+  readonly logging: { readonly level: string; readonly sampleRate: number };
+  /** OpenTelemetry export; null = off. */
+  readonly tracing: TracingRuntime | null;
   readonly auth: { readonly required: boolean; readonly jwt: JwtRuntime | null; readonly keyCacheTtlMs: number };
   readonly keys: readonly ConfigKey[];
   /** Always has a `default` tier. */
@@ -231,6 +234,16 @@ export interface RuntimeConfig {
   };
   readonly providers: Readonly<Record<string, ProviderRuntime>>;
   readonly routes: readonly CompiledRoute[];
+}
+
+export interface TracingRuntime {
+  /** OTLP/HTTP (JSON) traces URL, e.g. http://collector:4318/v1/traces. */
+  readonly endpoint: string;
+  /** Sent with every export; values are secrets (collector API keys). */
+  readonly headers: Readonly<Record<string, Secret>>;
+  readonly serviceName: string;
+  /** Share (0..1) of new traces sampled; a caller's `traceparent` decides for its own. */
+  readonly sampleRate: number;
 }
 
 export interface Overrides {
@@ -448,7 +461,8 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
       trustProxy: config.server.trustProxy,
       cors: { origins: config.server.cors.origins, credentials: config.server.cors.credentials, maxAgeMs: config.server.cors.maxAge },
     },
-    logging: { level: config.logging.level },
+    logging: { level: config.logging.level, sampleRate: config.logging.sampleRate },
+    tracing: compileTracing(config.tracing),
     auth: {
       required: config.auth.required ?? (config.keys.length > 0 || config.auth.jwt !== undefined),
       jwt: compileJwt(config.auth.jwt),
@@ -488,4 +502,14 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     providers,
     routes: routesIn.map((r, i) => compileRoute(r, i, config.routing, providers)),
   });
+}
+
+function compileTracing(t: Config['tracing']): TracingRuntime | null {
+  if (t.endpoint === undefined) return null;
+  return {
+    endpoint: t.endpoint,
+    headers: Object.fromEntries(Object.entries(t.headers).map(([k, v]) => [k, new Secret(v)])),
+    serviceName: t.serviceName,
+    sampleRate: t.sampleRate,
+  };
 }

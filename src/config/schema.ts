@@ -29,8 +29,16 @@ const serverSchema = z.strictObject({
 
 const loggingSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  sampleRate: numeric(z.number().min(0).max(1)).default(1),
 });
 
+const tracingSchema = z.strictObject({
+  /** OTLP/HTTP traces URL; absent keeps tracing off (and its SDK unloaded). */
+  endpoint: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:4318/v1/traces' }).optional(),
+  headers: z.record(z.string(), z.string()).default({}),
+  serviceName: z.string().min(1).default('sluice'),
+  sampleRate: numeric(z.number().min(0).max(1)).default(1),
+});
 
 const healthCheckSchema = z.strictObject({
   interval: duration.default(30_000),
@@ -255,6 +263,7 @@ const routingSchema = z.strictObject({
 export const configSchema = z.strictObject({
   server: serverSchema.prefault({}),
   logging: loggingSchema.prefault({}),
+  tracing: tracingSchema.prefault({}),
   routing: routingSchema.prefault({}),
   auth: authSchema.prefault({}),
   keys: z.array(keySchema).default([]),

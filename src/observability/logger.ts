@@ -1,17 +1,18 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 
+/** Request headers that carry credentials: client keys, JWTs, admin tokens, provider keys. */
+const credentialHeaders = ['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'cookie', 'set-cookie'];
+
 /**
- * Header and field paths that may hold credentials. Config secrets are `Secret` objects and
- * print as "[redacted]" anyway; this list covers what arrives from clients.
+ * Field paths that may hold credentials, redacted by name wherever a headers object is
+ * logged (fastify's `req`, a logged `headers`, or one nested a level down, such as an
+ * upstream call's). Config secrets are `Secret` objects and print as "[redacted]" anyway; key
+ * and admin token values are kept only as hashes.
  */
 export const redactPaths = [
-  'req.headers.authorization',
-  'req.headers["x-api-key"]',
-  'req.headers["api-key"]',
-  'req.headers.cookie',
-  'headers.authorization',
-  'headers["x-api-key"]',
-  'headers["api-key"]',
+  ...['req.headers', 'res.headers', 'headers', '*.headers'].flatMap((at) => credentialHeaders.map((h) => `${at}["${h}"]`)),
+  'apiKey',
+  'api_key',
   '*.apiKey',
   '*.api_key',
 ];

@@ -3,9 +3,15 @@ import type { RouteRuntime } from '../routing/route-runtime.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { EventBus } from './events.js';
 import type { StoreStats } from '../policies/cache/store.js';
+import { priceOf } from '../policies/admit/admit.js';
+import { costUsd } from '../usage/cost.js';
 
 /** Latency buckets in seconds: fine below 50 ms where gateway overhead lives, coarse above. */
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+/** Gateway overhead buckets in seconds: it should stay well below a millisecond. */
+const overheadBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+type RequestLabel = 'endpoint' | 'route' | 'provider' | 'model';
 
 /**
  * Prometheus metrics, fed by gateway events. Each gateway instance has its own registry.
@@ -13,10 +19,13 @@ const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly #requests: Counter<'endpoint' | 'route' | 'provider' | 'status' | 'code'>;
-  readonly #duration: Histogram<'endpoint' | 'route' | 'provider'>;
-  readonly #ttfb: Histogram<'endpoint' | 'route' | 'provider'>;
-  readonly #tokens: Counter<'route' | 'provider' | 'kind'>;
+  readonly #requests: Counter<RequestLabel | 'status' | 'code'>;
+  readonly #duration: Histogram<RequestLabel>;
+  readonly #ttfb: Histogram<RequestLabel>;
+  readonly #upstream: Histogram<RequestLabel>;
+  readonly #overhead: Histogram<RequestLabel>;
+  readonly #tokens: Counter<'route' | 'provider' | 'model' | 'kind'>;
+  readonly #cost: Counter<'route' | 'provider' | 'model'>;
   readonly #retries: Counter<'route'>;
   readonly #fallbacks: Counter<'route' | 'fallback'>;
   readonly #queueWait: Histogram<'route'>;
@@ -24,30 +33,37 @@ export class Metrics {
 
   constructor(bus: EventBus, routes: () => Iterable<RouteRuntime> = () => []) {
     collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
+    const requestLabels: RequestLabel[] = ['endpoint', 'route', 'provider', 'model'];
     this.#requests = new Counter({
       name: 'sluice_requests_total',
-      help: 'Requests answered, by endpoint, route, provider, HTTP status and error code ("" when none).',
-      labelNames: ['endpoint', 'route', 'provider', 'status', 'code'],
+      help: 'Requests answered, by endpoint, route, provider, model, HTTP status and error code ("" when none).',
+      labelNames: [...requestLabels, 'status', 'code'],
       registers: [this.registry],
     });
-    this.#duration = new Histogram({
-      name: 'sluice_request_duration_seconds',
-      help: 'Time from request arrival to the last byte of the answer.',
-      labelNames: ['endpoint', 'route', 'provider'],
-      buckets: latencyBuckets,
-      registers: [this.registry],
-    });
-    this.#ttfb = new Histogram({
-      name: 'sluice_time_to_first_byte_seconds',
-      help: 'Time from request arrival to the first byte sent to the client.',
-      labelNames: ['endpoint', 'route', 'provider'],
-      buckets: latencyBuckets,
-      registers: [this.registry],
-    });
+    const histogram = (name: string, help: string, buckets: number[]): Histogram<RequestLabel> =>
+      new Histogram({ name, help, labelNames: requestLabels, buckets, registers: [this.registry] });
+    this.#duration = histogram('sluice_request_duration_seconds', 'Time from request arrival to the last byte of the answer.', latencyBuckets);
+    this.#ttfb = histogram('sluice_time_to_first_byte_seconds', 'Time from request arrival to the first byte sent to the client.', latencyBuckets);
+    this.#upstream = histogram(
+      'sluice_upstream_duration_seconds',
+      'Time from sending the answering upstream attempt to its response (headers, or the whole body when not streamed).',
+      latencyBuckets,
+    );
+    this.#overhead = histogram(
+      'sluice_gateway_overhead_seconds',
+      "Time to first byte minus the answering upstream attempt's time: what the gateway added (admission, queueing, retries, translation).",
+      overheadBuckets,
+    );
     this.#tokens = new Counter({
       name: 'sluice_tokens_total',
       help: 'Tokens reported by upstreams, by kind (prompt, completion).',
-      labelNames: ['route', 'provider', 'kind'],
+      labelNames: ['route', 'provider', 'model', 'kind'],
+      registers: [this.registry],
+    });
+    this.#cost = new Counter({
+      name: 'sluice_cost_usd_total',
+      help: "Cost in USD of the tokens upstreams reported, at the target's configured price or the bundled price table.",
+      labelNames: ['route', 'provider', 'model'],
       registers: [this.registry],
     });
     this.#retries = new Counter({ name: 'sluice_retries_total', help: 'Upstream attempts after the first, by route.', labelNames: ['route'], registers: [this.registry] });
@@ -132,16 +148,24 @@ export class Metrics {
   #record(ctx: RequestContext): void {
     const route = ctx.route.name;
     const provider = ctx.target?.provider ?? '';
-    this.#requests.inc({ endpoint: ctx.endpoint, route, provider, status: String(ctx.status), code: ctx.errorCode ?? '' });
-    const labels = { endpoint: ctx.endpoint, route, provider };
+    const model = modelLabel(ctx);
+    const labels = { endpoint: ctx.endpoint, route, provider, model };
+    this.#requests.inc({ ...labels, status: String(ctx.status), code: ctx.errorCode ?? '' });
     this.#duration.observe(labels, (ctx.endedAt - ctx.startedAt) / 1000);
-    if (ctx.firstByteAt >= 0) this.#ttfb.observe(labels, (ctx.firstByteAt - ctx.startedAt) / 1000);
+    if (ctx.firstByteAt >= 0) {
+      const ttfbMs = ctx.firstByteAt - ctx.startedAt;
+      this.#ttfb.observe(labels, ttfbMs / 1000);
+      if (ctx.upstreamMs >= 0) this.#overhead.observe(labels, Math.max(0, ttfbMs - ctx.upstreamMs) / 1000);
+    }
+    if (ctx.upstreamMs >= 0) this.#upstream.observe(labels, ctx.upstreamMs / 1000);
     if (ctx.retries > 0) this.#retries.inc({ route }, ctx.retries);
     if (ctx.fallbackModel !== null) this.#fallbacks.inc({ route, fallback: ctx.fallbackModel });
     if (ctx.queueWaitMs > 0) this.#queueWait.observe({ route }, ctx.queueWaitMs / 1000);
     if (ctx.usage !== null) {
-      this.#tokens.inc({ route, provider, kind: 'prompt' }, ctx.usage.promptTokens);
-      this.#tokens.inc({ route, provider, kind: 'completion' }, ctx.usage.completionTokens);
+      this.#tokens.inc({ route, provider, model, kind: 'prompt' }, ctx.usage.promptTokens);
+      this.#tokens.inc({ route, provider, model, kind: 'completion' }, ctx.usage.completionTokens);
+      const cost = costUsd(ctx.usage, priceOf(ctx));
+      if (cost > 0) this.#cost.inc({ route, provider, model }, cost);
     }
   }
 
@@ -178,6 +202,19 @@ export class Metrics {
 
   /** Counts a request that failed before it reached a route (bad input, unknown model). */
   recordUnrouted(endpoint: string, status: number, code: string): void {
-    this.#requests.inc({ endpoint, route: '', provider: '', status: String(status), code });
+    this.#requests.inc({ endpoint, route: '', provider: '', model: '', status: String(status), code });
   }
+}
+
+/**
+ * The `model` label: the model sent upstream, kept to names from the config so clients
+ * cannot grow the label set. A target that passes the client's model through reports it
+ * only when the route (or the fallback that answered) names it exactly; otherwise "*".
+ */
+export function modelLabel(ctx: RequestContext): string {
+  const t = ctx.target;
+  if (t === null) return '';
+  if (t.model !== null) return t.model;
+  if (ctx.fallbackModel !== null) return ctx.fallbackModel;
+  return ctx.route.patterns.includes(ctx.model) ? ctx.model : '*';
 }

@@ -1,10 +1,27 @@
 import type { Logger } from 'pino';
+import type { RequestContext } from '../pipeline/context.js';
 import type { EventBus } from './events.js';
 
+/** Which request lines are written: all failures, and this share of successes. */
+export interface RequestLogSampling {
+  /** 0..1; 1 logs every request. */
+  readonly sampleRate: number;
+  readonly random: () => number;
+}
+
+/** Failures are always logged, whatever the sample rate: they are what an operator looks for. */
+function failed(ctx: RequestContext): boolean {
+  return ctx.errorCode !== null || ctx.status >= 400;
+}
+
 /** One log line per finished request, with what an operator needs to follow it. */
-export function attachRequestLog(bus: EventBus, logger: Logger): void {
+export function attachRequestLog(bus: EventBus, logger: Logger, sampling: RequestLogSampling): void {
+  const { sampleRate, random } = sampling;
   bus.on('request:end', (ctx) => {
     if (!logger.isLevelEnabled('info')) return;
+    // random() is drawn only when sampling, so a seeded generator shared with routing keeps
+    // its sequence when every request is logged.
+    if (sampleRate < 1 && !failed(ctx) && random() >= sampleRate) return;
     logger.info(
       {
         reqId: ctx.id,
@@ -23,6 +40,7 @@ export function attachRequestLog(bus: EventBus, logger: Logger): void {
         fallback: ctx.fallbackModel,
         ms: Math.round((ctx.endedAt - ctx.startedAt) * 100) / 100,
         ttfbMs: ctx.firstByteAt < 0 ? null : Math.round((ctx.firstByteAt - ctx.startedAt) * 100) / 100,
+        upstreamMs: ctx.upstreamMs < 0 ? null : Math.round(ctx.upstreamMs * 100) / 100,
         tokens: ctx.usage === null ? null : { prompt: ctx.usage.promptTokens, completion: ctx.usage.completionTokens },
       },
       'request',

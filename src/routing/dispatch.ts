@@ -1,9 +1,11 @@
+import type { CompiledTarget } from '../config/compile.js';
 import { SluiceError, toSluiceError } from '../errors.js';
 import { delay, type Clock } from '../lib/clock.js';
 import type { Next, Stage } from '../pipeline/compose.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { JsonObject, ProviderResponse } from '../providers/types.js';
 import { declaredMaxTokens } from '../usage/estimate.js';
+import { upstreamAttempts, type UpstreamAttempt } from './attempts.js';
 import { CapacityError } from './capacity.js';
 import { isRetryable, retryAfterOf, verdictOf } from './outcome.js';
 import { backoffMs, parseRetryAfter } from './retry.js';
@@ -166,17 +168,34 @@ export class DispatchStage implements Stage {
     } catch (err) {
       const e = ctx.abortedError() ?? toSluiceError(err);
       admission.finish(ctx.clientGone ? 'neutral' : verdictOf(e));
+      if (upstreamAttempts.hasSubscribers) this.#publish(ctx, target.config, started, e);
       throw e;
     }
+    const upstreamMs = this.#clock.monotonic() - started;
     if (response.kind === 'json') {
-      target.observeLatency(this.#clock.monotonic() - started);
+      target.observeLatency(upstreamMs);
+      ctx.upstreamMs = upstreamMs;
       admission.finish('success', response.usage?.totalTokens);
+      if (upstreamAttempts.hasSubscribers) this.#publish(ctx, target.config, started, null);
       return response;
     }
     const tracked = new TrackedStream(response, (verdict, usage) => admission.finish(verdict, usage?.totalTokens), () => ctx.clientGone);
-    await tracked.prime();
+    try {
+      await tracked.prime();
+    } catch (err) {
+      if (upstreamAttempts.hasSubscribers) this.#publish(ctx, target.config, started, ctx.abortedError() ?? toSluiceError(err));
+      throw err;
+    }
+    // Set only once the stream is primed: an attempt that fails here is retried, not answering.
+    ctx.upstreamMs = upstreamMs;
     target.observeLatency(this.#clock.monotonic() - started);
+    if (upstreamAttempts.hasSubscribers) this.#publish(ctx, target.config, started, null);
     return tracked;
+  }
+
+  #publish(ctx: RequestContext, target: CompiledTarget, startedAt: number, error: SluiceError | null): void {
+    const attempt: UpstreamAttempt = { ctx, target, startedAt, endedAt: this.#clock.monotonic(), error };
+    upstreamAttempts.publish(attempt);
   }
 }
 

@@ -6,6 +6,7 @@ import { SluiceError } from '../errors.js';
 import { EventBus } from '../observability/events.js';
 import { attachRequestLog } from '../observability/request-log.js';
 import { Metrics } from '../observability/metrics.js';
+import type { Tracing } from '../observability/tracing.js';
 import { Pipelines } from '../pipeline/pipelines.js';
 import { createAdapters } from '../providers/registry.js';
 import type { ProviderAdapter } from '../providers/types.js';
@@ -41,6 +42,8 @@ export interface GatewayOptions {
 interface Resources {
   readonly db: Database | null;
   readonly store: StateStore;
+  /** The tracing module, imported only when `tracing.endpoint` is set. */
+  readonly Tracing: typeof Tracing | null;
 }
 
 /** The admit stage is left out of route chains when nothing could ever be limited. */
@@ -69,6 +72,7 @@ export class Gateway {
   readonly #logger: Logger;
   readonly #resources: Resources;
   readonly #cache: CacheRuntime | null;
+  readonly #tracing: Tracing | null;
   readonly keys: KeyRegistry;
   #draining = false;
 
@@ -87,7 +91,8 @@ export class Gateway {
       failure: config.state.failure,
       ...(config.state.redisUrl === null ? {} : { redis: { url: config.state.redisUrl } }),
     });
-    return new Gateway(config, options, { db, store });
+    const tracing = config.tracing === null ? null : (await import('../observability/tracing.js')).Tracing;
+    return new Gateway(config, options, { db, store, Tracing: tracing });
   }
 
   private constructor(config: RuntimeConfig, options: GatewayOptions, resources: Resources) {
@@ -97,7 +102,8 @@ export class Gateway {
     const clock = options.clock ?? systemClock;
     const now = (): number => clock.monotonic();
     this.bus = new EventBus((err) => this.#logger.error({ err }, 'event listener failed'));
-    attachRequestLog(this.bus, this.#logger);
+    attachRequestLog(this.bus, this.#logger, { sampleRate: config.logging.sampleRate, random: options.random ?? Math.random });
+    this.#tracing = config.tracing === null || resources.Tracing === null ? null : new resources.Tracing(config.tracing, this.bus, clock);
     this.#adapters = createAdapters(config.providers, this.#pools);
     for (const [name, provider] of Object.entries(config.providers)) {
       const adapter = this.#adapters.get(name);
@@ -247,6 +253,7 @@ export class Gateway {
       this.app.server.closeAllConnections();
       await closed;
     }
+    await this.#tracing?.shutdown().catch((err: unknown) => this.#logger.warn({ err }, 'exporting the last traces failed'));
     await Promise.all([...this.#adapters.values()].map((a) => a.close()));
     await this.#pools.close();
     await this.#resources.store.close().catch(() => {});

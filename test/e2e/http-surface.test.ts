@@ -102,11 +102,11 @@ describe('HTTP surface: operations endpoints', () => {
     const res = await call(gw.url, '/metrics', { method: 'GET', headers: {} });
     assert.equal(res.status, 200);
     assert.match(String(res.headers['content-type']), /text\/plain/);
-    assert.match(res.text, /sluice_requests_total\{endpoint="chat",route="mock-1",provider="mock",status="200",code=""\} [1-9]/);
-    assert.match(res.text, /sluice_requests_total\{endpoint="chat",route="",provider="",status="400",code="SLUICE_ERR_INVALID_REQUEST"\} 1/);
-    assert.match(res.text, /sluice_request_duration_seconds_bucket\{le="0.005",endpoint="chat",route="mock-1",provider="mock"\}/);
+    assert.match(res.text, /sluice_requests_total\{endpoint="chat",route="mock-1",provider="mock",model="mock-1",status="200",code=""\} [1-9]/);
+    assert.match(res.text, /sluice_requests_total\{endpoint="chat",route="",provider="",model="",status="400",code="SLUICE_ERR_INVALID_REQUEST"\} 1/);
+    assert.match(res.text, /sluice_request_duration_seconds_bucket\{le="0.005",endpoint="chat",route="mock-1",provider="mock",model="mock-1"\}/);
     assert.match(res.text, /sluice_time_to_first_byte_seconds_count/);
-    assert.match(res.text, /sluice_tokens_total\{route="mock-1",provider="mock",kind="completion"\} [1-9]/);
+    assert.match(res.text, /sluice_tokens_total\{route="mock-1",provider="mock",model="mock-1",kind="completion"\} [1-9]/);
     assert.match(res.text, /sluice_process_resident_memory_bytes/);
   });
 });

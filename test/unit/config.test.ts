@@ -17,6 +17,7 @@ server:
   drainTimeout: 30s
 logging:
   level: debug
+  sampleRate: 0.25
 providers:
   openai:
     type: openai
@@ -90,7 +91,7 @@ describe('parseConfigText + compileConfig: a valid config', () => {
   test('server and logging values, durations in ms and sizes in bytes', () => {
     assert.equal(rc.source, 'sluice.yaml');
     assert.deepEqual(rc.server, { host: '0.0.0.0', port: 9000, bodyLimit: 1_048_576, drainTimeoutMs: 30_000, trustProxy: false, cors: { origins: [], credentials: false, maxAgeMs: 600_000 } });
-    assert.deepEqual(rc.logging, { level: 'debug' });
+    assert.deepEqual(rc.logging, { level: 'debug', sampleRate: 0.25 });
   });
 
   test('openai provider: origin, basePath without trailing slash, headers, connections, timeouts', () => {
@@ -413,7 +414,7 @@ describe('defaults', () => {
     const rc = compileConfig(validateConfig({}, BUILTIN_SOURCE, {}), BUILTIN_SOURCE);
     assert.equal(rc.source, '(built-in default)');
     assert.deepEqual(rc.server, { host: '127.0.0.1', port: 8787, bodyLimit: 4 * 1024 * 1024, drainTimeoutMs: 30_000, trustProxy: false, cors: { origins: [], credentials: false, maxAgeMs: 600_000 } });
-    assert.deepEqual(rc.logging, { level: 'info' });
+    assert.deepEqual(rc.logging, { level: 'info', sampleRate: 1 });
     assert.deepEqual(rc.providers, {
       mock: {
         type: 'mock',

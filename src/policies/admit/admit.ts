@@ -149,7 +149,7 @@ export class AdmitStage implements Stage {
 }
 
 /** The price of what answered: the target's configured price, else the bundled table. */
-function priceOf(ctx: RequestContext): Price | null {
+export function priceOf(ctx: RequestContext): Price | null {
   const t = ctx.target;
   if (t?.price != null) return t.price;
   return lookupPrice(t?.model ?? ctx.model);
