@@ -45,7 +45,7 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint) {
     let ctx: RequestContext;
     try {
       const body = dialect.request(endpoint, request.body);
-      const principal = await deps.guard.check(request);
+      const principal = await deps.guard.check(request.ip, request.headers);
       const pipelines = deps.pipelines();
       const route = pipelines.table.match(body.model as string);
       if (route === null) {
