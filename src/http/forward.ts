@@ -73,7 +73,8 @@ export class ForwardStage implements Stage<HttpContext> {
       const status = upstream.statusCode;
       if (status >= 500 && retryable && svc.retry.on.has(status) && n + 1 < attempts && this.#deps.balancer.hasOther(tried)) {
         attempt.finish('failure');
-        upstream.body.resume();
+        // Small error bodies are read so the connection can be reused; bigger ones close it.
+        upstream.body.dump().catch(ignore);
         last = new SluiceError('SLUICE_ERR_UPSTREAM_STATUS', { status, message: `Instance ${pick.instance.config.url} answered ${status}.` });
         continue;
       }
@@ -106,7 +107,7 @@ export class ForwardStage implements Stage<HttpContext> {
     const raw = upstream.headers;
     const length = raw['content-length'];
     if (svc.responseLimit !== null && length !== undefined && Number(length) > svc.responseLimit) {
-      upstream.body.destroy();
+      upstream.body.on('error', ignore).destroy();
       attempt.finish('neutral');
       throw responseTooLarge(svc.responseLimit);
     }
@@ -143,6 +144,8 @@ export class ForwardStage implements Stage<HttpContext> {
     }
   }
 }
+
+function ignore(): void {}
 
 function asList(v: OutgoingHttpHeaders[string]): string[] {
   if (v === undefined) return [];

@@ -124,7 +124,15 @@ export class HttpServices {
       const e = !ctx.clientGone && reason instanceof SluiceError ? reason : toSluiceError(err);
       ctx.status = e.status;
       ctx.errorCode = e.code;
-      if (!ctx.clientGone) writeError(res, e, ctx.id, ctx.responseHeaders);
+      if (!ctx.clientGone) {
+        // A body left unread (refused before or while forwarding) is drained, so the client
+        // can read the answer instead of seeing the connection reset under its upload.
+        if (!ctx.req.complete) {
+          ctx.req.unpipe();
+          ctx.req.resume();
+        }
+        writeError(res, e, ctx.id, ctx.responseHeaders);
+      }
     }
     ctx.endedAt = this.#deps.now();
     this.#deps.bus.emit('http:end', ctx);

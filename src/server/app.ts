@@ -231,6 +231,11 @@ export class Gateway {
     if (config.adminTokenHashes.length > 0) registerAdminApi(app, { tokenHashes: config.adminTokenHashes, keys: this.keys });
   }
 
+  /** The HTTP services and their instances' state. */
+  get services(): HttpServices {
+    return this.#services;
+  }
+
   /** The database, when the config uses one (keys, later usage records). */
   get database(): Database | null {
     return this.#resources.db;
