@@ -243,7 +243,8 @@ const serviceMatchSchema = z.strictObject({
 });
 
 const serviceInstanceSchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }),
+  // Credentials in the URL would end up in logs and metric labels, which name instances by URL.
+  url: z.url({ protocol: /^https?$/ }).refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'must not contain credentials'),
   weight: numeric(z.number().min(0)).default(1),
 });
 

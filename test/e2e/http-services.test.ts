@@ -239,6 +239,27 @@ describe('HTTP services', () => {
     }
   });
 
+  test('an instance that does not answer in time: the GET moves on, a lone instance is a coded 504', async () => {
+    reset();
+    const silent = await new Backend('silent', () => {}).start();
+    const gw = await startGateway({
+      services: [
+        service([silent, a], { timeouts: { firstByte: '150ms' } }),
+        service([silent], { name: 'lone', match: { pathPrefix: '/lone/' }, timeouts: { firstByte: '150ms' } }),
+      ],
+    });
+    try {
+      for (let i = 0; i < 2; i++) assert.equal((await get(gw, '/api/x')).json!.name, 'a');
+      assert.equal(silent.seen.length, 1, 'the silent instance was tried once');
+      const lone = await get(gw, '/lone/x');
+      assert.equal(lone.status, 504);
+      assert.equal(lone.json!.error!.code, 'SLUICE_ERR_UPSTREAM_TIMEOUT');
+    } finally {
+      await gw.close();
+      await silent.stop();
+    }
+  });
+
   test('prefix rewriting: strip, replace, and an instance base path', async () => {
     reset();
     const gw = await startGateway({

@@ -131,6 +131,7 @@ describe('services config', () => {
     assert.match(problems([{ ...base, match: { pathPrefix: 'api' } }]).join(), /services\[0\]\.match\.pathPrefix: must start with "\/"/);
     assert.match(problems([{ ...base, instances: [{ url: 'ftp://x' }] }]).join(), /services\[0\]\.instances\[0\]\.url/);
     assert.match(problems([{ ...base, instances: [] }]).join(), /services\[0\]\.instances/);
+    assert.match(problems([{ ...base, instances: [{ url: 'http://user:pw@10.0.0.1/' }] }]).join(), /services\[0\]\.instances\[0\]\.url: must not contain credentials/);
     assert.match(problems([{ ...base, balance: { strategy: 'consistent-hash' } }]).join(), /services\[0\]\.balance\.hashOn: consistent-hash needs hashOn/);
     assert.match(problems([{ ...base, balance: { strategy: 'consistent-hash', hashOn: { source: 'cookie' } } }]).join(), /hashOn\.name: hashing on a cookie needs its name/);
     assert.match(problems([{ ...base, balance: { sticky: { cookie: 'a', header: 'b' } } }]).join(), /services\[0\]\.balance\.sticky: set exactly one of cookie or header/);
