@@ -32,6 +32,8 @@ export interface CompiledService {
 export interface CompiledInstance {
   /** `scheme://host:port`, the pool key. */
   readonly origin: string;
+  /** `host:port` as the Host header sent upstream. */
+  readonly host: string;
   /** The URL's path without a trailing slash ("" for none): prepended to every upstream path. */
   readonly basePath: string;
   /** The URL as configured, for logs and metric labels. */
@@ -50,7 +52,7 @@ export interface ServiceBalance {
 
 function compileInstance(url: string, weight: number): CompiledInstance {
   const u = new URL(url);
-  return { origin: u.origin, basePath: u.pathname.replace(/\/+$/, ''), url, weight };
+  return { origin: u.origin, host: u.host, basePath: u.pathname.replace(/\/+$/, ''), url, weight };
 }
 
 export function compileService(s: ServiceConfig): CompiledService {

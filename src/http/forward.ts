@@ -87,7 +87,7 @@ export class ForwardStage implements Stage<HttpContext> {
   #send(ctx: HttpContext, instance: InstanceState): Promise<Dispatcher.ResponseData> {
     const svc = ctx.service;
     const inst = instance.config;
-    const headers = upstreamHeaders(ctx.req, new URL(inst.origin).host, ctx.id, this.#deps.trusted(ctx.req.socket.remoteAddress ?? ''));
+    const headers = upstreamHeaders(ctx.req, inst.host, ctx.id, this.#deps.trusted(ctx.req.socket.remoteAddress ?? ''));
     let body: Readable | null = null;
     if (ctx.hasBody) body = svc.bodyLimit === null ? ctx.req : ctx.req.pipe(new ByteLimit(svc.bodyLimit, () => bodyTooLarge(svc.bodyLimit!)));
     return this.#deps.pool(instance).request({

@@ -6,6 +6,7 @@ import type { CompiledService } from '../config/services.js';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { EventBus } from '../observability/events.js';
+import { cancelWhenClientLeaves } from '../pipeline/client-gone.js';
 import { compose, type Next, type Stage } from '../pipeline/compose.js';
 import type { Guard, GuardScope } from '../policies/guard.js';
 import type { UpstreamPools } from '../upstream/pools.js';
@@ -56,7 +57,7 @@ export class ServiceRuntime {
   /** An active health check: GET the check path; any 2xx or 3xx passes. */
   async #probe(instance: InstanceState, signal: AbortSignal): Promise<void> {
     const hc = this.service.healthCheck!;
-    const res = await this.pool(instance).request({ method: 'GET', path: instance.config.basePath + hc.path, headers: { host: new URL(instance.config.origin).host, 'user-agent': 'sluice-health-check' }, signal });
+    const res = await this.pool(instance).request({ method: 'GET', path: instance.config.basePath + hc.path, headers: { host: instance.config.host, 'user-agent': 'sluice-health-check' }, signal });
     await res.body.dump();
     if (res.statusCode >= 400) throw new Error(`health check answered ${res.statusCode}`);
   }
@@ -73,18 +74,6 @@ function serviceStages(service: CompiledService, deps: HttpServicesDeps, forward
   if (deps.admit !== null) stages.push(deps.admit(service));
   stages.push(forward);
   return stages;
-}
-
-const kContext = Symbol('sluice.httpContext');
-type TrackedResponse = ServerResponse & { [kContext]?: HttpContext };
-
-/** The client went away before the answer was complete: cancel the upstream call. */
-function onResponseClose(this: TrackedResponse): void {
-  const ctx = this[kContext];
-  if (ctx !== undefined && !this.writableFinished) {
-    ctx.clientGone = true;
-    ctx.controller.abort(new SluiceError('SLUICE_ERR_INTERNAL', { message: 'client closed the connection' }));
-  }
 }
 
 /**
@@ -114,8 +103,7 @@ export class HttpServices {
 
   async #serve(rt: ServiceRuntime, request: FastifyRequest, res: ServerResponse): Promise<void> {
     const ctx = new HttpContext(request.id, rt.service, request.raw, res, request.ip, this.#deps.now());
-    (res as TrackedResponse)[kContext] = ctx;
-    res.once('close', onResponseClose);
+    cancelWhenClientLeaves(res, ctx);
     try {
       ctx.principal = await this.#deps.guard.check(request.ip, request.headers, rt.guardScope);
       await rt.chain(ctx);

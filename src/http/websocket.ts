@@ -34,7 +34,7 @@ export async function proxyUpgrade(deps: UpgradeDeps, rt: ServiceRuntime, req: I
   }
   const inst = pick.instance.config;
   const svc = rt.service;
-  const headers = upstreamHeaders(req, new URL(inst.origin).host, requestId, deps.trusted(req.socket.remoteAddress ?? ''));
+  const headers = upstreamHeaders(req, inst.host, requestId, deps.trusted(req.socket.remoteAddress ?? ''));
   let upstream: Duplex;
   let upstreamHead: Record<string, string | string[] | undefined>;
   try {

@@ -147,7 +147,7 @@ describe('services config', () => {
     assert.equal(s.balance.strategy, 'weighted');
     assert.deepEqual([...s.retry.methods], ['GET', 'POST']);
     assert.deepEqual([...s.retry.on], [502, 503, 504]);
-    assert.deepEqual(s.instances[0], { origin: 'http://10.0.0.1:8000', basePath: '/base', url: 'http://10.0.0.1:8000/base/', weight: 1 });
+    assert.deepEqual(s.instances[0], { origin: 'http://10.0.0.1:8000', host: '10.0.0.1:8000', basePath: '/base', url: 'http://10.0.0.1:8000/base/', weight: 1 });
     assert.equal(s.compressMinBytes, 1024);
     assert.equal(s.websocket, false);
     assert.equal(s.authRequired, null);
