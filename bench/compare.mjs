@@ -278,6 +278,11 @@ async function addHttpTargets(targets, mocks) {
   const s = await startSluice('sluice-http', path);
   children.push(s);
   targets.push({ name: 'sluice-http', url: s.url, what: 'Sluice, one HTTP service (services[]) claiming /v1/chat/completions with the two mock instances, round robin; compression on (the mock answers are below minSize); logging.level warn', proc: s });
+  // For reference in the same run: the model path (JSON parsed, routed, re-serialised) to the first instance.
+  writeFileSync(minimalPath, JSON.stringify(sluiceConfig(mocks[0].url), null, 2));
+  const model = await startSluice('sluice-minimal', minimalPath);
+  children.push(model);
+  targets.push({ name: 'sluice-minimal', url: model.url, what: 'for reference: Sluice as a model gateway, route * to an openai-type provider pointing at the first mock instance, logging.level warn', proc: model });
 }
 
 try {

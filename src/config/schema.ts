@@ -282,6 +282,8 @@ const serviceRetrySchema = z.strictObject({
   attempts: numeric(z.number().int().min(0).max(10)).default(2),
   methods: z.array(httpMethod).default(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']),
   on: statusList.default([502, 503, 504]),
+  budget: numeric(z.number().min(0).max(1)).default(0.2),
+  budgetMinPerSecond: numeric(z.number().min(0)).default(5),
 });
 
 const serviceRewriteSchema = z

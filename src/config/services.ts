@@ -13,7 +13,14 @@ export interface CompiledService {
   readonly balance: ServiceBalance;
   readonly healthCheck: (HealthCheckPolicy & { readonly path: string }) | null;
   readonly outlier: { readonly consecutiveFailures: number; readonly ejectionMs: number } | null;
-  readonly retry: { readonly attempts: number; readonly methods: ReadonlySet<string>; readonly on: ReadonlySet<number> };
+  readonly retry: {
+    readonly attempts: number;
+    readonly methods: ReadonlySet<string>;
+    readonly on: ReadonlySet<number>;
+    /** Retries may add at most this share of the service's requests, but `budgetMinPerSecond` always. */
+    readonly budget: number;
+    readonly budgetMinPerSecond: number;
+  };
   /** What replaces the matched prefix upstream; null keeps the path as it came. */
   readonly rewritePrefix: string | null;
   /** null: `auth.required` of the gateway decides. */
@@ -73,7 +80,7 @@ export function compileService(s: ServiceConfig): CompiledService {
     },
     healthCheck: h === undefined ? null : { path: h.path, intervalMs: h.interval, timeoutMs: h.timeout, healthyThreshold: h.healthyThreshold, unhealthyThreshold: h.unhealthyThreshold },
     outlier: s.outlier === undefined ? null : { consecutiveFailures: s.outlier.consecutiveFailures, ejectionMs: s.outlier.ejectionTime },
-    retry: { attempts: s.retry.attempts, methods: new Set(s.retry.methods), on: new Set(s.retry.on) },
+    retry: { attempts: s.retry.attempts, methods: new Set(s.retry.methods), on: new Set(s.retry.on), budget: s.retry.budget, budgetMinPerSecond: s.retry.budgetMinPerSecond },
     rewritePrefix: s.rewrite?.replacePrefix ?? (s.rewrite?.stripPrefix === true ? '/' : null),
     authRequired: s.auth?.required ?? null,
     limits: compileLimits(s.limits),

@@ -2,6 +2,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Dispatcher, Pool } from 'undici';
+import type { RetryBudget } from '../routing/retry.js';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { Next, Stage } from '../pipeline/compose.js';
@@ -15,6 +16,8 @@ import type { InstanceAttempt, InstanceState } from './instance.js';
 
 export interface ForwardDeps {
   readonly balancer: Balancer;
+  /** Caps retries to a share of requests, so an outage of every instance does not multiply the load. */
+  readonly budget: RetryBudget;
   readonly pool: (instance: InstanceState) => Pool;
   readonly clock: Clock;
   /** Whether the client's peer is a proxy whose X-Forwarded-* may be kept. */
@@ -45,6 +48,7 @@ export class ForwardStage implements Stage<HttpContext> {
     const retryable = svc.retry.methods.has(ctx.method) && !ctx.hasBody;
     const attempts = retryable ? 1 + svc.retry.attempts : 1;
     const tried = new Set<InstanceState>();
+    this.#deps.budget.recordRequest();
     const path = ctx.url.split('?', 1)[0]!;
     let last: SluiceError | null = null;
     for (let n = 0; n < attempts; n++) {
@@ -68,10 +72,11 @@ export class ForwardStage implements Stage<HttpContext> {
         attempt.finish(ctx.clientGone || !isTransportError(e) ? 'neutral' : 'failure');
         last = e;
         if (!isTransportError(e)) throw e;
+        if (!this.#mayRetry(n + 1, attempts, tried)) break;
         continue;
       }
       const status = upstream.statusCode;
-      if (status >= 500 && retryable && svc.retry.on.has(status) && n + 1 < attempts && this.#deps.balancer.hasOther(tried)) {
+      if (status >= 500 && svc.retry.on.has(status) && this.#mayRetry(n + 1, attempts, tried)) {
         attempt.finish('failure');
         // Small error bodies are read so the connection can be reused; bigger ones close it.
         upstream.body.dump().catch(ignore);
@@ -82,6 +87,11 @@ export class ForwardStage implements Stage<HttpContext> {
       return next(ctx);
     }
     throw last ?? new SluiceError('SLUICE_ERR_NO_HEALTHY_TARGET', { message: `No instance of service "${svc.name}" is available.`, headers: { 'retry-after': '1' } });
+  }
+
+  /** Whether attempt `next` may be made: within the attempts, another instance left, and the retry budget allows it. */
+  #mayRetry(next: number, attempts: number, tried: ReadonlySet<InstanceState>): boolean {
+    return next < attempts && this.#deps.balancer.hasOther(tried) && this.#deps.budget.tryWithdraw();
   }
 
   #send(ctx: HttpContext, instance: InstanceState): Promise<Dispatcher.ResponseData> {

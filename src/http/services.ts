@@ -10,6 +10,7 @@ import { cancelWhenClientLeaves } from '../pipeline/client-gone.js';
 import { compose, type Next, type Stage } from '../pipeline/compose.js';
 import type { Guard, GuardScope } from '../policies/guard.js';
 import type { UpstreamPools } from '../upstream/pools.js';
+import { RetryBudget } from '../routing/retry.js';
 import { Balancer } from './balancer.js';
 import { HttpContext } from './context.js';
 import { ForwardStage } from './forward.js';
@@ -46,7 +47,9 @@ export class ServiceRuntime {
       (_, i) => new InstanceState(i, service, deps.clock, (signal) => this.#probe(this.instances[i]!, signal), (t) => deps.bus.emit('http:instance', t)),
     );
     this.balancer = new Balancer(service, this.instances, deps.clock, deps.random);
-    this.chain = compose(serviceStages(service, deps, new ForwardStage({ balancer: this.balancer, pool: (i) => this.pool(i), clock: deps.clock, trusted: deps.trusted })));
+    const budget = new RetryBudget({ ratio: service.retry.budget, minPerSecond: service.retry.budgetMinPerSecond, windowMs: 10_000 }, deps.clock);
+    const forward = new ForwardStage({ balancer: this.balancer, budget, pool: (i) => this.pool(i), clock: deps.clock, trusted: deps.trusted });
+    this.chain = compose(serviceStages(service, deps, forward));
     this.guardScope = { name: service.name, ipLimits: service.ipLimits, authRequired: service.authRequired };
   }
 
