@@ -9,6 +9,7 @@
 // and writes bench/results/<date>-compare.json and .md with the machine described.
 //
 //   node bench/compare.mjs [--rounds 2] [--seconds 8] [--rate 1000] [--extra URL] …
+//   node bench/compare.mjs --scenario http   (HTTP route: nginx and Sluice each fronting the same two instances)
 // Run `node bench/compare.mjs --help` for every option. Build first: npx tsc -p tsconfig.json
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,10 @@ const HELP = `Usage: node bench/compare.mjs [options]
 Interleaved rounds against the same mock upstream: direct, nginx, Sluice (minimal pipeline),
 Sluice (full pipeline), and any --extra URL. Writes bench/results/<date>-compare.{json,md}.
 
+  --scenario S        model (default): the targets above. http: an HTTP route (issue 9):
+                      two mock instances, reached directly (the first), through nginx
+                      (an upstream of both, round robin, keepalive) and through a Sluice
+                      service with both instances (round robin); writes <date>-compare-http.*
   --rounds N          Interleaved rounds (default 2)
   --seconds S         Closed-loop throughput run per target per round (default 8)
   --open-seconds S    Open-loop latency run per target per round (default 8)
@@ -50,6 +55,7 @@ Sluice (full pipeline), and any --extra URL. Writes bench/results/<date>-compare
 
 const { values: opt } = parseArgs({
   options: {
+    scenario: { type: 'string', default: 'model' },
     rounds: { type: 'string', default: '2' },
     seconds: { type: 'string', default: '8' },
     'open-seconds': { type: 'string', default: '8' },
@@ -79,8 +85,11 @@ const settings = {
   generator: opt.generator ?? (hasCommand('wrk') ? 'wrk' : 'sluice'),
   nginxWorkers: Number(opt['nginx-workers']),
   warmupSeconds: quick ? 1 : 2,
-  profile: !quick && !opt['no-profile'],
+  // The report's profile section is about sluice-minimal: the model scenario only.
+  profile: !quick && !opt['no-profile'] && opt.scenario === 'model',
+  scenario: opt.scenario,
 };
+if (!['model', 'http'].includes(settings.scenario)) throw new Error(`--scenario: model or http, got ${settings.scenario}`);
 if (!['wrk', 'sluice'].includes(settings.generator)) throw new Error(`--generator: wrk or sluice, got ${settings.generator}`);
 if (settings.generator === 'wrk' && !hasCommand('wrk')) throw new Error('--generator wrk: wrk is not installed (apt-get install wrk)');
 
@@ -97,6 +106,8 @@ const log = (msg) => process.stderr.write(`${msg}\n`);
 const tmp = mkdtempSync(join(tmpdir(), 'sluice-compare-'));
 const children = [];
 const startedAt = new Date();
+const minimalPath = join(tmp, 'sluice-minimal.yaml');
+const fullReady = Object.keys(FULL_PIPELINE_CONFIG).length > 0;
 
 /** A sluice bench plan for a target (the same request body wrk sends). */
 function planFor(url, args) {
@@ -114,12 +125,11 @@ function sluiceConfig(mockUrl, extra = {}) {
   };
 }
 
-async function startNginx(mock) {
+async function startNginx(mocks) {
   const port = await freePort();
   const dir = join(tmp, 'nginx');
   mkdirSync(dir, { mode: 0o755 });
   for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, d), { mode: 0o777 });
-  const upstream = new URL(mock.origin);
   const conf = `daemon off;
 worker_processes ${settings.nginxWorkers};
 pid ${dir}/nginx.pid;
@@ -133,7 +143,7 @@ http {
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
   upstream mock {
-    server ${upstream.host};
+${mocks.map((m) => `    server ${new URL(m.origin).host};`).join('\n')}
     keepalive 128;
   }
   server {
@@ -232,23 +242,12 @@ async function profileSluice(configPath) {
   return { rpsWhileProfiled: closed.rps, ...summarizeProfile(join(dir, file), 15, { fromUs, toUs }) };
 }
 
-try {
-  const machine = describeMachine();
-  log(`bench/compare: ${machine.cores} cores (${machine.cpuModel}), node ${machine.node}, nginx ${machine.nginx ?? 'not installed'}, generator ${settings.generator}`);
-  const mock = await startMock();
-  children.push(mock);
-  const targets = [{ name: 'direct', url: mock.url, what: 'the mock upstream itself, no proxy' }];
-  if (!opt['no-nginx'] && hasCommand('nginx')) {
-    const nginx = await startNginx(mock);
-    children.push(nginx);
-    targets.push({ name: 'nginx', url: nginx.url, what: `nginx ${machine.nginx}, proxy_pass to the mock, upstream keepalive 128, worker_processes ${settings.nginxWorkers}, access_log off`, proc: nginx });
-  } else log('nginx: skipped (not installed or --no-nginx); ratios to nginx are not computed');
-  const minimalPath = join(tmp, 'sluice-minimal.yaml');
+/** The model scenario's Sluice targets: the minimal pipeline and the fuller one. */
+async function addModelTargets(targets, mock) {
   writeFileSync(minimalPath, JSON.stringify(sluiceConfig(mock.url), null, 2));
   const minimal = await startSluice('sluice-minimal', minimalPath);
   children.push(minimal);
   targets.push({ name: 'sluice-minimal', url: minimal.url, what: 'Sluice, route * to an openai-type provider pointing at the mock, logging.level warn', proc: minimal });
-  const fullReady = Object.keys(FULL_PIPELINE_CONFIG).length > 0;
   const fullPath = join(tmp, 'sluice-full.yaml');
   writeFileSync(fullPath, JSON.stringify(sluiceConfig(mock.url, FULL_PIPELINE_CONFIG), null, 2));
   const full = await startSluice('sluice-full', fullPath);
@@ -260,8 +259,49 @@ try {
     headers: Object.entries(FULL_PIPELINE_HEADERS).map(([k, v]) => `${k}: ${v}`),
     proc: full,
   });
-  opt.extra.forEach((url, i) => targets.push({ name: `extra-${i + 1}`, url, what: `--extra ${url}` }));
   if (!fullReady) log('note: FULL_PIPELINE_CONFIG is empty (cache and usage accounting do not exist yet): sluice-full runs the minimal config');
+}
+
+/**
+ * The HTTP-route scenario's Sluice target: a service claiming the mock's chat path (a service
+ * takes one of Sluice's own paths only when it names it) with both instances, round robin.
+ * The request is the same POST, forwarded as plain HTTP with its body streamed.
+ */
+async function addHttpTargets(targets, mocks) {
+  const path = join(tmp, 'sluice-http.yaml');
+  const config = {
+    server: { host: '127.0.0.1' },
+    logging: { level: 'warn' },
+    services: [{ name: 'api', match: { pathPrefix: '/v1/chat/completions' }, instances: mocks.map((m) => ({ url: m.origin })), connections: 128 }],
+  };
+  writeFileSync(path, JSON.stringify(config, null, 2));
+  const s = await startSluice('sluice-http', path);
+  children.push(s);
+  targets.push({ name: 'sluice-http', url: s.url, what: 'Sluice, one HTTP service (services[]) claiming /v1/chat/completions with the two mock instances, round robin; compression on (the mock answers are below minSize); logging.level warn', proc: s });
+  // For reference in the same run: the model path (JSON parsed, routed, re-serialised) to the first instance.
+  writeFileSync(minimalPath, JSON.stringify(sluiceConfig(mocks[0].url), null, 2));
+  const model = await startSluice('sluice-minimal', minimalPath);
+  children.push(model);
+  targets.push({ name: 'sluice-minimal', url: model.url, what: 'for reference: Sluice as a model gateway, route * to an openai-type provider pointing at the first mock instance, logging.level warn', proc: model });
+}
+
+try {
+  const machine = describeMachine();
+  log(`bench/compare: ${machine.cores} cores (${machine.cpuModel}), node ${machine.node}, nginx ${machine.nginx ?? 'not installed'}, generator ${settings.generator}`);
+  const http = settings.scenario === 'http';
+  const mocks = http ? await Promise.all([startMock(), startMock()]) : [await startMock()];
+  children.push(...mocks);
+  const mock = mocks[0];
+  const targets = [{ name: 'direct', url: mock.url, what: http ? 'the first of the two mock instances, no proxy' : 'the mock upstream itself, no proxy' }];
+  if (!opt['no-nginx'] && hasCommand('nginx')) {
+    const nginx = await startNginx(mocks);
+    children.push(nginx);
+    const to = http ? 'an upstream of the two mock instances (round robin)' : 'the mock';
+    targets.push({ name: 'nginx', url: nginx.url, what: `nginx ${machine.nginx}, proxy_pass to ${to}, upstream keepalive 128, worker_processes ${settings.nginxWorkers}, access_log off`, proc: nginx });
+  } else log('nginx: skipped (not installed or --no-nginx); ratios to nginx are not computed');
+  if (http) await addHttpTargets(targets, mocks);
+  else await addModelTargets(targets, mock);
+  opt.extra.forEach((url, i) => targets.push({ name: `extra-${i + 1}`, url, what: `--extra ${url}` }));
 
   for (const t of targets) {
     log(`warm-up ${t.name} (${settings.warmupSeconds}s)`);
@@ -318,7 +358,9 @@ try {
   const notes = [
     `All processes shared the same ${machine.cores} cores without pinning: the load generator (${settings.generator === 'wrk' ? 'wrk for the closed loop; sluice bench, in the compare process, for the open loop' : 'sluice bench in the compare process'}), the mock upstream (one Node process), and the proxy under test.`,
     cpu ? `During the rounds the machine was ${cpu.machineBusyPct}% busy: ${cpu.oursPct}% this benchmark's processes, ${cpu.othersPct}% other processes (other work on the same machine; numbers from a shared machine move between runs, ratios within one run are what hold).` : 'CPU share not measured.',
-    fullReady ? `sluice-full runs with ${Object.keys(FULL_PIPELINE_CONFIG).join(', ')} configured (in-memory stores).` : 'sluice-full is NOT the full pipeline yet: it runs the minimal config in a second process, because FULL_PIPELINE_CONFIG in bench/compare.mjs is empty (cache lookup and usage accounting stages do not exist yet; key auth and limits are ready to configure there).',
+    http
+      ? 'HTTP-route scenario: nginx and sluice-http each balance the same two mock instances round robin; direct is the first instance alone. The Sluice service has no limits, auth or cache (the plain forwarding path).'
+      : fullReady ? `sluice-full runs with ${Object.keys(FULL_PIPELINE_CONFIG).join(', ')} configured (in-memory stores).` : 'sluice-full is NOT the full pipeline yet: it runs the minimal config in a second process, because FULL_PIPELINE_CONFIG in bench/compare.mjs is empty (cache lookup and usage accounting stages do not exist yet; key auth and limits are ready to configure there).',
     'Request: POST /v1/chat/completions, JSON, {"messages":[{"role":"user","content":"Say hello."}],"model":"mock-1"}; the mock answers at once (no latency knob), 8-40 words.',
     `Open loop: sluice bench at ${settings.openRate} req/s, latency from each request's scheduled start (queueing and generator lateness included, the same for every target); 1 s warm-up on the same connections first. Closed loop: ${settings.generator === 'wrk' ? `wrk -t1 -c${settings.closedConnections}` : `sluice bench --concurrency ${settings.closedConnections}`}; its latency hides queueing and is shown for reference only.`,
     'Access logs off on both sides: nginx access_log off, Sluice logging.level warn (one JSON log line per request at the default info level costs extra).',
@@ -328,7 +370,7 @@ try {
   process.stdout.write(`\n${formatTable(result)}\n`);
   if (!quick) {
     mkdirSync(opt.out, { recursive: true });
-    const base = join(opt.out, `${isoDate(startedAt)}-compare`);
+    const base = join(opt.out, `${isoDate(startedAt)}-compare${http ? '-http' : ''}`);
     writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(`${base}.md`, formatMarkdown(result));
     log(`wrote ${base}.json and ${base}.md`);

@@ -41,6 +41,7 @@ export const catalog = {
   SLUICE_ERR_UPSTREAM_BAD_RESPONSE: { status: 502, type: 'upstream_error', message: 'The upstream provider sent a response that could not be read.' },
   SLUICE_ERR_UPSTREAM_TIMEOUT: { status: 504, type: 'timeout_error', message: 'The upstream provider did not answer in time.' },
   SLUICE_ERR_UPSTREAM_STATUS: { status: 0, type: 'upstream_error', message: 'The upstream provider answered with an error.' },
+  SLUICE_ERR_RESPONSE_TOO_LARGE: { status: 502, type: 'upstream_error', message: 'The upstream response is larger than the configured limit.' },
   SLUICE_ERR_STREAM_INTERRUPTED: { status: 502, type: 'upstream_error', message: 'The upstream stream ended before it was complete.' },
   SLUICE_ERR_NO_HEALTHY_TARGET: { status: 503, type: 'service_unavailable', message: 'Every target of the route and of its fallbacks is unavailable.' },
   SLUICE_ERR_QUEUE_FULL: { status: 429, type: 'rate_limit_error', message: 'Every target is at capacity and the admission queue is full.' },

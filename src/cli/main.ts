@@ -176,7 +176,7 @@ function configCheck(argv: string[]): void {
   if (file === undefined) fail('config check: missing FILE (see "sluice config check --help")');
   try {
     const config = compileConfig(loadConfigFile(file), file);
-    process.stdout.write(`${file}: ok (${Object.keys(config.providers).length} providers, ${config.routes.length} routes)\n`);
+    process.stdout.write(`${file}: ok (${Object.keys(config.providers).length} providers, ${config.routes.length} routes${config.services.length > 0 ? `, ${config.services.length} services` : ''})\n`);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${file}: ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}\n`);

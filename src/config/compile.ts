@@ -8,6 +8,7 @@ import { compileGeminiProvider, type GeminiProviderRuntime } from '../providers/
 import { compileHttpProvider, type HttpProviderRuntime } from '../translate/http-provider-config.js';
 import type { BreakerConfig, BudgetConfig, Config, JwtConfig, LimitsConfig, ProviderConfig, QueueConfig, RetryConfig, RouteConfig, RoutingConfig, StrategyName, TargetConfig } from './schema.js';
 import type { HealthCheckConfig } from './schema.js';
+import { compileService, type CompiledService } from './services.js';
 
 /** The built-in mock provider and catch-all route used when a config declares no routes. */
 export const DEFAULT_MOCK_PROVIDER = 'mock';
@@ -234,6 +235,8 @@ export interface RuntimeConfig {
   };
   readonly providers: Readonly<Record<string, ProviderRuntime>>;
   readonly routes: readonly CompiledRoute[];
+  /** HTTP routes to the system's own API instances (docs/http-routes.md). */
+  readonly services: readonly CompiledService[];
 }
 
 export interface TracingRuntime {
@@ -501,6 +504,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     routing: { region: config.routing.region ?? null, regionHeader: config.routing.regionHeader.toLowerCase() },
     providers,
     routes: routesIn.map((r, i) => compileRoute(r, i, config.routing, providers)),
+    services: config.services.map(compileService),
   });
 }
 

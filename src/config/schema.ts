@@ -255,6 +255,97 @@ const routingSchema = z.strictObject({
   queue: queueSchema.optional(),
 });
 
+/*
+ * HTTP services: the system's own API instances behind the gateway (issue #9). A top-level
+ * list named `services`, not `routes`, because `routes` already means model routes; the word
+ * is the one load balancers use for a named pool of instances (Traefik services, Envoy clusters).
+ * The response cache of services is wired separately (the cache module owns that key).
+ */
+const httpMethod = z.string().regex(/^[A-Za-z]+$/, 'an HTTP method such as GET').transform((m) => m.toUpperCase());
+
+const serviceMatchSchema = z.strictObject({
+  host: z.string().min(1).optional(),
+  pathPrefix: z.string().startsWith('/', 'must start with "/"').default('/'),
+  methods: z.array(httpMethod).min(1).optional(),
+});
+
+const serviceInstanceSchema = z.strictObject({
+  // Credentials in the URL would end up in logs and metric labels, which name instances by URL.
+  url: z.url({ protocol: /^https?$/ }).refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'must not contain credentials'),
+  weight: numeric(z.number().min(0)).default(1),
+});
+
+const affinitySource = z.enum(['header', 'cookie', 'ip', 'path']);
+
+const serviceBalanceSchema = z.strictObject({
+  strategy: z.enum(['round-robin', 'weighted', 'least-busy', 'latency', 'failover', 'consistent-hash']).default('round-robin'),
+  /** What `consistent-hash` hashes. */
+  hashOn: z.strictObject({ source: affinitySource, name: z.string().min(1).optional() }).optional(),
+  sticky: z
+    .strictObject({
+      cookie: z.string().min(1).optional(),
+      header: z.string().min(1).optional(),
+      ttl: duration.default(3_600_000),
+    })
+    .refine((s) => (s.cookie === undefined) !== (s.header === undefined), 'set exactly one of cookie or header')
+    .optional(),
+}).superRefine((b, ctx) => {
+  if (b.strategy === 'consistent-hash' && b.hashOn === undefined) ctx.addIssue({ code: 'custom', path: ['hashOn'], message: 'consistent-hash needs hashOn (source: header, cookie, ip or path)' });
+  if (b.hashOn !== undefined && (b.hashOn.source === 'header' || b.hashOn.source === 'cookie') && b.hashOn.name === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['hashOn', 'name'], message: `hashing on a ${b.hashOn.source} needs its name` });
+  }
+});
+
+const serviceHealthSchema = healthCheckSchema.extend({
+  path: z.string().startsWith('/', 'must start with "/"'),
+});
+
+const serviceOutlierSchema = z.strictObject({
+  consecutiveFailures: numeric(z.number().int().min(1)).default(5),
+  ejectionTime: duration.default(30_000),
+});
+
+const serviceRetrySchema = z.strictObject({
+  attempts: numeric(z.number().int().min(0).max(10)).default(2),
+  methods: z.array(httpMethod).default(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']),
+  on: statusList.default([502, 503, 504]),
+  budget: numeric(z.number().min(0).max(1)).default(0.2),
+  budgetMinPerSecond: numeric(z.number().min(0)).default(5),
+});
+
+const serviceRewriteSchema = z
+  .strictObject({
+    stripPrefix: z.boolean().optional(),
+    replacePrefix: z.string().startsWith('/', 'must start with "/"').optional(),
+  })
+  .refine((r) => !(r.stripPrefix === true && r.replacePrefix !== undefined), 'set stripPrefix or replacePrefix, not both');
+
+const serviceTimeoutsSchema = z.strictObject({
+  connect: duration.default(5_000),
+  firstByte: duration.default(60_000),
+  idle: duration.default(60_000),
+});
+
+const serviceSchema = z.strictObject({
+  name,
+  match: serviceMatchSchema,
+  instances: z.array(serviceInstanceSchema).min(1),
+  balance: serviceBalanceSchema.prefault({}),
+  healthCheck: serviceHealthSchema.optional(),
+  outlier: serviceOutlierSchema.optional(),
+  retry: serviceRetrySchema.prefault({}),
+  rewrite: serviceRewriteSchema.optional(),
+  auth: z.strictObject({ required: z.boolean() }).optional(),
+  limits: limitsSchema.optional(),
+  ipLimits: limitsSchema.optional(),
+  bodyLimit: size.optional(),
+  responseLimit: size.optional(),
+  timeouts: serviceTimeoutsSchema.prefault({}),
+  connections: numeric(z.number().int().min(1)).default(128),
+  compression: z.union([z.boolean(), z.strictObject({ minSize: size.default(1024) })]).default(true),
+  websocket: z.boolean().default(false),
+});
+
 /**
  * The file's shape. That every route target names a defined provider is checked by
  * `checkReferences` in load.ts, on the raw input, so it is reported even when another
@@ -275,6 +366,16 @@ export const configSchema = z.strictObject({
   cache: cacheSchema.prefault({}),
   providers: z.record(name, providerSchema).optional(),
   routes: z.array(routeSchema).optional(),
+  services: z
+    .array(serviceSchema)
+    .default([])
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((svc, i) => {
+        if (seen.has(svc.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate service name "${svc.name}"` });
+        seen.add(svc.name);
+      });
+    }),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -295,3 +396,4 @@ export type BudgetConfig = z.output<typeof budgetSchema>;
 export type TierConfig = z.output<typeof tierSchema>;
 export type KeyConfig = z.output<typeof keySchema>;
 export type JwtConfig = z.output<typeof jwtSchema>;
+export type ServiceConfig = z.output<typeof serviceSchema>;

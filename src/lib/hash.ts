@@ -20,3 +20,19 @@ export function generateKey(): string {
 export function keyPrefix(key: string): string {
   return key.slice(0, 14);
 }
+
+/** FNV-1a, 32 bits, with a final mix: a fast, well-spread hash for placing keys on a consistent-hash ring (not for secrets). */
+export function fnv1a32(value: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < value.length; i++) {
+    h ^= value.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  // MurmurHash3's finaliser: FNV alone clusters keys that differ only in their last characters.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

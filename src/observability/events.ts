@@ -3,6 +3,8 @@ import type { HealthTransition } from '../routing/health.js';
 import type { TargetBreakerEvent } from '../routing/route-runtime.js';
 import type { RejectionEvent } from '../policies/admit/admit.js';
 import type { BudgetAlert } from '../policies/admit/settlement.js';
+import type { HttpContext } from '../http/context.js';
+import type { InstanceTransition } from '../http/instance.js';
 
 /** Events the gateway publishes; metrics, logs and (later) usage accounting subscribe. */
 export interface GatewayEvents {
@@ -16,6 +18,10 @@ export interface GatewayEvents {
   'limit:rejected': RejectionEvent;
   /** A budget crossed its alert share. */
   'budget:alert': BudgetAlert;
+  /** A request to an HTTP service finished. */
+  'http:end': HttpContext;
+  /** An HTTP service's instance left or rejoined the rotation. */
+  'http:instance': InstanceTransition;
 }
 
 type Listener<T> = (payload: T) => void;
@@ -26,7 +32,7 @@ type Listener<T> = (payload: T) => void;
  * the request path.
  */
 export class EventBus {
-  readonly #listeners: { [K in keyof GatewayEvents]: Listener<GatewayEvents[K]>[] } = { 'request:end': [], 'breaker:transition': [], 'health:transition': [], 'limit:rejected': [], 'budget:alert': [] };
+  readonly #listeners: { [K in keyof GatewayEvents]: Listener<GatewayEvents[K]>[] } = { 'request:end': [], 'breaker:transition': [], 'health:transition': [], 'limit:rejected': [], 'budget:alert': [], 'http:end': [], 'http:instance': [] };
   readonly #onListenerError: (err: unknown) => void;
 
   constructor(onListenerError: (err: unknown) => void = () => {}) {

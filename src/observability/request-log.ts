@@ -46,6 +46,27 @@ export function attachRequestLog(bus: EventBus, logger: Logger, sampling: Reques
       'request',
     );
   });
+  bus.on('http:end', (ctx) => {
+    if (!logger.isLevelEnabled('info')) return;
+    logger.info(
+      {
+        reqId: ctx.id,
+        service: ctx.service.name,
+        method: ctx.method,
+        path: ctx.url.split('?', 1)[0],
+        instance: ctx.instance,
+        status: ctx.status,
+        code: ctx.errorCode,
+        clientGone: ctx.clientGone,
+        principal: ctx.principal.id,
+        retries: ctx.retries,
+        ms: Math.round((ctx.endedAt - ctx.startedAt) * 100) / 100,
+        ttfbMs: ctx.firstByteAt < 0 ? null : Math.round((ctx.firstByteAt - ctx.startedAt) * 100) / 100,
+      },
+      'http request',
+    );
+  });
+  bus.on('http:instance', (t) => logger.warn({ service: t.service, instance: t.instance, event: t.event, reason: t.reason }, 'service instance'));
   bus.on('breaker:transition', (e) => logger.warn({ route: e.route, target: e.target, from: e.from, to: e.to, reason: e.reason }, 'circuit breaker'));
   bus.on('budget:alert', (a) => logger.warn({ scope: a.scope, period: a.period, spentUsd: a.spentUsd, limitUsd: a.limitUsd }, 'budget alert'));
   bus.on('health:transition', (t) => logger.warn({ provider: t.provider, healthy: t.healthy, reason: t.reason }, 'provider health'));

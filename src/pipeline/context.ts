@@ -9,10 +9,30 @@ import type { Settlement } from '../policies/admit/settlement.js';
 import type { Endpoint, JsonObject, ProviderResponse, Usage } from '../providers/types.js';
 
 /**
+ * What admission (limits, budgets) and its settlement read and write. Model requests and
+ * HTTP-route requests both carry it, so one admit stage serves both kinds of route.
+ */
+export interface AdmissionContext {
+  readonly principal: Principal;
+  /** The requested model; null on HTTP routes, where a key's model allowlist does not apply. */
+  readonly model: string | null;
+  /** The JSON body of a model request; empty on HTTP routes, whose bodies stream through. */
+  readonly body: JsonObject;
+  readonly estimatedPromptTokens: number;
+  readonly requestedPriority: number | null;
+  priority: number;
+  settlement: Settlement | null;
+  responseHeaders: Record<string, string> | null;
+  readonly usage: Usage | null;
+  /** What answered, for its price; null when nothing priced answered. */
+  readonly target: { readonly price: { readonly input: number; readonly output: number } | null; readonly model: string | null } | null;
+}
+
+/**
  * Everything one request carries through the pipeline. Stages communicate only through these
  * fields; every field is initialised here so the object keeps one shape.
  */
-export class RequestContext {
+export class RequestContext implements AdmissionContext {
   readonly id: string;
   readonly endpoint: Endpoint;
   /** Monotonic milliseconds at arrival. */

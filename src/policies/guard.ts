@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Limits } from '../config/compile.js';
 import type { StateStore } from '../stores/types.js';
 import { consumeAll } from './admit/admit.js';
@@ -24,11 +24,27 @@ export class Guard {
     this.#onReject = onReject;
   }
 
-  async check(request: FastifyRequest): Promise<Principal> {
-    if (this.#ipLimits !== null) {
-      const rules = rulesFor('ip', request.ip, this.#ipLimits);
-      await consumeAll(this.#store, rules, rules.map(() => 1), this.#onReject);
-    }
-    return this.#identifier.identify(request.headers);
+  /**
+   * `scope` adds an HTTP service's own per-IP limits (counted per service) and its choice of
+   * whether a credential is required.
+   */
+  async check(ip: string, headers: IncomingHttpHeaders, scope?: GuardScope): Promise<Principal> {
+    if (this.#ipLimits !== null) await this.#limitIp('ip', ip, this.#ipLimits);
+    if (scope !== undefined && scope.ipLimits !== null) await this.#limitIp(`ip:${scope.name}`, ip, scope.ipLimits);
+    return this.#identifier.identify(headers, scope?.authRequired ?? undefined);
   }
+
+  async #limitIp(kind: string, ip: string, limits: Limits): Promise<void> {
+    const rules = rulesFor(kind, ip, limits);
+    await consumeAll(this.#store, rules, rules.map(() => 1), this.#onReject);
+  }
+}
+
+/** What an HTTP service adds to the guard: its per-IP limits and its auth requirement. */
+export interface GuardScope {
+  readonly name: string;
+  /** Request limits only; token limits are ignored here as for the gateway-wide IP limits. */
+  readonly ipLimits: Limits | null;
+  /** null: the gateway's `auth.required` decides. */
+  readonly authRequired: boolean | null;
 }

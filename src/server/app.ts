@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { RuntimeConfig } from '../config/compile.js';
@@ -16,6 +18,8 @@ import { HealthChecker } from '../routing/health.js';
 import cors from '@fastify/cors';
 import { openDatabase, type Database } from '../db/index.js';
 import { AdmitStage, type RejectionEvent } from '../policies/admit/admit.js';
+import type { HttpContext } from '../http/context.js';
+import type { RequestContext } from '../pipeline/context.js';
 import { Guard } from '../policies/guard.js';
 import { MemoryResponseStore } from '../policies/cache/memory.js';
 import { RedisResponseStore, RemoteFlights } from '../policies/cache/redis.js';
@@ -25,6 +29,10 @@ import { Identifier } from '../policies/identify/identifier.js';
 import { JwtVerifier } from '../policies/identify/jwt.js';
 import { KeyRegistry } from '../policies/identify/keys.js';
 import { GuardedStore, createStateStore, type StateStore } from '../stores/index.js';
+import { HttpServices } from '../http/services.js';
+import { refuseUpgrade } from '../http/websocket.js';
+import { trusts } from '../http/headers.js';
+import { registerHttpMetrics } from '../observability/http-metrics.js';
 import { registerAdminApi } from './admin.js';
 import { registerCacheAdmin } from './admin-cache.js';
 import { fromFastifyError } from './fastify-errors.js';
@@ -52,7 +60,8 @@ function admits(config: RuntimeConfig): boolean {
     config.adminTokenHashes.length > 0 ||
     Object.values(config.tiers).some((t) => t.limits !== null || t.budget !== null || t.totalBudget !== null || t.priority !== 0 || t.priorityHeader) ||
     config.keys.some((k) => k.limits !== null || k.budget !== null || k.models !== null) ||
-    config.routes.some((r) => r.limits !== null)
+    config.routes.some((r) => r.limits !== null) ||
+    config.services.some((s) => s.limits !== null)
   );
 }
 
@@ -69,6 +78,7 @@ export class Gateway {
   readonly #adapters: Map<string, ProviderAdapter>;
   readonly #health = new Map<string, HealthChecker>();
   readonly #pipelines: Pipelines;
+  readonly #services: HttpServices;
   readonly #logger: Logger;
   readonly #resources: Resources;
   readonly #cache: CacheRuntime | null;
@@ -128,9 +138,23 @@ export class Gateway {
     const jwt = config.auth.jwt === null ? null : new JwtVerifier(config.auth.jwt);
     const identifier = new Identifier(config.auth.required, this.keys, jwt, new Set(Object.keys(config.tiers)));
     const guard = new Guard(config.ipLimits, resources.store, identifier, (policy) => onReject({ route: '', policy }));
-    this.bus.on('request:end', (ctx) => {
+    const settle = (ctx: RequestContext | HttpContext): void => {
       ctx.settlement?.settle(ctx, (alert) => this.bus.emit('budget:alert', alert)).catch((err: unknown) => this.#logger.error({ err, reqId: ctx.id }, 'settling limits failed'));
+    };
+    this.bus.on('request:end', settle);
+    this.bus.on('http:end', settle);
+    this.#services = new HttpServices({
+      services: config.services,
+      pools: this.#pools,
+      clock,
+      random: options.random ?? Math.random,
+      guard,
+      admit: admits(config) ? (svc) => new AdmitStage<HttpContext>({ name: svc.name, limits: svc.limits, queue: { priorityHeader: false }, targets: [] }, config.tiers, resources.store, clock, onReject) : null,
+      bus: this.bus,
+      trusted: (peer) => trusts(config.server.trustProxy, peer),
+      now,
     });
+    registerHttpMetrics(this.metrics.registry, this.bus, () => this.#services.runtimes);
     const status = storeStatus(resources.store);
     if (status !== null) {
       status.onChange((st) => this.#logger.warn({ healthy: st.healthy, error: st.lastError }, 'shared state store'));
@@ -168,7 +192,17 @@ export class Gateway {
         sendError(reply, new SluiceError('SLUICE_ERR_SHUTTING_DOWN'));
         return;
       }
+      // An HTTP service that matches takes the request here, before body parsing: its body streams through.
+      if (this.#services.take(request, reply)) return;
       done();
+    });
+    app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const id = headerId(req) ?? randomUUID();
+      if (this.#draining) {
+        refuseUpgrade(socket, new SluiceError('SLUICE_ERR_SHUTTING_DOWN'), id);
+        return;
+      }
+      this.#services.upgrade(req, socket, head, req.socket.remoteAddress ?? '', id);
     });
 
     app.setErrorHandler((err: FastifyError, request, reply) => {
@@ -209,6 +243,11 @@ export class Gateway {
     if (config.adminTokenHashes.length > 0 && cache !== null) registerCacheAdmin(app, { tokenHashes: config.adminTokenHashes, store: cache.store });
   }
 
+  /** The HTTP services and their instances' state. */
+  get services(): HttpServices {
+    return this.#services;
+  }
+
   /** The database, when the config uses one (keys, later usage records). */
   get database(): Database | null {
     return this.#resources.db;
@@ -222,6 +261,7 @@ export class Gateway {
   async listen(): Promise<{ host: string; port: number; url: string }> {
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
     for (const checker of this.#health.values()) checker.start();
+    this.#services.start();
     const addr = this.app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('server is not bound to a TCP port');
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -236,6 +276,7 @@ export class Gateway {
   async shutdown(drainTimeoutMs: number = this.config.server.drainTimeoutMs): Promise<boolean> {
     this.#draining = true;
     for (const checker of this.#health.values()) checker.stop();
+    this.#services.stop();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), drainTimeoutMs);
@@ -297,4 +338,10 @@ function storeStatus(store: StateStore): GuardedStore | null {
 function trustProxyOption(v: boolean | number | readonly string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
   if (typeof v === 'number') return (_address, hop) => hop < v;
   return typeof v === 'boolean' ? v : [...v];
+}
+
+/** A client's x-request-id, as fastify's genReqId takes it for ordinary requests. */
+function headerId(req: IncomingMessage): string | null {
+  const v = req.headers['x-request-id'];
+  return typeof v === 'string' && v !== '' && v.length <= 200 ? v : null;
 }

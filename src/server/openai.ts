@@ -1,8 +1,8 @@
-import type { ServerResponse } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { EventBus } from '../observability/events.js';
 import type { Metrics } from '../observability/metrics.js';
+import { cancelWhenClientLeaves } from '../pipeline/client-gone.js';
 import { RequestContext } from '../pipeline/context.js';
 import type { Pipelines } from '../pipeline/pipelines.js';
 import type { Endpoint } from '../providers/types.js';
@@ -23,18 +23,6 @@ export interface SurfaceDeps {
   now: () => number;
 }
 
-const kContext = Symbol('sluice.context');
-type TrackedResponse = ServerResponse & { [kContext]?: RequestContext };
-
-/** Cancels the upstream call when the client goes away before the answer is complete. */
-function onResponseClose(this: TrackedResponse): void {
-  const ctx = this[kContext];
-  if (ctx !== undefined && !this.writableFinished) {
-    ctx.clientGone = true;
-    ctx.controller.abort(new SluiceError('SLUICE_ERR_INTERNAL', { message: 'client closed the connection' }));
-  }
-}
-
 /**
  * The request path every surface shares: translate the body to the canonical form, guard
  * (IP limits, identity), route, run the route's chain, and answer in the client's dialect.
@@ -45,7 +33,7 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint) {
     let ctx: RequestContext;
     try {
       const body = dialect.request(endpoint, request.body);
-      const principal = await deps.guard.check(request);
+      const principal = await deps.guard.check(request.ip, request.headers);
       const pipelines = deps.pipelines();
       const route = pipelines.table.match(body.model as string);
       if (route === null) {
@@ -59,9 +47,7 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint) {
       // Without an admit stage (no tiers in play) the route alone decides whether to honour it.
       if (route.queue.priorityHeader && ctx.requestedPriority !== null) ctx.priority = ctx.requestedPriority;
       const chain = pipelines.chain(route);
-      const res = reply.raw as TrackedResponse;
-      res[kContext] = ctx;
-      res.once('close', onResponseClose);
+      cancelWhenClientLeaves(reply.raw, ctx);
       await run(ctx, chain, reply, dialect, deps.now);
     } catch (err) {
       const e = toSluiceError(err);

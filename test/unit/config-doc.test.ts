@@ -52,7 +52,8 @@ test('docs/configuration.md documents every configuration key', () => {
     const documentedAs = path
       .replace(/^routes\[\]\.(retry|breaker|queue)\./, 'routing.$1.')
       // Limit and budget fields are the same object wherever they appear; documented under tiers.
-      .replace(/^(keys\[\]|routes\[\])\.(limits|budget)\./, 'tiers.<name>.$2.')
+      .replace(/^(keys\[\]|routes\[\]|services\[\])\.(limits|budget)\./, 'tiers.<name>.$2.')
+      .replace(/^services\[\]\.ipLimits\./, 'tiers.<name>.limits.')
       .replace(/^limits\.ip\./, 'tiers.<name>.limits.');
     assert.ok(doc.includes(`\`${documentedAs}\``), `docs/configuration.md does not document \`${documentedAs}\``);
   }

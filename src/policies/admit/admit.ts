@@ -1,9 +1,9 @@
-import type { CompiledRoute, TierRuntime } from '../../config/compile.js';
+import type { Limits, TierRuntime } from '../../config/compile.js';
 import { SluiceError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { compileGlob } from '../../lib/glob.js';
 import type { Next, Stage } from '../../pipeline/compose.js';
-import type { RequestContext } from '../../pipeline/context.js';
+import type { AdmissionContext, RequestContext } from '../../pipeline/context.js';
 import { isStoreError } from '../../stores/errors.js';
 import type { LimitResult, StateStore } from '../../stores/types.js';
 import { costUsd, type Price } from '../../usage/cost.js';
@@ -56,15 +56,24 @@ export async function consumeAll(store: StateStore, rules: readonly ScopedRule[]
   });
 }
 
+/** What admission reads of a route; model routes and HTTP services both have it. */
+export interface AdmitRoute {
+  readonly name: string;
+  readonly limits: Limits | null;
+  readonly queue: { readonly priorityHeader: boolean };
+  /** Priced targets, for budget reservations; HTTP services have none. */
+  readonly targets: readonly { readonly price: Price | null; readonly model: string | null }[];
+}
+
 /**
  * The admit stage of a route: the principal's model allowlist, its limits (the tier's,
  * overridden per key; counted per user when the principal has one, else per key), the
  * route's own limits, its concurrency cap and its budget. Tokens are admitted on an estimate
  * of the prompt and corrected from the real usage when the request ends (Settlement).
  */
-export class AdmitStage implements Stage {
+export class AdmitStage<C extends AdmissionContext = RequestContext> implements Stage<C> {
   readonly name = 'admit';
-  readonly #route: CompiledRoute;
+  readonly #route: AdmitRoute;
   readonly #tiers: Readonly<Record<string, TierRuntime>>;
   readonly #store: StateStore;
   readonly #clock: Clock;
@@ -72,7 +81,7 @@ export class AdmitStage implements Stage {
   readonly #globs = new Map<string, RegExp>();
   readonly #estimatePrice: Price | null;
 
-  constructor(route: CompiledRoute, tiers: Readonly<Record<string, TierRuntime>>, store: StateStore, clock: Clock, onReject: (e: RejectionEvent) => void) {
+  constructor(route: AdmitRoute, tiers: Readonly<Record<string, TierRuntime>>, store: StateStore, clock: Clock, onReject: (e: RejectionEvent) => void) {
     this.#route = route;
     this.#tiers = tiers;
     this.#store = store;
@@ -85,9 +94,10 @@ export class AdmitStage implements Stage {
     }, null);
   }
 
-  async run(ctx: RequestContext, next: Next): Promise<void> {
+  async run(ctx: C, next: Next<C>): Promise<void> {
     const p = ctx.principal;
-    if (p.models !== null && !p.models.some((m) => this.#glob(m).test(ctx.model))) {
+    const model = ctx.model;
+    if (p.models !== null && model !== null && !p.models.some((m) => this.#glob(m).test(model))) {
       throw new SluiceError('SLUICE_ERR_MODEL_FORBIDDEN', { message: `This key may not use the model ${JSON.stringify(ctx.model)}.`, param: 'model' });
     }
     const tier = this.#tiers[p.tier] ?? this.#tiers.default!;
@@ -149,8 +159,9 @@ export class AdmitStage implements Stage {
 }
 
 /** The price of what answered: the target's configured price, else the bundled table. */
-export function priceOf(ctx: RequestContext): Price | null {
+export function priceOf(ctx: AdmissionContext): Price | null {
   const t = ctx.target;
   if (t?.price != null) return t.price;
-  return lookupPrice(t?.model ?? ctx.model);
+  const model = t?.model ?? ctx.model;
+  return model === null ? null : lookupPrice(model);
 }

@@ -1,4 +1,4 @@
-import type { RequestContext } from '../../pipeline/context.js';
+import type { AdmissionContext } from '../../pipeline/context.js';
 import type { StateStore } from '../../stores/types.js';
 import { costUsd, type Price } from '../../usage/cost.js';
 import { periodTtl, type BudgetPeriod } from './budget.js';
@@ -25,7 +25,7 @@ export class Settlement {
   readonly #periods: readonly BudgetPeriod[];
   readonly #reservedUsd: number;
   readonly #scope: string;
-  readonly #price: (ctx: RequestContext) => Price | null;
+  readonly #price: (ctx: AdmissionContext) => Price | null;
 
   constructor(
     store: StateStore,
@@ -33,7 +33,7 @@ export class Settlement {
     estimatedTokens: number,
     lease: { key: string; id: string } | null,
     budget: { scope: string; periods: readonly BudgetPeriod[]; reservedUsd: number },
-    price: (ctx: RequestContext) => Price | null,
+    price: (ctx: AdmissionContext) => Price | null,
   ) {
     this.#store = store;
     this.#tokenRules = tokenRules;
@@ -46,7 +46,7 @@ export class Settlement {
   }
 
   /** Never rejects: a failure to correct is reported, and the request is already answered. */
-  async settle(ctx: RequestContext, onAlert: (a: BudgetAlert) => void): Promise<void> {
+  async settle(ctx: AdmissionContext, onAlert: (a: BudgetAlert) => void): Promise<void> {
     const actualTokens = ctx.usage?.totalTokens ?? 0;
     const work: Promise<unknown>[] = [];
     if (this.#tokenRules.length > 0 && actualTokens !== this.#estimatedTokens) {

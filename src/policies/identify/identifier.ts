@@ -33,23 +33,24 @@ export class Identifier {
     this.#tiers = tiers;
   }
 
-  async identify(headers: IncomingHttpHeaders): Promise<Principal> {
+  /** `required` overrides the gateway's `auth.required` (an HTTP service's `auth.required`). */
+  async identify(headers: IncomingHttpHeaders, required: boolean = this.#required): Promise<Principal> {
     const credential = presentedCredential(headers);
     if (credential === null) {
-      if (this.#required) throw new SluiceError('SLUICE_ERR_UNAUTHORIZED', { message: 'Missing credential: send "Authorization: Bearer <key or token>".' });
+      if (required) throw new SluiceError('SLUICE_ERR_UNAUTHORIZED', { message: 'Missing credential: send "Authorization: Bearer <key or token>".' });
       return ANONYMOUS;
     }
     if (this.#jwt !== null && jwtShape.test(credential)) {
       try {
         return await this.#jwt.verify(credential, this.#tiers);
       } catch (err) {
-        if (this.#required) throw err;
+        if (required) throw err;
         return ANONYMOUS;
       }
     }
     const principal = await this.#keys.lookup(credential);
     if (principal !== null) return principal;
-    if (this.#required) throw new SluiceError('SLUICE_ERR_UNAUTHORIZED', { message: 'Invalid API key.' });
+    if (required) throw new SluiceError('SLUICE_ERR_UNAUTHORIZED', { message: 'Invalid API key.' });
     return ANONYMOUS;
   }
 }

@@ -1,0 +1,75 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { CompiledService } from '../config/services.js';
+import type { ErrorCode } from '../errors.js';
+import type { AdmissionContext } from '../pipeline/context.js';
+import type { Settlement } from '../policies/admit/settlement.js';
+import { ANONYMOUS, type Principal } from '../policies/identify/principal.js';
+import type { JsonObject } from '../providers/types.js';
+
+const EMPTY_BODY: JsonObject = Object.freeze({});
+
+/**
+ * What one request to an HTTP service carries through its chain (admit, [cache], forward).
+ * It has the admission fields of a model request (AdmissionContext), so the same admit stage
+ * and settlement serve it; the rest is about forwarding. Every field is initialised here so
+ * the object keeps one shape.
+ */
+export class HttpContext implements AdmissionContext {
+  readonly id: string;
+  readonly service: CompiledService;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly method: string;
+  /** Path and query as the client sent them. */
+  readonly url: string;
+  /** The client address (fastify's `request.ip`: honours `server.trustProxy`). */
+  readonly ip: string;
+  readonly startedAt: number;
+  readonly controller = new AbortController();
+
+  // AdmissionContext: no model, no JSON body, no tokens on an HTTP route.
+  readonly model = null;
+  readonly body = EMPTY_BODY;
+  readonly estimatedPromptTokens = 0;
+  readonly usage = null;
+  readonly target = null;
+  principal: Principal = ANONYMOUS;
+  requestedPriority: number | null = null;
+  priority = 0;
+  settlement: Settlement | null = null;
+  responseHeaders: Record<string, string> | null = null;
+
+  /** The instance that answered (its configured URL), or the last one tried. */
+  instance: string | null = null;
+  /** Attempts after the first. */
+  retries = 0;
+  status = 0;
+  errorCode: ErrorCode | null = null;
+  /** Monotonic ms of the response head; -1 until then. */
+  firstByteAt = -1;
+  endedAt = -1;
+  clientGone = false;
+  /** What a response cache did, once services cache (the lead wires it). */
+  cacheResult: string | null = null;
+
+  constructor(id: string, service: CompiledService, req: IncomingMessage, res: ServerResponse, ip: string, startedAt: number) {
+    this.id = id;
+    this.service = service;
+    this.req = req;
+    this.res = res;
+    this.method = req.method ?? 'GET';
+    this.url = req.url ?? '/';
+    this.ip = ip;
+    this.startedAt = startedAt;
+  }
+
+  get headers(): IncomingHttpHeaders {
+    return this.req.headers;
+  }
+
+  /** Whether the request has a body to stream (which then cannot be replayed on a retry). */
+  get hasBody(): boolean {
+    const h = this.req.headers;
+    return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+  }
+}

@@ -1,0 +1,160 @@
+import type { Duplex } from 'node:stream';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Pool } from 'undici';
+import type { CompiledService } from '../config/services.js';
+import { SluiceError, toSluiceError } from '../errors.js';
+import type { Clock } from '../lib/clock.js';
+import type { EventBus } from '../observability/events.js';
+import { cancelWhenClientLeaves } from '../pipeline/client-gone.js';
+import { compose, type Next, type Stage } from '../pipeline/compose.js';
+import type { Guard, GuardScope } from '../policies/guard.js';
+import type { UpstreamPools } from '../upstream/pools.js';
+import { RetryBudget } from '../routing/retry.js';
+import { Balancer } from './balancer.js';
+import { HttpContext } from './context.js';
+import { ForwardStage } from './forward.js';
+import { InstanceState } from './instance.js';
+import { ServiceTable } from './table.js';
+import { proxyUpgrade, refuseUpgrade } from './websocket.js';
+
+export interface HttpServicesDeps {
+  readonly services: readonly CompiledService[];
+  readonly pools: UpstreamPools;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly guard: Guard;
+  /** Builds a service's admit stage; null when nothing is ever limited (the stage is left out). */
+  readonly admit: ((service: CompiledService) => Stage<HttpContext>) | null;
+  readonly bus: EventBus;
+  readonly trusted: (peer: string) => boolean;
+  readonly now: () => number;
+}
+
+/** One service of one config version: its instances, balancer and chain of stages. */
+export class ServiceRuntime {
+  readonly service: CompiledService;
+  readonly instances: readonly InstanceState[];
+  readonly balancer: Balancer;
+  readonly chain: Next<HttpContext>;
+  readonly guardScope: GuardScope;
+  readonly #pools: UpstreamPools;
+
+  constructor(service: CompiledService, deps: HttpServicesDeps) {
+    this.service = service;
+    this.#pools = deps.pools;
+    this.instances = service.instances.map(
+      (_, i) => new InstanceState(i, service, deps.clock, (signal) => this.#probe(this.instances[i]!, signal), (t) => deps.bus.emit('http:instance', t)),
+    );
+    this.balancer = new Balancer(service, this.instances, deps.clock, deps.random);
+    const budget = new RetryBudget({ ratio: service.retry.budget, minPerSecond: service.retry.budgetMinPerSecond, windowMs: 10_000 }, deps.clock);
+    const forward = new ForwardStage({ balancer: this.balancer, budget, pool: (i) => this.pool(i), clock: deps.clock, trusted: deps.trusted });
+    this.chain = compose(serviceStages(service, deps, forward));
+    this.guardScope = { name: service.name, ipLimits: service.ipLimits, authRequired: service.authRequired };
+  }
+
+  pool(instance: InstanceState): Pool {
+    return this.#pools.get(instance.config.origin, { connections: this.service.connections, connectTimeoutMs: this.service.timeouts.connectMs });
+  }
+
+  /** An active health check: GET the check path; any 2xx or 3xx passes. */
+  async #probe(instance: InstanceState, signal: AbortSignal): Promise<void> {
+    const hc = this.service.healthCheck!;
+    const res = await this.pool(instance).request({ method: 'GET', path: instance.config.basePath + hc.path, headers: { host: instance.config.host, 'user-agent': 'sluice-health-check' }, signal });
+    await res.body.dump();
+    if (res.statusCode >= 400) throw new Error(`health check answered ${res.statusCode}`);
+  }
+}
+
+/**
+ * A service's chain, built in this one place per config version: identification and per-IP
+ * limits run before it (Guard, as for model routes), then admit (the principal's and the
+ * service's limits), then forward. A response cache for GET/HEAD goes between admit and
+ * forward, as it does on model routes.
+ */
+function serviceStages(service: CompiledService, deps: HttpServicesDeps, forward: ForwardStage): Stage<HttpContext>[] {
+  const stages: Stage<HttpContext>[] = [];
+  if (deps.admit !== null) stages.push(deps.admit(service));
+  stages.push(forward);
+  return stages;
+}
+
+/**
+ * The HTTP services of one gateway: matching, the request path and WebSocket upgrades, and
+ * the instances' health checks.
+ */
+export class HttpServices {
+  readonly runtimes: readonly ServiceRuntime[];
+  readonly #table: ServiceTable<ServiceRuntime>;
+  readonly #deps: HttpServicesDeps;
+
+  constructor(deps: HttpServicesDeps) {
+    this.#deps = deps;
+    this.runtimes = deps.services.map((s) => new ServiceRuntime(s, deps));
+    this.#table = new ServiceTable(this.runtimes);
+  }
+
+  /** Takes the request when a service matches it (the reply is then hijacked); false leaves it to the gateway's routes. */
+  take(request: FastifyRequest, reply: FastifyReply): boolean {
+    if (this.#table.size === 0) return false;
+    const rt = this.#table.match(request.headers.host, request.url, request.method);
+    if (rt === null) return false;
+    reply.hijack();
+    void this.#serve(rt, request, reply.raw);
+    return true;
+  }
+
+  async #serve(rt: ServiceRuntime, request: FastifyRequest, res: ServerResponse): Promise<void> {
+    const ctx = new HttpContext(request.id, rt.service, request.raw, res, request.ip, this.#deps.now());
+    cancelWhenClientLeaves(res, ctx);
+    try {
+      ctx.principal = await this.#deps.guard.check(request.ip, request.headers, rt.guardScope);
+      await rt.chain(ctx);
+    } catch (err) {
+      const reason: unknown = ctx.controller.signal.reason;
+      const e = !ctx.clientGone && reason instanceof SluiceError ? reason : toSluiceError(err);
+      ctx.status = e.status;
+      ctx.errorCode = e.code;
+      if (!ctx.clientGone) {
+        // A body left unread (refused before or while forwarding) is drained, so the client
+        // can read the answer instead of seeing the connection reset under its upload.
+        if (!ctx.req.complete) {
+          ctx.req.unpipe();
+          ctx.req.resume();
+        }
+        writeError(res, e, ctx.id, ctx.responseHeaders);
+      }
+    }
+    ctx.endedAt = this.#deps.now();
+    this.#deps.bus.emit('http:end', ctx);
+  }
+
+  /** The server's 'upgrade' event: WebSocket (or other) upgrades pass through to an instance. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ip: string, requestId: string): void {
+    const rt = this.#table.match(req.headers.host, req.url ?? '/', req.method ?? 'GET');
+    if (rt === null || !rt.service.websocket) {
+      refuseUpgrade(socket, new SluiceError('SLUICE_ERR_NOT_FOUND', { message: 'No service takes upgrades on this path.' }), requestId);
+      return;
+    }
+    void proxyUpgrade({ guard: this.#deps.guard, trusted: this.#deps.trusted }, rt, req, socket, head, ip, requestId);
+  }
+
+  start(): void {
+    for (const rt of this.runtimes) for (const i of rt.instances) i.health?.start();
+  }
+
+  stop(): void {
+    for (const rt of this.runtimes) for (const i of rt.instances) i.health?.stop();
+  }
+}
+
+/** An error in the catalog's JSON shape, written on the raw response (the reply is hijacked). */
+export function writeError(res: ServerResponse, e: SluiceError, requestId: string, extra: Record<string, string> | null): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify(e.toBody());
+  res.writeHead(e.status, { ...extra, ...e.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
+  res.end(body);
+}

@@ -1,0 +1,29 @@
+import type { ServerResponse } from 'node:http';
+import { SluiceError } from '../errors.js';
+
+/** What a request context exposes to be cancelled when its client leaves. */
+export interface Cancellable {
+  clientGone: boolean;
+  readonly controller: AbortController;
+}
+
+const kContext = Symbol('sluice.context');
+type TrackedResponse = ServerResponse & { [kContext]?: Cancellable };
+
+/** Cancels the upstream call when the client goes away before the answer is complete. */
+function onResponseClose(this: TrackedResponse): void {
+  const ctx = this[kContext];
+  if (ctx !== undefined && !this.writableFinished) {
+    ctx.clientGone = true;
+    ctx.controller.abort(new SluiceError('SLUICE_ERR_INTERNAL', { message: 'client closed the connection' }));
+  }
+}
+
+/**
+ * Marks `ctx` as abandoned and aborts its controller if `res` closes before it finished. One
+ * shared listener function, the context hung on the response: no closure per request.
+ */
+export function cancelWhenClientLeaves(res: ServerResponse, ctx: Cancellable): void {
+  (res as TrackedResponse)[kContext] = ctx;
+  res.once('close', onResponseClose);
+}
