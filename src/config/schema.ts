@@ -259,7 +259,6 @@ const routingSchema = z.strictObject({
  * HTTP services: the system's own API instances behind the gateway (issue #9). A top-level
  * list named `services`, not `routes`, because `routes` already means model routes; the word
  * is the one load balancers use for a named pool of instances (Traefik services, Envoy clusters).
- * The response cache of services is wired separately (the cache module owns that key).
  */
 const httpMethod = z.string().regex(/^[A-Za-z]+$/, 'an HTTP method such as GET').transform((m) => m.toUpperCase());
 
@@ -344,6 +343,13 @@ const serviceSchema = z.strictObject({
   connections: numeric(z.number().int().min(1)).default(128),
   compression: z.union([z.boolean(), z.strictObject({ minSize: size.default(1024) })]).default(true),
   websocket: z.boolean().default(false),
+  cache: z
+    .strictObject({
+      ttl: duration,
+      version: numeric(z.number().int().min(0)).default(1),
+      perPrincipal: z.boolean().default(false),
+    })
+    .optional(),
 });
 
 /**

@@ -34,6 +34,16 @@ export interface CompiledService {
   /** Smallest body compressed; null: compression off. */
   readonly compressMinBytes: number | null;
   readonly websocket: boolean;
+  /** GET/HEAD response caching; null = off. */
+  readonly cache: ServiceCache | null;
+}
+
+export interface ServiceCache {
+  /** Freshness when the upstream's Cache-Control gives none. */
+  readonly ttlMs: number;
+  readonly version: number;
+  /** Cache answers to authenticated requests too, each principal's apart. */
+  readonly perPrincipal: boolean;
 }
 
 export interface CompiledInstance {
@@ -91,6 +101,7 @@ export function compileService(s: ServiceConfig): CompiledService {
     connections: s.connections,
     compressMinBytes: s.compression === false ? null : s.compression === true ? 1024 : s.compression.minSize,
     websocket: s.websocket,
+    cache: s.cache === undefined ? null : { ttlMs: s.cache.ttl, version: s.cache.version, perPrincipal: s.cache.perPrincipal },
   };
 }
 

@@ -8,6 +8,16 @@ import type { JsonObject } from '../providers/types.js';
 
 const EMPTY_BODY: JsonObject = Object.freeze({});
 
+/** A copy of an upstream answer for the response cache, taken as it streams to the client. */
+export interface ResponseCapture {
+  /** Bodies larger than this are not copied. */
+  readonly maxBytes: number;
+  /** Whether an answer with this status and these headers may be stored at all. */
+  wants(status: number, headers: IncomingHttpHeaders): boolean;
+  /** The whole answer, as the upstream sent it (before any compression by Sluice). */
+  done(status: number, headers: IncomingHttpHeaders, body: Buffer): void;
+}
+
 /**
  * What one request to an HTTP service carries through its chain (admit, [cache], forward).
  * It has the admission fields of a model request (AdmissionContext), so the same admit stage
@@ -49,8 +59,10 @@ export class HttpContext implements AdmissionContext {
   firstByteAt = -1;
   endedAt = -1;
   clientGone = false;
-  /** What a response cache did, once services cache (the lead wires it). */
+  /** What the response cache did, when the service caches. */
   cacheResult: string | null = null;
+  /** Set by the cache stage on a miss: receives a cacheable answer's head and body once it is complete. */
+  capture: ResponseCapture | null = null;
 
   constructor(id: string, service: CompiledService, req: IncomingMessage, res: ServerResponse, ip: string, startedAt: number) {
     this.id = id;

@@ -1,4 +1,4 @@
-import type { OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Dispatcher, Pool } from 'undici';
@@ -124,6 +124,8 @@ export class ForwardStage implements Stage<HttpContext> {
     const headers: OutgoingHttpHeaders = { ...endToEnd(raw), ...ctx.responseHeaders, 'x-request-id': ctx.id };
     if (setCookie !== null) headers['set-cookie'] = [...asList(headers['set-cookie']), setCookie];
     const stages: Transform[] = [];
+    const capture = ctx.capture !== null && ctx.method === 'GET' && ctx.capture.wants(upstream.statusCode, raw) ? new Tap(ctx.capture.maxBytes) : null;
+    if (capture !== null) stages.push(capture);
     const encoding = svc.compressMinBytes === null ? null : chooseEncoding(ctx.req.headers['accept-encoding']);
     if (encoding !== null && shouldCompress(ctx.method, upstream.statusCode, raw, svc.compressMinBytes!)) {
       delete headers['content-length'];
@@ -141,6 +143,8 @@ export class ForwardStage implements Stage<HttpContext> {
     try {
       await pipeline([upstream.body, ...stages, ctx.res]);
       attempt.finish(upstream.statusCode >= 500 ? 'failure' : 'success', latencyMs);
+      const copy = capture?.body() ?? null;
+      if (copy !== null) ctx.capture!.done(upstream.statusCode, raw as IncomingHttpHeaders, copy);
     } catch (err) {
       // The head is out: the only way to tell the client is to cut the connection.
       ctx.res.destroy();
@@ -168,6 +172,32 @@ function bodyTooLarge(limit: number): SluiceError {
 
 function responseTooLarge(limit: number): SluiceError {
   return new SluiceError('SLUICE_ERR_RESPONSE_TOO_LARGE', { message: `The upstream response is larger than this service's limit of ${limit} bytes.` });
+}
+
+/** Passes bytes through and keeps a copy of them, up to `max` bytes (beyond it, no copy). */
+class Tap extends Transform {
+  readonly #max: number;
+  #chunks: Buffer[] | null = [];
+  #size = 0;
+
+  constructor(max: number) {
+    super();
+    this.#max = max;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.#chunks !== null) {
+      this.#size += chunk.length;
+      if (this.#size > this.#max) this.#chunks = null;
+      else this.#chunks.push(chunk);
+    }
+    callback(null, chunk);
+  }
+
+  /** The whole body, or null when it outgrew the bound. */
+  body(): Buffer | null {
+    return this.#chunks === null ? null : Buffer.concat(this.#chunks, this.#size);
+  }
 }
 
 /** Passes bytes through until `limit`, then fails with `error()`: bounds a body of unknown length. */

@@ -26,6 +26,8 @@ export interface HttpServicesDeps {
   readonly guard: Guard;
   /** Builds a service's admit stage; null when nothing is ever limited (the stage is left out). */
   readonly admit: ((service: CompiledService) => Stage<HttpContext>) | null;
+  /** Builds a service's response cache stage (only for services with `cache`). */
+  readonly cache: (service: CompiledService) => Stage<HttpContext> | null;
   readonly bus: EventBus;
   readonly trusted: (peer: string) => boolean;
   readonly now: () => number;
@@ -69,12 +71,14 @@ export class ServiceRuntime {
 /**
  * A service's chain, built in this one place per config version: identification and per-IP
  * limits run before it (Guard, as for model routes), then admit (the principal's and the
- * service's limits), then forward. A response cache for GET/HEAD goes between admit and
- * forward, as it does on model routes.
+ * service's limits), then the response cache for GET/HEAD when the service has one (as on
+ * model routes), then forward.
  */
 function serviceStages(service: CompiledService, deps: HttpServicesDeps, forward: ForwardStage): Stage<HttpContext>[] {
   const stages: Stage<HttpContext>[] = [];
   if (deps.admit !== null) stages.push(deps.admit(service));
+  const cache = deps.cache(service);
+  if (cache !== null) stages.push(cache);
   stages.push(forward);
   return stages;
 }

@@ -139,6 +139,10 @@ export class Metrics {
     bus.on('request:end', (ctx) => {
       if (ctx.cacheResult !== null) cacheResults.inc({ route: ctx.route.name, result: ctx.cacheResult });
     });
+    // HTTP services count under their name: one metric for every cache.
+    bus.on('http:end', (ctx) => {
+      if (ctx.cacheResult !== null) cacheResults.inc({ route: ctx.service.name, result: ctx.cacheResult });
+    });
     bus.on('limit:rejected', (e) => rejections.inc({ route: e.route, policy: e.policy }));
     bus.on('budget:alert', (a) => budgetAlerts.inc({ period: a.period }));
     bus.on('request:end', (ctx) => this.#record(ctx));

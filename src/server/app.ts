@@ -30,6 +30,7 @@ import { JwtVerifier } from '../policies/identify/jwt.js';
 import { KeyRegistry } from '../policies/identify/keys.js';
 import { GuardedStore, createStateStore, type StateStore } from '../stores/index.js';
 import { HttpServices } from '../http/services.js';
+import { HttpCacheStage } from '../http/cache.js';
 import { refuseUpgrade } from '../http/websocket.js';
 import { trusts } from '../http/headers.js';
 import { registerHttpMetrics } from '../observability/http-metrics.js';
@@ -122,7 +123,7 @@ export class Gateway {
       this.#health.set(name, new HealthChecker(name, provider.healthCheck, probe, clock, (t) => this.bus.emit('health:transition', t)));
     }
     const onReject = (e: RejectionEvent): void => this.bus.emit('limit:rejected', e);
-    const cache = (this.#cache = config.routes.some((r) => r.cache !== null) ? createCacheRuntime(config, clock, this.#adapters) : null);
+    const cache = (this.#cache = config.routes.some((r) => r.cache !== null) || config.services.some((s) => s.cache !== null) ? createCacheRuntime(config, clock, this.#adapters) : null);
     this.#pipelines = new Pipelines(config, {
       adapters: this.#adapters,
       health: this.#health,
@@ -150,6 +151,7 @@ export class Gateway {
       random: options.random ?? Math.random,
       guard,
       admit: admits(config) ? (svc) => new AdmitStage<HttpContext>({ name: svc.name, limits: svc.limits, queue: { priorityHeader: false }, targets: [] }, config.tiers, resources.store, clock, onReject) : null,
+      cache: (svc) => (svc.cache === null || cache === null ? null : new HttpCacheStage(svc, svc.cache, cache)),
       bus: this.bus,
       trusted: (peer) => trusts(config.server.trustProxy, peer),
       now,

@@ -7,10 +7,14 @@ import type { Endpoint, Usage } from '../../providers/types.js';
  * include it or not, as its client asked). Either form can be served as the other.
  */
 export interface CacheEntry {
-  readonly format: 'json' | 'stream';
+  readonly format: 'json' | 'stream' | 'http';
   readonly status: number;
-  /** The JSON answer (format `json`). */
+  /** The JSON answer (format `json`), or an HTTP service's body in base64 (format `http`). */
   readonly body: string | null;
+  /** An HTTP service's response headers (format `http`); null otherwise. */
+  readonly headers?: Readonly<Record<string, string>> | null;
+  /** The request header values the answer varies on (its `Vary`), format `http`. */
+  readonly vary?: Readonly<Record<string, string>> | null;
   /** The stream's chunks (format `stream`). */
   readonly chunks: readonly string[] | null;
   /** What the original answer consumed, replayed to clients that ask for stream usage. */
@@ -38,8 +42,9 @@ export function parseEntry(text: string): CacheEntry | null {
   } catch {
     return null;
   }
-  if (!isRecord(v) || (v.format !== 'json' && v.format !== 'stream') || typeof v.status !== 'number' || typeof v.freshUntil !== 'number') return null;
-  if (v.format === 'json' ? typeof v.body !== 'string' : !Array.isArray(v.chunks) || !v.chunks.every((c) => typeof c === 'string')) return null;
+  if (!isRecord(v) || (v.format !== 'json' && v.format !== 'stream' && v.format !== 'http') || typeof v.status !== 'number' || typeof v.freshUntil !== 'number') return null;
+  if (v.format === 'stream' ? !Array.isArray(v.chunks) || !v.chunks.every((c) => typeof c === 'string') : typeof v.body !== 'string') return null;
+  if (v.format === 'http' && (!stringRecord(v.headers) || !stringRecord(v.vary))) return null;
   const u = v.usage;
   const usage = isRecord(u) && typeof u.promptTokens === 'number' && typeof u.completionTokens === 'number' && typeof u.totalTokens === 'number' ? (u as unknown as Usage) : null;
   return {
@@ -49,7 +54,12 @@ export function parseEntry(text: string): CacheEntry | null {
     chunks: Array.isArray(v.chunks) ? (v.chunks as string[]) : null,
     usage,
     freshUntil: v.freshUntil,
+    ...(v.format === 'http' ? { headers: v.headers as Record<string, string>, vary: v.vary as Record<string, string> } : {}),
   };
+}
+
+function stringRecord(v: unknown): boolean {
+  return isRecord(v) && Object.values(v).every((x) => typeof x === 'string');
 }
 
 function wireUsage(u: Usage): Record<string, number> {

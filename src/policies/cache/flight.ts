@@ -1,7 +1,7 @@
 import type { CacheEntry } from './entry.js';
 
 /** How a flight's answer is being delivered, once known. */
-export type FlightFormat = 'json' | 'stream';
+export type FlightFormat = CacheEntry['format'];
 
 /**
  * One upstream call that identical requests share. The leader (or, across instances, a
