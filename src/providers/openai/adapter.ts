@@ -4,6 +4,7 @@ import type { OpenAIProviderRuntime } from '../../config/compile.js';
 import { SluiceError } from '../../errors.js';
 import { mapUpstreamError } from '../../upstream/errors.js';
 import type { UpstreamPools } from '../../upstream/pools.js';
+import { topLevelMember } from '../../upstream/json-tail.js';
 import { requestText, type TextResponse } from '../../upstream/text-request.js';
 import { parseSse } from '../../upstream/sse.js';
 import type { Endpoint, JsonObject, ProviderAdapter, ProviderCall, ProviderResponse, StreamResponse, Usage } from '../types.js';
@@ -71,7 +72,10 @@ export class OpenAIAdapter implements ProviderAdapter {
       throw mapUpstreamError(err, this.name, false);
     }
     if (res.status >= 400) throw statusError(res.status, res.text, res.headers);
-    return { kind: 'json', status: res.status, body: res.text, usage: usageFromOpenAI(this.#parse(res.text).usage) };
+    // Usage from the answer's tail when it is cleanly there; else a full parse (which also
+    // refuses a body that is not JSON).
+    const usage = topLevelMember(res.text, 'usage') ?? this.#parse(res.text).usage;
+    return { kind: 'json', status: res.status, body: res.text, usage: usageFromOpenAI(usage) };
   }
 
   async #sendStream(call: ProviderCall, pool: Dispatcher, options: Dispatcher.DispatchOptions): Promise<ProviderResponse> {
