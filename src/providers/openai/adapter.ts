@@ -5,6 +5,7 @@ import { SluiceError } from '../../errors.js';
 import { mapUpstreamError } from '../../upstream/errors.js';
 import type { UpstreamPools } from '../../upstream/pools.js';
 import { topLevelMember } from '../../upstream/json-tail.js';
+import { jsonText } from '../../upstream/json-text.js';
 import { requestText, type TextResponse } from '../../upstream/text-request.js';
 import { parseSse } from '../../upstream/sse.js';
 import type { Endpoint, JsonObject, ProviderAdapter, ProviderCall, ProviderResponse, StreamResponse, Usage } from '../types.js';
@@ -56,7 +57,7 @@ export class OpenAIAdapter implements ProviderAdapter {
       method: 'POST',
       path: this.#config.basePath + endpointPaths[call.endpoint],
       headers: { ...this.#headers, accept: call.stream ? 'text/event-stream' : 'application/json', 'x-request-id': call.requestId },
-      body: JSON.stringify(body),
+      body: jsonText(body),
       headersTimeout: timeouts.firstByteMs,
       bodyTimeout: timeouts.idleMs,
     };
