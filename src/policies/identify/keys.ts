@@ -86,8 +86,10 @@ export class KeyRegistry {
   /** The principal for a presented key, or null when it is unknown, revoked or expired. */
   async lookup(presented: string): Promise<Principal | null> {
     const hash = hashSecret(presented);
+    // The map is keyed by the hash itself, so a hit is an exact match (comparing the two again
+    // in constant time was 0.8% of a keyed request's CPU and could never fail).
     const fromConfig = this.#config.get(hash);
-    if (fromConfig !== undefined && digestEquals(fromConfig.hash, hash)) {
+    if (fromConfig !== undefined) {
       if (fromConfig.expiresAt !== null && fromConfig.expiresAt <= this.#clock.now()) return null;
       return this.#configPrincipals.get(hash)!;
     }
