@@ -1,8 +1,12 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-/** SHA-256 hex of a credential: keys are 256-bit random values, so a fast hash suffices. */
+/**
+ * SHA-256 hex of a credential: keys are 256-bit random values, so a fast hash suffices. It runs
+ * on every keyed request: the one-shot crypto.hash (Node >= 20.12) takes half the time of a
+ * Hash object.
+ */
 export function hashSecret(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
+  return hash('sha256', value, 'hex');
 }
 
 /** Compares two hex digests in constant time. */

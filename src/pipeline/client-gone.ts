@@ -25,5 +25,6 @@ function onResponseClose(this: TrackedResponse): void {
  */
 export function cancelWhenClientLeaves(res: ServerResponse, ctx: Cancellable): void {
   (res as TrackedResponse)[kContext] = ctx;
-  res.once('close', onResponseClose);
+  // 'close' comes once per response: a plain listener, without once()'s wrapper per request.
+  res.on('close', onResponseClose);
 }

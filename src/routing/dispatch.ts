@@ -115,16 +115,19 @@ export class DispatchStage implements Stage {
     const { rt } = t;
     const now = this.#clock.monotonic();
     let candidates = rt.targets.filter((c) => c.available(now));
-    const fresh = candidates.filter((c) => !tried.includes(c));
-    if (fresh.length > 0) candidates = fresh;
+    // (Only a retry has tried targets; the first attempt skips the filter's copy.)
+    if (tried.length > 0) {
+      const fresh = candidates.filter((c) => !tried.includes(c));
+      if (fresh.length > 0) candidates = fresh;
+    }
     const request = { promptTokens: t.promptTokens, maxTokens: t.maxTokens, region: ctx.region };
     let saturated: TargetState | null = null;
     while (candidates.length > 0) {
       const pick = rt.strategy.pick(candidates, request) as TargetState;
-      candidates = candidates.filter((c) => c !== pick);
       const admission = pick.tryAdmit(t.promptTokens);
       if (admission === 'saturated') saturated ??= pick;
       else if (admission !== 'refused') return admission;
+      candidates = candidates.filter((c) => c !== pick);
     }
     if (saturated !== null) return this.#queue(ctx, t, saturated);
     throw noTarget(rt, rt.targets.map((c) => c.backInMs(now)));

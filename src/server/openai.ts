@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBodyParser, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { EventBus } from '../observability/events.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -12,6 +12,7 @@ import { pumpStream, sendError } from './respond.js';
 import type { Dialect } from './dialect.js';
 import { anthropicDialect, openaiDialect } from './dialects.js';
 import { fromFastifyError } from './fastify-errors.js';
+import { rememberJsonText } from '../upstream/json-text.js';
 
 export interface SurfaceDeps {
   pipelines: () => Pipelines;
@@ -61,8 +62,34 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint) {
   };
 }
 
-/** The OpenAI-compatible surface (chat, completions, embeddings, models) and Anthropic's /v1/messages. */
+/**
+ * The OpenAI-compatible surface (chat, completions, embeddings, models) and Anthropic's
+ * /v1/messages, in a plugin scope of its own so that its JSON parser can keep each body's text.
+ */
 export function registerOpenAISurface(app: FastifyInstance, deps: SurfaceDeps): void {
+  void app.register((scope, _options, done) => {
+    keepJsonText(scope);
+    routes(scope, deps);
+    done();
+  });
+}
+
+/**
+ * fastify's own JSON parser, which also remembers the text of each body (upstream/json-text)
+ * so adapters can forward it as it came instead of serialising the parsed object again.
+ */
+function keepJsonText(scope: FastifyInstance): void {
+  const parse = scope.getDefaultJsonParser('error', 'ignore');
+  const parseKeepingText: FastifyBodyParser<string> = (request, text, done) => {
+    parse(request, text, (err, value: unknown) => {
+      if (err === null) rememberJsonText(value, text);
+      done(err, value);
+    });
+  };
+  scope.addContentTypeParser('application/json', { parseAs: 'string' }, parseKeepingText);
+}
+
+function routes(app: FastifyInstance, deps: SurfaceDeps): void {
   const handle = (endpoint: Endpoint) => serve(deps, openaiDialect, endpoint);
   // Errors fastify raises itself on /v1/messages (bad JSON, body too large) in Anthropic's shape too.
   app.post('/v1/messages', {

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SluiceError } from '../../src/errors.js';
 import type { Endpoint } from '../../src/providers/types.js';
-import { validateBody } from '../../src/server/validate.js';
+import { quickChecks, schemaAccepts, validateBody } from '../../src/server/validate.js';
 
 /** Expects validateBody to throw SLUICE_ERR_INVALID_REQUEST; returns [param, message]. */
 function rejection(endpoint: Endpoint, body: unknown): [string | null, string] {
@@ -124,5 +124,36 @@ describe('validateBody: invalid bodies', () => {
 
   test('the first problem is reported when there are several', () => {
     assert.deepEqual(rejection('chat', {}), ['model', 'Invalid request: "model" is required.']);
+  });
+});
+
+describe('validateBody: the hand-written fast path never accepts what the schema rejects', () => {
+  // Values of every shape, for every field either check looks at.
+  const values: unknown[] = [undefined, null, true, false, 0, 1, -1, 1.5, 2, 2.5, 3, 0.5, 2 ** 53, '', 'x', 'float', 'base64', 'int8', [], [''], ['a', 'b'], [1, 2], [1.5], [[1]], [['a']], {}, { include_usage: true }, { include_usage: 'yes' }, { role: 'user' }, [{ role: 'user' }], [{ role: 1 }], [{}], ['hello'], [null], [{ role: 'user' }, 'x']];
+  const fields = ['model', 'stream', 'stream_options', 'max_tokens', 'n', 'temperature', 'top_p', 'stop', 'messages', 'max_completion_tokens', 'prompt', 'input', 'dimensions', 'encoding_format'];
+  const bases: Record<Endpoint, Record<string, unknown>> = {
+    chat: chat(),
+    completions: { model: 'm', prompt: 'hi' },
+    embeddings: { model: 'm', input: 'hi' },
+  };
+
+  test('every field set to every kind of value, one at a time and in pairs', () => {
+    let quick = 0;
+    for (const endpoint of ['chat', 'completions', 'embeddings'] as const) {
+      const check = (body: Record<string, unknown>): void => {
+        if (!quickChecks[endpoint](body)) return;
+        quick++;
+        assert.ok(schemaAccepts(endpoint, body), `${endpoint}: the fast path accepted ${JSON.stringify(body)}, which the schema rejects`);
+      };
+      for (const field of fields) {
+        for (const value of values) {
+          check({ ...bases[endpoint], [field]: value });
+          for (const other of ['max_tokens', 'stream', 'temperature']) check({ ...bases[endpoint], [field]: value, [other]: 1 });
+        }
+      }
+    }
+    // The common bodies take the fast path (else it would be pointless).
+    assert.ok(quick > 100, `only ${quick} bodies took the fast path`);
+    for (const endpoint of ['chat', 'completions', 'embeddings'] as const) assert.ok(quickChecks[endpoint](bases[endpoint]));
   });
 });

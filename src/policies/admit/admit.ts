@@ -10,9 +10,10 @@ import { costUsd, type Price } from '../../usage/cost.js';
 import { declaredMaxTokens } from '../../usage/estimate.js';
 import { lookupPrice } from '../../usage/prices.js';
 import { budgetPeriods, reserve } from './budget.js';
-import { rateLimitHeaders } from './headers.js';
+import { rateLimitHeaders, rateLimitPolicy, rateLimitState } from './headers.js';
 import { mergeLimits, rulesFor, type ScopedRule } from './rules.js';
 import { Settlement } from './settlement.js';
+import type { Principal } from '../identify/principal.js';
 
 /** A concurrency slot not released within this time (a crashed instance) expires. */
 const CONCURRENCY_LEASE_MS = 15 * 60_000;
@@ -65,6 +66,17 @@ export interface AdmitRoute {
   readonly targets: readonly { readonly price: Price | null; readonly model: string | null }[];
 }
 
+/** What admission derives from a principal alone, for one route. */
+interface PrincipalPlan {
+  readonly tier: TierRuntime;
+  readonly scope: string;
+  readonly limits: Limits | null;
+  readonly rules: readonly ScopedRule[];
+  readonly tokenRules: readonly ScopedRule[];
+  /** The RateLimit-Policy field, null without rules. */
+  readonly policyHeader: string | null;
+}
+
 /**
  * The admit stage of a route: the principal's model allowlist, its limits (the tier's,
  * overridden per key; counted per user when the principal has one, else per key), the
@@ -80,6 +92,8 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
   readonly #onReject: (e: RejectionEvent) => void;
   readonly #globs = new Map<string, RegExp>();
   readonly #estimatePrice: Price | null;
+  readonly #plans = new WeakMap<Principal, PrincipalPlan>();
+  readonly #reject: (policy: string) => void;
 
   constructor(route: AdmitRoute, tiers: Readonly<Record<string, TierRuntime>>, store: StateStore, clock: Clock, onReject: (e: RejectionEvent) => void) {
     this.#route = route;
@@ -87,6 +101,7 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
     this.#store = store;
     this.#clock = clock;
     this.#onReject = onReject;
+    this.#reject = (policy) => this.#onReject({ route: route.name, policy });
     // Budgets reserve at the dearest target's price: the real cost is charged afterwards.
     this.#estimatePrice = route.targets.reduce<Price | null>((max, t) => {
       const p = t.price ?? (t.model === null ? null : lookupPrice(t.model));
@@ -100,29 +115,21 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
     if (p.models !== null && model !== null && !p.models.some((m) => this.#glob(m).test(model))) {
       throw new SluiceError('SLUICE_ERR_MODEL_FORBIDDEN', { message: `This key may not use the model ${JSON.stringify(ctx.model)}.`, param: 'model' });
     }
-    const tier = this.#tiers[p.tier] ?? this.#tiers.default!;
+    const plan = this.#planFor(p);
+    const { tier, scope, limits, rules } = plan;
     const mayChoose = tier.priorityHeader || this.#route.queue.priorityHeader;
     ctx.priority = mayChoose && ctx.requestedPriority !== null ? ctx.requestedPriority : tier.priority;
-    const scope = p.user !== null ? `user:${p.user}` : p.id;
-    const limits = mergeLimits(tier.limits, p.limits);
-    const rules = [...rulesFor('principal', scope, limits), ...rulesFor('route', this.#route.name, this.#route.limits)];
     const tokens = ctx.estimatedPromptTokens;
     const costs = rules.map((r) => (r.unit === 'requests' ? 1 : tokens));
-    const onReject = (policy: string): void => this.#onReject({ route: this.#route.name, policy });
-    const results = await consumeAll(this.#store, rules, costs, onReject);
-    const tokenRules = rules.filter((r) => r.unit === 'tokens');
+    const results = await consumeAll(this.#store, rules, costs, this.#reject);
 
     let lease: { key: string; id: string } | null = null;
-    const undo = async (): Promise<void> => {
-      if (rules.length > 0) await this.#store.adjust(rules, costs).catch(() => {});
-      if (lease !== null) await this.#store.release(lease.key, lease.id).catch(() => {});
-    };
     try {
       if (limits?.concurrent != null) {
         const key = `principal:${scope}:concurrent`;
         const id = await this.#store.acquire(key, limits.concurrent, CONCURRENCY_LEASE_MS);
         if (id === null) {
-          onReject('principal-concurrent');
+          this.#reject('principal-concurrent');
           throw new SluiceError('SLUICE_ERR_RATE_LIMITED', { message: `Too many requests in flight (at most ${limits.concurrent}).`, headers: { 'retry-after': '1' } });
         }
         lease = { key, id };
@@ -133,19 +140,43 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
       const estimate = costUsd({ promptTokens: tokens, completionTokens: declaredMaxTokens(ctx.body, 256), totalTokens: 0 }, this.#estimatePrice);
       const refused = await reserve(this.#store, periods, estimate);
       if (refused !== null) {
-        onReject(`budget-${refused.name}`);
+        this.#reject(`budget-${refused.name}`);
         throw new SluiceError('SLUICE_ERR_BUDGET_EXCEEDED', {
           message: `The ${refused.name} budget of $${refused.limitUsd} is spent.`,
           headers: { 'retry-after': String(Math.ceil(refused.endsInMs / 1000)) },
         });
       }
-      ctx.settlement = new Settlement(this.#store, tokenRules, tokens, lease, { scope, periods, reservedUsd: estimate }, priceOf);
+      ctx.settlement = new Settlement(this.#store, plan.tokenRules, tokens, lease, { scope, periods, reservedUsd: estimate }, priceOf);
     } catch (err) {
-      await undo();
+      await this.#undo(rules, costs, lease);
       throw storeError(err);
     }
-    if (rules.length > 0) ctx.responseHeaders = { ...ctx.responseHeaders, ...rateLimitHeaders(rules, results) };
+    if (plan.policyHeader !== null) ctx.responseHeaders = { ...ctx.responseHeaders, 'ratelimit-policy': plan.policyHeader, ratelimit: rateLimitState(rules, results) };
     await next(ctx);
+  }
+
+  /** Gives back what a request took when a later step of its admission refused it. */
+  async #undo(rules: readonly ScopedRule[], costs: readonly number[], lease: { key: string; id: string } | null): Promise<void> {
+    if (rules.length > 0) await this.#store.adjust(rules, costs).catch(() => {});
+    if (lease !== null) await this.#store.release(lease.key, lease.id).catch(() => {});
+  }
+
+  /**
+   * What admission derives from the principal alone (its tier, scope, limits and rules), kept
+   * per principal object: a key's principal is the same object while the key cache holds it,
+   * so the rules and their strings are built once, not on every request (issue #7).
+   */
+  #planFor(p: Principal): PrincipalPlan {
+    let plan = this.#plans.get(p);
+    if (plan === undefined) {
+      const tier = this.#tiers[p.tier] ?? this.#tiers.default!;
+      const scope = p.user !== null ? `user:${p.user}` : p.id;
+      const limits = mergeLimits(tier.limits, p.limits);
+      const rules = [...rulesFor('principal', scope, limits), ...rulesFor('route', this.#route.name, this.#route.limits)];
+      plan = { tier, scope, limits, rules, tokenRules: rules.filter((r) => r.unit === 'tokens'), policyHeader: rules.length > 0 ? rateLimitPolicy(rules) : null };
+      this.#plans.set(p, plan);
+    }
+    return plan;
   }
 
   #glob(pattern: string): RegExp {

@@ -7,7 +7,16 @@ import type { ScopedRule } from './rules.js';
  */
 export function rateLimitHeaders(rules: readonly ScopedRule[], results: readonly LimitResult[]): Record<string, string> {
   if (rules.length === 0) return {};
-  const policies = rules.map((r) => `${r.policy};q=${r.limit};w=${Math.round(r.windowMs / 1000)}${r.unit === 'tokens' ? ';qu="tokens"' : ''}`);
+  return { 'ratelimit-policy': rateLimitPolicy(rules), ratelimit: rateLimitState(rules, results) };
+}
+
+/** The RateLimit-Policy field: it depends on the rules alone, so admission computes it once per principal. */
+export function rateLimitPolicy(rules: readonly ScopedRule[]): string {
+  return rules.map((r) => `${r.policy};q=${r.limit};w=${Math.round(r.windowMs / 1000)}${r.unit === 'tokens' ? ';qu="tokens"' : ''}`).join(', ');
+}
+
+/** The RateLimit field: the state of the rule with the least quota left. */
+export function rateLimitState(rules: readonly ScopedRule[], results: readonly LimitResult[]): string {
   let tightest = 0;
   for (let i = 1; i < results.length; i++) {
     const a = results[i]!;
@@ -15,8 +24,5 @@ export function rateLimitHeaders(rules: readonly ScopedRule[], results: readonly
     if (a.remaining / rules[i]!.limit < b.remaining / rules[tightest]!.limit) tightest = i;
   }
   const r = results[tightest]!;
-  return {
-    'ratelimit-policy': policies.join(', '),
-    ratelimit: `${rules[tightest]!.policy};r=${r.remaining};t=${Math.ceil(r.resetMs / 1000)}`,
-  };
+  return `${rules[tightest]!.policy};r=${r.remaining};t=${Math.ceil(r.resetMs / 1000)}`;
 }

@@ -19,7 +19,7 @@ export interface BudgetAlert {
  */
 export class Settlement {
   readonly #store: StateStore;
-  readonly #tokenRules: ScopedRule[];
+  readonly #tokenRules: readonly ScopedRule[];
   readonly #estimatedTokens: number;
   readonly #lease: { key: string; id: string } | null;
   readonly #periods: readonly BudgetPeriod[];
@@ -29,7 +29,7 @@ export class Settlement {
 
   constructor(
     store: StateStore,
-    tokenRules: ScopedRule[],
+    tokenRules: readonly ScopedRule[],
     estimatedTokens: number,
     lease: { key: string; id: string } | null,
     budget: { scope: string; periods: readonly BudgetPeriod[]; reservedUsd: number },

@@ -64,12 +64,20 @@ const iso = (v: Date | string | null): string | null => (v === null ? null : new
  */
 export class KeyRegistry {
   readonly #config = new Map<string, ConfigKey>();
+  /** One principal per config key, built once: admission keeps per-principal state by identity. */
+  readonly #configPrincipals = new Map<string, Principal>();
   readonly #db: Database | null;
   readonly #clock: Clock;
   readonly #cache: LRUCache<string, { value: Cached }>;
 
   constructor(configKeys: readonly ConfigKey[], db: Database | null, clock: Clock, cacheTtlMs: number) {
-    for (const k of configKeys) this.#config.set(k.hash, k);
+    for (const k of configKeys) {
+      this.#config.set(k.hash, k);
+      this.#configPrincipals.set(
+        k.hash,
+        Object.freeze({ id: `key:${k.id}`, kind: 'key', keyId: k.id, keyName: k.name, user: k.user, tier: k.tier, models: k.models, limits: k.limits, budget: k.budget }),
+      );
+    }
     this.#db = db;
     this.#clock = clock;
     this.#cache = new LRUCache({ max: 50_000, ttl: Math.max(1, cacheTtlMs), ttlAutopurge: false, perf: { now: () => clock.monotonic() } });
@@ -78,13 +86,12 @@ export class KeyRegistry {
   /** The principal for a presented key, or null when it is unknown, revoked or expired. */
   async lookup(presented: string): Promise<Principal | null> {
     const hash = hashSecret(presented);
+    // The map is keyed by the hash itself, so a hit is an exact match (comparing the two again
+    // in constant time was 0.8% of a keyed request's CPU and could never fail).
     const fromConfig = this.#config.get(hash);
-    if (fromConfig !== undefined && digestEquals(fromConfig.hash, hash)) {
+    if (fromConfig !== undefined) {
       if (fromConfig.expiresAt !== null && fromConfig.expiresAt <= this.#clock.now()) return null;
-      return {
-        id: `key:${fromConfig.id}`, kind: 'key', keyId: fromConfig.id, keyName: fromConfig.name, user: fromConfig.user,
-        tier: fromConfig.tier, models: fromConfig.models, limits: fromConfig.limits, budget: fromConfig.budget,
-      };
+      return this.#configPrincipals.get(hash)!;
     }
     if (this.#db === null) return null;
     let entry = this.#cache.get(hash);

@@ -1,8 +1,12 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { OpenAIProviderRuntime } from '../../config/compile.js';
 import { SluiceError } from '../../errors.js';
 import { mapUpstreamError } from '../../upstream/errors.js';
 import type { UpstreamPools } from '../../upstream/pools.js';
+import { topLevelMember } from '../../upstream/json-tail.js';
+import { jsonText } from '../../upstream/json-text.js';
+import { requestText, type TextResponse } from '../../upstream/text-request.js';
 import { parseSse } from '../../upstream/sse.js';
 import type { Endpoint, JsonObject, ProviderAdapter, ProviderCall, ProviderResponse, StreamResponse, Usage } from '../types.js';
 import { upstreamStatusError } from '../upstream-error.js';
@@ -49,27 +53,45 @@ export class OpenAIAdapter implements ProviderAdapter {
     }
     const timeouts = call.timeouts ?? this.#config.timeouts;
     const pool = timeouts.connectMs === this.#config.timeouts.connectMs ? this.#pool : this.#pools.get(this.#config.origin, { connections: this.#config.connections, connectTimeoutMs: timeouts.connectMs });
+    const options: Dispatcher.DispatchOptions = {
+      method: 'POST',
+      path: this.#config.basePath + endpointPaths[call.endpoint],
+      headers: { ...this.#headers, accept: call.stream ? 'text/event-stream' : 'application/json', 'x-request-id': call.requestId },
+      body: jsonText(body),
+      headersTimeout: timeouts.firstByteMs,
+      bodyTimeout: timeouts.idleMs,
+    };
+    return call.stream ? this.#sendStream(call, pool, options) : this.#sendJson(pool, options, call.signal);
+  }
+
+  /** A call answered whole: read straight into a string (no body stream). */
+  async #sendJson(pool: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal): Promise<ProviderResponse> {
+    let res: TextResponse;
+    try {
+      res = await requestText(pool, options, signal, MAX_ERROR_BODY);
+    } catch (err) {
+      throw mapUpstreamError(err, this.name, false);
+    }
+    if (res.status >= 400) throw statusError(res.status, res.text, res.headers);
+    // Usage from the answer's tail when it is cleanly there; else a full parse (which also
+    // refuses a body that is not JSON).
+    const usage = topLevelMember(res.text, 'usage') ?? this.#parse(res.text).usage;
+    return { kind: 'json', status: res.status, body: res.text, usage: usageFromOpenAI(usage) };
+  }
+
+  async #sendStream(call: ProviderCall, pool: Dispatcher, options: Dispatcher.DispatchOptions): Promise<ProviderResponse> {
     let res: Dispatcher.ResponseData;
     try {
-      res = await pool.request({
-        method: 'POST',
-        path: this.#config.basePath + endpointPaths[call.endpoint],
-        headers: { ...this.#headers, accept: call.stream ? 'text/event-stream' : 'application/json', 'x-request-id': call.requestId },
-        body: JSON.stringify(body),
-        signal: call.signal,
-        headersTimeout: timeouts.firstByteMs,
-        bodyTimeout: timeouts.idleMs,
-      });
+      res = await pool.request({ ...options, signal: call.signal });
     } catch (err) {
       throw mapUpstreamError(err, this.name, false);
     }
     if (res.statusCode >= 400) {
       const text = await readBounded(res.body, MAX_ERROR_BODY).catch(() => '');
-      const retryAfter = res.headers['retry-after'];
-      throw upstreamStatusError(res.statusCode, text, typeof retryAfter === 'string' ? retryAfter : null);
+      throw statusError(res.statusCode, text, res.headers);
     }
     const contentType = String(res.headers['content-type'] ?? '');
-    if (call.stream && contentType.startsWith('text/event-stream')) {
+    if (contentType.startsWith('text/event-stream')) {
       return new OpenAIStream(this.name, res.statusCode, res.body, call.includeUsage);
     }
     let text: string;
@@ -78,16 +100,16 @@ export class OpenAIAdapter implements ProviderAdapter {
     } catch (err) {
       throw mapUpstreamError(err, this.name, false);
     }
-    let parsed: unknown;
+    this.#parse(text);
+    throw new SluiceError('SLUICE_ERR_UPSTREAM_BAD_RESPONSE', { message: `Provider "${this.name}" did not stream (content-type ${contentType || 'none'}).` });
+  }
+
+  #parse(text: string): JsonObject {
     try {
-      parsed = JSON.parse(text);
+      return JSON.parse(text) as JsonObject;
     } catch {
       throw new SluiceError('SLUICE_ERR_UPSTREAM_BAD_RESPONSE', { message: `Provider "${this.name}" answered with a body that is not JSON.` });
     }
-    if (call.stream) {
-      throw new SluiceError('SLUICE_ERR_UPSTREAM_BAD_RESPONSE', { message: `Provider "${this.name}" did not stream (content-type ${contentType || 'none'}).` });
-    }
-    return { kind: 'json', status: res.statusCode, body: text, usage: usageFromOpenAI((parsed as JsonObject).usage) };
   }
 
   /** GET {baseUrl}/models: any 2xx is healthy (it also proves the API key works). */
@@ -165,6 +187,11 @@ function parseChunk(data: string): JsonObject | null {
   } catch {
     return null;
   }
+}
+
+function statusError(status: number, text: string, headers: IncomingHttpHeaders): SluiceError {
+  const retryAfter = headers['retry-after'];
+  return upstreamStatusError(status, text, typeof retryAfter === 'string' ? retryAfter : null);
 }
 
 async function readBounded(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, limit: number): Promise<string> {
