@@ -28,7 +28,7 @@ import { KeyRegistry } from '../policies/identify/keys.js';
 import { GuardedStore, createStateStore, type StateStore } from '../stores/index.js';
 import { HttpServices } from '../http/services.js';
 import { refuseUpgrade } from '../http/websocket.js';
-import { trusts } from '../http/headers.js';
+import { trustFunction } from '../http/headers.js';
 import { registerHttpMetrics } from '../observability/http-metrics.js';
 import { registerAdminApi } from './admin.js';
 import { fromFastifyError } from './fastify-errors.js';
@@ -140,7 +140,7 @@ export class Gateway {
       guard,
       admit: admits(config) ? (svc) => new AdmitStage<HttpContext>({ name: svc.name, limits: svc.limits, queue: { priorityHeader: false }, targets: [] }, config.tiers, resources.store, clock, onReject) : null,
       bus: this.bus,
-      trusted: (peer) => trusts(config.server.trustProxy, peer),
+      trusted: trustFunction(config.server.trustProxy),
       now,
     });
     registerHttpMetrics(this.metrics.registry, this.bus, () => this.#services.runtimes);
