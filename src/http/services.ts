@@ -91,6 +91,7 @@ export class HttpServices {
   readonly runtimes: readonly ServiceRuntime[];
   readonly #table: ServiceTable<ServiceRuntime>;
   readonly #deps: HttpServicesDeps;
+  readonly #tunnels = new Set<Duplex>();
 
   constructor(deps: HttpServicesDeps) {
     this.#deps = deps;
@@ -140,15 +141,18 @@ export class HttpServices {
       refuseUpgrade(socket, new SluiceError('SLUICE_ERR_NOT_FOUND', { message: 'No service takes upgrades on this path.' }), requestId);
       return;
     }
-    void proxyUpgrade({ guard: this.#deps.guard, trusted: this.#deps.trusted }, rt, req, socket, head, ip, requestId);
+    void proxyUpgrade({ guard: this.#deps.guard, trusted: this.#deps.trusted, tunnels: this.#tunnels }, rt, req, socket, head, ip, requestId);
   }
 
   start(): void {
     for (const rt of this.runtimes) for (const i of rt.instances) i.health?.start();
   }
 
+  /** Stops the health checks and closes WebSocket tunnels (their clients reconnect, to another gateway instance while this one drains). */
   stop(): void {
     for (const rt of this.runtimes) for (const i of rt.instances) i.health?.stop();
+    for (const socket of this.#tunnels) socket.destroy();
+    this.#tunnels.clear();
   }
 }
 

@@ -10,6 +10,8 @@ import type { ServiceRuntime } from './services.js';
 export interface UpgradeDeps {
   readonly guard: Guard;
   readonly trusted: (peer: string) => boolean;
+  /** Open tunnels (client sockets), so a shutdown can close them: the HTTP server no longer tracks upgraded sockets. */
+  readonly tunnels: Set<Duplex>;
 }
 
 /**
@@ -60,9 +62,13 @@ export async function proxyUpgrade(deps: UpgradeDeps, rt: ServiceRuntime, req: I
   if (pick.setCookie !== null) response += `set-cookie: ${pick.setCookie}\r\n`;
   client.write(`${response}\r\n`);
   if (head.length > 0) upstream.write(head);
+  deps.tunnels.add(client);
   upstream.on('error', () => client.destroy());
   upstream.on('close', () => client.destroy());
-  client.on('close', () => upstream.destroy());
+  client.on('close', () => {
+    deps.tunnels.delete(client);
+    upstream.destroy();
+  });
   upstream.pipe(client);
   client.pipe(upstream);
 }

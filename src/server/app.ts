@@ -32,7 +32,7 @@ import { GuardedStore, createStateStore, type StateStore } from '../stores/index
 import { HttpServices } from '../http/services.js';
 import { HttpCacheStage } from '../http/cache.js';
 import { refuseUpgrade } from '../http/websocket.js';
-import { trusts } from '../http/headers.js';
+import { trustFunction } from '../http/headers.js';
 import { registerHttpMetrics } from '../observability/http-metrics.js';
 import { registerAdminApi } from './admin.js';
 import { registerCacheAdmin } from './admin-cache.js';
@@ -153,7 +153,7 @@ export class Gateway {
       admit: admits(config) ? (svc) => new AdmitStage<HttpContext>({ name: svc.name, limits: svc.limits, queue: { priorityHeader: false }, targets: [] }, config.tiers, resources.store, clock, onReject) : null,
       cache: (svc) => (svc.cache === null || cache === null ? null : new HttpCacheStage(svc, svc.cache, cache)),
       bus: this.bus,
-      trusted: (peer) => trusts(config.server.trustProxy, peer),
+      trusted: trustFunction(config.server.trustProxy),
       now,
     });
     registerHttpMetrics(this.metrics.registry, this.bus, () => this.#services.runtimes);

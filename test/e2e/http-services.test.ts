@@ -460,12 +460,20 @@ describe('HTTP services', () => {
       assert.deepEqual(replies, ['/ws/chat?room=1 hello', '/ws/chat?room=1 again']);
       client.close();
 
+
       // A service without `websocket: true` refuses the upgrade.
       const refused = new WebSocket(`${wsUrl}/api/socket`);
       const status = await new Promise<number>((resolve) => refused.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
       assert.equal(status, 404);
+
+      // A tunnel still open when the gateway shuts down is closed, not waited for.
+      const open = new WebSocket(`${wsUrl}/ws/late`);
+      await new Promise<void>((resolve) => open.once('open', () => resolve()));
+      const closed = new Promise<void>((resolve) => open.once('close', () => resolve()));
+      assert.equal(await gw.gateway.shutdown(5_000), true, 'the drain waited for the tunnel');
+      await closed;
     } finally {
-      await gw.close();
+      if (!gw.gateway.draining) await gw.close();
       await new Promise<void>((resolve) => echo.close(() => resolve()));
     }
   });
