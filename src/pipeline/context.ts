@@ -61,6 +61,8 @@ export class RequestContext {
   headers: IncomingHttpHeaders = {};
   /** What the response cache did, when the route caches. */
   cacheResult: CacheResult | null = null;
+  /** Milliseconds from sending the answering upstream attempt to its response headers; -1 when none answered. */
+  upstreamMs = -1;
 
   #deadline: { clock: Clock; timer: TimerHandle } | null = null;
 

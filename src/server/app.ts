@@ -23,6 +23,8 @@ import { JwtVerifier } from '../policies/identify/jwt.js';
 import { KeyRegistry } from '../policies/identify/keys.js';
 import { GuardedStore, createStateStore, type StateStore } from '../stores/index.js';
 import { registerAdminApi } from './admin.js';
+import { ReadRouter } from '../db/replicas.js';
+import { UsageWriter } from '../usage/writer.js';
 import { fromFastifyError } from './fastify-errors.js';
 import { registerOpenAISurface } from './openai.js';
 import { sendError } from './respond.js';
@@ -38,7 +40,12 @@ export interface GatewayOptions {
 interface Resources {
   readonly db: Database | null;
   readonly store: StateStore;
+  /** Where analytics reads go: the read replicas, falling back to `db`. */
+  readonly reader: ReadRouter | null;
 }
+
+/** How long a stopping gateway tries to ship spooled usage records; the rest waits in the spool. */
+const USAGE_STOP_MS = 5_000;
 
 /** The admit stage is left out of route chains when nothing could ever be limited. */
 function admits(config: RuntimeConfig): boolean {
@@ -66,16 +73,19 @@ export class Gateway {
   readonly #logger: Logger;
   readonly #resources: Resources;
   readonly keys: KeyRegistry;
+  /** Usage accounting, when `usage.enabled`. */
+  readonly usage: UsageWriter | null;
   #draining = false;
 
   /**
-   * Opens what the config needs (a database when keys can be stored: with admin tokens or a
-   * `database.url`; the shared state store) and builds the gateway.
+   * Opens what the config needs (a database when usage is recorded or keys can be stored:
+   * with admin tokens or a `database.url`; the shared state store) and builds the gateway.
    */
   static async create(config: RuntimeConfig, options: GatewayOptions): Promise<Gateway> {
     const clock = options.clock ?? systemClock;
-    const wantsDb = config.adminTokenHashes.length > 0 || config.database.url !== null;
+    const wantsDb = config.usage.enabled || config.adminTokenHashes.length > 0 || config.database.url !== null;
     const db = wantsDb ? await openDatabase({ ...config.database }) : null;
+    const reader = db === null ? null : new ReadRouter(db, config.database.replicas, config.database, clock);
     const store = createStateStore({
       clock,
       prefix: config.state.prefix,
@@ -83,7 +93,7 @@ export class Gateway {
       failure: config.state.failure,
       ...(config.state.redisUrl === null ? {} : { redis: { url: config.state.redisUrl } }),
     });
-    return new Gateway(config, options, { db, store });
+    return new Gateway(config, options, { db, store, reader });
   }
 
   private constructor(config: RuntimeConfig, options: GatewayOptions, resources: Resources) {
@@ -108,7 +118,7 @@ export class Gateway {
       health: this.#health,
       clock,
       onBreakerTransition: (e) => this.bus.emit('breaker:transition', e),
-      admit: admits(config) ? (route) => new AdmitStage(route, config.tiers, resources.store, clock, onReject) : null,
+      admit: admits(config) ? (route) => new AdmitStage(route, config.tiers, resources.store, clock, onReject, config.prices) : null,
       cache: (route) => (route.cache === null ? null : new CacheStage(route, route.cache, (responseCache ??= new MemoryResponseCache(config.cache.maxBytes, clock)))),
       ...(options.random === undefined ? {} : { random: options.random }),
     });
@@ -120,6 +130,8 @@ export class Gateway {
     this.bus.on('request:end', (ctx) => {
       ctx.settlement?.settle(ctx, (alert) => this.bus.emit('budget:alert', alert)).catch((err: unknown) => this.#logger.error({ err, reqId: ctx.id }, 'settling limits failed'));
     });
+    this.usage = config.usage.enabled && resources.db !== null ? new UsageWriter(config.usage, resources.db, config.prices, clock, this.#logger) : null;
+    if (this.usage !== null) this.bus.on('request:end', this.usage.record.bind(this.usage));
     const status = storeStatus(resources.store);
     if (status !== null) {
       status.onChange((st) => this.#logger.warn({ healthy: st.healthy, error: st.lastError }, 'shared state store'));
@@ -194,7 +206,7 @@ export class Gateway {
     });
 
     registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bodyLimit: config.server.bodyLimit, bus: this.bus, metrics: this.metrics, now });
-    if (config.adminTokenHashes.length > 0) registerAdminApi(app, { tokenHashes: config.adminTokenHashes, keys: this.keys });
+    if (config.adminTokenHashes.length > 0) registerAdminApi(app, { tokenHashes: config.adminTokenHashes, keys: this.keys, usage: this.usage === null ? null : resources.reader });
   }
 
   /** The database, when the config uses one (keys, later usage records). */
@@ -210,6 +222,7 @@ export class Gateway {
   async listen(): Promise<{ host: string; port: number; url: string }> {
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
     for (const checker of this.#health.values()) checker.start();
+    this.usage?.start();
     const addr = this.app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('server is not bound to a TCP port');
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -243,6 +256,9 @@ export class Gateway {
     }
     await Promise.all([...this.#adapters.values()].map((a) => a.close()));
     await this.#pools.close();
+    // Every request has ended, so every record is spooled; ship what the database will take in time.
+    await this.usage?.stop(USAGE_STOP_MS);
+    await this.#resources.reader?.close();
     await this.#resources.store.close().catch(() => {});
     await this.#resources.db?.close().catch(() => {});
     return drained;

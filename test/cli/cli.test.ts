@@ -124,7 +124,7 @@ describe('sluice CLI', () => {
 
   test('SIGTERM lets a stream in flight finish, refuses new work, and exits 0', async () => {
     // 10 tokens at 20 tokens/s: the stream runs for about half a second.
-    const config = writeConfig('slow.yaml', 'providers:\n  slow: { type: mock, tokensPerSecond: 20 }\nroutes:\n  - match: "*"\n    targets: [{ provider: slow }]\n');
+    const config = writeConfig('slow.yaml', 'usage: { enabled: false }\nproviders:\n  slow: { type: mock, tokensPerSecond: 20 }\nroutes:\n  - match: "*"\n    targets: [{ provider: slow }]\n');
     const { child, url, output } = await startCli(config);
     const res = await request(`${url}/v1/chat/completions`, {
       method: 'POST',
@@ -148,7 +148,7 @@ describe('sluice CLI', () => {
   });
 
   test('past the drain timeout, remaining streams are cut and the process still exits 0', async () => {
-    const config = writeConfig('stuck.yaml', 'server: { drainTimeout: 200ms }\nproviders:\n  slow: { type: mock, tokensPerSecond: 2 }\nroutes:\n  - match: "*"\n    targets: [{ provider: slow }]\n');
+    const config = writeConfig('stuck.yaml', 'server: { drainTimeout: 200ms }\nusage: { enabled: false }\nproviders:\n  slow: { type: mock, tokensPerSecond: 2 }\nroutes:\n  - match: "*"\n    targets: [{ provider: slow }]\n');
     const { child, url, output } = await startCli(config);
     const res = await request(`${url}/v1/chat/completions`, {
       method: 'POST',

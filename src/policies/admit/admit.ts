@@ -8,7 +8,7 @@ import { isStoreError } from '../../stores/errors.js';
 import type { LimitResult, StateStore } from '../../stores/types.js';
 import { costUsd, type Price } from '../../usage/cost.js';
 import { declaredMaxTokens } from '../../usage/estimate.js';
-import { lookupPrice } from '../../usage/prices.js';
+import { answeringPrice, type PriceBook } from '../../usage/prices.js';
 import { budgetPeriods, reserve } from './budget.js';
 import { rateLimitHeaders } from './headers.js';
 import { mergeLimits, rulesFor, type ScopedRule } from './rules.js';
@@ -71,8 +71,10 @@ export class AdmitStage implements Stage {
   readonly #onReject: (e: RejectionEvent) => void;
   readonly #globs = new Map<string, RegExp>();
   readonly #estimatePrice: Price | null;
+  /** The price of what answered, for settling the budget when the request ends. */
+  readonly #priceOf: (ctx: RequestContext) => Price | null;
 
-  constructor(route: CompiledRoute, tiers: Readonly<Record<string, TierRuntime>>, store: StateStore, clock: Clock, onReject: (e: RejectionEvent) => void) {
+  constructor(route: CompiledRoute, tiers: Readonly<Record<string, TierRuntime>>, store: StateStore, clock: Clock, onReject: (e: RejectionEvent) => void, prices: PriceBook) {
     this.#route = route;
     this.#tiers = tiers;
     this.#store = store;
@@ -80,9 +82,10 @@ export class AdmitStage implements Stage {
     this.#onReject = onReject;
     // Budgets reserve at the dearest target's price: the real cost is charged afterwards.
     this.#estimatePrice = route.targets.reduce<Price | null>((max, t) => {
-      const p = t.price ?? (t.model === null ? null : lookupPrice(t.model));
+      const p = t.price;
       return p === null ? max : max === null || p.input + p.output > max.input + max.output ? p : max;
     }, null);
+    this.#priceOf = (ctx) => answeringPrice(prices, ctx.target, ctx.model);
   }
 
   async run(ctx: RequestContext, next: Next): Promise<void> {
@@ -120,7 +123,7 @@ export class AdmitStage implements Stage {
       const now = this.#clock.now();
       // The principal's own budget, and the tier's total shared by all its principals.
       const periods = [...budgetPeriods(scope, p.budget ?? tier.budget, now), ...budgetPeriods(`tier:${tier.name}`, tier.totalBudget, now)];
-      const estimate = costUsd({ promptTokens: tokens, completionTokens: declaredMaxTokens(ctx.body, 256), totalTokens: 0 }, this.#estimatePrice);
+      const estimate = costUsd({ promptTokens: tokens, cachedPromptTokens: 0, completionTokens: declaredMaxTokens(ctx.body, 256), totalTokens: 0 }, this.#estimatePrice);
       const refused = await reserve(this.#store, periods, estimate);
       if (refused !== null) {
         onReject(`budget-${refused.name}`);
@@ -129,7 +132,7 @@ export class AdmitStage implements Stage {
           headers: { 'retry-after': String(Math.ceil(refused.endsInMs / 1000)) },
         });
       }
-      ctx.settlement = new Settlement(this.#store, tokenRules, tokens, lease, { scope, periods, reservedUsd: estimate }, priceOf);
+      ctx.settlement = new Settlement(this.#store, tokenRules, tokens, lease, { scope, periods, reservedUsd: estimate }, this.#priceOf);
     } catch (err) {
       await undo();
       throw storeError(err);
@@ -146,11 +149,4 @@ export class AdmitStage implements Stage {
     }
     return re;
   }
-}
-
-/** The price of what answered: the target's configured price, else the bundled table. */
-function priceOf(ctx: RequestContext): Price | null {
-  const t = ctx.target;
-  if (t?.price != null) return t.price;
-  return lookupPrice(t?.model ?? ctx.model);
 }
