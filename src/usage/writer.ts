@@ -78,8 +78,10 @@ export class UsageWriter {
   }
 
   /** Writes, seals and ships everything spooled so far, even while backing off; resolves when done (or failed). */
-  drain(): Promise<void> {
-    return this.#round(true);
+  async drain(): Promise<void> {
+    // A round in progress may have sealed before the latest records: let it end, then run one more.
+    while (this.#tick !== null) await this.#tick;
+    await this.#round(true);
   }
 
   #round(force: boolean): Promise<void> {
@@ -101,7 +103,7 @@ export class UsageWriter {
     const timedOut = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs);
     });
-    await Promise.race([(this.#tick ?? Promise.resolve()).then(() => this.drain()), timedOut]);
+    await Promise.race([this.drain(), timedOut]);
     clearTimeout(timer);
     await this.#spool.close();
   }
