@@ -457,7 +457,8 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     state: { redisUrl: config.state.redis ?? null, prefix: config.state.prefix, timeoutMs: config.state.timeout, failure: config.state.failure },
     database: {
       url: config.database.url ?? null,
-      replicas: config.database.replicas,
+      // Replicas of the embedded database cannot exist: they only count with a server.
+      replicas: config.database.url === undefined ? [] : config.database.replicas,
       dataDir: config.database.embedded === 'memory' ? null : config.database.dataDir,
       poolSize: config.database.poolSize,
       statementTimeoutMs: config.database.statementTimeout,

@@ -2,7 +2,7 @@ import type { RequestContext } from '../pipeline/context.js';
 import type { Usage } from '../providers/types.js';
 import { costUsd } from './cost.js';
 import { answeringPrice, type PriceBook } from './prices.js';
-import { estimateUsage } from './tokens.js';
+import { estimateUsage, type TokenCounter } from './tokens.js';
 
 /**
  * One request as stored in `usage_records`. Field names are the table's columns, so a batch
@@ -51,24 +51,24 @@ function ms(v: number): number {
   return Math.round(v * 100) / 100;
 }
 
-/** Whether the answer came from the gateway's response cache, so no upstream tokens were spent. */
-function servedFromCache(ctx: RequestContext): boolean {
-  return ctx.cacheResult === 'hit' || ctx.cacheResult === 'coalesced';
+/**
+ * Whether upstream tokens were spent but not reported, so Sluice must count them: an
+ * answered request with no usage that did not come from the response cache.
+ */
+export function needsEstimate(ctx: RequestContext): boolean {
+  return ctx.usage === null && ctx.target !== null && ctx.status > 0 && ctx.status < 400 && ctx.cacheResult !== 'hit' && ctx.cacheResult !== 'coalesced';
 }
 
 /**
  * The usage record of a finished request. `nowWall` is the wall-clock time of the end;
- * the start is derived from the monotonic durations the context carries.
+ * the start is derived from the monotonic durations the context carries. `countTokens` is
+ * needed only when `needsEstimate(ctx)`.
  */
-export function toUsageRecord(ctx: RequestContext, prices: PriceBook, nowWall: number): UsageRecord {
+export function toUsageRecord(ctx: RequestContext, prices: PriceBook, nowWall: number, countTokens: TokenCounter | null): UsageRecord {
   const latency = ctx.endedAt >= 0 ? ctx.endedAt - ctx.startedAt : 0;
   let usage: Usage | null = ctx.usage;
-  let estimated = false;
-  // Upstream tokens were spent but not reported: count them here, and say so.
-  if (usage === null && ctx.target !== null && ctx.status > 0 && ctx.status < 400 && !servedFromCache(ctx)) {
-    usage = estimateUsage(ctx.endpoint, ctx.body, ctx.response);
-    estimated = true;
-  }
+  const estimated = countTokens !== null && needsEstimate(ctx);
+  if (estimated) usage = estimateUsage(ctx.endpoint, ctx.body, ctx.response, countTokens);
   const target = ctx.target;
   return {
     request_id: ctx.id,

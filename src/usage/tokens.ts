@@ -1,6 +1,19 @@
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import type { Endpoint, JsonObject, ProviderResponse, Usage } from '../providers/types.js';
 import { isRecord } from '../lib/json.js';
+
+/** Counts the tokens of a text. */
+export type TokenCounter = (text: string) => number;
+
+let loading: Promise<TokenCounter> | null = null;
+
+/**
+ * The tokenizer, loaded on first use: its tables take a second or two to load, which every
+ * CLI command and every gateway without usage accounting would otherwise pay at start.
+ */
+export function loadTokenizer(): Promise<TokenCounter> {
+  loading ??= import('gpt-tokenizer/encoding/o200k_base').then((m) => m.countTokens);
+  return loading;
+}
 
 /** Tokens OpenAI's chat format adds around each message (role and separators). */
 const TOKENS_PER_MESSAGE = 3;
@@ -16,7 +29,7 @@ function contentText(content: unknown): string {
   return text;
 }
 
-function promptTokens(endpoint: Endpoint, body: JsonObject): number {
+function promptTokens(endpoint: Endpoint, body: JsonObject, countTokens: TokenCounter): number {
   if (endpoint === 'chat') {
     const messages = Array.isArray(body.messages) ? body.messages : [];
     let n = REPLY_PRIMING;
@@ -57,8 +70,8 @@ function completionText(body: string): string {
  * reported none. Other providers' tokenizers differ, so this is an estimate, and records
  * carry `estimated: true`. A streamed answer's text is not kept, so its completion counts 0.
  */
-export function estimateUsage(endpoint: Endpoint, body: JsonObject, response: ProviderResponse | null): Usage {
-  const prompt = promptTokens(endpoint, body);
+export function estimateUsage(endpoint: Endpoint, body: JsonObject, response: ProviderResponse | null, countTokens: TokenCounter): Usage {
+  const prompt = promptTokens(endpoint, body, countTokens);
   const completion = response?.kind === 'json' ? countTokens(completionText(response.body)) : 0;
   return { promptTokens: prompt, cachedPromptTokens: 0, completionTokens: completion, totalTokens: prompt + completion };
 }

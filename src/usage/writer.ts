@@ -4,7 +4,8 @@ import type { Database } from '../db/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { PriceBook } from './prices.js';
-import { toUsageRecord } from './record.js';
+import { needsEstimate, toUsageRecord } from './record.js';
+import { loadTokenizer, type TokenCounter } from './tokens.js';
 import { Spool } from './spool.js';
 import { insertUsage, pruneUsage } from './store.js';
 
@@ -51,6 +52,10 @@ export class UsageWriter {
   #retryAt = 0;
   #prunedAt = 0;
   #stopped = false;
+  /** The tokenizer, once loaded (see `record`). */
+  #countTokens: TokenCounter | null = null;
+  /** Set while records wait for the tokenizer to load; `drain` waits for them. */
+  #tokenizer: Promise<void> | null = null;
 
   constructor(options: UsageRuntime, db: Database, prices: PriceBook, clock: Clock, logger: Logger) {
     this.#options = options;
@@ -61,10 +66,28 @@ export class UsageWriter {
     this.#logger = logger;
   }
 
-  /** The `request:end` listener. Never throws: a record that cannot be spooled is counted and logged. */
+  /**
+   * The `request:end` listener. Never throws: a record that cannot be spooled is counted and
+   * logged. A record whose tokens must be counted waits for the tokenizer the first time.
+   */
   record(ctx: RequestContext): void {
+    const now = this.#clock.now();
+    if (this.#countTokens === null && needsEstimate(ctx)) {
+      this.#tokenizer ??= loadTokenizer().then(
+        (count) => {
+          this.#countTokens = count;
+        },
+        (err: unknown) => this.#logger.error({ err }, 'the tokenizer could not be loaded; records without reported usage keep 0 tokens'),
+      );
+      void this.#tokenizer.then(() => this.#append(ctx, now));
+      return;
+    }
+    this.#append(ctx, now);
+  }
+
+  #append(ctx: RequestContext, now: number): void {
     try {
-      this.#spool.append(JSON.stringify(toUsageRecord(ctx, this.#prices, this.#clock.now())));
+      this.#spool.append(JSON.stringify(toUsageRecord(ctx, this.#prices, now, this.#countTokens)));
       this.stats.spooled++;
     } catch (err) {
       this.stats.dropped++;
@@ -79,6 +102,7 @@ export class UsageWriter {
 
   /** Writes, seals and ships everything spooled so far, even while backing off; resolves when done (or failed). */
   async drain(): Promise<void> {
+    await this.#tokenizer;
     // A round in progress may have sealed before the latest records: let it end, then run one more.
     while (this.#tick !== null) await this.#tick;
     await this.#round(true);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { request } from 'undici';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
+import { insertUsage, pruneUsage } from '../../src/usage/store.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { driveLoad, storedIds, storedTotals } from '../helpers/usage.js';
 
@@ -148,6 +149,19 @@ describe('usage records in embedded PGlite, and the usage API', () => {
     const bad = await admin(gw, '/admin/usage?group_by=key,colour');
     assert.equal(bad.status, 400);
     assert.equal((bad.json.error as { code: string; param: string }).param, 'group_by[1]');
+  });
+
+  test('a replayed batch stores nothing twice; retention deletes old records', async () => {
+    await driveLoad(gw.url, 5, { headers: { authorization: `Bearer ${KEY_A}` } });
+    await gw.gateway.usage!.drain();
+    const db = gw.gateway.database!;
+    const rows = await db.query<Record<string, unknown>>('SELECT * FROM usage_records');
+    const old = { ...rows[0]!, request_id: 'old-one', started_at: '2000-01-01T00:00:00.000Z' };
+    const batch = [...rows.map((r) => JSON.stringify({ ...r, started_at: new Date(r.started_at as Date).toISOString() })), JSON.stringify(old)];
+    assert.equal(await insertUsage(db, batch), 1, 'only the new record is stored');
+    assert.equal(await insertUsage(db, batch), 0, 'a replay stores nothing');
+    assert.equal(await pruneUsage(db, new Date(Date.now() - 86_400_000)), 1);
+    assert.equal((await storedTotals(db)).count, 5);
   });
 
   test('GET /admin/usage/requests pages through the log, newest first, each record once', async () => {

@@ -7,7 +7,7 @@ import { usageFromAnthropic } from '../../../src/providers/anthropic/response.js
 import { usageOf } from '../../../src/translate/openai-types.js';
 import { costUsd } from '../../../src/usage/cost.js';
 import { PriceBook } from '../../../src/usage/prices.js';
-import { estimateUsage } from '../../../src/usage/tokens.js';
+import { estimateUsage, loadTokenizer } from '../../../src/usage/tokens.js';
 
 describe('price arithmetic', () => {
   const gpt4o = { input: 2.5, output: 10, cachedInput: 1.25 };
@@ -60,14 +60,15 @@ describe('the price book', () => {
 });
 
 describe('token estimates when the upstream reports none', () => {
-  test('prompt counted with the tokenizer plus message framing; a JSON answer counts its content', () => {
+  test('prompt counted with the tokenizer plus message framing; a JSON answer counts its content', async () => {
+    const count = await loadTokenizer();
     const body = { model: 'm', messages: [{ role: 'user', content: 'Hello world' }] };
     const answer = JSON.stringify({ choices: [{ message: { role: 'assistant', content: 'Hello there, friend' } }] });
-    const u = estimateUsage('chat', body, { kind: 'json', status: 200, body: answer, usage: null });
+    const u = estimateUsage('chat', body, { kind: 'json', status: 200, body: answer, usage: null }, count);
     // "Hello world" is 2 tokens, + 3 framing for the message + 3 priming the reply.
     assert.equal(u.promptTokens, 8);
     assert.equal(u.completionTokens, 4);
     assert.equal(u.totalTokens, 12);
-    assert.equal(estimateUsage('embeddings', { model: 'm', input: ['Hello world', 'Hello'] }, null).promptTokens, 3);
+    assert.equal(estimateUsage('embeddings', { model: 'm', input: ['Hello world', 'Hello'] }, null, count).promptTokens, 3);
   });
 });
