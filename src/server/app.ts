@@ -198,6 +198,8 @@ export class Gateway {
         providers: Object.keys(config.providers).length,
         state: { backend: config.state.redisUrl === null ? 'memory' : 'redis', healthy: state.healthy, error: state.lastError },
         database: resources.db === null ? null : resources.db.kind,
+        // Informational: records wait in the spool while the database is away, so serving goes on.
+        usage: this.usage?.status() ?? null,
       };
     });
     app.get('/metrics', async (_request, reply) => {

@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, write, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, write, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -14,6 +14,38 @@ const fdatasyncAsync = promisify(fdatasync);
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
 const SEGMENT = /^(\d{12})\.jsonl$/;
+
+/** Whether a process with this id runs (EPERM: it does, as another user). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the folder for this process: a `LOCK` file holding its pid. A lock left by a process
+ * that no longer runs (killed) is taken over; one held by a running process is an error, as
+ * two writers in one spool would ship and delete each other's segments.
+ */
+function lockFolder(dir: string): string {
+  const path = join(dir, 'LOCK');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: 'wx' });
+      return path;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+    }
+    const holder = Number(readFileSync(path, 'utf8'));
+    if (Number.isInteger(holder) && holder > 0 && running(holder)) {
+      throw new Error(`the usage spool ${dir} is in use by process ${holder}; give each gateway its own usage.spoolDir`);
+    }
+    unlinkSync(path);
+  }
+}
 
 /** What a segment holds: its complete lines, and how many lines were unreadable. */
 export interface SegmentContents {
@@ -32,6 +64,7 @@ export interface SegmentContents {
 export class Spool {
   readonly dir: string;
   readonly #fsync: FsyncPolicy;
+  readonly #lock: string;
   readonly #sealed: string[];
   #next: number;
   #fd: number | null = null;
@@ -44,6 +77,7 @@ export class Spool {
     this.dir = dir;
     this.#fsync = fsync;
     mkdirSync(dir, { recursive: true });
+    this.#lock = lockFolder(dir);
     const found = readdirSync(dir)
       .map((name) => SEGMENT.exec(name)?.[1])
       .filter((seq): seq is string => seq !== undefined)
@@ -111,11 +145,12 @@ export class Spool {
     this.#sealed.shift();
   }
 
-  /** Flushes what is buffered and closes the active segment (it is sealed at the next open). */
+  /** Flushes what is buffered, closes the active segment (it is sealed at the next open) and lets the folder go. */
   async close(): Promise<void> {
     await this.flush();
     if (this.#fd !== null) closeSync(this.#fd);
     this.#fd = null;
+    unlinkSync(this.#lock);
   }
 
   async #write(text: string): Promise<void> {

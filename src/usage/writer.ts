@@ -95,6 +95,11 @@ export class UsageWriter {
     }
   }
 
+  /** For /ready: whether records reach the database, and how many segments wait in the spool. */
+  status(): { healthy: boolean; pendingSegments: number; stored: number; dropped: number } {
+    return { healthy: !this.#failing, pendingSegments: this.#spool.sealed.length, stored: this.stats.stored, dropped: this.stats.dropped };
+  }
+
   /** Starts shipping: now (what a previous run left in the spool), then every flush interval. */
   start(): void {
     this.#schedule(0);

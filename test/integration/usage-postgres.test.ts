@@ -45,6 +45,9 @@ describe('usage records on a PostgreSQL server', () => {
     const failuresBefore = gw.gateway.usage!.stats.failures;
     await sleep(800);
     assert.ok(gw.gateway.usage!.stats.failures > failuresBefore, 'the writer saw the database go away');
+    const ready = await request(`${gw.url}/ready`);
+    assert.equal(ready.statusCode, 200, 'still ready: records wait in the spool');
+    assert.equal(((await ready.body.json()) as { usage: { healthy: boolean } }).usage.healthy, false);
     await server.resume();
     await sleep(300);
     endLoad();
