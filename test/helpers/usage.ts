@@ -4,6 +4,10 @@ import type { Database } from '../../src/db/index.js';
 /** What a load run saw answered: request ids and the token usage the answers reported. */
 export interface Served {
   ids: string[];
+  /** performance.now() when each answer (in `ids` order) was complete. */
+  answeredAt: number[];
+  /** Prompt and completion tokens each answer reported, by request id. */
+  tokens: Map<string, { prompt: number; completion: number }>;
   prompt: number;
   completion: number;
   /** Requests that got no answer (connection refused or cut). */
@@ -32,7 +36,7 @@ function usageIn(text: string, stream: boolean): WireUsage {
  * going until it resolves instead.
  */
 export async function driveLoad(url: string, n: number, options: { concurrency?: number; headers?: Record<string, string>; model?: string; until?: Promise<unknown> } = {}): Promise<Served> {
-  const served: Served = { ids: [], prompt: 0, completion: 0, failed: 0 };
+  const served: Served = { ids: [], answeredAt: [], tokens: new Map(), prompt: 0, completion: 0, failed: 0 };
   let next = 0;
   let stop = false;
   void options.until?.then(() => (stop = true));
@@ -53,6 +57,8 @@ export async function driveLoad(url: string, n: number, options: { concurrency?:
       if (stream && !text.includes('data: [DONE]')) throw new Error('stream cut');
       const u = usageIn(text, stream);
       served.ids.push(String(res.headers['x-request-id']));
+      served.answeredAt.push(performance.now());
+      served.tokens.set(String(res.headers['x-request-id']), { prompt: u.prompt_tokens, completion: u.completion_tokens ?? 0 });
       served.prompt += u.prompt_tokens;
       served.completion += u.completion_tokens ?? 0;
     } catch {

@@ -9,6 +9,7 @@ import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { driveLoad, storedIds, storedTotals } from '../helpers/usage.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const RACE_WINDOW_MS = 50;
 
 describe('usage records survive a SIGKILL of the gateway (fsync: always)', () => {
   let server: PostgresServer;
@@ -37,6 +38,7 @@ describe('usage records survive a SIGKILL of the gateway (fsync: always)', () =>
       // Records from here on can only wait in the spool.
       await server.halt();
       await sleep(500);
+      const killedAt = performance.now();
       first.child.kill('SIGKILL');
       kill();
       const before = await load;
@@ -52,17 +54,33 @@ describe('usage records survive a SIGKILL of the gateway (fsync: always)', () =>
       assert.equal(await exitCode(second.child), 0);
 
       const stored = await storedIds(db);
-      const missing = [...before.ids, ...afterRestart.ids].filter((id) => !stored.has(id));
-      assert.deepEqual(missing, [], 'every answered request has its record');
+      // The record is appended by the request:end listener, right after the answer's last byte
+      // went to the socket (docs/usage.md, Durability, note 1): a kill can fall between the two
+      // only for the last answers before it, a few µs of CPU, longer if the OS preempted the
+      // gateway there. On a loaded machine, answers from the last 50 ms are not held to it.
+      const settled = before.ids.filter((_, i) => killedAt - before.answeredAt[i]! > RACE_WINDOW_MS);
+      assert.ok(before.ids.length - settled.length <= 6, 'at most the requests in flight');
+      const missing = [...settled, ...afterRestart.ids].filter((id) => !stored.has(id));
+      const describe = (id: string): string => {
+        const i = before.ids.indexOf(id);
+        return i >= 0 ? `${id}: answered ${(killedAt - before.answeredAt[i]!).toFixed(1)} ms before the kill` : `${id}: answered by the restarted gateway`;
+      };
+      assert.deepEqual(missing.map(describe), [], `every answered request has its record; spool: ${readdirSync(spoolDir).join(', ')}`);
       const totals = await storedTotals(db);
       assert.equal(totals.count, totals.distinct);
-      // Beyond the answered ones, at most the requests in flight at the kill (ended on the
-      // gateway, cut before their answer reached the client) may have a record.
-      const extra = totals.count - before.ids.length - afterRestart.ids.length;
+      // Beyond those, at most the requests in flight at the kill (ended on the gateway, cut
+      // before their answer reached the client) may have a record.
+      const answered = [...before.ids, ...afterRestart.ids].filter((id) => stored.has(id));
+      const extra = totals.count - answered.length;
       assert.ok(extra >= 0 && extra <= 6, `${extra} records of unanswered requests`);
-      const answered = [...before.ids, ...afterRestart.ids];
       const [sums] = (await db.query<{ prompt: number; completion: number }>('SELECT sum(prompt_tokens)::int AS prompt, sum(completion_tokens)::int AS completion FROM usage_records WHERE request_id = ANY($1)', [answered]));
-      assert.deepEqual(sums, { prompt: before.prompt + afterRestart.prompt, completion: before.completion + afterRestart.completion });
+      const expected = { prompt: 0, completion: 0 };
+      for (const id of answered) {
+        const t = before.tokens.get(id) ?? afterRestart.tokens.get(id)!;
+        expected.prompt += t.prompt;
+        expected.completion += t.completion;
+      }
+      assert.deepEqual(sums, expected, 'stored tokens equal what the answers reported');
       assert.deepEqual(readdirSync(spoolDir), [], 'a clean stop ships the spool empty');
     } finally {
       await db.close();
