@@ -119,6 +119,9 @@ function sluiceConfig(mockUrl, extra = {}) {
   return {
     server: { host: '127.0.0.1' },
     logging: { level: 'warn' },
+    // Usage accounting (on by default) needs a database and spool folder per process; the
+    // full pipeline turns it on with its own folders. Its cost: bench/results/*-usage-writer.md.
+    usage: { enabled: false },
     providers: { mock: { type: 'openai', baseUrl: mockUrl, connections: 256 } },
     routes: [{ match: '*', targets: [{ provider: 'mock' }] }],
     ...extra,

@@ -109,7 +109,7 @@ try {
     routes.push({ match: `mock-${i}`, targets: [{ provider: `m${i}` }] });
   }
   const configPath = join(tmp, 'sluice.yaml');
-  writeFileSync(configPath, JSON.stringify({ server: { host: '127.0.0.1' }, logging: { level: 'warn' }, providers, routes }));
+  writeFileSync(configPath, JSON.stringify({ server: { host: '127.0.0.1' }, logging: { level: 'warn' }, usage: { enabled: false }, providers, routes }));
   const sluice = await startSluice('sluice', configPath);
   children.push(sluice);
   log(`${inprocess ? 'in-process mock provider' : `${groups} mock upstreams`} (${tps} tokens/s, ~${streamSeconds} s per stream), sluice ${sluice.url} pid ${sluice.pid}; open-file limit ${fdLimit}`);

@@ -46,6 +46,7 @@ export const catalog = {
   SLUICE_ERR_NO_HEALTHY_TARGET: { status: 503, type: 'service_unavailable', message: 'Every target of the route and of its fallbacks is unavailable.' },
   SLUICE_ERR_QUEUE_FULL: { status: 429, type: 'rate_limit_error', message: 'Every target is at capacity and the admission queue is full.' },
   SLUICE_ERR_QUEUE_TIMEOUT: { status: 503, type: 'service_unavailable', message: 'Every target stayed at capacity until the queue deadline.' },
+  SLUICE_ERR_DATABASE_UNAVAILABLE: { status: 503, type: 'service_unavailable', message: 'The database cannot be read right now.' },
   SLUICE_ERR_SHUTTING_DOWN: { status: 503, type: 'service_unavailable', message: 'The gateway is shutting down; retry on another instance.' },
   SLUICE_ERR_INTERNAL: { status: 500, type: 'api_error', message: 'Internal gateway error.' },
 } as const satisfies Record<string, CatalogEntry>;

@@ -9,6 +9,7 @@ import { compileHttpProvider, type HttpProviderRuntime } from '../translate/http
 import type { BreakerConfig, BudgetConfig, Config, JwtConfig, LimitsConfig, ProviderConfig, QueueConfig, RetryConfig, RouteConfig, RoutingConfig, StrategyName, TargetConfig } from './schema.js';
 import type { HealthCheckConfig } from './schema.js';
 import { compileService, type CompiledService } from './services.js';
+import { PriceBook, type ModelPrice } from '../usage/prices.js';
 
 /** The built-in mock provider and catch-all route used when a config declares no routes. */
 export const DEFAULT_MOCK_PROVIDER = 'mock';
@@ -90,7 +91,7 @@ export interface CompiledTarget {
   readonly rpm: number | null;
   readonly tpm: number | null;
   /** USD per million tokens; null = unknown (the cost strategy then ranks it last). */
-  readonly price: { readonly input: number; readonly output: number } | null;
+  readonly price: ModelPrice | null;
   /** The route's timeouts merged over the provider's; null when the route sets none. */
   readonly timeouts: Timeouts | null;
 }
@@ -199,6 +200,16 @@ export interface JwtRuntime {
   readonly jwksCacheMaxAgeMs: number;
 }
 
+export interface UsageRuntime {
+  readonly enabled: boolean;
+  readonly spoolDir: string;
+  readonly batchSize: number;
+  readonly flushIntervalMs: number;
+  readonly fsync: 'always' | 'interval' | 'never';
+  /** Records older than this are deleted; null keeps them. */
+  readonly retentionMs: number | null;
+}
+
 export interface RuntimeConfig {
   /** The file the config came from, or "(built-in default)". */
   readonly source: string;
@@ -220,7 +231,17 @@ export interface RuntimeConfig {
   readonly tiers: Readonly<Record<string, TierRuntime>>;
   readonly ipLimits: Limits | null;
   readonly state: { readonly redisUrl: string | null; readonly prefix: string; readonly timeoutMs: number; readonly failure: 'open' | 'closed' };
-  readonly database: { readonly url: string | null; readonly dataDir: string | null; readonly poolSize: number; readonly statementTimeoutMs: number };
+  readonly database: {
+    readonly url: string | null;
+    /** Read replicas for analytics (the usage API); empty = read from `url`. */
+    readonly replicas: readonly string[];
+    readonly dataDir: string | null;
+    readonly poolSize: number;
+    readonly statementTimeoutMs: number;
+  };
+  readonly usage: UsageRuntime;
+  /** The bundled price table with the config's `prices` over it. */
+  readonly prices: PriceBook;
   /** SHA-256 digests of the admin tokens. */
   readonly adminTokenHashes: readonly string[];
   readonly routing: { readonly region: string | null; readonly regionHeader: string };
@@ -308,7 +329,7 @@ function providerTimeouts(p: ProviderRuntime | undefined): Timeouts {
   return p === undefined || p.type === 'mock' ? { connectMs: 10_000, firstByteMs: 300_000, idleMs: 60_000 } : p.timeouts;
 }
 
-function compileTarget(t: TargetConfig, route: RouteConfig, providers: Readonly<Record<string, ProviderRuntime>>): CompiledTarget {
+function compileTarget(t: TargetConfig, route: RouteConfig, providers: Readonly<Record<string, ProviderRuntime>>, prices: PriceBook): CompiledTarget {
   const rt = route.timeouts;
   const base = providerTimeouts(providers[t.provider]);
   const timeouts =
@@ -323,12 +344,12 @@ function compileTarget(t: TargetConfig, route: RouteConfig, providers: Readonly<
     maxConcurrent: t.maxConcurrent ?? Infinity,
     rpm: t.limits?.rpm ?? null,
     tpm: t.limits?.tpm ?? null,
-    price: t.price ?? null,
+    price: t.price ?? (t.model === undefined ? null : prices.lookup(t.model)),
     timeouts,
   };
 }
 
-function compileRoute(route: RouteConfig, index: number, routing: RoutingConfig, providers: Readonly<Record<string, ProviderRuntime>>): CompiledRoute {
+function compileRoute(route: RouteConfig, index: number, routing: RoutingConfig, providers: Readonly<Record<string, ProviderRuntime>>, prices: PriceBook): CompiledRoute {
   const patterns = typeof route.match === 'string' ? [route.match] : route.match;
   const retry = merge(defaultRetry, routing.retry, route.retry);
   const breaker = merge(defaultBreaker, routing.breaker, route.breaker);
@@ -336,7 +357,7 @@ function compileRoute(route: RouteConfig, index: number, routing: RoutingConfig,
   return {
     name: route.name ?? (patterns.length === 1 ? patterns[0]! : `route-${index}`),
     patterns,
-    targets: route.targets.map((t) => compileTarget(t, route, providers)),
+    targets: route.targets.map((t) => compileTarget(t, route, providers, prices)),
     strategy: route.strategy ?? routing.strategy ?? 'failover',
     fallback: route.fallback ?? [],
     fallbackOn: new Set(route.fallbackOn ?? routing.fallbackOn ?? DEFAULT_STATUSES),
@@ -452,6 +473,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
       type: 'mock', latencyMs: 0, tokensPerSecond: 0, status: null, failRate: 0, dropAfterChunks: null, retryAfter: null, seed: 1,
     };
   }
+  const prices = new PriceBook(config.prices);
   const providers: Record<string, ProviderRuntime> = {};
   for (const [name, p] of Object.entries(providersIn)) providers[name] = compileProvider(name, p);
   return deepFreeze({
@@ -488,10 +510,21 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     state: { redisUrl: config.state.redis ?? null, prefix: config.state.prefix, timeoutMs: config.state.timeout, failure: config.state.failure },
     database: {
       url: config.database.url ?? null,
+      // Replicas of the embedded database cannot exist: they only count with a server.
+      replicas: config.database.url === undefined ? [] : config.database.replicas,
       dataDir: config.database.embedded === 'memory' ? null : config.database.dataDir,
       poolSize: config.database.poolSize,
       statementTimeoutMs: config.database.statementTimeout,
     },
+    usage: {
+      enabled: config.usage.enabled,
+      spoolDir: config.usage.spoolDir,
+      batchSize: config.usage.batchSize,
+      flushIntervalMs: config.usage.flushInterval,
+      fsync: config.usage.fsync,
+      retentionMs: config.usage.retention ?? null,
+    },
+    prices,
     adminTokenHashes: config.admin.tokens.map(hashSecret),
     cache: {
       backend: config.cache.backend === 'auto' ? (config.state.redis === undefined ? 'memory' : 'redis') : config.cache.backend,
@@ -503,7 +536,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     },
     routing: { region: config.routing.region ?? null, regionHeader: config.routing.regionHeader.toLowerCase() },
     providers,
-    routes: routesIn.map((r, i) => compileRoute(r, i, config.routing, providers)),
+    routes: routesIn.map((r, i) => compileRoute(r, i, config.routing, providers, prices)),
     services: config.services.map(compileService),
   });
 }

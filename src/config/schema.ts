@@ -174,12 +174,24 @@ const stateSchema = z.strictObject({
   failure: z.enum(['open', 'closed']).default('open'),
 });
 
+const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL');
+
 const databaseSchema = z.strictObject({
-  url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  url: postgresUrl.optional(),
+  replicas: z.array(postgresUrl).default([]),
   dataDir: z.string().min(1).default('.sluice/db'),
   embedded: z.enum(['disk', 'memory']).default('disk'),
   poolSize: numeric(z.number().int().min(1).max(1000)).default(10),
   statementTimeout: duration.default(5_000),
+});
+
+const usageSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  spoolDir: z.string().min(1).default('.sluice/usage-spool'),
+  batchSize: numeric(z.number().int().min(1).max(10_000)).default(500),
+  flushInterval: duration.default(1_000),
+  fsync: z.enum(['always', 'interval', 'never']).default('interval'),
+  retention: duration.optional(),
 });
 
 const adminSchema = z.strictObject({
@@ -218,6 +230,7 @@ const strategySchema = z.enum(['weighted', 'least-busy', 'latency', 'cost', 'reg
 const priceSchema = z.strictObject({
   input: numeric(z.number().min(0)),
   output: numeric(z.number().min(0)),
+  cachedInput: numeric(z.number().min(0)).optional(),
 });
 
 const targetSchema = z.strictObject({
@@ -369,6 +382,8 @@ export const configSchema = z.strictObject({
   state: stateSchema.prefault({}),
   database: databaseSchema.prefault({}),
   admin: adminSchema.prefault({}),
+  usage: usageSchema.prefault({}),
+  prices: z.record(z.string().min(1), priceSchema).default({}),
   cache: cacheSchema.prefault({}),
   providers: z.record(name, providerSchema).optional(),
   routes: z.array(routeSchema).optional(),
@@ -401,5 +416,6 @@ export type LimitsConfig = z.output<typeof limitsSchema>;
 export type BudgetConfig = z.output<typeof budgetSchema>;
 export type TierConfig = z.output<typeof tierSchema>;
 export type KeyConfig = z.output<typeof keySchema>;
+export type UsageConfig = z.output<typeof usageSchema>;
 export type JwtConfig = z.output<typeof jwtSchema>;
 export type ServiceConfig = z.output<typeof serviceSchema>;

@@ -27,6 +27,41 @@ export const migrations: readonly { readonly id: number; readonly name: string; 
       CREATE INDEX api_keys_user ON api_keys (user_id);
     `,
   },
+  {
+    id: 2,
+    name: 'usage records',
+    sql: `
+      CREATE TABLE usage_records (
+        request_id            text PRIMARY KEY,
+        started_at            timestamptz NOT NULL,
+        principal             text NOT NULL,
+        key_id                text,
+        user_id               text,
+        tier                  text NOT NULL,
+        route                 text NOT NULL,
+        endpoint              text NOT NULL,
+        stream                boolean NOT NULL,
+        provider              text,
+        model                 text NOT NULL,
+        target_model          text,
+        fallback_model        text,
+        status                integer NOT NULL,
+        error_code            text,
+        client_gone           boolean NOT NULL,
+        latency_ms            double precision NOT NULL,
+        ttfb_ms               double precision,
+        upstream_ms           double precision,
+        prompt_tokens         integer NOT NULL,
+        completion_tokens     integer NOT NULL,
+        cached_prompt_tokens  integer NOT NULL,
+        estimated             boolean NOT NULL,
+        cost_usd              double precision NOT NULL,
+        cache                 text,
+        retries               integer NOT NULL
+      );
+      CREATE INDEX usage_records_started ON usage_records (started_at, request_id);
+    `,
+  },
 ];
 
 /** An arbitrary constant naming Sluice's migration lock among the database's advisory locks. */

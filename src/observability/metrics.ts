@@ -3,8 +3,8 @@ import type { RouteRuntime } from '../routing/route-runtime.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { EventBus } from './events.js';
 import type { StoreStats } from '../policies/cache/store.js';
-import { priceOf } from '../policies/admit/admit.js';
 import { costUsd } from '../usage/cost.js';
+import type { ModelPrice } from '../usage/prices.js';
 
 /** Latency buckets in seconds: fine below 50 ms where gateway overhead lives, coarse above. */
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -31,7 +31,11 @@ export class Metrics {
   readonly #queueWait: Histogram<'route'>;
   readonly #breakerTransitions: Counter<'route' | 'target' | 'to'>;
 
-  constructor(bus: EventBus, routes: () => Iterable<RouteRuntime> = () => []) {
+  readonly #priceOf: (ctx: RequestContext) => ModelPrice | null;
+
+  /** `priceOf` gives the price of what answered a request, for the cost counter. */
+  constructor(bus: EventBus, routes: () => Iterable<RouteRuntime> = () => [], priceOf: (ctx: RequestContext) => ModelPrice | null = () => null) {
+    this.#priceOf = priceOf;
     collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
     const requestLabels: RequestLabel[] = ['endpoint', 'route', 'provider', 'model'];
     this.#requests = new Counter({
@@ -168,7 +172,7 @@ export class Metrics {
     if (ctx.usage !== null) {
       this.#tokens.inc({ route, provider, model, kind: 'prompt' }, ctx.usage.promptTokens);
       this.#tokens.inc({ route, provider, model, kind: 'completion' }, ctx.usage.completionTokens);
-      const cost = costUsd(ctx.usage, priceOf(ctx));
+      const cost = costUsd(ctx.usage, this.#priceOf(ctx));
       if (cost > 0) this.#cost.inc({ route, provider, model }, cost);
     }
   }

@@ -8,7 +8,10 @@ export type Endpoint = 'chat' | 'completions' | 'embeddings';
 
 /** Token usage as reported by the upstream (or estimated when it reports none). */
 export interface Usage {
+  /** The whole prompt, cached part included (OpenAI's convention; Anthropic's is normalised to it). */
   promptTokens: number;
+  /** The part of the prompt served from the provider's prompt cache, priced apart. */
+  cachedPromptTokens: number;
   completionTokens: number;
   totalTokens: number;
 }

@@ -8,5 +8,12 @@ export function usageFromOpenAI(value: unknown): Usage | null {
   if (prompt === null) return null;
   const completion = typeof u.completion_tokens === 'number' ? u.completion_tokens : 0;
   const total = typeof u.total_tokens === 'number' ? u.total_tokens : prompt + completion;
-  return { promptTokens: prompt, completionTokens: completion, totalTokens: total };
+  return { promptTokens: prompt, cachedPromptTokens: cachedTokensOf(u.prompt_tokens_details), completionTokens: completion, totalTokens: total };
+}
+
+/** `prompt_tokens_details.cached_tokens`: the part of `prompt_tokens` read from the prompt cache. */
+export function cachedTokensOf(details: unknown): number {
+  if (typeof details !== 'object' || details === null) return 0;
+  const cached = (details as Record<string, unknown>).cached_tokens;
+  return typeof cached === 'number' && cached > 0 ? cached : 0;
 }

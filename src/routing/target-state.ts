@@ -1,7 +1,6 @@
 import type { BreakerPolicy, CompiledTarget, QueuePolicy } from '../config/compile.js';
 import type { Clock } from '../lib/clock.js';
 import type { ProviderAdapter } from '../providers/types.js';
-import { lookupPrice } from '../usage/prices.js';
 import { CircuitBreaker, type BreakerTransition } from './breaker.js';
 import { CapacityGate } from './capacity.js';
 import { PeakEwma } from './ewma.js';
@@ -48,8 +47,7 @@ export class TargetState implements Candidate {
     this.label = `${config.provider}/${config.model ?? '*'}`;
     this.weight = config.weight;
     this.region = config.region;
-    const listed = config.model === null ? null : lookupPrice(config.model);
-    this.price = config.price ?? (listed === null ? null : { input: listed.input, output: listed.output });
+    this.price = config.price;
     const b = policies.breaker;
     this.breaker = b.enabled
       ? new CircuitBreaker(

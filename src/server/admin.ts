@@ -7,6 +7,8 @@ import { formatPath } from '../config/load.js';
 import { presentedCredential } from '../policies/identify/identifier.js';
 import type { KeyRegistry } from '../policies/identify/keys.js';
 import { sendError } from './respond.js';
+import type { Reader } from '../db/replicas.js';
+import { registerUsageApi } from './admin-usage.js';
 
 const limits = z.strictObject({
   rps: z.number().int().min(1).optional(),
@@ -30,11 +32,12 @@ const newKeySchema = z.strictObject({
 });
 
 /**
- * The admin API under /admin: virtual keys created, listed, rotated and revoked. Authorised
+ * The admin API under /admin: virtual keys created, listed, rotated and revoked, and the
+ * usage API (admin-usage.ts) when usage is recorded. Authorised
  * by admin tokens, which are distinct from client keys and compared as hashes in constant
  * time. A created or rotated key's value is in the answer once and stored only hashed.
  */
-export function registerAdminApi(app: FastifyInstance, deps: { tokenHashes: readonly string[]; keys: KeyRegistry }): void {
+export function registerAdminApi(app: FastifyInstance, deps: { tokenHashes: readonly string[]; keys: KeyRegistry; usage: Reader | null }): void {
   const authorised = (request: FastifyRequest): boolean => {
     const presented = presentedCredential(request.headers);
     if (presented === null) return false;
@@ -52,6 +55,8 @@ export function registerAdminApi(app: FastifyInstance, deps: { tokenHashes: read
           return reply;
         }
       });
+
+      if (deps.usage !== null) registerUsageApi(admin, deps.usage);
 
       admin.get('/keys', async () => ({ object: 'list', data: await deps.keys.list() }));
 

@@ -36,6 +36,9 @@ import { trustFunction } from '../http/headers.js';
 import { registerHttpMetrics } from '../observability/http-metrics.js';
 import { registerAdminApi } from './admin.js';
 import { registerCacheAdmin } from './admin-cache.js';
+import { ReadRouter } from '../db/replicas.js';
+import { UsageWriter } from '../usage/writer.js';
+import { answeringPrice } from '../usage/prices.js';
 import { fromFastifyError } from './fastify-errors.js';
 import { registerOpenAISurface } from './openai.js';
 import { sendError } from './respond.js';
@@ -53,7 +56,12 @@ interface Resources {
   readonly store: StateStore;
   /** The tracing module, imported only when `tracing.endpoint` is set. */
   readonly Tracing: typeof Tracing | null;
+  /** Where analytics reads go: the read replicas, falling back to `db`. */
+  readonly reader: ReadRouter | null;
 }
+
+/** How long a stopping gateway tries to ship spooled usage records; the rest waits in the spool. */
+const USAGE_STOP_MS = 5_000;
 
 /** The admit stage is left out of route chains when nothing could ever be limited. */
 function admits(config: RuntimeConfig): boolean {
@@ -85,16 +93,19 @@ export class Gateway {
   readonly #cache: CacheRuntime | null;
   readonly #tracing: Tracing | null;
   readonly keys: KeyRegistry;
+  /** Usage accounting, when `usage.enabled`. */
+  readonly usage: UsageWriter | null;
   #draining = false;
 
   /**
-   * Opens what the config needs (a database when keys can be stored: with admin tokens or a
-   * `database.url`; the shared state store) and builds the gateway.
+   * Opens what the config needs (a database when usage is recorded or keys can be stored:
+   * with admin tokens or a `database.url`; the shared state store) and builds the gateway.
    */
   static async create(config: RuntimeConfig, options: GatewayOptions): Promise<Gateway> {
     const clock = options.clock ?? systemClock;
-    const wantsDb = config.adminTokenHashes.length > 0 || config.database.url !== null;
+    const wantsDb = config.usage.enabled || config.adminTokenHashes.length > 0 || config.database.url !== null;
     const db = wantsDb ? await openDatabase({ ...config.database }) : null;
+    const reader = db === null ? null : new ReadRouter(db, config.database.replicas, config.database, clock);
     const store = createStateStore({
       clock,
       prefix: config.state.prefix,
@@ -103,7 +114,7 @@ export class Gateway {
       ...(config.state.redisUrl === null ? {} : { redis: { url: config.state.redisUrl } }),
     });
     const tracing = config.tracing === null ? null : (await import('../observability/tracing.js')).Tracing;
-    return new Gateway(config, options, { db, store, Tracing: tracing });
+    return new Gateway(config, options, { db, store, reader, Tracing: tracing });
   }
 
   private constructor(config: RuntimeConfig, options: GatewayOptions, resources: Resources) {
@@ -129,11 +140,11 @@ export class Gateway {
       health: this.#health,
       clock,
       onBreakerTransition: (e) => this.bus.emit('breaker:transition', e),
-      admit: admits(config) ? (route) => new AdmitStage(route, config.tiers, resources.store, clock, onReject) : null,
+      admit: admits(config) ? (route) => new AdmitStage(route, config.tiers, resources.store, clock, onReject, config.prices) : null,
       cache: (route) => (route.cache === null || cache === null ? null : new CacheStage(route, route.cache, cache)),
       ...(options.random === undefined ? {} : { random: options.random }),
     });
-    this.metrics = new Metrics(this.bus, () => this.#pipelines.runtimes());
+    this.metrics = new Metrics(this.bus, () => this.#pipelines.runtimes(), (ctx) => answeringPrice(config.prices, ctx.target, ctx.model));
     if (cache !== null) this.metrics.watchCache(() => cache.store.stats());
     this.keys = new KeyRegistry(config.keys, resources.db, clock, config.auth.keyCacheTtlMs);
     const jwt = config.auth.jwt === null ? null : new JwtVerifier(config.auth.jwt);
@@ -150,13 +161,15 @@ export class Gateway {
       clock,
       random: options.random ?? Math.random,
       guard,
-      admit: admits(config) ? (svc) => new AdmitStage<HttpContext>({ name: svc.name, limits: svc.limits, queue: { priorityHeader: false }, targets: [] }, config.tiers, resources.store, clock, onReject) : null,
+      admit: admits(config) ? (svc) => new AdmitStage<HttpContext>({ name: svc.name, limits: svc.limits, queue: { priorityHeader: false }, targets: [] }, config.tiers, resources.store, clock, onReject, config.prices) : null,
       cache: (svc) => (svc.cache === null || cache === null ? null : new HttpCacheStage(svc, svc.cache, cache)),
       bus: this.bus,
       trusted: trustFunction(config.server.trustProxy),
       now,
     });
     registerHttpMetrics(this.metrics.registry, this.bus, () => this.#services.runtimes);
+    this.usage = config.usage.enabled && resources.db !== null ? new UsageWriter(config.usage, resources.db, config.prices, clock, this.#logger) : null;
+    if (this.usage !== null) this.bus.on('request:end', this.usage.record.bind(this.usage));
     const status = storeStatus(resources.store);
     if (status !== null) {
       status.onChange((st) => this.#logger.warn({ healthy: st.healthy, error: st.lastError }, 'shared state store'));
@@ -233,6 +246,8 @@ export class Gateway {
         providers: Object.keys(config.providers).length,
         state: { backend: config.state.redisUrl === null ? 'memory' : 'redis', healthy: state.healthy, error: state.lastError },
         database: resources.db === null ? null : resources.db.kind,
+        // Informational: records wait in the spool while the database is away, so serving goes on.
+        usage: this.usage?.status() ?? null,
       };
     });
     app.get('/metrics', async (_request, reply) => {
@@ -241,7 +256,7 @@ export class Gateway {
     });
 
     registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bodyLimit: config.server.bodyLimit, bus: this.bus, metrics: this.metrics, now });
-    if (config.adminTokenHashes.length > 0) registerAdminApi(app, { tokenHashes: config.adminTokenHashes, keys: this.keys });
+    if (config.adminTokenHashes.length > 0) registerAdminApi(app, { tokenHashes: config.adminTokenHashes, keys: this.keys, usage: this.usage === null ? null : resources.reader });
     if (config.adminTokenHashes.length > 0 && cache !== null) registerCacheAdmin(app, { tokenHashes: config.adminTokenHashes, store: cache.store });
   }
 
@@ -264,6 +279,7 @@ export class Gateway {
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
     for (const checker of this.#health.values()) checker.start();
     this.#services.start();
+    this.usage?.start();
     const addr = this.app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('server is not bound to a TCP port');
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -299,6 +315,9 @@ export class Gateway {
     await this.#tracing?.shutdown().catch((err: unknown) => this.#logger.warn({ err }, 'exporting the last traces failed'));
     await Promise.all([...this.#adapters.values()].map((a) => a.close()));
     await this.#pools.close();
+    // Every request has ended, so every record is spooled; ship what the database will take in time.
+    await this.usage?.stop(USAGE_STOP_MS);
+    await this.#resources.reader?.close();
     await this.#resources.store.close().catch(() => {});
     await this.#cache?.store.close().catch(() => {});
     await this.#resources.db?.close().catch(() => {});

@@ -76,5 +76,5 @@ export interface OpenAIChatChunk {
 
 /** The gateway's camelCase usage from OpenAI's wire usage. */
 export function usageOf(u: OpenAIUsage): Usage {
-  return { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, totalTokens: u.total_tokens };
+  return { promptTokens: u.prompt_tokens, cachedPromptTokens: u.prompt_tokens_details?.cached_tokens ?? 0, completionTokens: u.completion_tokens, totalTokens: u.total_tokens };
 }

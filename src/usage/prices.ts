@@ -1,8 +1,8 @@
 /**
  * Bundled list prices in USD per million tokens, as published on the providers' pricing
  * pages (openai.com/api/pricing, anthropic.com/pricing, ai.google.dev/pricing,
- * groq.com/pricing), collected 2025-06. Prices change: a target's `price` in the config
- * overrides this table, and issue-6 accounting adds a config-level override.
+ * groq.com/pricing), collected 2025-06. Prices change: the config's top-level `prices` map
+ * overrides this table (and adds models to it), and a target's own `price` overrides both.
  */
 export const PRICES_AS_OF = '2025-06';
 
@@ -39,16 +39,30 @@ const table: Readonly<Record<string, ModelPrice>> = {
   'mock-1': { input: 0, output: 0 },
 };
 
-const byLength = Object.keys(table).sort((a, b) => b.length - a.length);
-
 /**
- * The price of a model: an exact entry, else the longest entry that is a prefix of the name
- * followed by "-" (so dated snapshots like "gpt-4o-2024-08-06" find "gpt-4o", and
- * "gpt-4o-mini" never takes "gpt-4o"'s price). Null when unknown.
+ * The bundled table merged with the config's `prices`. Lookup: an exact entry, else the
+ * longest entry that is a prefix of the name followed by "-" (so dated snapshots like
+ * "gpt-4o-2024-08-06" find "gpt-4o", and "gpt-4o-mini" never takes "gpt-4o"'s price).
  */
-export function lookupPrice(model: string): ModelPrice | null {
-  const exact = table[model];
-  if (exact !== undefined) return exact;
-  for (const name of byLength) if (model.startsWith(`${name}-`)) return table[name]!;
-  return null;
+export class PriceBook {
+  readonly #table: Readonly<Record<string, ModelPrice>>;
+  readonly #byLength: readonly string[];
+
+  constructor(overrides: Readonly<Record<string, ModelPrice>> = {}) {
+    this.#table = { ...table, ...overrides };
+    this.#byLength = Object.keys(this.#table).sort((a, b) => b.length - a.length);
+  }
+
+  /** The price of a model, or null when unknown. */
+  lookup(model: string): ModelPrice | null {
+    const exact = this.#table[model];
+    if (exact !== undefined) return exact;
+    for (const name of this.#byLength) if (model.startsWith(`${name}-`)) return this.#table[name]!;
+    return null;
+  }
+}
+
+/** The price of what answered a request: its target's (configured or listed), else the requested model's. */
+export function answeringPrice(prices: PriceBook, target: { readonly price: ModelPrice | null } | null, model: string): ModelPrice | null {
+  return target?.price ?? prices.lookup(model);
 }

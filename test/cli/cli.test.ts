@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { request } from 'undici';
+import { CLI, exitCode, killChildren, spawnCli, startCli, waitForLine } from '../helpers/cli.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
-const children: ChildProcess[] = [];
 // A failed assertion must not leave a gateway draining in the background.
-after(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-});
+after(killChildren);
 
 function writeConfig(name: string, text: string): string {
   const file = join(dir, name);
@@ -24,44 +20,6 @@ function writeConfig(name: string, text: string): string {
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   const res = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 10_000 });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
-}
-
-/** Resolves with the first stdout line matching `re`; rejects if the process exits first. */
-function waitForLine(child: ChildProcess, re: RegExp, timeoutMs = 10_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re}; got: ${buffer}`)), timeoutMs);
-    const onData = (chunk: Buffer): void => {
-      buffer += chunk.toString('utf8');
-      for (const line of buffer.split('\n')) {
-        if (re.test(line)) {
-          clearTimeout(timer);
-          child.stdout?.off('data', onData);
-          resolve(line);
-          return;
-        }
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`exited with ${code} before ${re}; got: ${buffer}`)));
-  });
-}
-
-function exitCode(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) resolve(child.exitCode);
-    else child.once('exit', (code) => resolve(code));
-  });
-}
-
-async function startCli(config: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'start', '--config', config, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString('utf8')));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString('utf8')));
-  const line = await waitForLine(child, /sluice listening/);
-  return { child, url: JSON.parse(line).url as string, output: () => output };
 }
 
 describe('sluice CLI', () => {
@@ -124,7 +82,7 @@ describe('sluice CLI', () => {
 
   test('SIGTERM lets a stream in flight finish, refuses new work, and exits 0', async () => {
     // 10 tokens at 20 tokens/s: the stream runs for about half a second.
-    const config = writeConfig('slow.yaml', 'providers:\n  slow: { type: mock, tokensPerSecond: 20 }\nroutes:\n  - match: "*"\n    targets: [{ provider: slow }]\n');
+    const config = writeConfig('slow.yaml', 'usage: { enabled: false }\nproviders:\n  slow: { type: mock, tokensPerSecond: 20 }\nroutes:\n  - match: "*"\n    targets: [{ provider: slow }]\n');
     const { child, url, output } = await startCli(config);
     const res = await request(`${url}/v1/chat/completions`, {
       method: 'POST',
@@ -148,7 +106,7 @@ describe('sluice CLI', () => {
   });
 
   test('past the drain timeout, remaining streams are cut and the process still exits 0', async () => {
-    const config = writeConfig('stuck.yaml', 'server: { drainTimeout: 200ms }\nproviders:\n  slow: { type: mock, tokensPerSecond: 2 }\nroutes:\n  - match: "*"\n    targets: [{ provider: slow }]\n');
+    const config = writeConfig('stuck.yaml', 'server: { drainTimeout: 200ms }\nusage: { enabled: false }\nproviders:\n  slow: { type: mock, tokensPerSecond: 2 }\nroutes:\n  - match: "*"\n    targets: [{ provider: slow }]\n');
     const { child, url, output } = await startCli(config);
     const res = await request(`${url}/v1/chat/completions`, {
       method: 'POST',
@@ -165,8 +123,7 @@ describe('sluice CLI', () => {
   });
 
   test('sluice mock serves OpenAI-compatible answers and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [CLI, 'mock', '--port', '0', '--latency-ms', '5'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
+    const child = spawnCli(['mock', '--port', '0', '--latency-ms', '5']);
     const line = await waitForLine(child, /listening on/);
     const url = line.split('listening on ')[1]!.trim();
     const res = await request(`${url}/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'mock-1', messages: [{ role: 'user', content: 'hi' }] }) });

@@ -15,9 +15,13 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** Starts a gateway on 127.0.0.1, port 0, from a config object; logs are captured, not printed. */
+/**
+ * Starts a gateway on 127.0.0.1, port 0, from a config object; logs are captured, not printed.
+ * Usage accounting (on by default, with an embedded database and a spool folder) is off
+ * unless the config has a `usage` section: most tests are not about it.
+ */
 export async function startGateway(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, options: { clock?: Clock; random?: () => number } = {}): Promise<TestGateway> {
-  const config = compileConfig(validateConfig({ ...raw, server: { ...(raw.server as object | undefined), port: 0 } }, 'test', env), 'test');
+  const config = compileConfig(validateConfig({ usage: { enabled: false }, ...raw, server: { ...(raw.server as object | undefined), port: 0 } }, 'test', env), 'test');
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {

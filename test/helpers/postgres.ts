@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,47 +13,84 @@ export interface PostgresServer {
   /** postgres://postgres@127.0.0.1:PORT/postgres */
   readonly url: string;
   readonly port: number;
+  /** Stops the server and keeps its data (an outage); `resume` starts it again on the same port. */
+  halt(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/**
- * Starts a throwaway PostgreSQL 15 cluster on a free loopback port. PostgreSQL refuses to
- * run as root, so when the tests run as root the cluster belongs to the `postgres` user.
- */
-export async function startPostgres(): Promise<PostgresServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-pg-'));
-  chmodSync(dir, 0o777);
-  const data = join(dir, 'data');
-  const port = await freePort();
-  const asPostgres = process.getuid?.() === 0 ? (cmd: string, args: string[]) => ['runuser', ['-u', 'postgres', '--', cmd, ...args]] as const : (cmd: string, args: string[]) => [cmd, args] as const;
-  const [initCmd, initArgs] = asPostgres(`${BIN}/initdb`, ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
-  await run(initCmd, [...initArgs]);
-  const [cmd, args] = asPostgres(`${BIN}/postgres`, ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'full_page_writes=off']);
-  const child = spawn(cmd, [...args], { stdio: 'ignore' });
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+/** PostgreSQL refuses to run as root, so when the tests run as root its commands run as `postgres`. */
+function asPostgres(cmd: string, args: string[]): readonly [string, string[]] {
+  return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+}
+
+async function waitForConnections(url: string): Promise<void> {
   const started = Date.now();
   for (;;) {
     const client = new pg.Client({ connectionString: url });
     try {
       await client.connect();
       await client.end();
-      break;
+      return;
     } catch {
       await client.end().catch(() => {});
       if (Date.now() - started > 20_000) throw new Error('postgres did not start within 20 s');
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/** Runs a cluster from its data folder on `port`, with start, halt (keep data) and stop (remove it). */
+async function serve(dir: string, data: string, port: number): Promise<PostgresServer> {
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  let child: ChildProcess | null = null;
+  const launch = async (): Promise<void> => {
+    const [cmd, args] = asPostgres(`${BIN}/postgres`, ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'full_page_writes=off']);
+    child = spawn(cmd, args, { stdio: 'ignore' });
+    await waitForConnections(url);
+  };
+  const halt = async (): Promise<void> => {
+    const running = child;
+    if (running === null) return;
+    child = null;
+    // Through pg_ctl: `runuser` does not pass signals on to the server it started.
+    const [stopCmd, stopArgs] = asPostgres(`${BIN}/pg_ctl`, ['-D', data, 'stop', '-m', 'fast', '-w']);
+    const exited = running.exitCode !== null ? Promise.resolve() : new Promise((r) => running.once('exit', r));
+    await run(stopCmd, stopArgs).catch(() => running.kill('SIGKILL'));
+    await exited;
+  };
+  await launch();
   return {
     url,
     port,
+    halt,
+    resume: launch,
     stop: async () => {
-      // Through pg_ctl: `runuser` does not pass signals on to the server it started.
-      const [stopCmd, stopArgs] = asPostgres(`${BIN}/pg_ctl`, ['-D', data, 'stop', '-m', 'fast', '-w']);
-      const exited = child.exitCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', r));
-      await run(stopCmd, [...stopArgs]).catch(() => child.kill('SIGKILL'));
-      await exited;
+      await halt();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Starts a throwaway PostgreSQL 15 cluster on a free loopback port. */
+export async function startPostgres(): Promise<PostgresServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-pg-'));
+  chmodSync(dir, 0o777);
+  const data = join(dir, 'data');
+  const [initCmd, initArgs] = asPostgres(`${BIN}/initdb`, ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
+  await run(initCmd, initArgs);
+  return serve(dir, data, await freePort());
+}
+
+/**
+ * Starts a streaming replica of `primary` on another loopback port: pg_basebackup with -R
+ * writes standby.signal and the connection to the primary, so it starts as a hot standby.
+ */
+export async function startReplica(primary: PostgresServer): Promise<PostgresServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-pg-replica-'));
+  chmodSync(dir, 0o777);
+  const data = join(dir, 'data');
+  const [cmd, args] = asPostgres(`${BIN}/pg_basebackup`, ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', data, '-R', '-X', 'stream', '--no-sync']);
+  await run(cmd, args);
+  return serve(dir, data, await freePort());
 }

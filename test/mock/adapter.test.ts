@@ -43,6 +43,7 @@ describe('MockAdapter', () => {
     assert.deepEqual(r.usage, {
       promptTokens: expected.usage.prompt_tokens,
       completionTokens: expected.usage.completion_tokens,
+      cachedPromptTokens: 0,
       totalTokens: expected.usage.total_tokens,
     });
     await a.close();

@@ -84,7 +84,7 @@ describe('Anthropic stream events → OpenAI chunks', () => {
     assert.equal(chunks[0]!.usage, null, 'with include_usage every chunk says usage: null');
     const usage = { prompt_tokens: 1025, completion_tokens: 15, total_tokens: 1040, prompt_tokens_details: { cached_tokens: 1000 } };
     assert.deepEqual(chunks.at(-1), { id: chunks[0]!.id, object: 'chat.completion.chunk', created: 1_700_000_000, model: 'claude-sonnet-4-5-20250929', choices: [], usage });
-    assert.deepEqual(t.usage(), { promptTokens: 1025, completionTokens: 15, totalTokens: 1040 });
+    assert.deepEqual(t.usage(), { promptTokens: 1025, cachedPromptTokens: 1000, completionTokens: 15, totalTokens: 1040 });
   });
 
   test('without include_usage there is no usage chunk and no usage field, but usage() still counts', async () => {

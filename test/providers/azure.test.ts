@@ -104,7 +104,7 @@ describe('AzureOpenAIAdapter wire details (scripted upstream)', () => {
       const a = adapter(`${up.origin}/`, pools, { apiVersion: '2024-06-01', deployments: { 'gpt-4o': 'dep1' } });
       const r = await a.send(call({ body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] } }));
       assert.equal(r.kind === 'json' && r.body, answer, 'the answer is passed through byte for byte');
-      assert.deepEqual(r.kind === 'json' && r.usage, { promptTokens: 1, completionTokens: 2, totalTokens: 3 });
+      assert.deepEqual(r.kind === 'json' && r.usage, { promptTokens: 1, cachedPromptTokens: 0, completionTokens: 2, totalTokens: 3 });
       const req = up.requests[0]!;
       assert.equal(req.url, '/openai/deployments/dep1/chat/completions?api-version=2024-06-01');
       assert.equal(req.headers['api-key'], 'azure-key');
@@ -130,7 +130,7 @@ describe('OpenAI pass-through stream translator', () => {
     const stripped = new OpenAIPassthroughTranslator('az', false);
     const some = await translateAll(stripped, sse);
     assert.equal(some.chunks.length, 3, 'the Azure filter chunk stays, the usage chunk goes');
-    assert.deepEqual(stripped.usage(), { promptTokens: 3, completionTokens: 2, totalTokens: 5 });
+    assert.deepEqual(stripped.usage(), { promptTokens: 3, cachedPromptTokens: 0, completionTokens: 2, totalTokens: 5 });
   });
 
   test('no [DONE] is an interrupted stream; an error event too', async () => {

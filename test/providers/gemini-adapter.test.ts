@@ -83,7 +83,7 @@ describe('GeminiAdapter against the Gemini-flavoured mock', () => {
     assert.equal(data.length, 2);
     assert.equal(data[1]!.index, 1);
     assert.equal(data[0]!.embedding.length, 16);
-    assert.deepEqual(r.kind === 'json' && r.usage, { promptTokens: 2, completionTokens: 0, totalTokens: 2 });
+    assert.deepEqual(r.kind === 'json' && r.usage, { promptTokens: 2, cachedPromptTokens: 0, completionTokens: 0, totalTokens: 2 });
   });
 
   test('429 keeps its status and Google status name; legacy completions are rejected', async () => {

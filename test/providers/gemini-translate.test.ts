@@ -184,7 +184,7 @@ describe('Gemini stream → OpenAI chunks', () => {
     assert.equal(chunks[0]!.id, 'stream-1');
     assert.deepEqual((chunks[0]!.choices as JsonObject[])[0]!.delta, { role: 'assistant', content: '' });
     assert.deepEqual(chunks.at(-1)?.usage, { prompt_tokens: 8, completion_tokens: 5, total_tokens: 13, prompt_tokens_details: { cached_tokens: 0 } });
-    assert.deepEqual(t.usage(), { promptTokens: 8, completionTokens: 5, totalTokens: 13 });
+    assert.deepEqual(t.usage(), { promptTokens: 8, cachedPromptTokens: 0, completionTokens: 5, totalTokens: 13 });
   });
 
   test('a function call arrives whole as one tool_calls delta', async () => {

@@ -26,7 +26,7 @@ describe('cache entries', () => {
       chunk({ tool_calls: [{ index: 0, function: { arguments: ':1}' } }] }),
       chunk({}, 'tool_calls'),
     ];
-    const json = JSON.parse(chunksToJson('chat', chunks, { promptTokens: 3, completionTokens: 4, totalTokens: 7 })) as Record<string, unknown>;
+    const json = JSON.parse(chunksToJson('chat', chunks, { promptTokens: 3, cachedPromptTokens: 0, completionTokens: 4, totalTokens: 7 })) as Record<string, unknown>;
     assert.deepEqual(json, {
       id: 'c1',
       object: 'chat.completion',
@@ -62,14 +62,14 @@ describe('cache entries', () => {
   });
 
   test('usage-only chunks are told apart; a replayed usage chunk carries the stream id', () => {
-    const u = usageChunk('chat', chunk({ content: 'x' }), { promptTokens: 1, completionTokens: 2, totalTokens: 3 });
+    const u = usageChunk('chat', chunk({ content: 'x' }), { promptTokens: 1, cachedPromptTokens: 0, completionTokens: 2, totalTokens: 3 });
     assert.ok(isUsageOnlyChunk(u));
     assert.ok(!isUsageOnlyChunk(chunk({ content: '"choices":[]' })));
     assert.equal((JSON.parse(u) as { id: string }).id, 'c1');
   });
 
   test('entries survive serialisation; foreign values do not parse', () => {
-    const e: CacheEntry = { format: 'stream', status: 200, body: null, chunks: ['a'], usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 }, freshUntil: 5 };
+    const e: CacheEntry = { format: 'stream', status: 200, body: null, chunks: ['a'], usage: { promptTokens: 1, cachedPromptTokens: 0, completionTokens: 1, totalTokens: 2 }, freshUntil: 5 };
     assert.deepEqual(parseEntry(serializeEntry(e)), e);
     assert.equal(parseEntry('{"format":"json","status":200,"freshUntil":1}'), null);
     assert.equal(parseEntry('not json'), null);

@@ -8,7 +8,7 @@ import { isStoreError } from '../../stores/errors.js';
 import type { LimitResult, StateStore } from '../../stores/types.js';
 import { costUsd, type Price } from '../../usage/cost.js';
 import { declaredMaxTokens } from '../../usage/estimate.js';
-import { lookupPrice } from '../../usage/prices.js';
+import { answeringPrice, type PriceBook } from '../../usage/prices.js';
 import { budgetPeriods, reserve } from './budget.js';
 import { rateLimitHeaders, rateLimitPolicy, rateLimitState } from './headers.js';
 import { mergeLimits, rulesFor, type ScopedRule } from './rules.js';
@@ -94,8 +94,10 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
   readonly #estimatePrice: Price | null;
   readonly #plans = new WeakMap<Principal, PrincipalPlan>();
   readonly #reject: (policy: string) => void;
+  /** The price of what answered, for settling the budget when the request ends. */
+  readonly #priceOf: (ctx: AdmissionContext) => Price | null;
 
-  constructor(route: AdmitRoute, tiers: Readonly<Record<string, TierRuntime>>, store: StateStore, clock: Clock, onReject: (e: RejectionEvent) => void) {
+  constructor(route: AdmitRoute, tiers: Readonly<Record<string, TierRuntime>>, store: StateStore, clock: Clock, onReject: (e: RejectionEvent) => void, prices: PriceBook) {
     this.#route = route;
     this.#tiers = tiers;
     this.#store = store;
@@ -104,9 +106,10 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
     this.#reject = (policy) => this.#onReject({ route: route.name, policy });
     // Budgets reserve at the dearest target's price: the real cost is charged afterwards.
     this.#estimatePrice = route.targets.reduce<Price | null>((max, t) => {
-      const p = t.price ?? (t.model === null ? null : lookupPrice(t.model));
+      const p = t.price;
       return p === null ? max : max === null || p.input + p.output > max.input + max.output ? p : max;
     }, null);
+    this.#priceOf = (ctx) => (ctx.model === null ? (ctx.target?.price ?? null) : answeringPrice(prices, ctx.target, ctx.model));
   }
 
   async run(ctx: C, next: Next<C>): Promise<void> {
@@ -137,7 +140,7 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
       const now = this.#clock.now();
       // The principal's own budget, and the tier's total shared by all its principals.
       const periods = [...budgetPeriods(scope, p.budget ?? tier.budget, now), ...budgetPeriods(`tier:${tier.name}`, tier.totalBudget, now)];
-      const estimate = costUsd({ promptTokens: tokens, completionTokens: declaredMaxTokens(ctx.body, 256), totalTokens: 0 }, this.#estimatePrice);
+      const estimate = costUsd({ promptTokens: tokens, cachedPromptTokens: 0, completionTokens: declaredMaxTokens(ctx.body, 256), totalTokens: 0 }, this.#estimatePrice);
       const refused = await reserve(this.#store, periods, estimate);
       if (refused !== null) {
         this.#reject(`budget-${refused.name}`);
@@ -146,7 +149,7 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
           headers: { 'retry-after': String(Math.ceil(refused.endsInMs / 1000)) },
         });
       }
-      ctx.settlement = new Settlement(this.#store, plan.tokenRules, tokens, lease, { scope, periods, reservedUsd: estimate }, priceOf);
+      ctx.settlement = new Settlement(this.#store, plan.tokenRules, tokens, lease, { scope, periods, reservedUsd: estimate }, this.#priceOf);
     } catch (err) {
       await this.#undo(rules, costs, lease);
       throw storeError(err);
@@ -187,12 +190,4 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
     }
     return re;
   }
-}
-
-/** The price of what answered: the target's configured price, else the bundled table. */
-export function priceOf(ctx: AdmissionContext): Price | null {
-  const t = ctx.target;
-  if (t?.price != null) return t.price;
-  const model = t?.model ?? ctx.model;
-  return model === null ? null : lookupPrice(model);
 }

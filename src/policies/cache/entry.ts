@@ -46,7 +46,10 @@ export function parseEntry(text: string): CacheEntry | null {
   if (v.format === 'stream' ? !Array.isArray(v.chunks) || !v.chunks.every((c) => typeof c === 'string') : typeof v.body !== 'string') return null;
   if (v.format === 'http' && (!stringRecord(v.headers) || !stringRecord(v.vary))) return null;
   const u = v.usage;
-  const usage = isRecord(u) && typeof u.promptTokens === 'number' && typeof u.completionTokens === 'number' && typeof u.totalTokens === 'number' ? (u as unknown as Usage) : null;
+  const usage =
+    isRecord(u) && typeof u.promptTokens === 'number' && typeof u.completionTokens === 'number' && typeof u.totalTokens === 'number'
+      ? { promptTokens: u.promptTokens, cachedPromptTokens: typeof u.cachedPromptTokens === 'number' ? u.cachedPromptTokens : 0, completionTokens: u.completionTokens, totalTokens: u.totalTokens }
+      : null;
   return {
     format: v.format,
     status: v.status,
@@ -62,8 +65,10 @@ function stringRecord(v: unknown): boolean {
   return isRecord(v) && Object.values(v).every((x) => typeof x === 'string');
 }
 
-function wireUsage(u: Usage): Record<string, number> {
-  return { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.totalTokens };
+function wireUsage(u: Usage): Record<string, unknown> {
+  const wire: Record<string, unknown> = { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.totalTokens };
+  if (u.cachedPromptTokens > 0) wire.prompt_tokens_details = { cached_tokens: u.cachedPromptTokens };
+  return wire;
 }
 
 interface ToolCallAcc {

@@ -55,7 +55,7 @@ export class GeminiAdapter implements ProviderAdapter {
     const body = geminiEmbedRequestFromOpenAI(call.body, model, this.name);
     const res = await this.#client.post(call, `/models/${model}:batchEmbedContents`, this.#headers, JSON.stringify(body));
     const list = openAIEmbeddingsFromGemini(await readJsonObject(res.body, this.name), call.body, this.name);
-    const usage = { promptTokens: list.usage.prompt_tokens, completionTokens: 0, totalTokens: list.usage.total_tokens };
+    const usage = { promptTokens: list.usage.prompt_tokens, cachedPromptTokens: 0, completionTokens: 0, totalTokens: list.usage.total_tokens };
     return { kind: 'json', status: res.statusCode, body: JSON.stringify(list), usage };
   }
 

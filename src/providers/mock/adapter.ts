@@ -33,7 +33,7 @@ export class MockAdapter implements ProviderAdapter {
 
     if (call.endpoint === 'embeddings') {
       const obj = this.engine.embeddings(call.body);
-      const usage = { promptTokens: obj.usage.prompt_tokens, completionTokens: 0, totalTokens: obj.usage.total_tokens };
+      const usage = { promptTokens: obj.usage.prompt_tokens, cachedPromptTokens: 0, completionTokens: 0, totalTokens: obj.usage.total_tokens };
       return { kind: 'json', status: 200, body: JSON.stringify(obj), usage };
     }
     const isChat = call.endpoint === 'chat';
@@ -83,7 +83,7 @@ export function createMockAdapter(name: string, options: MockOptions): MockAdapt
 }
 
 function toUsage(u: OpenAiUsage): Usage {
-  return { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, totalTokens: u.total_tokens };
+  return { promptTokens: u.prompt_tokens, cachedPromptTokens: 0, completionTokens: u.completion_tokens, totalTokens: u.total_tokens };
 }
 
 /**

@@ -1,0 +1,204 @@
+import type { Logger } from 'pino';
+import type { UsageRuntime } from '../config/compile.js';
+import type { Database } from '../db/index.js';
+import type { Clock } from '../lib/clock.js';
+import type { RequestContext } from '../pipeline/context.js';
+import type { PriceBook } from './prices.js';
+import { needsEstimate, toUsageRecord } from './record.js';
+import { loadTokenizer, type TokenCounter } from './tokens.js';
+import { Spool } from './spool.js';
+import { insertUsage, pruneUsage } from './store.js';
+
+/** The active segment is sealed at this size even while the database is away. */
+const SEGMENT_BYTES = 8 * 1024 * 1024;
+/** Longest wait between two attempts to reach a database that failed. */
+const MAX_BACKOFF_MS = 30_000;
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
+export interface UsageWriterStats {
+  /** Records appended to the spool. */
+  spooled: number;
+  /** Records the database stored (new rows). */
+  stored: number;
+  /** Records shipped again that the database already had (a replay after a crash or outage). */
+  duplicates: number;
+  /** Records that could not be spooled (disk error) or read back (cut short by a crash). */
+  dropped: number;
+  /** Failed attempts to ship a batch. */
+  failures: number;
+}
+
+/**
+ * Accounting's writer: one usage record per finished request, appended to a durable local
+ * spool on the request path (cheap: a buffer, or one write + fdatasync with `fsync: always`),
+ * and shipped to the database in batches off it. A segment of the spool is deleted only
+ * after all its batches committed; a crash in between ships them again and the insert skips
+ * what is already stored (the request id is the key), so each request is stored once.
+ */
+export class UsageWriter {
+  readonly stats: UsageWriterStats = { spooled: 0, stored: 0, duplicates: 0, dropped: 0, failures: 0 };
+  readonly #spool: Spool;
+  readonly #db: Database;
+  readonly #options: UsageRuntime;
+  readonly #prices: PriceBook;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  /** Batches of a sealed segment already committed, so a retry resumes after them. */
+  readonly #progress = new Map<string, number>();
+  #timer: NodeJS.Timeout | null = null;
+  #tick: Promise<void> | null = null;
+  #failing = false;
+  #backoffMs = 0;
+  #retryAt = 0;
+  #prunedAt = 0;
+  #stopped = false;
+  /** The tokenizer, once loaded (see `record`). */
+  #countTokens: TokenCounter | null = null;
+  /** Set while records wait for the tokenizer to load; `drain` waits for them. */
+  #tokenizer: Promise<void> | null = null;
+
+  constructor(options: UsageRuntime, db: Database, prices: PriceBook, clock: Clock, logger: Logger) {
+    this.#options = options;
+    this.#spool = new Spool(options.spoolDir, options.fsync);
+    this.#db = db;
+    this.#prices = prices;
+    this.#clock = clock;
+    this.#logger = logger;
+  }
+
+  /**
+   * The `request:end` listener. Never throws: a record that cannot be spooled is counted and
+   * logged. A record whose tokens must be counted waits for the tokenizer the first time.
+   */
+  record(ctx: RequestContext): void {
+    const now = this.#clock.now();
+    if (this.#countTokens === null && needsEstimate(ctx)) {
+      this.#tokenizer ??= loadTokenizer().then(
+        (count) => {
+          this.#countTokens = count;
+        },
+        (err: unknown) => this.#logger.error({ err }, 'the tokenizer could not be loaded; records without reported usage keep 0 tokens'),
+      );
+      void this.#tokenizer.then(() => this.#append(ctx, now));
+      return;
+    }
+    this.#append(ctx, now);
+  }
+
+  #append(ctx: RequestContext, now: number): void {
+    try {
+      this.#spool.append(JSON.stringify(toUsageRecord(ctx, this.#prices, now, this.#countTokens)));
+      this.stats.spooled++;
+    } catch (err) {
+      this.stats.dropped++;
+      this.#logger.error({ err, reqId: ctx.id }, 'usage record could not be spooled');
+    }
+  }
+
+  /** For /ready: whether records reach the database, and how many segments wait in the spool. */
+  status(): { healthy: boolean; pendingSegments: number; stored: number; dropped: number } {
+    return { healthy: !this.#failing, pendingSegments: this.#spool.sealed.length, stored: this.stats.stored, dropped: this.stats.dropped };
+  }
+
+  /** Starts shipping: now (what a previous run left in the spool), then every flush interval. */
+  start(): void {
+    this.#schedule(0);
+  }
+
+  /** Writes, seals and ships everything spooled so far, even while backing off; resolves when done (or failed). */
+  async drain(): Promise<void> {
+    await this.#tokenizer;
+    // A round in progress may have sealed before the latest records: let it end, then run one more.
+    while (this.#tick !== null) await this.#tick;
+    await this.#round(true);
+  }
+
+  #round(force: boolean): Promise<void> {
+    this.#tick ??= this.#ship(force).finally(() => {
+      this.#tick = null;
+    });
+    return this.#tick;
+  }
+
+  /**
+   * Stops shipping: flushes the spool and makes one last attempt to ship, bounded by
+   * `timeoutMs`. What is not stored stays in the spool for the next start.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([this.drain(), timedOut]);
+    clearTimeout(timer);
+    await this.#spool.close();
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    // Real time on purpose: shipping is I/O pacing, and a test's fake clock must not stall it.
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.#round(false).then(() => this.#schedule(this.#options.flushIntervalMs));
+    }, ms);
+    this.#timer.unref();
+  }
+
+  /** One round: flush the spool; unless backing off from a failure (or forced), seal and ship. */
+  async #ship(force: boolean): Promise<void> {
+    try {
+      await this.#spool.flush();
+    } catch (err) {
+      this.#logger.error({ err }, 'usage spool could not be written');
+      return;
+    }
+    const now = Date.now();
+    if (!force && now < this.#retryAt) return;
+    try {
+      // While segments wait (database away), the active one grows up to SEGMENT_BYTES.
+      if (force || this.#spool.sealed.length === 0 || this.#spool.activeBytes >= SEGMENT_BYTES) await this.#spool.seal();
+      for (const path of [...this.#spool.sealed]) await this.#shipSegment(path);
+      if (this.#options.retentionMs !== null && now - this.#prunedAt >= PRUNE_EVERY_MS) {
+        this.#prunedAt = now;
+        await pruneUsage(this.#db, new Date(this.#clock.now() - this.#options.retentionMs));
+      }
+      if (this.#failing) this.#logger.warn({ stored: this.stats.stored }, 'usage records reach the database again');
+      this.#failing = false;
+      this.#backoffMs = 0;
+    } catch (err) {
+      this.stats.failures++;
+      this.#backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(this.#options.flushIntervalMs, this.#backoffMs * 2));
+      this.#retryAt = now + this.#backoffMs;
+      if (!this.#failing) this.#logger.warn({ err, pendingSegments: this.#spool.sealed.length }, 'usage records cannot reach the database; they wait in the spool');
+      this.#failing = true;
+    }
+  }
+
+  async #shipSegment(path: string): Promise<void> {
+    const { lines, torn } = this.#spool.read(path);
+    const records = lines.filter((line) => parses(line));
+    const size = this.#options.batchSize;
+    for (let i = (this.#progress.get(path) ?? 0) * size; i < records.length; i += size) {
+      const batch = records.slice(i, i + size);
+      const stored = await insertUsage(this.#db, batch);
+      this.stats.stored += stored;
+      this.stats.duplicates += batch.length - stored;
+      this.#progress.set(path, i / size + 1);
+    }
+    this.#spool.remove(path);
+    this.#progress.delete(path);
+    this.stats.dropped += lines.length - records.length + (torn ? 1 : 0);
+  }
+}
+
+function parses(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
