@@ -35,7 +35,7 @@ function usageIn(text: string, stream: boolean): WireUsage {
  * (with include_usage) and embeddings, and sums what was answered 200. With `until`, keeps
  * going until it resolves instead.
  */
-export async function driveLoad(url: string, n: number, options: { concurrency?: number; headers?: Record<string, string>; model?: string; until?: Promise<unknown> } = {}): Promise<Served> {
+export async function driveLoad(url: string, n: number, options: { concurrency?: number; headers?: Record<string, string>; model?: string; until?: Promise<unknown>; onAnswer?: (answered: number) => void } = {}): Promise<Served> {
   const served: Served = { ids: [], answeredAt: [], tokens: new Map(), prompt: 0, completion: 0, failed: 0 };
   let next = 0;
   let stop = false;
@@ -61,6 +61,7 @@ export async function driveLoad(url: string, n: number, options: { concurrency?:
       served.tokens.set(String(res.headers['x-request-id']), { prompt: u.prompt_tokens, completion: u.completion_tokens ?? 0 });
       served.prompt += u.prompt_tokens;
       served.completion += u.completion_tokens ?? 0;
+      options.onAnswer?.(served.ids.length);
     } catch {
       served.failed++;
     }
