@@ -193,7 +193,7 @@ export class Metrics {
  * cannot grow the label set. A target that passes the client's model through reports it
  * only when the route (or the fallback that answered) names it exactly; otherwise "*".
  */
-export function modelLabel(ctx: RequestContext): string {
+function modelLabel(ctx: RequestContext): string {
   const t = ctx.target;
   if (t === null) return '';
   if (t.model !== null) return t.model;
