@@ -34,7 +34,7 @@ const loggingSchema = z.strictObject({
 
 const tracingSchema = z.strictObject({
   /** OTLP/HTTP traces URL; absent keeps tracing off (and its SDK unloaded). */
-  endpoint: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:4318/v1/traces' }).optional(),
+  endpoint: baseUrlSchema('http://127.0.0.1:4318/v1/traces').optional(),
   headers: z.record(z.string(), z.string()).default({}),
   serviceName: z.string().min(1).default('sluice'),
   sampleRate: numeric(z.number().min(0).max(1)).default(1),

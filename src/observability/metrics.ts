@@ -157,8 +157,10 @@ export class Metrics {
     const route = ctx.route.name;
     const provider = ctx.target?.provider ?? '';
     const model = modelLabel(ctx);
-    const labels = { endpoint: ctx.endpoint, route, provider, model };
-    this.#requests.inc({ ...labels, status: String(ctx.status), code: ctx.errorCode ?? '' });
+    const endpoint = ctx.endpoint;
+    // Literal objects, not a spread of `labels`: the spread measured several times slower.
+    this.#requests.inc({ endpoint, route, provider, model, status: String(ctx.status), code: ctx.errorCode ?? '' });
+    const labels = { endpoint, route, provider, model };
     this.#duration.observe(labels, (ctx.endedAt - ctx.startedAt) / 1000);
     if (ctx.firstByteAt >= 0) {
       const ttfbMs = ctx.firstByteAt - ctx.startedAt;
@@ -219,7 +221,7 @@ export class Metrics {
  * cannot grow the label set. A target that passes the client's model through reports it
  * only when the route (or the fallback that answered) names it exactly; otherwise "*".
  */
-export function modelLabel(ctx: RequestContext): string {
+function modelLabel(ctx: RequestContext): string {
   const t = ctx.target;
   if (t === null) return '';
   if (t.model !== null) return t.model;

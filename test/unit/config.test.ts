@@ -657,3 +657,24 @@ describe('routing policies', () => {
     );
   });
 });
+
+describe('tracing and log sampling settings', () => {
+  test('tracing is off without an endpoint; with one, its headers are secrets', () => {
+    assert.equal(compileConfig(parseConfigText('{}', 't.yaml', {}), 't.yaml').tracing, null);
+    const rc = compileConfig(parseConfigText('tracing:\n  endpoint: http://127.0.0.1:4318/v1/traces\n  headers: { x-key: "${K}" }\n  sampleRate: 0.1\n', 't.yaml', { K: 'collector-key-1234' }), 't.yaml');
+    assert.ok(rc.tracing !== null);
+    assert.equal(rc.tracing.endpoint, 'http://127.0.0.1:4318/v1/traces');
+    assert.equal(rc.tracing.serviceName, 'sluice');
+    assert.equal(rc.tracing.sampleRate, 0.1);
+    assert.ok(rc.tracing.headers['x-key'] instanceof Secret);
+    assert.equal(rc.tracing.headers['x-key'].reveal(), 'collector-key-1234');
+    assert.ok(!JSON.stringify(rc).includes('collector-key-1234'));
+  });
+
+  test('bad values name their key', () => {
+    assert.deepEqual(
+      problemsOf('tracing:\n  endpoint: grpc://collector:4317\n  sampleRate: 2\nlogging:\n  sampleRate: -1\n').map((p) => p.path).sort(),
+      ['logging.sampleRate', 'tracing.endpoint', 'tracing.sampleRate'],
+    );
+  });
+});
