@@ -28,7 +28,7 @@ ctx.status = 200;
 ctx.firstByteAt = 3.2;
 ctx.endedAt = 5.1;
 ctx.upstreamMs = 2.9;
-ctx.usage = { promptTokens: 12, completionTokens: 40, totalTokens: 52 };
+ctx.usage = { promptTokens: 12, cachedPromptTokens: 0, completionTokens: 40, totalTokens: 52 };
 
 const sink = new Writable({ write: (_chunk, _enc, cb) => cb() });
 const logger = (paths: string[] | null): Logger => pino({ level: 'info', base: { service: 'sluice' }, ...(paths === null ? {} : { redact: { paths, censor: '[redacted]' } }) }, sink);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { lookupPrice } from '../../src/usage/prices.js';
+import { PriceBook } from '../../src/usage/prices.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
 /** Sum of the samples of `metric` whose labels include every given pair. */
@@ -66,7 +66,7 @@ describe('request metrics: upstream latency, gateway overhead, cost, bounded mod
     const prompt = sample(text, 'sluice_tokens_total', { ...labels, kind: 'prompt' });
     const completion = sample(text, 'sluice_tokens_total', { ...labels, kind: 'completion' });
     assert.ok(prompt > 0 && completion > 0);
-    const price = lookupPrice('gpt-4o')!;
+    const price = new PriceBook().lookup('gpt-4o')!;
     assert.ok(price.input > 0);
     const expected = (prompt * price.input + completion * price.output) / 1_000_000;
     assert.ok(Math.abs(sample(text, 'sluice_cost_usd_total', labels) - expected) < 1e-12);
