@@ -7,6 +7,8 @@ import { formatPath } from '../config/load.js';
 import { presentedCredential } from '../policies/identify/identifier.js';
 import type { KeyRegistry } from '../policies/identify/keys.js';
 import { sendError } from './respond.js';
+import { registerCacheAdmin } from './admin-cache.js';
+import type { ResponseStore } from '../policies/cache/store.js';
 import type { Reader } from '../db/replicas.js';
 import { registerUsageApi } from './admin-usage.js';
 
@@ -33,11 +35,12 @@ const newKeySchema = z.strictObject({
 
 /**
  * The admin API under /admin: virtual keys created, listed, rotated and revoked, and the
- * usage API (admin-usage.ts) when usage is recorded. Authorised
+ * usage API (admin-usage.ts) when usage is recorded, and the cache's (admin-cache.ts) when a
+ * route caches. Authorised
  * by admin tokens, which are distinct from client keys and compared as hashes in constant
  * time. A created or rotated key's value is in the answer once and stored only hashed.
  */
-export function registerAdminApi(app: FastifyInstance, deps: { tokenHashes: readonly string[]; keys: KeyRegistry; usage: Reader | null }): void {
+export function registerAdminApi(app: FastifyInstance, deps: { tokenHashes: readonly string[]; keys: KeyRegistry; usage: Reader | null; cache: ResponseStore | null }): void {
   const authorised = (request: FastifyRequest): boolean => {
     const presented = presentedCredential(request.headers);
     if (presented === null) return false;
@@ -57,6 +60,7 @@ export function registerAdminApi(app: FastifyInstance, deps: { tokenHashes: read
       });
 
       if (deps.usage !== null) registerUsageApi(admin, deps.usage);
+      if (deps.cache !== null) registerCacheAdmin(admin, deps.cache);
 
       admin.get('/keys', async () => ({ object: 'list', data: await deps.keys.list() }));
 

@@ -35,7 +35,6 @@ import { refuseUpgrade } from '../http/websocket.js';
 import { trustFunction } from '../http/headers.js';
 import { registerHttpMetrics } from '../observability/http-metrics.js';
 import { registerAdminApi } from './admin.js';
-import { registerCacheAdmin } from './admin-cache.js';
 import { ReadRouter } from '../db/replicas.js';
 import { UsageWriter } from '../usage/writer.js';
 import { answeringPrice } from '../usage/prices.js';
@@ -256,8 +255,7 @@ export class Gateway {
     });
 
     registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bodyLimit: config.server.bodyLimit, bus: this.bus, metrics: this.metrics, now });
-    if (config.adminTokenHashes.length > 0) registerAdminApi(app, { tokenHashes: config.adminTokenHashes, keys: this.keys, usage: this.usage === null ? null : resources.reader });
-    if (config.adminTokenHashes.length > 0 && cache !== null) registerCacheAdmin(app, { tokenHashes: config.adminTokenHashes, store: cache.store });
+    if (config.adminTokenHashes.length > 0) registerAdminApi(app, { tokenHashes: config.adminTokenHashes, keys: this.keys, usage: this.usage === null ? null : resources.reader, cache: cache === null ? null : cache.store });
   }
 
   /** The HTTP services and their instances' state. */
