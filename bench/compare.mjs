@@ -20,14 +20,19 @@ import { summarizeProfile } from './cpuprofile.mjs';
 import { formatMarkdown, formatTable } from './compare-report.mjs';
 import { cpuShare, describeMachine, freePort, hasCommand, isoDate, loadDist, ROOT, round, rssBytes, startChild, startMock, startSluice, waitHttp } from './lib.mjs';
 
-// The "full pipeline" target: key auth, rate limits, cache lookup (a miss) and usage
-// accounting, with in-memory stores. While FULL_PIPELINE_CONFIG is empty this target runs the
-// minimal config again, and the output says so. Key auth and limits exist since commit ca7cc37
-// (after this script's first results); cache and usage accounting do not yet. The one line to
-// change, once those land too (the client then sends the first key as its bearer token):
-//   const FULL_PIPELINE_CONFIG = { keys: [{ name: 'bench', key: 'sk-bench-0123456789abcdef', tier: 'bench' }], tiers: { bench: { limits: { rps: 1000000, tpm: 1000000000000 } } } /* , cache: …, usage: … */ };
-const FULL_PIPELINE_CONFIG = { keys: [{ name: 'bench', key: 'sk-bench-0123456789abcdef', tier: 'bench' }], tiers: { bench: { limits: { rpm: 100000000, tpm: 100000000 } } } };
-const FULL_PIPELINE_HEADERS = FULL_PIPELINE_CONFIG.keys?.[0] ? { authorization: `Bearer ${FULL_PIPELINE_CONFIG.keys[0].key}` } : {};
+// The "full pipeline" target: key auth, rate and token limits, a cache lookup that misses and
+// usage accounting, with in-memory stores (state in memory, PGlite in memory, the spool in a
+// temporary folder). wrk sends one body over and over, so a plain cache would answer it from
+// memory; the client sends `Cache-Control: no-cache` instead: the cache stage computes the key,
+// skips the read, goes upstream and stores the answer, as a miss does (the read it skips is a
+// map lookup).
+const FULL_PIPELINE_CONFIG = {
+  keys: [{ name: 'bench', key: 'sk-bench-0123456789abcdef', tier: 'bench' }],
+  tiers: { bench: { limits: { rpm: 100000000, tpm: 100000000 } } },
+  routes: [{ match: '*', cache: { ttl: '5m', anyTemperature: true }, targets: [{ provider: 'mock' }] }],
+  database: { embedded: 'memory' },
+};
+const FULL_PIPELINE_HEADERS = { authorization: `Bearer ${FULL_PIPELINE_CONFIG.keys[0].key}`, 'cache-control': 'no-cache' };
 
 const HELP = `Usage: node bench/compare.mjs [options]
 
@@ -107,7 +112,6 @@ const tmp = mkdtempSync(join(tmpdir(), 'sluice-compare-'));
 const children = [];
 const startedAt = new Date();
 const minimalPath = join(tmp, 'sluice-minimal.yaml');
-const fullReady = Object.keys(FULL_PIPELINE_CONFIG).length > 0;
 
 /** A sluice bench plan for a target (the same request body wrk sends). */
 function planFor(url, args) {
@@ -252,17 +256,16 @@ async function addModelTargets(targets, mock) {
   children.push(minimal);
   targets.push({ name: 'sluice-minimal', url: minimal.url, what: 'Sluice, route * to an openai-type provider pointing at the mock, logging.level warn', proc: minimal });
   const fullPath = join(tmp, 'sluice-full.yaml');
-  writeFileSync(fullPath, JSON.stringify(sluiceConfig(mock.url, FULL_PIPELINE_CONFIG), null, 2));
+  writeFileSync(fullPath, JSON.stringify(sluiceConfig(mock.url, { ...FULL_PIPELINE_CONFIG, usage: { enabled: true, spoolDir: join(tmp, 'spool') } }), null, 2));
   const full = await startSluice('sluice-full', fullPath);
   children.push(full);
   targets.push({
     name: 'sluice-full',
     url: full.url,
-    what: fullReady ? `Sluice with the pipeline so far: ${Object.keys(FULL_PIPELINE_CONFIG).join(', ')} configured (key auth, rate and token limits on the in-memory store; cache and usage accounting stages do not exist yet)` : 'NOT YET THE FULL PIPELINE: the minimal config again (a second process), until FULL_PIPELINE_CONFIG in bench/compare.mjs is filled in (cache and usage accounting stages do not exist yet)',
+    what: 'Sluice, full pipeline: key auth, rate and token limits (in-memory store), response cache on the route (the client sends Cache-Control: no-cache, so every request computes its key, goes upstream and stores the answer), usage accounting (spool, in-memory PGlite), logging.level warn',
     headers: Object.entries(FULL_PIPELINE_HEADERS).map(([k, v]) => `${k}: ${v}`),
     proc: full,
   });
-  if (!fullReady) log('note: FULL_PIPELINE_CONFIG is empty (cache and usage accounting do not exist yet): sluice-full runs the minimal config');
 }
 
 /**
@@ -363,7 +366,7 @@ try {
     cpu ? `During the rounds the machine was ${cpu.machineBusyPct}% busy: ${cpu.oursPct}% this benchmark's processes, ${cpu.othersPct}% other processes (other work on the same machine; numbers from a shared machine move between runs, ratios within one run are what hold).` : 'CPU share not measured.',
     http
       ? 'HTTP-route scenario: nginx and sluice-http each balance the same two mock instances round robin; direct is the first instance alone. The Sluice service has no limits, auth or cache (the plain forwarding path).'
-      : fullReady ? `sluice-full runs with ${Object.keys(FULL_PIPELINE_CONFIG).join(', ')} configured (in-memory stores).` : 'sluice-full is NOT the full pipeline yet: it runs the minimal config in a second process, because FULL_PIPELINE_CONFIG in bench/compare.mjs is empty (cache lookup and usage accounting stages do not exist yet; key auth and limits are ready to configure there).',
+      : 'sluice-full: key auth, limits, the cache miss path (Cache-Control: no-cache from the client) and usage accounting, all on in-memory stores.',
     'Request: POST /v1/chat/completions, JSON, {"messages":[{"role":"user","content":"Say hello."}],"model":"mock-1"}; the mock answers at once (no latency knob), 8-40 words.',
     `Open loop: sluice bench at ${settings.openRate} req/s, latency from each request's scheduled start (queueing and generator lateness included, the same for every target); 1 s warm-up on the same connections first. Closed loop: ${settings.generator === 'wrk' ? `wrk -t1 -c${settings.closedConnections}` : `sluice bench --concurrency ${settings.closedConnections}`}; its latency hides queueing and is shown for reference only.`,
     'Access logs off on both sides: nginx access_log off, Sluice logging.level warn (one JSON log line per request at the default info level costs extra).',

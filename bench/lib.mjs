@@ -124,7 +124,8 @@ export async function startSluice(name, configPath, { nodeArgs = [], env } = {})
   const died = s.exit.then((e) => {
     throw new Error(`${name} exited (${JSON.stringify(e)}) before it was ready:\n${s.output()}`);
   });
-  await Promise.race([waitHttp(`${s.origin}/ready`), died]);
+  // A gateway with usage accounting creates its embedded database first: allow for it.
+  await Promise.race([waitHttp(`${s.origin}/ready`, 60_000), died]);
   died.catch(() => undefined); // a later exit is stop()'s business
   return s;
 }
