@@ -17,7 +17,7 @@ export function killChildren(): void {
 }
 
 /** Resolves with the first stdout line matching `re`; rejects if the process exits first. */
-export function waitForLine(child: ChildProcess, re: RegExp, timeoutMs = 10_000): Promise<string> {
+export function waitForLine(child: ChildProcess, re: RegExp, timeoutMs = 30_000): Promise<string> {
   return new Promise((resolve, reject) => {
     let buffer = '';
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re}; got: ${buffer}`)), timeoutMs);
