@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
 import { defaultMockOptions } from '../../src/mock/options.js';
-import { parseSseText, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { parseSseText, startGateway, streamText, type TestGateway } from '../helpers/gateway.js';
 
 const KEY_A = 'sk-cache-key-aaaaaaaaaaaaaaaa';
 const KEY_B = 'sk-cache-key-bbbbbbbbbbbbbbbb';
@@ -19,16 +19,6 @@ async function chat(gw: TestGateway, key: string, extra: Record<string, unknown>
   return { status: res.statusCode, cache: res.headers['x-sluice-cache'], text };
 }
 
-/** The text a chat stream's deltas carry. */
-function streamText(sse: string): string {
-  let out = '';
-  for (const e of parseSseText(sse)) {
-    if (e.data === '[DONE]' || e.event !== null) continue;
-    const chunk = JSON.parse(e.data) as { choices: { delta?: { content?: string } }[] };
-    for (const c of chunk.choices) out += c.delta?.content ?? '';
-  }
-  return out;
-}
 
 describe('exact response cache with coalescing (in-process)', () => {
   let mock: MockServer;

@@ -57,5 +57,15 @@ export function parseSseText(text: string): { event: string | null; data: string
   return out;
 }
 
+/** The text a chat stream's deltas carry, from its SSE body. */
+export function streamText(sse: string): string {
+  let out = '';
+  for (const e of parseSseText(sse)) {
+    if (e.data === '[DONE]' || e.event !== null) continue;
+    for (const c of (JSON.parse(e.data) as { choices: { delta?: { content?: string } }[] }).choices) out += c.delta?.content ?? '';
+  }
+  return out;
+}
+
 /** A deterministic PRNG for tests that balance or jitter. */
 export const seededRandom = mulberry32;

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { defaultMockOptions } from '../../src/mock/options.js';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
-import { parseSseText, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, streamText, type TestGateway } from '../helpers/gateway.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 
 const KEY = 'sk-cache-redis-aaaaaaaaaaaaaaaa';
@@ -17,14 +17,6 @@ async function chat(gw: TestGateway, extra: Record<string, unknown> = {}) {
   return { status: res.statusCode, cache: res.headers['x-sluice-cache'], text: await res.body.text() };
 }
 
-function streamText(sse: string): string {
-  let out = '';
-  for (const e of parseSseText(sse)) {
-    if (e.data === '[DONE]' || e.event !== null) continue;
-    for (const c of (JSON.parse(e.data) as { choices: { delta?: { content?: string } }[] }).choices) out += c.delta?.content ?? '';
-  }
-  return out;
-}
 
 describe('response cache shared through Redis by two instances', () => {
   let redis: RedisServer;
