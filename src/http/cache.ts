@@ -2,22 +2,13 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { CompiledService, ServiceCache } from '../config/services.js';
 import type { Next, Stage } from '../pipeline/compose.js';
+import { cacheControl } from '../policies/cache/cache-control.js';
 import type { CacheEntry } from '../policies/cache/entry.js';
 import { Flight } from '../policies/cache/flight.js';
 import { scopePrefix } from '../policies/cache/key.js';
 import type { CacheRuntime } from '../policies/cache/stage.js';
 import type { HttpContext, ResponseCapture } from './context.js';
 import { endToEnd } from './headers.js';
-
-/** `Cache-Control` directives, lower-cased, with their values ("" when none). */
-function cacheControl(v: string | string[] | undefined): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const part of (Array.isArray(v) ? v.join(',') : (v ?? '')).split(',')) {
-    const [k, val] = part.trim().split('=', 2);
-    if (k !== undefined && k !== '') out.set(k.toLowerCase(), (val ?? '').replace(/^"|"$/g, ''));
-  }
-  return out;
-}
 
 /** Seconds from `s-maxage` (a shared cache's own) or `max-age`; null when neither is given. */
 function maxAgeMs(cc: Map<string, string>): number | null {

@@ -5,6 +5,7 @@ import type { Next, Stage } from '../../pipeline/compose.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { StreamResponse } from '../../providers/types.js';
 import { chunksToJson, entrySize, isUsageOnlyChunk, jsonToChunks, usageChunk, type CacheEntry } from './entry.js';
+import { cacheControl } from './cache-control.js';
 import { Flight } from './flight.js';
 import { cacheKey, type CacheScope } from './key.js';
 import type { RemoteFlights, RemoteLead } from './redis.js';
@@ -38,11 +39,6 @@ interface SemanticProbe {
   readonly vector: Float32Array;
 }
 
-/** `Cache-Control` request directives the cache honours. */
-function directives(header: string | string[] | undefined): { noCache: boolean; noStore: boolean } {
-  const v = (Array.isArray(header) ? header.join(',') : (header ?? '')).toLowerCase();
-  return { noCache: v.includes('no-cache'), noStore: v.includes('no-store') };
-}
 
 /** Errors that mean no target could answer: the ones a stale entry may cover for. */
 function coverable(e: SluiceError): boolean {
@@ -71,7 +67,9 @@ export class CacheStage implements Stage {
   }
 
   async run(ctx: RequestContext, next: Next): Promise<void> {
-    const { noCache, noStore } = directives(ctx.headers['cache-control']);
+    const cc = cacheControl(ctx.headers['cache-control']);
+    const noCache = cc.has('no-cache');
+    const noStore = cc.has('no-store');
     const temperature = typeof ctx.body.temperature === 'number' ? ctx.body.temperature : 1;
     // Sampling at a temperature above 0 gives a different answer each time: not cached
     // unless the route says so. (OpenAI's default temperature is 1.)
