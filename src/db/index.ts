@@ -1,5 +1,5 @@
 import { migrate } from './migrations.js';
-import { PGliteDatabase } from './pglite.js';
+import { PGliteThreadDatabase } from './pglite-worker.js';
 import { PostgresDatabase } from './postgres.js';
 import type { Database } from './types.js';
 
@@ -14,7 +14,7 @@ export interface DatabaseOptions {
 
 /** Opens the configured database and brings its schema up to date. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const db = options.url === null ? await PGliteDatabase.open(options.dataDir) : new PostgresDatabase({ url: options.url, poolSize: options.poolSize, statementTimeoutMs: options.statementTimeoutMs });
+  const db = options.url === null ? await PGliteThreadDatabase.open(options.dataDir) : new PostgresDatabase({ url: options.url, poolSize: options.poolSize, statementTimeoutMs: options.statementTimeoutMs });
   try {
     await migrate(db);
   } catch (err) {
