@@ -1,3 +1,4 @@
+import type { CancelSignal } from './cancel.js';
 /** A timer handle from a Clock; pass it back to `clearTimer`. */
 export interface TimerHandle {
   readonly id: number;
@@ -108,7 +109,7 @@ export class FakeClock implements Clock {
 }
 
 /** Waits `ms` on `clock`; rejects with the signal's reason when it aborts first. */
-export function delay(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+export function delay(clock: Clock, ms: number, signal: CancelSignal): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve, reject) => {

@@ -1,8 +1,9 @@
+import type { CancelSignal } from '../lib/cancel.js';
 /**
  * An abortable sleep that never rejects: it resolves `true` after `ms`, or `false` as soon as
  * `signal` aborts, and clears its timer either way so an abandoned stream leaves nothing behind.
  */
-export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+export function sleep(ms: number, signal: CancelSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);
   if (ms <= 0) return Promise.resolve(true);
   return new Promise((resolve) => {
@@ -31,7 +32,7 @@ export class Pacer {
   }
 
   /** Waits until item `index` is due (item 0 is due at once). */
-  wait(index: number, signal: AbortSignal): Promise<boolean> {
+  wait(index: number, signal: CancelSignal): Promise<boolean> {
     if (this.intervalMs === 0) return Promise.resolve(!signal.aborted);
     return sleep(this.start + index * this.intervalMs - performance.now(), signal);
   }

@@ -4,7 +4,7 @@ import { SluiceError } from '../errors.js';
 /** What a request context exposes to be cancelled when its client leaves. */
 export interface Cancellable {
   clientGone: boolean;
-  readonly controller: AbortController;
+  readonly controller: { abort(reason: unknown): void };
 }
 
 const kContext = Symbol('sluice.context');

@@ -7,6 +7,7 @@ import { estimatePromptTokens } from '../usage/estimate.js';
 import { ANONYMOUS, type Principal } from '../policies/identify/principal.js';
 import type { Settlement } from '../policies/admit/settlement.js';
 import type { Endpoint, JsonObject, ProviderResponse, Usage } from '../providers/types.js';
+import { Cancellation } from '../lib/cancel.js';
 
 /**
  * What admission (limits, budgets) and its settlement read and write. Model requests and
@@ -37,7 +38,8 @@ export class RequestContext implements AdmissionContext {
   readonly endpoint: Endpoint;
   /** Monotonic milliseconds at arrival. */
   readonly startedAt: number;
-  readonly controller: AbortController;
+  /** Aborted when the client leaves or the route's total timeout passes; stages pass it upstream. */
+  readonly controller: Cancellation;
   readonly body: JsonObject;
   readonly model: string;
   readonly stream: boolean;
@@ -90,7 +92,7 @@ export class RequestContext implements AdmissionContext {
     this.id = id;
     this.endpoint = endpoint;
     this.startedAt = startedAt;
-    this.controller = new AbortController();
+    this.controller = new Cancellation();
     this.body = body;
     this.model = body.model as string;
     this.stream = body.stream === true;
@@ -116,8 +118,8 @@ export class RequestContext implements AdmissionContext {
 
   /** The catalog error behind an abort that was not the client leaving, else null. */
   abortedError(): SluiceError | null {
-    if (this.clientGone || !this.controller.signal.aborted) return null;
-    const reason: unknown = this.controller.signal.reason;
+    if (this.clientGone || !this.controller.aborted) return null;
+    const reason: unknown = this.controller.reason;
     return reason instanceof SluiceError ? reason : null;
   }
 }

@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../lib/cancel.js';
 /**
  * The provider adapter contract. Core code (server, pipeline, routing) depends on this file
  * only; it never imports an adapter. Adapters are registered by type in `registry.ts`.
@@ -38,7 +39,7 @@ export interface ProviderCall {
   /** Whether the client asked for `stream_options.include_usage`. */
   readonly includeUsage: boolean;
   /** Aborted when the client goes away or the gateway gives up; adapters cancel upstream. */
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   readonly requestId: string;
   /** The route's timeouts for this target, or null to use the provider's own. */
   readonly timeouts: CallTimeouts | null;

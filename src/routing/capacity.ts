@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import { BinaryHeap, type HeapItem } from './heap.js';
 import { RollingCounter } from './window.js';
+import type { CancelSignal } from '../lib/cancel.js';
 
 export type CapacityErrorReason = 'queue_full' | 'deadline';
 
@@ -33,7 +34,7 @@ interface Waiter extends HeapItem {
   readonly enqueuedAt: number;
   readonly resolve: () => void;
   readonly reject: (reason: unknown) => void;
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   readonly onAbort: () => void;
   deadline: TimerHandle | null;
 }
@@ -127,7 +128,7 @@ export class CapacityGate {
    * already waiting, CapacityError('deadline') after `deadlineMs` (relative; <= 0 means do not
    * wait), and the signal's reason on abort. A rejected waiter has left the queue.
    */
-  acquire(tokens: number, priority: number, deadlineMs: number, signal: AbortSignal): Promise<void> {
+  acquire(tokens: number, priority: number, deadlineMs: number, signal: CancelSignal): Promise<void> {
     try {
       checkTokens(tokens);
       if (!Number.isFinite(priority)) throw new RangeError(`priority must be a finite number, got ${priority}`);

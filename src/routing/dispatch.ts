@@ -58,7 +58,7 @@ export class DispatchStage implements Stage {
       lastError = toSluiceError(err);
     }
     for (const model of route.fallback) {
-      if (ctx.clientGone || ctx.controller.signal.aborted) break;
+      if (ctx.clientGone || ctx.controller.aborted) break;
       // An all-down route always falls back; otherwise only on the configured statuses.
       if (lastError.code !== 'SLUICE_ERR_NO_HEALTHY_TARGET' && !route.fallbackOn.has(lastError.status)) break;
       const rt = this.#fallbacks(model);
@@ -87,7 +87,7 @@ export class DispatchStage implements Stage {
         return await this.#attempt(ctx, t, admission);
       } catch (err) {
         const e = ctx.abortedError() ?? toSluiceError(err);
-        if (ctx.clientGone || ctx.controller.signal.aborted) throw e;
+        if (ctx.clientGone || ctx.controller.aborted) throw e;
         tried.push(target);
         const now = this.#clock.monotonic();
         const retryAfter = retryAfterOf(e, this.#clock.now(), parseRetryAfter);
@@ -102,7 +102,7 @@ export class DispatchStage implements Stage {
           wait = Math.max(wait, retryAfter);
         }
         ctx.retries++;
-        await delay(this.#clock, wait, ctx.controller.signal);
+        await delay(this.#clock, wait, ctx.controller);
       }
     }
   }
@@ -137,7 +137,7 @@ export class DispatchStage implements Stage {
     const started = this.#clock.monotonic();
     let admission: Admission | null;
     try {
-      admission = await target.admitQueued(t.promptTokens, ctx.priority, t.rt.route.queue.timeoutMs, ctx.controller.signal);
+      admission = await target.admitQueued(t.promptTokens, ctx.priority, t.rt.route.queue.timeoutMs, ctx.controller);
     } catch (err) {
       // A full queue rejects at once: the request never waited, so it records no wait.
       if (err instanceof CapacityError && err.reason === 'queue_full') throw new SluiceError('SLUICE_ERR_QUEUE_FULL', { headers: { 'retry-after': '1' } });
@@ -164,7 +164,7 @@ export class DispatchStage implements Stage {
         body,
         stream: ctx.stream,
         includeUsage: ctx.includeUsage,
-        signal: ctx.controller.signal,
+        signal: ctx.controller,
         requestId: ctx.id,
         timeouts: target.config.timeouts,
       });

@@ -7,6 +7,7 @@ import { PeakEwma } from './ewma.js';
 import type { HealthChecker } from './health.js';
 import type { Candidate } from './strategies.js';
 import type { Verdict } from './outcome.js';
+import type { CancelSignal } from '../lib/cancel.js';
 
 /** Latency memory of the `latency` strategy: samples older than this weigh little. */
 const LATENCY_DECAY_MS = 10_000;
@@ -101,7 +102,7 @@ export class TargetState implements Candidate {
   }
 
   /** Queues for capacity, then passes the breaker; null when the breaker refuses. */
-  async admitQueued(tokens: number, priority: number, deadlineMs: number, signal: AbortSignal): Promise<Admission | null> {
+  async admitQueued(tokens: number, priority: number, deadlineMs: number, signal: CancelSignal): Promise<Admission | null> {
     await this.gate!.acquire(tokens, priority, deadlineMs, signal);
     return this.#admitBreaker(tokens);
   }

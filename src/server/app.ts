@@ -8,6 +8,7 @@ import { SluiceError } from '../errors.js';
 import { EventBus } from '../observability/events.js';
 import { attachRequestLog } from '../observability/request-log.js';
 import { Metrics } from '../observability/metrics.js';
+import { lazyChildLogger } from '../observability/lazy-logger.js';
 import type { Tracing } from '../observability/tracing.js';
 import { Pipelines } from '../pipeline/pipelines.js';
 import { createAdapters } from '../providers/registry.js';
@@ -180,6 +181,7 @@ export class Gateway {
       bodyLimit: config.server.bodyLimit,
       requestIdHeader: 'x-request-id',
       genReqId: () => randomUUID(),
+      childLoggerFactory: lazyChildLogger,
       // One line per request comes from the request log subscriber instead.
       logController: new LogController({ requestIdLogLabel: 'reqId', disableRequestLogging: true }),
       return503OnClosing: false,

@@ -10,6 +10,7 @@ import type { UpstreamPools } from '../upstream/pools.js';
 import type { ProviderCall } from '../providers/types.js';
 import type { HttpProviderRuntime } from './http-provider-config.js';
 import { readErrorBody, retryAfterOf } from './upstream-body.js';
+import { abortSignalOf } from '../lib/cancel.js';
 
 /** Builds the error for an upstream status >= 400 from the start of its body. */
 export type StatusErrorMapper = (status: number, bodyText: string, retryAfter: string | null) => SluiceError;
@@ -42,7 +43,7 @@ export class UpstreamClient {
         path: config.basePath + path,
         headers: { ...config.headers, ...headers, 'content-type': 'application/json', accept: call.stream ? 'text/event-stream' : 'application/json', 'x-request-id': call.requestId },
         body,
-        signal: call.signal,
+        signal: abortSignalOf(call.signal),
         headersTimeout: timeouts.firstByteMs,
         bodyTimeout: timeouts.idleMs,
       });

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { CancelSignal } from '../lib/cancel.js';
 
 /** A complete upstream answer read into a string. */
 export interface TextResponse {
@@ -20,14 +21,14 @@ const UTF8_BOM = [0xef, 0xbb, 0xbf];
  * answer's body is read up to `errorBodyLimit` bytes, then the connection is cut; a failure
  * while reading it leaves the text empty instead of failing the call.
  */
-export function requestText(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal, errorBodyLimit: number): Promise<TextResponse> {
+export function requestText(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, signal: CancelSignal, errorBodyLimit: number): Promise<TextResponse> {
   return new Promise((resolve, reject) => {
     dispatcher.dispatch(options, new TextHandler(signal, errorBodyLimit, resolve, reject));
   });
 }
 
 class TextHandler implements Dispatcher.DispatchHandler {
-  readonly #signal: AbortSignal;
+  readonly #signal: CancelSignal;
   readonly #errorBodyLimit: number;
   readonly #resolve: (r: TextResponse) => void;
   readonly #reject: (err: unknown) => void;
@@ -39,7 +40,7 @@ class TextHandler implements Dispatcher.DispatchHandler {
   #settled = false;
   #listening = false;
 
-  constructor(signal: AbortSignal, errorBodyLimit: number, resolve: (r: TextResponse) => void, reject: (err: unknown) => void) {
+  constructor(signal: CancelSignal, errorBodyLimit: number, resolve: (r: TextResponse) => void, reject: (err: unknown) => void) {
     this.#signal = signal;
     this.#errorBodyLimit = errorBodyLimit;
     this.#resolve = resolve;
@@ -49,7 +50,7 @@ class TextHandler implements Dispatcher.DispatchHandler {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
     if (this.#signal.aborted) {
-      controller.abort(this.#signal.reason);
+      controller.abort(this.#signal.reason as Error);
       return;
     }
     if (!this.#listening) {
@@ -60,7 +61,7 @@ class TextHandler implements Dispatcher.DispatchHandler {
 
   /** The signal's abort listener (the handler is its own listener: no closure per request). */
   handleEvent(): void {
-    this.#controller?.abort(this.#signal.reason);
+    this.#controller?.abort(this.#signal.reason as Error);
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {

@@ -1,4 +1,5 @@
 import type { CacheEntry } from './entry.js';
+import type { CancelSignal } from '../../lib/cancel.js';
 
 /** How a flight's answer is being delivered, once known. */
 export type FlightFormat = CacheEntry['format'];
@@ -82,7 +83,7 @@ export class Flight {
   }
 
   /** Resolves when the answer started (with its form), or null if it failed or `timeoutMs` passed first. */
-  async started(timeoutMs: number, signal: AbortSignal): Promise<FlightFormat | null> {
+  async started(timeoutMs: number, signal: CancelSignal): Promise<FlightFormat | null> {
     const deadline = Date.now() + timeoutMs;
     while (this.#state === 'pending') {
       const left = deadline - Date.now();
@@ -93,7 +94,7 @@ export class Flight {
   }
 
   /** Resolves with the complete entry, or null if the flight failed or `timeoutMs` passed first. */
-  async done(timeoutMs: number, signal: AbortSignal): Promise<CacheEntry | null> {
+  async done(timeoutMs: number, signal: CancelSignal): Promise<CacheEntry | null> {
     const deadline = Date.now() + timeoutMs;
     while (!this.settled) {
       const left = deadline - Date.now();
@@ -119,7 +120,7 @@ export class Flight {
 }
 
 /** Waits for `p`, at most `ms`, or until `signal` aborts; never rejects. */
-function waitFor(p: Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
+function waitFor(p: Promise<void>, ms: number, signal: CancelSignal): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = (): void => {
       clearTimeout(timer);

@@ -1,8 +1,9 @@
 import { isRecord } from '../../lib/json.js';
 import type { Endpoint, JsonObject } from '../../providers/types.js';
+import type { CancelSignal } from '../../lib/cancel.js';
 
 /** Turns a text into a unit vector; null when the embedding target failed (the lookup is skipped). */
-export type Embedder = (text: string, signal: AbortSignal) => Promise<Float32Array | null>;
+export type Embedder = (text: string, signal: CancelSignal) => Promise<Float32Array | null>;
 
 /** The prompt a semantic lookup compares: the conversation's text, or a completion's prompt. */
 export function promptText(endpoint: Endpoint, body: JsonObject): string | null {

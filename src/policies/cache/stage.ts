@@ -107,7 +107,7 @@ export class CacheStage implements Stage {
     if (semantic === null || this.#embed === null) return null;
     const text = promptText(ctx.endpoint, ctx.body);
     if (text === null) return null;
-    const vector = await this.#embed(text, ctx.controller.signal);
+    const vector = await this.#embed(text, ctx.controller);
     if (vector === null) return null;
     let index = this.#rt.semanticIndexes.get(scope.namespace);
     if (index === undefined) {
@@ -144,7 +144,7 @@ export class CacheStage implements Stage {
    * timed out before anything was sent, so the caller goes upstream itself.
    */
   async #follow(ctx: RequestContext, flight: Flight): Promise<boolean> {
-    const signal = ctx.controller.signal;
+    const signal = ctx.controller;
     const format = await flight.started(this.#rt.waitMs, signal);
     if (format === null) return false;
     if (format === 'stream' && ctx.stream) {
@@ -269,7 +269,7 @@ export class CacheStage implements Stage {
     let entryUsage: CacheEntry['usage'] = null;
     async function* chunks(): AsyncGenerator<string> {
       yield* flight.tail(() => new SluiceError('SLUICE_ERR_STREAM_INTERRUPTED', { message: 'The upstream answer this request shared with an identical one failed part way.' }));
-      const done = await flight.done(0, ctx.controller.signal);
+      const done = await flight.done(0, ctx.controller);
       entryUsage = done?.usage ?? null;
       if (wantsUsage && entryUsage !== null) yield usageChunk(endpoint, flight.chunks[0], entryUsage);
     }

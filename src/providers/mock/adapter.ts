@@ -9,6 +9,7 @@ import type { MockOptions } from '../../mock/options.js';
 import { Pacer, sleep } from '../../mock/sleep.js';
 import { upstreamStatusError } from '../upstream-error.js';
 import type { ProviderAdapter, ProviderCall, ProviderResponse, StreamResponse, Usage } from '../types.js';
+import type { CancelSignal } from '../../lib/cancel.js';
 
 export class MockAdapter implements ProviderAdapter {
   readonly type = 'mock';
@@ -60,7 +61,7 @@ export class MockAdapter implements ProviderAdapter {
     return Promise.resolve();
   }
 
-  private stream(chunks: object[], total: Usage, signal: AbortSignal): StreamResponse {
+  private stream(chunks: object[], total: Usage, signal: CancelSignal): StreamResponse {
     const { tokensPerSecond, dropAfterChunks: drop } = this.options;
     let usage: Usage | null = null;
     async function* generate(): AsyncGenerator<string> {
@@ -90,7 +91,7 @@ function toUsage(u: OpenAiUsage): Usage {
  * What an aborted call rejects with: the signal's reason, as fetch and undici do, so the caller
  * sees the error it aborted with (a SluiceError timeout, say); a generic SluiceError otherwise.
  */
-function abortError(signal: AbortSignal): unknown {
+function abortError(signal: CancelSignal): unknown {
   const reason: unknown = signal.reason;
   return reason ?? new SluiceError('SLUICE_ERR_UPSTREAM_UNREACHABLE', { message: 'The mock call was aborted.' });
 }

@@ -11,6 +11,7 @@ import { parseSse } from '../../upstream/sse.js';
 import type { Endpoint, JsonObject, ProviderAdapter, ProviderCall, ProviderResponse, StreamResponse, Usage } from '../types.js';
 import { upstreamStatusError } from '../upstream-error.js';
 import { usageFromOpenAI } from '../usage.js';
+import { abortSignalOf, type CancelSignal } from '../../lib/cancel.js';
 
 const endpointPaths: Record<Endpoint, string> = {
   chat: '/chat/completions',
@@ -65,7 +66,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   }
 
   /** A call answered whole: read straight into a string (no body stream). */
-  async #sendJson(pool: Dispatcher, options: Dispatcher.DispatchOptions, signal: AbortSignal): Promise<ProviderResponse> {
+  async #sendJson(pool: Dispatcher, options: Dispatcher.DispatchOptions, signal: CancelSignal): Promise<ProviderResponse> {
     let res: TextResponse;
     try {
       res = await requestText(pool, options, signal, MAX_ERROR_BODY);
@@ -82,7 +83,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   async #sendStream(call: ProviderCall, pool: Dispatcher, options: Dispatcher.DispatchOptions): Promise<ProviderResponse> {
     let res: Dispatcher.ResponseData;
     try {
-      res = await pool.request({ ...options, signal: call.signal });
+      res = await pool.request({ ...options, signal: abortSignalOf(call.signal) });
     } catch (err) {
       throw mapUpstreamError(err, this.name, false);
     }
