@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { CompiledService, ServiceCache } from '../config/services.js';
 import type { Next, Stage } from '../pipeline/compose.js';
@@ -11,7 +11,7 @@ import type { HttpContext, ResponseCapture } from './context.js';
 import { endToEnd } from './headers.js';
 
 /** Seconds from `s-maxage` (a shared cache's own) or `max-age`; null when neither is given. */
-function maxAgeMs(cc: Map<string, string>): number | null {
+function maxAgeMs(cc: ReadonlyMap<string, string>): number | null {
   const v = cc.get('s-maxage') ?? cc.get('max-age');
   const n = v === undefined ? NaN : Number(v);
   return Number.isFinite(n) && n >= 0 ? n * 1000 : null;
@@ -131,7 +131,7 @@ export class HttpCacheStage implements Stage<HttpContext> {
   #key(ctx: HttpContext, credentials: boolean): string {
     const tenant = credentials ? ctx.principal.id : 'public';
     const target = `${(ctx.headers.host ?? '').toLowerCase()}\n${ctx.url}`;
-    return scopePrefix({ namespace: `service:${this.#service.name}`, tenant, version: this.#policy.version }) + createHash('sha256').update(target).digest('base64url');
+    return scopePrefix({ namespace: `service:${this.#service.name}`, tenant, version: this.#policy.version }) + hash('sha256', target, 'base64url');
   }
 
   #varyMatches(entry: CacheEntry, headers: IncomingHttpHeaders): boolean {
@@ -153,6 +153,6 @@ export class HttpCacheStage implements Stage<HttpContext> {
 
   #mark(ctx: HttpContext, result: string): void {
     ctx.cacheResult = result;
-    ctx.responseHeaders = { ...ctx.responseHeaders, 'x-sluice-cache': result };
+    (ctx.responseHeaders ??= {})['x-sluice-cache'] = result;
   }
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RouteCache } from '../../src/config/compile.js';
@@ -85,6 +86,12 @@ describe('cache keys', () => {
     assert.notEqual(a, cacheKey('chat', { model: 'm', messages: [{ role: 'user', content: 'q' }], temperature: 0.5 }, scope));
     assert.notEqual(a, cacheKey('completions', { model: 'm', messages: [{ role: 'user', content: 'q' }], temperature: 0 }, scope));
     assert.notEqual(a, cacheKey('chat', { model: 'm', messages: [{ role: 'user', content: 'q' }], temperature: 0 }, { ...scope, version: 3 }));
+  });
+
+  test('the key is pinned: instances of different releases sharing Redis compute the same key', () => {
+    const canonicalText = 'chat\n{"messages":[{"content":"q","name":null,"role":"user"}],"model":"m","temperature":0}';
+    const key = cacheKey('chat', { temperature: 0, stream: true, model: 'm', messages: [{ role: 'user', name: null, content: 'q', extra: undefined }] }, scope);
+    assert.equal(key, `brands%7Cx%2A|key%3Aconfig%3Aa|v2|${createHash('sha256').update(canonicalText).digest('base64url')}`);
   });
 
   test('purge filters match by part; patterns hold no unescaped separator or glob character', () => {

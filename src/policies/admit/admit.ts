@@ -154,7 +154,11 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
       await this.#undo(rules, costs, lease);
       throw storeError(err);
     }
-    if (plan.policyHeader !== null) ctx.responseHeaders = { ...ctx.responseHeaders, 'ratelimit-policy': plan.policyHeader, ratelimit: rateLimitState(rules, results) };
+    if (plan.policyHeader !== null) {
+      const headers = (ctx.responseHeaders ??= {});
+      headers['ratelimit-policy'] = plan.policyHeader;
+      headers.ratelimit = rateLimitState(rules, results);
+    }
     await next(ctx);
   }
 

@@ -127,7 +127,7 @@ export class CacheStage implements Stage {
       return null;
     }
     this.#serve(ctx, entry, 'hit');
-    ctx.responseHeaders = { ...ctx.responseHeaders, 'x-sluice-cache-similarity': near.similarity.toFixed(4) };
+    (ctx.responseHeaders ??= {})['x-sluice-cache-similarity'] = near.similarity.toFixed(4);
     return entry;
   }
 
@@ -315,6 +315,7 @@ export class CacheStage implements Stage {
 
   #mark(ctx: RequestContext, result: CacheResult): void {
     ctx.cacheResult = result;
-    ctx.responseHeaders = { ...ctx.responseHeaders, 'x-sluice-cache': result };
+    // Each request's own object (every stage that sets headers makes it fresh): set in place.
+    (ctx.responseHeaders ??= {})['x-sluice-cache'] = result;
   }
 }
