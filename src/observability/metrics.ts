@@ -5,6 +5,7 @@ import type { EventBus } from './events.js';
 import type { StoreStats } from '../policies/cache/store.js';
 import { costUsd } from '../usage/cost.js';
 import type { ModelPrice } from '../usage/prices.js';
+import { SeriesCounter, SeriesHistogram, type CounterCell, type HistogramCell } from './series.js';
 
 /** Latency buckets in seconds: fine below 50 ms where gateway overhead lives, coarse above. */
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -13,19 +14,37 @@ const overheadBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.
 
 type RequestLabel = 'endpoint' | 'route' | 'provider' | 'model';
 
+/** The request metrics' cells for one endpoint, route, provider and model. */
+interface RequestSeries {
+  readonly labels: Readonly<Record<RequestLabel, string>>;
+  readonly duration: HistogramCell;
+  readonly ttfb: HistogramCell;
+  readonly upstream: HistogramCell;
+  readonly overhead: HistogramCell;
+  readonly promptTokens: CounterCell;
+  readonly completionTokens: CounterCell;
+  readonly cost: CounterCell;
+  /** `sluice_requests_total` cells by status (no error code) … */
+  readonly byStatus: Map<number, CounterCell>;
+  /** … and by status and error code. */
+  readonly byError: Map<string, CounterCell>;
+}
+
 /**
  * Prometheus metrics, fed by gateway events. Each gateway instance has its own registry.
  * Names and labels are part of the public interface: dashboards and alerts depend on them.
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly #requests: Counter<RequestLabel | 'status' | 'code'>;
-  readonly #duration: Histogram<RequestLabel>;
-  readonly #ttfb: Histogram<RequestLabel>;
-  readonly #upstream: Histogram<RequestLabel>;
-  readonly #overhead: Histogram<RequestLabel>;
-  readonly #tokens: Counter<'route' | 'provider' | 'model' | 'kind'>;
-  readonly #cost: Counter<'route' | 'provider' | 'model'>;
+  readonly #requests: SeriesCounter<RequestLabel | 'status' | 'code'>;
+  readonly #duration: SeriesHistogram<RequestLabel>;
+  readonly #ttfb: SeriesHistogram<RequestLabel>;
+  readonly #upstream: SeriesHistogram<RequestLabel>;
+  readonly #overhead: SeriesHistogram<RequestLabel>;
+  readonly #tokens: SeriesCounter<'route' | 'provider' | 'model' | 'kind'>;
+  readonly #cost: SeriesCounter<'route' | 'provider' | 'model'>;
+  /** Request series by endpoint, route, provider and model (joined): bounded by the config. */
+  readonly #series = new Map<string, RequestSeries>();
   readonly #retries: Counter<'route'>;
   readonly #fallbacks: Counter<'route' | 'fallback'>;
   readonly #queueWait: Histogram<'route'>;
@@ -38,14 +57,14 @@ export class Metrics {
     this.#priceOf = priceOf;
     collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
     const requestLabels: RequestLabel[] = ['endpoint', 'route', 'provider', 'model'];
-    this.#requests = new Counter({
+    this.#requests = new SeriesCounter({
       name: 'sluice_requests_total',
       help: 'Requests answered, by endpoint, route, provider, model, HTTP status and error code ("" when none).',
       labelNames: [...requestLabels, 'status', 'code'],
       registers: [this.registry],
     });
-    const histogram = (name: string, help: string, buckets: number[]): Histogram<RequestLabel> =>
-      new Histogram({ name, help, labelNames: requestLabels, buckets, registers: [this.registry] });
+    const histogram = (name: string, help: string, buckets: number[]): SeriesHistogram<RequestLabel> =>
+      new SeriesHistogram({ name, help, labelNames: requestLabels, buckets, registers: [this.registry] });
     this.#duration = histogram('sluice_request_duration_seconds', 'Time from request arrival to the last byte of the answer.', latencyBuckets);
     this.#ttfb = histogram('sluice_time_to_first_byte_seconds', 'Time from request arrival to the first byte sent to the client.', latencyBuckets);
     this.#upstream = histogram(
@@ -58,13 +77,13 @@ export class Metrics {
       "Time to first byte minus the answering upstream attempt's time: what the gateway added (admission, queueing, retries, translation).",
       overheadBuckets,
     );
-    this.#tokens = new Counter({
+    this.#tokens = new SeriesCounter({
       name: 'sluice_tokens_total',
       help: 'Tokens reported by upstreams, by kind (prompt, completion).',
       labelNames: ['route', 'provider', 'model', 'kind'],
       registers: [this.registry],
     });
-    this.#cost = new Counter({
+    this.#cost = new SeriesCounter({
       name: 'sluice_cost_usd_total',
       help: "Cost in USD of the tokens upstreams reported, at the target's configured price or the bundled price table.",
       labelNames: ['route', 'provider', 'model'],
@@ -134,14 +153,14 @@ export class Metrics {
       labelNames: ['period'],
       registers: [this.registry],
     });
-    const cacheResults = new Counter({
+    const cacheResults = new SeriesCounter({
       name: 'sluice_cache_results_total',
       help: 'Response cache outcomes by route: hit, miss, coalesced (answered by an identical request in flight), stale (served past its TTL because no target answered), bypass.',
       labelNames: ['route', 'result'],
       registers: [this.registry],
     });
     bus.on('request:end', (ctx) => {
-      if (ctx.cacheResult !== null) cacheResults.inc({ route: ctx.route.name, result: ctx.cacheResult });
+      if (ctx.cacheResult !== null) cacheResults.cell(`${ctx.route.name}\u0001${ctx.cacheResult}`, { route: ctx.route.name, result: ctx.cacheResult }).pending++;
     });
     // HTTP services count under their name: one metric for every cache.
     bus.on('http:end', (ctx) => {
@@ -158,25 +177,55 @@ export class Metrics {
     const provider = ctx.target?.provider ?? '';
     const model = modelLabel(ctx);
     const endpoint = ctx.endpoint;
-    // Literal objects, not a spread of `labels`: the spread measured several times slower.
-    this.#requests.inc({ endpoint, route, provider, model, status: String(ctx.status), code: ctx.errorCode ?? '' });
-    const labels = { endpoint, route, provider, model };
-    this.#duration.observe(labels, (ctx.endedAt - ctx.startedAt) / 1000);
+    const id = `${endpoint}\u0001${route}\u0001${provider}\u0001${model}`;
+    const series = this.#series.get(id) ?? this.#newSeries(id, { endpoint, route, provider, model });
+    this.#outcome(series, ctx.status, ctx.errorCode).pending++;
+    series.duration.add((ctx.endedAt - ctx.startedAt) / 1000);
     if (ctx.firstByteAt >= 0) {
       const ttfbMs = ctx.firstByteAt - ctx.startedAt;
-      this.#ttfb.observe(labels, ttfbMs / 1000);
-      if (ctx.upstreamMs >= 0) this.#overhead.observe(labels, Math.max(0, ttfbMs - ctx.upstreamMs) / 1000);
+      series.ttfb.add(ttfbMs / 1000);
+      if (ctx.upstreamMs >= 0) series.overhead.add(Math.max(0, ttfbMs - ctx.upstreamMs) / 1000);
     }
-    if (ctx.upstreamMs >= 0) this.#upstream.observe(labels, ctx.upstreamMs / 1000);
+    if (ctx.upstreamMs >= 0) series.upstream.add(ctx.upstreamMs / 1000);
     if (ctx.retries > 0) this.#retries.inc({ route }, ctx.retries);
     if (ctx.fallbackModel !== null) this.#fallbacks.inc({ route, fallback: ctx.fallbackModel });
     if (ctx.queueWaitMs > 0) this.#queueWait.observe({ route }, ctx.queueWaitMs / 1000);
     if (ctx.usage !== null) {
-      this.#tokens.inc({ route, provider, model, kind: 'prompt' }, ctx.usage.promptTokens);
-      this.#tokens.inc({ route, provider, model, kind: 'completion' }, ctx.usage.completionTokens);
+      series.promptTokens.pending += ctx.usage.promptTokens;
+      series.completionTokens.pending += ctx.usage.completionTokens;
       const cost = costUsd(ctx.usage, this.#priceOf(ctx));
-      if (cost > 0) this.#cost.inc({ route, provider, model }, cost);
+      if (cost > 0) series.cost.pending += cost;
     }
+  }
+
+  #newSeries(id: string, labels: Record<RequestLabel, string>): RequestSeries {
+    const { route, provider, model } = labels;
+    const series: RequestSeries = {
+      labels,
+      duration: this.#duration.cell(id, labels),
+      ttfb: this.#ttfb.cell(id, labels),
+      upstream: this.#upstream.cell(id, labels),
+      overhead: this.#overhead.cell(id, labels),
+      promptTokens: this.#tokens.cell(`${id}\u0001prompt`, { route, provider, model, kind: 'prompt' }),
+      completionTokens: this.#tokens.cell(`${id}\u0001completion`, { route, provider, model, kind: 'completion' }),
+      cost: this.#cost.cell(id, { route, provider, model }),
+      byStatus: new Map(),
+      byError: new Map(),
+    };
+    this.#series.set(id, series);
+    return series;
+  }
+
+  /** The `sluice_requests_total` cell of a series for one status and error code. */
+  #outcome(series: RequestSeries, status: number, code: string | null): CounterCell {
+    let cell = code === null ? series.byStatus.get(status) : series.byError.get(`${status} ${code}`);
+    if (cell === undefined) {
+      const labels = { ...series.labels, status: String(status), code: code ?? '' };
+      cell = this.#requests.cell(`${Object.values(labels).join('\u0001')}`, labels);
+      if (code === null) series.byStatus.set(status, cell);
+      else series.byError.set(`${status} ${code}`, cell);
+    }
+    return cell;
   }
 
   /** Exposes the shared state store's health (1 reachable, 0 down: limits are per instance or refused). */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { FakeClock } from '../../src/lib/clock.js';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
@@ -153,6 +153,8 @@ describe('stale-if-error and purge', () => {
   const ADMIN = 'admin-token-for-cache-tests';
   let mock: MockServer;
   let gw: TestGateway;
+  // Freshness and the grace run on this clock: a loaded machine cannot age an entry past them.
+  const clock = new FakeClock();
   before(async () => {
     mock = await startMockServer({ port: 0 });
     gw = await startGateway({
@@ -160,10 +162,10 @@ describe('stale-if-error and purge', () => {
       keys: [{ name: 'a', key: KEY_A }, { name: 'b', key: KEY_B }],
       providers: { up: { type: 'openai', baseUrl: mock.url } },
       routes: [
-        { match: 'm', cache: { ttl: '300ms', staleIfError: '1500ms' }, retry: { attempts: 1 }, breaker: { enabled: false }, targets: [{ provider: 'up' }] },
+        { match: 'm', cache: { ttl: '300ms', staleIfError: '1500ms' }, retry: { attempts: 0 }, breaker: { enabled: false }, targets: [{ provider: 'up' }] },
         { match: 'p', cache: { ttl: '1h', namespace: 'brands' }, targets: [{ provider: 'up' }] },
       ],
-    });
+    }, {}, { clock });
   });
   after(async () => {
     await gw.close();
@@ -174,7 +176,7 @@ describe('stale-if-error and purge', () => {
     const body = { messages: [{ role: 'user', content: 'stale if error' }] };
     const fresh = await chat(gw, KEY_A, body);
     assert.equal(fresh.cache, 'miss');
-    await sleep(400);
+    clock.advance(400);
     mock.configure({ status: 503 });
     try {
       const stale = await chat(gw, KEY_A, body);
@@ -185,7 +187,7 @@ describe('stale-if-error and purge', () => {
       const streamed = await chat(gw, KEY_A, { ...body, stream: true });
       assert.equal(streamed.cache, 'stale');
       assert.match(streamed.text, /\[DONE\]/);
-      await sleep(1500);
+      clock.advance(1500);
       const expired = await chat(gw, KEY_A, body);
       assert.equal(expired.status, 503, 'past the grace the error is the answer');
       assert.equal(expired.cache, 'miss');
