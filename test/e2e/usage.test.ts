@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { request } from 'undici';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
+import { Writable } from 'node:stream';
+import { systemClock } from '../../src/lib/clock.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { PriceBook } from '../../src/usage/prices.js';
 import { insertUsage, pruneUsage } from '../../src/usage/store.js';
+import { UsageWriter } from '../../src/usage/writer.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { driveLoad, storedIds, storedTotals } from '../helpers/usage.js';
 
@@ -162,6 +167,28 @@ describe('usage records in embedded PGlite, and the usage API', () => {
     assert.equal(await insertUsage(db, batch), 0, 'a replay stores nothing');
     assert.equal(await pruneUsage(db, new Date(Date.now() - 86_400_000)), 1);
     assert.equal((await storedTotals(db)).count, 5);
+  });
+
+  test('a spooled line the database refuses (not JSON, a wrong type, a field missing) is dropped, and the rest of its batch is stored', async () => {
+    await driveLoad(gw.url, 4, { headers: { authorization: `Bearer ${KEY_A}` } });
+    await gw.gateway.usage!.drain();
+    const db = gw.gateway.database!;
+    const rows = await db.query<Record<string, unknown>>('SELECT * FROM usage_records ORDER BY request_id');
+    await db.query('DELETE FROM usage_records');
+    const line = (r: Record<string, unknown>, extra: Record<string, unknown> = {}) => JSON.stringify({ ...r, started_at: new Date(r.started_at as Date).toISOString(), ...extra });
+    const { request_id: _dropped, ...noId } = rows[3]!;
+    // A segment left by an earlier run: four good lines around three the database refuses.
+    const spoolDir = join(dir, 'replay-spool');
+    mkdirSync(spoolDir);
+    writeFileSync(join(spoolDir, '000000000001.jsonl'), [line(rows[0]!), '{"request_id": "torn-in-the-mid', line(rows[1]!, { status: 'two hundred' }), line(rows[1]!), line(noId), line(rows[2]!), line(rows[3]!), ''].join('\n'));
+    const logger = createLogger('error', new Writable({ write: (_c, _e, cb) => cb() }));
+    const writer = new UsageWriter({ enabled: true, spoolDir, batchSize: 50, flushIntervalMs: 60_000, fsync: 'never', retentionMs: null }, db, new PriceBook(), systemClock, logger);
+    await writer.drain();
+    await writer.stop(1000);
+    assert.deepEqual([...(await storedIds(db))].sort(), rows.map((r) => r.request_id as string).sort());
+    assert.equal(writer.stats.stored, 4);
+    assert.equal(writer.stats.dropped, 3);
+    assert.deepEqual(readdirSync(spoolDir).filter((f) => f.endsWith('.jsonl')), [], 'the segment is done with');
   });
 
   test('GET /admin/usage/requests pages through the log, newest first, each record once', async () => {
