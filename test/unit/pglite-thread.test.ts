@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -58,6 +58,16 @@ describe('embedded database on its own thread', () => {
     });
     assert.equal(committed, 'done');
     assert.equal((await db.query('SELECT id FROM t WHERE id = $1', ['kept'])).length, 1);
+  });
+
+  test('on Linux the database thread runs at a lower priority (nice +10) than the gateway', { skip: process.platform !== 'linux' }, () => {
+    const nice = (task: string): number => {
+      const stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const own = nice(String(process.pid));
+    const tasks = readdirSync('/proc/self/task').map(nice);
+    assert.ok(tasks.some((n) => n === Math.min(19, own + 10)), `nice values ${tasks.join(',')}`);
   });
 
   test('statements run in the order they were issued', async () => {
