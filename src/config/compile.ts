@@ -218,6 +218,8 @@ export interface RuntimeConfig {
     readonly port: number;
     readonly bodyLimit: number;
     readonly drainTimeoutMs: number;
+    /** The listening socket's queue of connections not yet accepted (capped by the kernel's somaxconn). */
+    readonly backlog: number;
     readonly trustProxy: boolean | number | readonly string[];
     readonly cors: { readonly origins: readonly string[]; readonly credentials: boolean; readonly maxAgeMs: number };
   };
@@ -483,6 +485,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
       port: overrides.port ?? config.server.port,
       bodyLimit: config.server.bodyLimit,
       drainTimeoutMs: config.server.drainTimeout,
+      backlog: config.server.backlog,
       trustProxy: config.server.trustProxy,
       cors: { origins: config.server.cors.origins, credentials: config.server.cors.credentials, maxAgeMs: config.server.cors.maxAge },
     },

@@ -23,6 +23,7 @@ const serverSchema = z.strictObject({
   port: numeric(z.number().int().min(0).max(65535)).default(8787),
   bodyLimit: size.default(4 * 1024 * 1024),
   drainTimeout: duration.default(30_000),
+  backlog: numeric(z.number().int().min(1).max(65535)).default(4096),
   trustProxy: z.union([z.boolean(), numeric(z.number().int().min(1)), z.array(z.string().min(1))]).default(false),
   cors: corsSchema.prefault({}),
 });

@@ -276,7 +276,7 @@ export class Gateway {
 
   /** Starts listening (and active health checks); resolves with the bound address. */
   async listen(): Promise<{ host: string; port: number; url: string }> {
-    await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
+    await this.app.listen({ host: this.config.server.host, port: this.config.server.port, backlog: this.config.server.backlog });
     for (const checker of this.#health.values()) checker.start();
     this.#services.start();
     this.usage?.start();
