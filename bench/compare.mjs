@@ -363,7 +363,7 @@ try {
 
   const notes = [
     `All processes shared the same ${machine.cores} cores without pinning: the load generator (${settings.generator === 'wrk' ? 'wrk for the closed loop; sluice bench, in the compare process, for the open loop' : 'sluice bench in the compare process'}), the mock upstream (one Node process), and the proxy under test.`,
-    cpu ? `During the rounds the machine was ${cpu.machineBusyPct}% busy: ${cpu.oursPct}% this benchmark's processes, ${cpu.othersPct}% other processes (other work on the same machine; numbers from a shared machine move between runs, ratios within one run are what hold).` : 'CPU share not measured.',
+    cpu ? `During the rounds the machine was ${cpu.machineBusyPct}% busy: ${cpu.oursPct}% this benchmark's processes, ${cpu.othersPct}% other processes (other work on the same machine), and ${cpu.stealPct}% of the CPU time was stolen by the hypervisor (a virtual machine's CPU steal: the cores were not ours for that long). Numbers from a shared machine move between runs; ratios within one run are what hold.` : 'CPU share not measured.',
     http
       ? 'HTTP-route scenario: nginx and sluice-http each balance the same two mock instances round robin; direct is the first instance alone. The Sluice service has no limits, auth or cache (the plain forwarding path).'
       : 'sluice-full: key auth, limits, the cache miss path (Cache-Control: no-cache from the client) and usage accounting, all on in-memory stores.',

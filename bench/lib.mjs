@@ -163,10 +163,13 @@ export function fdLimits() {
 /** Total CPU jiffies busy and overall, from /proc/stat, to tell how busy the machine was. */
 export function cpuTimes() {
   try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is inside user already).
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
     const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    // Steal: time a virtual machine's CPUs were runnable but the hypervisor ran something else.
+    const steal = f[7] ?? 0;
     const total = f.reduce((a, b) => a + b, 0);
-    return { busy: total - idle, total };
+    return { busy: total - idle - steal, steal, total };
   } catch {
     return null;
   }
@@ -243,6 +246,7 @@ export function cpuShare(ours) {
       machineBusyPct: Math.round((busy / total) * 1000) / 10,
       oursPct: Math.round((mine / total) * 1000) / 10,
       othersPct: Math.round((Math.max(0, busy - mine) / total) * 1000) / 10,
+      stealPct: Math.round(((end.steal - start.steal) / total) * 1000) / 10,
     };
   };
 }
