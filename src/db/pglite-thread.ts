@@ -4,8 +4,7 @@
  * PostgreSQL compiled to WebAssembly and runs on the thread that calls it; here, its work
  * (a usage batch, an analytics query) never holds up the requests the gateway is serving.
  */
-import { readFileSync, readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGliteDatabase } from './pglite.js';
 import type { ThreadReply, ThreadRequest, ThreadStart } from './pglite-protocol.js';
@@ -17,26 +16,18 @@ const { dataDir } = workerData as ThreadStart;
 const reply = (message: ThreadReply): void => port.postMessage(message);
 
 /**
- * Runs this thread at a lower priority than the gateway's (nice 10): on a busy machine a usage
- * batch (tens of ms of CPU) then yields to the requests instead of taking turns with them. On
- * Linux a thread is a task with a nice value of its own, set through its thread id; elsewhere,
- * or where it is not allowed, the thread keeps the process's priority.
+ * Runs this thread at a lower priority than the gateway's (nice +10): on a busy machine a
+ * usage batch (tens of ms of CPU) then yields to the requests instead of taking turns with
+ * them. On Linux the nice value is per thread, and pid 0 (os.setPriority's default) is the
+ * calling thread; elsewhere it would be the whole process, so nothing is changed there.
  */
 function lowerPriority(): void {
   if (process.platform !== 'linux') return;
   try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.min(19, getOwnNice() + 10));
+    setPriority(Math.min(19, getPriority() + 10));
   } catch {
-    // Not permitted or not available: the default priority is correct, only less polite.
+    // Not permitted: the default priority is correct, only less polite.
   }
-}
-
-/** This process's nice value (a child of a niced shell starts from it). */
-function getOwnNice(): number {
-  const stat = readFileSync('/proc/thread-self/stat', 'utf8');
-  // Field 19 is the nice value; fields after the ")" that closes the command name.
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
 }
 
 lowerPriority();

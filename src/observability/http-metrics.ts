@@ -1,6 +1,7 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ServiceRuntime } from '../http/services.js';
 import type { EventBus } from './events.js';
+import { SeriesCounter, SeriesHistogram } from './series.js';
 
 /** Same buckets as the model routes' latency histograms (seconds). */
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -10,20 +11,20 @@ const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
  * registry beside the model routes' metrics and fed by the same event bus.
  */
 export function registerHttpMetrics(registry: Registry, bus: EventBus, services: () => Iterable<ServiceRuntime>): void {
-  const requests = new Counter({
+  const requests = new SeriesCounter({
     name: 'sluice_http_requests_total',
     help: 'Requests to HTTP services, by service, instance ("" when none answered), method, status and error code ("" when none).',
     labelNames: ['service', 'instance', 'method', 'status', 'code'],
     registers: [registry],
   });
-  const duration = new Histogram({
+  const duration = new SeriesHistogram({
     name: 'sluice_http_request_duration_seconds',
     help: 'Time from arrival to the last byte of the answer, by service and instance.',
     labelNames: ['service', 'instance'],
     buckets: latencyBuckets,
     registers: [registry],
   });
-  const ttfb = new Histogram({
+  const ttfb = new SeriesHistogram({
     name: 'sluice_http_time_to_first_byte_seconds',
     help: 'Time from arrival to the response head, by service and instance.',
     labelNames: ['service', 'instance'],
@@ -60,9 +61,13 @@ export function registerHttpMetrics(registry: Registry, bus: EventBus, services:
   bus.on('http:end', (ctx) => {
     const service = ctx.service.name;
     const instance = ctx.instance ?? '';
-    requests.inc({ service, instance, method: ctx.method, status: String(ctx.status), code: ctx.errorCode ?? '' });
-    duration.observe({ service, instance }, (ctx.endedAt - ctx.startedAt) / 1000);
-    if (ctx.firstByteAt >= 0) ttfb.observe({ service, instance }, (ctx.firstByteAt - ctx.startedAt) / 1000);
+    // Per-label-set cells, not prom-client's per-call label hashing (see series.ts).
+    const status = String(ctx.status);
+    const code = ctx.errorCode ?? '';
+    const id = `${service}\u0001${instance}`;
+    requests.cell(`${id}\u0001${ctx.method}\u0001${status}\u0001${code}`, { service, instance, method: ctx.method, status, code }).pending++;
+    duration.cell(id, { service, instance }).add((ctx.endedAt - ctx.startedAt) / 1000);
+    if (ctx.firstByteAt >= 0) ttfb.cell(id, { service, instance }).add((ctx.firstByteAt - ctx.startedAt) / 1000);
     if (ctx.retries > 0) retries.inc({ service }, ctx.retries);
   });
   bus.on('http:instance', (t) => transitions.inc({ service: t.service, instance: t.instance, event: t.event }));

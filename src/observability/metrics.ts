@@ -164,7 +164,7 @@ export class Metrics {
     });
     // HTTP services count under their name: one metric for every cache.
     bus.on('http:end', (ctx) => {
-      if (ctx.cacheResult !== null) cacheResults.inc({ route: ctx.service.name, result: ctx.cacheResult });
+      if (ctx.cacheResult !== null) cacheResults.cell(`${ctx.service.name}\u0001${ctx.cacheResult}`, { route: ctx.service.name, result: ctx.cacheResult }).pending++;
     });
     bus.on('limit:rejected', (e) => rejections.inc({ route: e.route, policy: e.policy }));
     bus.on('budget:alert', (a) => budgetAlerts.inc({ period: a.period }));
@@ -218,12 +218,13 @@ export class Metrics {
 
   /** The `sluice_requests_total` cell of a series for one status and error code. */
   #outcome(series: RequestSeries, status: number, code: string | null): CounterCell {
-    let cell = code === null ? series.byStatus.get(status) : series.byError.get(`${status} ${code}`);
+    const errorKey = code === null ? '' : `${status} ${code}`;
+    let cell = code === null ? series.byStatus.get(status) : series.byError.get(errorKey);
     if (cell === undefined) {
       const labels = { ...series.labels, status: String(status), code: code ?? '' };
-      cell = this.#requests.cell(`${Object.values(labels).join('\u0001')}`, labels);
+      cell = this.#requests.cell(Object.values(labels).join('\u0001'), labels);
       if (code === null) series.byStatus.set(status, cell);
-      else series.byError.set(`${status} ${code}`, cell);
+      else series.byError.set(errorKey, cell);
     }
     return cell;
   }

@@ -1,8 +1,9 @@
-import type { CancelSignal } from '../lib/cancel.js';
 /**
  * The provider adapter contract. Core code (server, pipeline, routing) depends on this file
  * only; it never imports an adapter. Adapters are registered by type in `registry.ts`.
  */
+
+import type { CancelSignal } from '../lib/cancel.js';
 
 /** The OpenAI-shaped endpoints Sluice serves. */
 export type Endpoint = 'chat' | 'completions' | 'embeddings';

@@ -66,6 +66,14 @@ describe('HTTP services', () => {
       const names: string[] = [];
       for (let i = 0; i < 6; i++) names.push((await get(gw, '/api/x')).json!.name);
       assert.deepEqual(names, ['a', 'b', 'a', 'b', 'a', 'b']);
+      // Every answer is counted once per instance: requests, latency and time to first byte.
+      const metrics = (await get(gw, '/metrics')).text;
+      for (const backend of [a, b]) {
+        const labels = `service="api",instance="${backend.url}"`;
+        assert.match(metrics, new RegExp(`sluice_http_requests_total\\{${labels},method="GET",status="200",code=""\\} 3\n`));
+        assert.match(metrics, new RegExp(`sluice_http_request_duration_seconds_count\\{${labels}\\} 3\n`));
+        assert.match(metrics, new RegExp(`sluice_http_time_to_first_byte_seconds_bucket\\{le="\\+Inf",${labels}\\} 3\n`));
+      }
     } finally {
       await gw.close();
     }

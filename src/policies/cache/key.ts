@@ -44,6 +44,10 @@ export function keyPart(s: string): string {
   return encodeURIComponent(s).replace(/\*/g, '%2A');
 }
 
+/** Escaped scope prefixes by scope, so a request does not escape its scope again. */
+const prefixes = new Map<string, string>();
+const MAX_PREFIXES = 10_000;
+
 /** The prefix every key of a scope starts with: `namespace|tenant|vN|`. */
 export function scopePrefix(scope: CacheScope): string {
   const id = `${scope.namespace}\n${scope.tenant}\n${scope.version}`;
@@ -56,10 +60,6 @@ export function scopePrefix(scope: CacheScope): string {
   }
   return prefix;
 }
-
-/** Escaped scope prefixes by scope, so a request does not escape its scope again. */
-const prefixes = new Map<string, string>();
-const MAX_PREFIXES = 10_000;
 
 /**
  * The cache key of a request: its scope, then a hash of its canonical content (model,
