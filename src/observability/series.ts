@@ -69,7 +69,8 @@ export class HistogramCell {
 
 /**
  * A prom-client Histogram that also renders cells. `observe` works as on any Histogram, so
- * the class can stand wherever one does; the request path uses cells.
+ * the class can stand wherever one does; the request path uses cells. A label set is fed one
+ * way or the other, not both: the two would render as two series with the same labels.
  */
 export class SeriesHistogram<T extends string> extends Histogram<T> {
   readonly #bounds: readonly number[];

@@ -184,6 +184,7 @@ export class UsageWriter {
     for (let i = (this.#progress.get(path) ?? 0) * size; i < lines.length; i += size) {
       const batch = lines.slice(i, i + size);
       let stored: number;
+      let refused = 0;
       try {
         stored = await insertUsage(this.#db, batch);
       } catch (err) {
@@ -192,30 +193,32 @@ export class UsageWriter {
         // refuses as input (a line that is not JSON, or a field of the wrong type) is stored
         // line by line instead, and the lines it refuses are dropped.
         if (!isBadInput(err)) throw err;
-        stored = 0;
-        let refused = 0;
-        for (const line of batch) {
-          try {
-            stored += await insertUsage(this.#db, [line]);
-          } catch (lineErr) {
-            if (!isBadInput(lineErr)) throw lineErr;
-            refused++;
-          }
-        }
-        dropped += refused;
-        this.stats.stored += stored;
-        this.stats.duplicates += batch.length - refused - stored;
-        this.#progress.set(path, i / size + 1);
-        continue;
+        ({ stored, refused } = await this.#insertEach(batch));
       }
+      dropped += refused;
       this.stats.stored += stored;
-      this.stats.duplicates += batch.length - stored;
+      this.stats.duplicates += batch.length - refused - stored;
       this.#progress.set(path, i / size + 1);
     }
     this.#spool.remove(path);
     this.#progress.delete(path);
     this.stats.dropped += dropped;
     if (dropped > (torn ? 1 : 0)) this.#logger.warn({ segment: path, dropped }, 'usage spool lines the database refused as input were dropped');
+  }
+
+  /** Stores lines one at a time: how many were new, and how many the database refused as input. */
+  async #insertEach(lines: readonly string[]): Promise<{ stored: number; refused: number }> {
+    let stored = 0;
+    let refused = 0;
+    for (const line of lines) {
+      try {
+        stored += await insertUsage(this.#db, [line]);
+      } catch (err) {
+        if (!isBadInput(err)) throw err;
+        refused++;
+      }
+    }
+    return { stored, refused };
   }
 }
 
