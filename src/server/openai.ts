@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyBodyParser, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { EventBus } from '../observability/events.js';
@@ -8,7 +9,7 @@ import type { Pipelines } from '../pipeline/pipelines.js';
 import type { Endpoint } from '../providers/types.js';
 import type { RuntimeConfig } from '../config/compile.js';
 import type { Guard } from '../policies/guard.js';
-import { pumpStream, sendError } from './respond.js';
+import { pumpStream, sendError, writeErrorBody, writeJson, type BaseHeaders } from './respond.js';
 import type { Dialect } from './dialect.js';
 import { anthropicDialect, openaiDialect } from './dialects.js';
 import { fromFastifyError } from './fastify-errors.js';
@@ -25,35 +26,58 @@ export interface SurfaceDeps {
 }
 
 /**
+ * One model request as the handlers below see it, whichever way it came in: through fastify's
+ * routes, or through the fast path in front of them (server/fast-path). Answers are written
+ * on the raw response either way.
+ */
+export interface ModelExchange {
+  readonly id: string;
+  /** The client's address (after trusted proxies). */
+  readonly ip: string;
+  readonly headers: IncomingHttpHeaders;
+  /** The parsed JSON body. */
+  readonly body: unknown;
+  readonly res: ServerResponse;
+  /** Headers set before the handler ran (fastify's hooks: the request id, CORS); null on the fast path. */
+  readonly base: BaseHeaders | null;
+}
+
+/** A model endpoint: its handler, and the dialect its errors are written in. */
+export interface ModelEndpoint {
+  readonly serve: (x: ModelExchange) => Promise<void>;
+  readonly dialect: Dialect;
+}
+
+/**
  * The request path every surface shares: translate the body to the canonical form, guard
  * (IP limits, identity), route, run the route's chain, and answer in the client's dialect.
  */
-function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEndpoint['serve'] {
+  return async (x: ModelExchange): Promise<void> => {
     const startedAt = deps.now();
     let ctx: RequestContext;
     try {
-      const body = dialect.request(endpoint, request.body);
-      const principal = await deps.guard.check(request.ip, request.headers);
+      const body = dialect.request(endpoint, x.body);
+      const principal = await deps.guard.check(x.ip, x.headers);
       const pipelines = deps.pipelines();
       const route = pipelines.table.match(body.model as string);
       if (route === null) {
         throw new SluiceError('SLUICE_ERR_MODEL_NOT_FOUND', { message: `No route serves the model ${JSON.stringify(body.model)}.`, param: 'model' });
       }
-      ctx = new RequestContext(request.id, endpoint, body, route, startedAt);
+      ctx = new RequestContext(x.id, endpoint, body, route, startedAt);
       ctx.principal = principal;
-      ctx.headers = request.headers;
-      ctx.region = headerValue(request.headers[deps.routing.regionHeader]) ?? deps.routing.region;
-      ctx.requestedPriority = parsePriority(headerValue(request.headers['x-sluice-priority']));
+      ctx.headers = x.headers;
+      ctx.region = headerValue(x.headers[deps.routing.regionHeader]) ?? deps.routing.region;
+      ctx.requestedPriority = parsePriority(headerValue(x.headers['x-sluice-priority']));
       // Without an admit stage (no tiers in play) the route alone decides whether to honour it.
       if (route.queue.priorityHeader && ctx.requestedPriority !== null) ctx.priority = ctx.requestedPriority;
       const chain = pipelines.chain(route);
-      cancelWhenClientLeaves(reply.raw, ctx);
-      await run(ctx, chain, reply, dialect, deps.now);
+      cancelWhenClientLeaves(x.res, ctx);
+      await run(ctx, chain, x, dialect, deps.now);
     } catch (err) {
       const e = toSluiceError(err);
       deps.metrics.recordUnrouted(endpoint, e.status, e.code);
-      sendError(reply, e, dialect.errorBody(e, request.id));
+      writeErrorBody(x.res, e, dialect.errorBody(e, x.id), x.id, x.base, null);
       return;
     }
     ctx.disarmDeadline();
@@ -66,12 +90,28 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint) {
  * The OpenAI-compatible surface (chat, completions, embeddings, models) and Anthropic's
  * /v1/messages, in a plugin scope of its own so that its JSON parser can keep each body's text.
  */
-export function registerOpenAISurface(app: FastifyInstance, deps: SurfaceDeps): void {
+export function registerOpenAISurface(app: FastifyInstance, deps: SurfaceDeps): ReadonlyMap<string, ModelEndpoint> {
+  const endpoints = new Map<string, ModelEndpoint>([
+    ['/v1/chat/completions', { serve: serve(deps, openaiDialect, 'chat'), dialect: openaiDialect }],
+    ['/v1/completions', { serve: serve(deps, openaiDialect, 'completions'), dialect: openaiDialect }],
+    ['/v1/embeddings', { serve: serve(deps, openaiDialect, 'embeddings'), dialect: openaiDialect }],
+    ['/v1/messages', { serve: serve(deps, anthropicDialect, 'chat'), dialect: anthropicDialect }],
+  ]);
   void app.register((scope, _options, done) => {
     keepJsonText(scope);
-    routes(scope, deps);
+    routes(scope, deps, endpoints);
     done();
   });
+  return endpoints;
+}
+
+/** A model endpoint as a fastify handler: the reply is hijacked and answered on the raw response. */
+function viaFastify(endpoint: ModelEndpoint) {
+  return (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const base = reply.getHeaders();
+    reply.hijack();
+    return endpoint.serve({ id: request.id, ip: request.ip, headers: request.headers, body: request.body, res: reply.raw, base });
+  };
 }
 
 /**
@@ -89,19 +129,17 @@ function keepJsonText(scope: FastifyInstance): void {
   scope.addContentTypeParser('application/json', { parseAs: 'string' }, parseKeepingText);
 }
 
-function routes(app: FastifyInstance, deps: SurfaceDeps): void {
-  const handle = (endpoint: Endpoint) => serve(deps, openaiDialect, endpoint);
-  // Errors fastify raises itself on /v1/messages (bad JSON, body too large) in Anthropic's shape too.
-  app.post('/v1/messages', {
-    handler: serve(deps, anthropicDialect, 'chat'),
-    errorHandler: (err: FastifyError, request, reply) => {
-      const e = err instanceof SluiceError ? err : fromFastifyError(err, deps.bodyLimit);
-      sendError(reply, e, anthropicDialect.errorBody(e, request.id));
-    },
-  });
-  app.post('/v1/chat/completions', handle('chat'));
-  app.post('/v1/completions', handle('completions'));
-  app.post('/v1/embeddings', handle('embeddings'));
+function routes(app: FastifyInstance, deps: SurfaceDeps, endpoints: ReadonlyMap<string, ModelEndpoint>): void {
+  for (const [path, endpoint] of endpoints) {
+    app.post(path, {
+      handler: viaFastify(endpoint),
+      // Errors fastify raises itself (bad JSON, body too large) in the endpoint's dialect: Anthropic's shape on /v1/messages.
+      errorHandler: (err: FastifyError, request, reply) => {
+        const e = err instanceof SluiceError ? err : fromFastifyError(err, deps.bodyLimit);
+        sendError(reply, e, endpoint.dialect.errorBody(e, request.id));
+      },
+    });
+  }
 
   app.get('/v1/models', async () => {
     const pipelines = deps.pipelines();
@@ -124,28 +162,25 @@ function parsePriority(v: string | null): number | null {
 }
 
 /** Runs a routed request's chain and writes the answer; every outcome is recorded on ctx. */
-async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<void>, reply: FastifyReply, dialect: Dialect, now: () => number): Promise<void> {
+async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<void>, x: ModelExchange, dialect: Dialect, now: () => number): Promise<void> {
   try {
     await chain(ctx);
     const response = ctx.response;
     if (response === null) throw new SluiceError('SLUICE_ERR_INTERNAL', { message: 'The pipeline produced no response.' });
     if (response.kind === 'stream') {
-      await pumpStream(ctx, reply, response, dialect.framing(ctx), now);
+      await pumpStream(ctx, x.res, x.base, response, dialect.framing(ctx), now);
       return;
     }
     ctx.usage = response.usage;
     ctx.status = response.status;
     ctx.firstByteAt = now();
-    if (ctx.responseHeaders !== null) reply.headers(ctx.responseHeaders);
-    reply.code(response.status).header('content-type', 'application/json; charset=utf-8');
-    await reply.send(dialect.json(response.body, ctx));
+    writeJson(x.res, response.status, dialect.json(response.body, ctx), ctx.id, x.base, ctx.responseHeaders);
   } catch (err) {
     const e = ctx.abortedError() ?? toSluiceError(err);
     ctx.status = e.status;
     ctx.errorCode = e.code;
     if (ctx.clientGone) return;
     ctx.firstByteAt = now();
-    if (ctx.responseHeaders !== null) reply.headers(ctx.responseHeaders);
-    sendError(reply, e, dialect.errorBody(e, ctx.id));
+    writeErrorBody(x.res, e, dialect.errorBody(e, ctx.id), ctx.id, x.base, ctx.responseHeaders);
   }
 }

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { toSluiceError, type SluiceError } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
@@ -10,6 +10,34 @@ export function sendError(reply: FastifyReply, err: SluiceError, body: unknown =
   reply.code(err.status);
   if (err.headers !== null) reply.headers(err.headers);
   void reply.send(body);
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** Response headers set before a handler ran, as fastify's `reply.getHeaders()` gives them. */
+export type BaseHeaders = Readonly<Record<string, string | number | string[] | undefined>>;
+
+/**
+ * Writes a complete JSON answer on the raw response: `base` first (headers set before the
+ * handler ran, such as CORS), then `extra` (rate limit state, cache status …). The request id
+ * and the entity headers always win.
+ */
+export function writeJson(res: ServerResponse, status: number, text: string, requestId: string, base: BaseHeaders | null, extra: Readonly<Record<string, string>> | null): void {
+  const headers: Record<string, string | number | string[] | undefined> = base === null && extra === null ? {} : { ...base, ...extra };
+  headers['x-request-id'] = requestId;
+  headers['content-type'] = JSON_TYPE;
+  headers['content-length'] = Buffer.byteLength(text);
+  res.writeHead(status, headers as OutgoingHttpHeaders);
+  res.end(text);
+}
+
+/** An error answer on the raw response, in the body shape given (the client's dialect). */
+export function writeErrorBody(res: ServerResponse, err: SluiceError, body: unknown, requestId: string, base: BaseHeaders | null, extra: Readonly<Record<string, string>> | null): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  writeJson(res, err.status, JSON.stringify(body), requestId, base, err.headers === null ? extra : { ...extra, ...err.headers });
 }
 
 const sseHeaders = {
@@ -24,12 +52,10 @@ const sseHeaders = {
  * ends the stream with an `error` event in the client's schema — never a silently cut 200.
  * Returns once the stream is over; `ctx` records how it ended.
  */
-export async function pumpStream(ctx: RequestContext, reply: FastifyReply, stream: StreamResponse, framing: StreamFraming, now: () => number): Promise<void> {
+export async function pumpStream(ctx: RequestContext, res: ServerResponse, base: BaseHeaders | null, stream: StreamResponse, framing: StreamFraming, now: () => number): Promise<void> {
   const iterator = stream.chunks[Symbol.asyncIterator]();
   const first = await iterator.next();
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(stream.status, { ...sseHeaders, ...ctx.responseHeaders, 'x-request-id': ctx.id });
+  res.writeHead(stream.status, { ...base, ...sseHeaders, ...ctx.responseHeaders, 'x-request-id': ctx.id } as OutgoingHttpHeaders);
   ctx.status = stream.status;
   ctx.firstByteAt = now();
   try {
