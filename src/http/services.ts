@@ -99,6 +99,11 @@ export class HttpServices {
     this.#table = new ServiceTable(this.runtimes);
   }
 
+  /** Whether a service would take the request (see take). */
+  claims(req: IncomingMessage): boolean {
+    return this.#table.size > 0 && this.#table.match(req.headers.host, req.url ?? '/', req.method ?? 'GET') !== null;
+  }
+
   /** Takes the request when a service matches it (the reply is then hijacked); false leaves it to the gateway's routes. */
   take(request: FastifyRequest, reply: FastifyReply): boolean {
     if (this.#table.size === 0) return false;

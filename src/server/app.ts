@@ -41,6 +41,7 @@ import { UsageWriter } from '../usage/writer.js';
 import { answeringPrice } from '../usage/prices.js';
 import { fromFastifyError } from './fastify-errors.js';
 import { registerOpenAISurface } from './openai.js';
+import { FastPath, clientIpFunction, serverFactory, trustProxyFunction } from './fast-path.js';
 import { sendError } from './respond.js';
 
 export interface GatewayOptions {
@@ -96,6 +97,7 @@ export class Gateway {
   /** Usage accounting, when `usage.enabled`. */
   readonly usage: UsageWriter | null;
   #draining = false;
+  #fastPath: FastPath | null = null;
 
   /**
    * Opens what the config needs (a database when usage is recorded or keys can be stored:
@@ -176,7 +178,10 @@ export class Gateway {
       this.metrics.watchStateStore(() => status.status().healthy);
     }
 
+    const trust = trustProxyFunction(config.server.trustProxy);
     const app = Fastify({
+      // The fast path is set once the model endpoints are registered; until then (and with CORS on) fastify serves everything.
+      serverFactory: serverFactory((req, res) => this.#fastPath !== null && this.#fastPath.take(req, res)),
       loggerInstance: options.logger as FastifyBaseLogger,
       bodyLimit: config.server.bodyLimit,
       requestIdHeader: 'x-request-id',
@@ -186,7 +191,7 @@ export class Gateway {
       logController: new LogController({ requestIdLogLabel: 'reqId', disableRequestLogging: true }),
       return503OnClosing: false,
       forceCloseConnections: 'idle',
-      trustProxy: trustProxyOption(config.server.trustProxy),
+      trustProxy: trust,
     });
     this.app = app;
     if (config.server.cors.origins.length > 0) {
@@ -256,8 +261,23 @@ export class Gateway {
       return this.metrics.registry.metrics();
     });
 
-    registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bodyLimit: config.server.bodyLimit, bus: this.bus, metrics: this.metrics, now });
+    const endpoints = registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bodyLimit: config.server.bodyLimit, bus: this.bus, metrics: this.metrics, now });
+    if (config.server.cors.origins.length === 0) {
+      this.#fastPath = new FastPath({
+        endpoints,
+        bodyLimit: config.server.bodyLimit,
+        draining: () => this.#draining,
+        claimed: (req) => this.#services.claims(req),
+        clientIp: clientIpFunction(trust),
+        logger: options.logger,
+      });
+    }
     if (config.adminTokenHashes.length > 0) registerAdminApi(app, { tokenHashes: config.adminTokenHashes, keys: this.keys, usage: this.usage === null ? null : resources.reader, cache: cache === null ? null : cache.store });
+  }
+
+  /** The fast path for model requests; null when fastify serves them all (CORS on). */
+  get fastPath(): FastPath | null {
+    return this.#fastPath;
   }
 
   /** The HTTP services and their instances' state. */
@@ -353,12 +373,6 @@ function embedderFor(adapters: ReadonlyMap<string, ProviderAdapter>, provider: s
 /** The store's health, when it has one (Redis behind a GuardedStore); memory has none. */
 function storeStatus(store: StateStore): GuardedStore | null {
   return store instanceof GuardedStore ? store : null;
-}
-
-/** fastify's trustProxy: true/false, a hop count, or the addresses/CIDRs of trusted proxies. */
-function trustProxyOption(v: boolean | number | readonly string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
-  if (typeof v === 'number') return (_address, hop) => hop < v;
-  return typeof v === 'boolean' ? v : [...v];
 }
 
 /** A client's x-request-id, as fastify's genReqId takes it for ordinary requests. */
