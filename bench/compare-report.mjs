@@ -13,6 +13,10 @@ function rows(result) {
     xDirect: x(s.closed.xDirect),
     xNginx: x(s.closed.xNginx),
     closedErrors: int(s.closed.errors),
+    cpu: s.closed.cpuUsPerReq === null || s.closed.cpuUsPerReq === undefined ? '–' : fmt(s.closed.cpuUsPerReq, 0),
+    cpuPerRound: (s.closed.cpuUsPerReqPerRound ?? []).map((v) => fmt(v, 0)).join(' / '),
+    cpuX: x(s.closed.cpuXNginx ?? null),
+    steal: (s.closed.stealPctPerRound ?? []).map((v) => `${fmt(v, 0)}%`).join(' / '),
     achieved: fmt(s.open.achieved, 0),
     p50: fmt(s.open.p50),
     p99: fmt(s.open.p99),
@@ -33,6 +37,8 @@ export function formatTable(result) {
     ['per round', 'perRound'],
     ['× direct', 'xDirect'],
     ['× nginx', 'xNginx'],
+    ['CPU µs/req', 'cpu'],
+    ['CPU × nginx', 'cpuX'],
     [`p50 ms`, 'p50'],
     ['p99 ms', 'p99'],
     ['p99.9 ms', 'p999'],
@@ -77,8 +83,9 @@ export function formatMarkdown(result) {
   out.push('', '## Targets', '');
   for (const t of result.targets) out.push(`- **${t.target ?? t.name}**: ${t.what}`);
   out.push('', `## Throughput: closed loop (${s.generator === 'wrk' ? `wrk -t1 -c${s.closedConnections}` : `sluice bench --concurrency ${s.closedConnections}`}, ${s.closedSeconds} s per target per round, ${s.rounds} interleaved rounds)`, '');
-  out.push('| target | req/s (mean) | per round | × direct | × nginx | errors |', '|---|---:|---:|---:|---:|---:|');
-  for (const row of r) out.push(`| ${row.target} | ${row.rps} | ${row.perRound} | ${row.xDirect} | ${row.xNginx} | ${row.closedErrors} |`);
+  out.push('| target | req/s (mean) | per round | × direct | × nginx | errors | proxy CPU µs/req (per round) | CPU × nginx | steal per round |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const row of r) out.push(`| ${row.target} | ${row.rps} | ${row.perRound} | ${row.xDirect} | ${row.xNginx} | ${row.closedErrors} | ${row.cpu} (${row.cpuPerRound}) | ${row.cpuX} | ${row.steal} |`);
+  out.push('', "Proxy CPU: the proxy process's own CPU time (nginx: master and workers) over the requests it served, from /proc. CPU × nginx is nginx's CPU per request over the target's: the throughput ratio each would reach with a core to itself. It moves less with the hypervisor's steal than req/s does, but on a shared host it still moves: a busy neighbour on the same physical core slows every instruction without showing as steal.");
   out.push('', `## Latency: open loop at ${s.openRate} req/s (sluice bench, ${s.openSeconds} s per target per round, rounds merged, ms from each request's scheduled start)`, '');
   out.push('| target | achieved req/s | p50 | p99 | p99.9 | max | p99 added vs direct | errors | RSS after |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const row of r) out.push(`| ${row.target} | ${row.achieved} | ${row.p50} | ${row.p99} | ${row.p999} | ${row.max} | ${row.added} | ${row.openErrors} | ${row.rss} |`);
@@ -89,13 +96,14 @@ export function formatMarkdown(result) {
     if (by.nginx) {
       out.push(`- Sluice minimal ≥ 0.6× nginx throughput: ${x(min.closed.xNginx)} — ${verdict(min.closed.xNginx >= 0.6)}`);
       out.push(`- Sluice full ≥ 0.45× nginx throughput: ${x(full.closed.xNginx)} — ${verdict(full.closed.xNginx >= 0.45)}${result.notes.some((n) => n.includes('NOT the full pipeline')) ? ' (but the full pipeline does not exist yet)' : ''}`);
+      if (min.closed.cpuXNginx) out.push(`- For the same two, by CPU per request (nginx's over Sluice's): minimal ${x(min.closed.cpuXNginx)}, full ${x(full.closed.cpuXNginx ?? null)}`);
     }
     const perRound = (t) => t.open.addedP99VsDirectPerRound.map(signed).join(' / ');
     out.push(`- Added p99 vs direct at ${s.openRate} req/s < 1 ms (minimal): ${signed(min.open.addedP99VsDirect)} ms rounds merged (per round: ${perRound(min)} ms) — ${verdict(min.open.addedP99VsDirect < 1)}`);
     out.push(`- Added p99 vs direct at ${s.openRate} req/s < 2 ms (full): ${signed(full.open.addedP99VsDirect)} ms rounds merged (per round: ${perRound(full)} ms) — ${verdict(full.open.addedP99VsDirect < 2)}`);
   }
-  out.push('', '## Rounds', '', '| round | target | closed req/s | closed p99 ms (hides queueing) | open p50 | open p99 | open p99.9 | open errors | generator start lag p99 |', '|---:|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const rd of result.rounds) out.push(`| ${rd.round} | ${rd.target} | ${int(rd.closed.rps)} | ${fmt(rd.closed.p99)} | ${fmt(rd.open.p50)} | ${fmt(rd.open.p99)} | ${fmt(rd.open.p999)} | ${rd.open.errors} | ${fmt(rd.open.startLagP99)} |`);
+  out.push('', '## Rounds', '', '| round | target | closed req/s | proxy CPU µs/req | steal | closed p99 ms (hides queueing) | open p50 | open p99 | open p99.9 | open errors | generator start lag p99 |', '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const rd of result.rounds) out.push(`| ${rd.round} | ${rd.target} | ${int(rd.closed.rps)} | ${fmt(rd.closed.cpuUsPerReq ?? null, 0)} | ${fmt(rd.closed.stealPct ?? null, 0)}% | ${fmt(rd.closed.p99)} | ${fmt(rd.open.p50)} | ${fmt(rd.open.p99)} | ${fmt(rd.open.p999)} | ${rd.open.errors} | ${fmt(rd.open.startLagP99)} |`);
   const p = result.profile;
   if (p?.topFunctions) {
     out.push('', `## CPU profile: sluice-minimal under the closed loop (node --cpu-prof, ${int(p.rpsWhileProfiled)} req/s while profiled)`, '');

@@ -18,7 +18,7 @@ import { URL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { summarizeProfile } from './cpuprofile.mjs';
 import { formatMarkdown, formatTable } from './compare-report.mjs';
-import { cpuShare, describeMachine, freePort, hasCommand, isoDate, loadDist, ROOT, round, rssBytes, startChild, startMock, startSluice, waitHttp } from './lib.mjs';
+import { CLOCK_TICKS, cpuShare, cpuTimes, describeMachine, freePort, hasCommand, isoDate, loadDist, ROOT, round, rssBytes, startChild, startMock, startSluice, treeCpu, waitHttp, waitQuiet } from './lib.mjs';
 
 // The "full pipeline" target: key auth, rate and token limits, a cache lookup that misses and
 // usage accounting, with in-memory stores (state in memory, PGlite in memory, the spool in a
@@ -90,6 +90,7 @@ const settings = {
   generator: opt.generator ?? (hasCommand('wrk') ? 'wrk' : 'sluice'),
   nginxWorkers: Number(opt['nginx-workers']),
   warmupSeconds: quick ? 1 : 2,
+  closedWarmupSeconds: quick ? 1 : 2,
   // The report's profile section is about sluice-minimal: the model scenario only.
   profile: !quick && !opt['no-profile'] && opt.scenario === 'model',
   scenario: opt.scenario,
@@ -199,6 +200,10 @@ async function wrkRun(target, seconds) {
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = (num(/Non-2xx or 3xx responses: (\d+)/) ?? 0) + (socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
   return { generator: 'wrk', rps: num(/Requests\/sec:\s+([\d.]+)/), requests: num(/(\d+) requests in/), p50: ms(/50%\s+([\d.]+)(us|ms|s)/), p99: ms(/99%\s+([\d.]+)(us|ms|s)/), p999: null, errors };
+}
+
+function closedRun(target, seconds) {
+  return settings.generator === 'wrk' ? wrkRun(target, seconds) : sluiceClosedRun(target, seconds);
 }
 
 /** Closed loop with sluice bench (when wrk is not there). */
@@ -323,11 +328,29 @@ try {
     const order = targets.map((_, i) => targets[(i + r) % targets.length]);
     for (const t of order) {
       log(`round ${r + 1}/${settings.rounds} ${t.name}: closed loop ${settings.closedSeconds}s (${settings.generator}), open loop ${settings.openRate}/s ${settings.openSeconds}s`);
-      const closed = settings.generator === 'wrk' ? await wrkRun(t, settings.closedSeconds) : await sluiceClosedRun(t, settings.closedSeconds);
+      // Every process under test idle first: the full pipeline's usage backlog, shipped into
+      // its database after a load, would otherwise run during the next target's round.
+      const settled = await waitQuiet(children.map((c) => c.pid));
+      if (settled === null) log('  (the processes under test did not go idle within 60 s; measuring anyway)');
+      // A short unmeasured closed loop first: a process left idle while other targets ran has
+      // had its heap shrunk by V8 (and nginx's has not), so its first seconds are GC-heavy.
+      await closedRun(t, settings.closedWarmupSeconds);
+      // The proxy's own CPU per request (process and children, from /proc) and the hypervisor's
+      // steal during the closed loop: throughput moves with steal, CPU per request less so.
+      const cpu0 = t.proc ? treeCpu(t.proc.pid) : null;
+      const machine0 = cpuTimes();
+      const closed = await closedRun(t, settings.closedSeconds);
+      const machine1 = cpuTimes();
+      // Work the load left behind (usage records still to store) is part of its cost.
+      if (t.proc) await waitQuiet([t.proc.pid]);
+      const cpu1 = t.proc ? treeCpu(t.proc.pid) : null;
+      closed.cpuUsPerReq = cpu0 !== null && cpu1 !== null && closed.requests > 0 ? round(((cpu1 - cpu0) * 1e6) / CLOCK_TICKS / closed.requests, 1) : null;
+      closed.stealPct = machine0 && machine1 ? round((100 * (machine1.steal - machine0.steal)) / (machine1.total - machine0.total), 1) : null;
+      await waitQuiet(children.map((c) => c.pid));
       const open = await openRun(t, settings.openSeconds);
       merged.get(t.name).add(open.histogram);
       rounds.push({ round: r + 1, target: t.name, closed, open: open.summary, rssMb: t.proc ? round((rssBytes(t.proc.pid) ?? 0) / 1048576, 1) : null });
-      log(`  ${Math.round(closed.rps)} req/s closed; open p50 ${open.summary.p50} ms p99 ${open.summary.p99} ms p99.9 ${open.summary.p999} ms, ${open.summary.errors} errors`);
+      log(`  ${Math.round(closed.rps)} req/s closed${closed.cpuUsPerReq === null ? '' : ` (${closed.cpuUsPerReq} µs CPU/req)`}, steal ${closed.stealPct}%; open p50 ${open.summary.p50} ms p99 ${open.summary.p99} ms p99.9 ${open.summary.p999} ms, ${open.summary.errors} errors`);
     }
   }
   const cpu = share();
@@ -342,7 +365,15 @@ try {
       target: t.name,
       url: t.url,
       what: t.what,
-      closed: { rpsPerRound: mine.map((x) => round(x.closed.rps, 0)), rps: round(rps, 0), p99PerRound: mine.map((x) => x.closed.p99), errors: mine.reduce((a, x) => a + x.closed.errors, 0) },
+      closed: {
+        rpsPerRound: mine.map((x) => round(x.closed.rps, 0)),
+        rps: round(rps, 0),
+        p99PerRound: mine.map((x) => x.closed.p99),
+        errors: mine.reduce((a, x) => a + x.closed.errors, 0),
+        cpuUsPerReqPerRound: mine.map((x) => x.closed.cpuUsPerReq),
+        cpuUsPerReq: mine.every((x) => x.closed.cpuUsPerReq !== null) ? round(mean(mine.map((x) => x.closed.cpuUsPerReq)), 1) : null,
+        stealPctPerRound: mine.map((x) => x.closed.stealPct),
+      },
       open: { rate: settings.openRate, achieved: round(mean(mine.map((x) => x.open.rate)), 1), requests: s.count, ...pick(s), errors: mine.reduce((a, x) => a + x.open.errors, 0) },
       rssMb: mine.at(-1)?.rssMb ?? null,
     };
@@ -352,6 +383,8 @@ try {
     s.closed.xDirect = by.direct ? round(s.closed.rps / by.direct.closed.rps, 3) : null;
     s.closed.xNginx = by.nginx ? round(s.closed.rps / by.nginx.closed.rps, 3) : null;
     // Per-round ratios too: each round's pair ran minutes apart at most, under the same conditions.
+    // nginx's CPU per request over this target's: the throughput ratio if each had a core to itself.
+    s.closed.cpuXNginx = by.nginx?.closed.cpuUsPerReq && s.closed.cpuUsPerReq ? round(by.nginx.closed.cpuUsPerReq / s.closed.cpuUsPerReq, 3) : null;
     s.closed.xNginxPerRound = by.nginx ? s.closed.rpsPerRound.map((v, i) => round(v / by.nginx.closed.rpsPerRound[i], 3)) : null;
     s.open.addedP50VsDirect = round(s.open.p50 - by.direct.open.p50, 3);
     s.open.addedP99VsDirect = round(s.open.p99 - by.direct.open.p99, 3);

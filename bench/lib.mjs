@@ -187,6 +187,53 @@ export function procCpu(pid) {
   }
 }
 
+/** CPU jiffies of a process and its direct children (nginx: the master and its workers). */
+export function treeCpu(pid) {
+  const own = procCpu(pid);
+  if (own === null) return null;
+  let sum = own;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // ppid is the second field after the name.
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) sum += procCpu(Number(entry)) ?? 0;
+    } catch {
+      // The process ended while listed.
+    }
+  }
+  return sum;
+}
+
+/**
+ * Waits until the processes are idle: less than `maxBusyPct` of one core, together, over a
+ * `windowMs` window (work left over from a load, such as a usage backlog shipped into the
+ * database, must not land in another target's measurement). Gives up after `timeoutMs`;
+ * resolves with the milliseconds waited, or null when it gave up.
+ */
+export async function waitQuiet(pids, { windowMs = 500, maxBusyPct = 5, timeoutMs = 60_000 } = {}) {
+  const started = Date.now();
+  const total = () => pids.reduce((a, pid) => a + (treeCpu(pid) ?? 0), 0);
+  let before = total();
+  while (Date.now() - started < timeoutMs) {
+    await sleep(windowMs);
+    const now = total();
+    if (((now - before) / CLOCK_TICKS) * 1000 <= (windowMs * maxBusyPct) / 100) return Date.now() - started;
+    before = now;
+  }
+  return null;
+}
+
+/** Clock ticks per second (the unit of /proc CPU times). */
+export const CLOCK_TICKS = (() => {
+  try {
+    const n = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim());
+    return n > 0 ? n : 100;
+  } catch {
+    return 100;
+  }
+})();
+
 function versionOf(cmd, args) {
   try {
     const r = spawnSync(cmd, args, { encoding: 'utf8' });
