@@ -155,3 +155,47 @@ test('while draining, a request on a connection still open gets 503 and Connecti
     await mock.close();
   }
 });
+
+describe('the fast path takes the client address as fastify does, under every trustProxy form', () => {
+  let mock: MockServer;
+  before(async () => {
+    mock = await startMockServer({ port: 0 });
+  });
+  after(async () => {
+    await mock.close();
+  });
+
+  // Whether a request forwarded for another client counts as that client (true) or as the
+  // loopback peer that sent it (false).
+  const forms: [string, boolean | number | string[], boolean][] = [
+    ['false: the socket peer', false, false],
+    ['a hop count', 1, true],
+    ['a list holding the peer', ['127.0.0.0/8'], true],
+    ['a named range holding the peer', ['loopback'], true],
+    ['a list without the peer', ['10.0.0.0/8'], false],
+  ];
+  for (const [name, trustProxy, forwarded] of forms) {
+    test(name, async () => {
+      const config = (cors: string[]) => ({
+        server: { trustProxy, cors: { origins: cors } },
+        limits: { ip: { rpm: 2 } },
+        providers: { mock: { type: 'openai', baseUrl: mock.url } },
+        routes: [{ match: '*', targets: [{ provider: 'mock' }] }],
+      });
+      const fast = await startGateway(config([]));
+      const routed = await startGateway(config(['https://app.example.com']));
+      try {
+        for (const gw of [fast, routed]) {
+          const statuses: number[] = [];
+          for (let i = 0; i < 3; i++) statuses.push((await send(gw.url, '/v1/chat/completions', { body: chat, headers: { 'x-forwarded-for': '198.51.100.7' } })).status);
+          const other = await send(gw.url, '/v1/chat/completions', { body: chat, headers: { 'x-forwarded-for': '198.51.100.8' } });
+          assert.deepEqual([...statuses, other.status], [200, 200, 429, forwarded ? 200 : 429], gw === fast ? 'fast path' : 'fastify routes');
+        }
+        assert.equal(fast.gateway.fastPath!.served, 4);
+      } finally {
+        await fast.close();
+        await routed.close();
+      }
+    });
+  }
+});
