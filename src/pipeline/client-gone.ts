@@ -25,6 +25,12 @@ function onResponseClose(this: TrackedResponse): void {
  */
 export function cancelWhenClientLeaves(res: ServerResponse, ctx: Cancellable): void {
   (res as TrackedResponse)[kContext] = ctx;
+  // Gone already (while the body was read, or during an async check before this): the 'close'
+  // event has passed, so nothing would stop the upstream call, spending tokens for no one.
+  if (res.destroyed) {
+    onResponseClose.call(res);
+    return;
+  }
   // 'close' comes once per response: a plain listener, without once()'s wrapper per request.
   res.on('close', onResponseClose);
 }
