@@ -168,7 +168,7 @@ export class CacheStage implements Stage {
     let probe: SemanticProbe | null = null;
     try {
       // A similar prompt's answer, if the route has a semantic cache; followers share it too.
-      probe = noCache ? null : await this.#probe(ctx, scope);
+      probe = noCache || this.#embed === null ? null : await this.#probe(ctx, scope);
       const similar = probe === null ? null : await this.#semanticHit(ctx, probe, key);
       if (similar !== null) {
         flight.finish(similar);
