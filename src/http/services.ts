@@ -7,6 +7,7 @@ import { SluiceError, toSluiceError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { EventBus } from '../observability/events.js';
 import { cancelWhenClientLeaves } from '../pipeline/client-gone.js';
+import { writeErrorBody } from '../server/respond.js';
 import { compose, type Next, type Stage } from '../pipeline/compose.js';
 import type { Guard, GuardScope } from '../policies/guard.js';
 import type { UpstreamPools } from '../upstream/pools.js';
@@ -132,7 +133,7 @@ export class HttpServices {
           ctx.req.unpipe();
           ctx.req.resume();
         }
-        writeError(res, e, ctx.id, ctx.responseHeaders);
+        writeErrorBody(res, e, e.toBody(), ctx.id, null, ctx.responseHeaders);
       }
     }
     ctx.endedAt = this.#deps.now();
@@ -161,13 +162,3 @@ export class HttpServices {
   }
 }
 
-/** An error in the catalog's JSON shape, written on the raw response (the reply is hijacked). */
-export function writeError(res: ServerResponse, e: SluiceError, requestId: string, extra: Record<string, string> | null): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body = JSON.stringify(e.toBody());
-  res.writeHead(e.status, { ...extra, ...e.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
-  res.end(body);
-}

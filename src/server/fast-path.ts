@@ -2,12 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
 import { errorCodes, type FastifyError } from 'fastify';
-import sjson from 'secure-json-parse';
 import type { Logger } from 'pino';
 import { SluiceError } from '../errors.js';
-import { rememberJsonText } from '../upstream/json-text.js';
 import { fromFastifyError } from './fastify-errors.js';
-import type { ModelEndpoint } from './openai.js';
+import { parseJsonBody, type ModelEndpoint } from './openai.js';
 import { writeErrorBody } from './respond.js';
 
 /**
@@ -19,7 +17,7 @@ import { writeErrorBody } from './respond.js';
  * It does what fastify would do for these requests, with the same results: the request id
  * from `x-request-id` or a new UUID; 503 while draining; the body limit checked against
  * Content-Length and while reading; a body that does not match its Content-Length refused;
- * JSON parsed by fastify's own parser (secure-json-parse, `__proto__` refused) with fastify's
+ * JSON parsed by the same function as fastify's routes (secure-json-parse, `__proto__` refused) with fastify's
  * errors mapped to the catalog as the error handler maps them. Everything else goes to fastify
  * untouched: other methods and paths, other content types (`text/plain`, none, a charset
  * other than UTF-8), requests an HTTP service claims, and every request when CORS is on
@@ -35,8 +33,6 @@ export interface FastPathDeps {
   readonly clientIp: (req: IncomingMessage) => string;
   readonly logger: Logger;
 }
-
-const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'ignore' } as const;
 
 export class FastPath {
   readonly #deps: FastPathDeps;
@@ -74,7 +70,7 @@ export class FastPath {
       }
       let body: unknown;
       try {
-        body = parseJson(text);
+        body = parseJsonBody(text);
       } catch (parseError) {
         const e = fromFastifyError(parseError as FastifyError, this.#deps.bodyLimit);
         writeErrorBody(res, e, endpoint.dialect.errorBody(e, id), id, null, null);
@@ -102,20 +98,6 @@ function isJsonType(ct: string | undefined): boolean {
 function requestId(req: IncomingMessage): string {
   const v = req.headers['x-request-id'];
   return typeof v === 'string' && v !== '' ? v : randomUUID();
-}
-
-function parseJson(text: string): unknown {
-  if (text.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY();
-  try {
-    return rememberText(sjson.parse(text, null, PARSE_OPTIONS), text);
-  } catch {
-    throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
-  }
-}
-
-function rememberText(value: unknown, text: string): unknown {
-  rememberJsonText(value, text);
-  return value;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import type { FastifyBodyParser, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errorCodes, type FastifyBodyParser, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import sjson from 'secure-json-parse';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { EventBus } from '../observability/events.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -114,19 +115,38 @@ function viaFastify(endpoint: ModelEndpoint) {
   };
 }
 
+const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'ignore' } as const;
+
 /**
- * fastify's own JSON parser, which also remembers the text of each body (upstream/json-text)
- * so adapters can forward it as it came instead of serialising the parsed object again.
+ * A model request's JSON body, parsed as fastify's default parser parses it (secure-json-parse,
+ * `__proto__` refused, fastify's errors), remembering its text (upstream/json-text) so adapters
+ * can forward it as it came instead of serialising the parsed object again. Both ways in (the
+ * routes below and the fast path) use this one function.
  */
+export function parseJsonBody(text: string): unknown {
+  if (text.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY();
+  let value: unknown;
+  try {
+    value = sjson.parse(text, null, PARSE_OPTIONS);
+  } catch {
+    throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
+  }
+  rememberJsonText(value, text);
+  return value;
+}
+
 function keepJsonText(scope: FastifyInstance): void {
-  const parse = scope.getDefaultJsonParser('error', 'ignore');
-  const parseKeepingText: FastifyBodyParser<string> = (request, text, done) => {
-    parse(request, text, (err, value: unknown) => {
-      if (err === null) rememberJsonText(value, text);
-      done(err, value);
-    });
+  const parse: FastifyBodyParser<string> = (_request, text, done) => {
+    let value: unknown;
+    try {
+      value = parseJsonBody(text);
+    } catch (err) {
+      done(err as FastifyError, undefined);
+      return;
+    }
+    done(null, value);
   };
-  scope.addContentTypeParser('application/json', { parseAs: 'string' }, parseKeepingText);
+  scope.addContentTypeParser('application/json', { parseAs: 'string' }, parse);
 }
 
 function routes(app: FastifyInstance, deps: SurfaceDeps, endpoints: ReadonlyMap<string, ModelEndpoint>): void {
