@@ -59,7 +59,8 @@ describe('open loop vs closed loop against a stalling server', () => {
     const r = buildResult(await runBench(plan));
     assert.ok(r.counts.ok > 5, `ok ${r.counts.ok}`);
     assert.ok(r.latency.max >= STALL_MS * 0.8, `max ${r.latency.max}`);
-    assert.ok(r.latency.p90 < STALL_MS / 4, `p90 ${r.latency.p90}: the closed loop's percentiles hide the stall`);
+    // Relative to the run's own worst case, not to a wall-clock figure a busy machine can pass.
+    assert.ok(r.latency.p90 < r.latency.max / 2, `p90 ${r.latency.p90}, max ${r.latency.max}: the closed loop's percentiles hide the stall`);
     assert.equal(r.maxInFlight, 1);
   });
 });

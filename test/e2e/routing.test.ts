@@ -6,6 +6,7 @@ import { FakeClock } from '../../src/lib/clock.js';
 import { defaultMockOptions } from '../../src/mock/options.js';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
 import { startGateway, seededRandom, type TestGateway } from '../helpers/gateway.js';
+import { HeldUpstream, metricValue, waitFor } from '../helpers/wait.js';
 
 const messages = [{ role: 'user', content: 'route me' }];
 
@@ -295,54 +296,66 @@ describe('circuit breaker and the all-down 503 (fake clock)', { timeout: 30_000 
 
 describe('admission queue', { timeout: 30_000 }, () => {
   test('a saturated target queues by priority, then rejects past the bound and the deadline', async () => {
-    const mock = await startMockServer({ port: 0, options: { latencyMs: 150 } });
+    const upstream = await new HeldUpstream().start();
     const gw = await startGateway({
-      providers: { p: { type: 'openai', baseUrl: mock.url } },
-      routes: [{ match: 'm', queue: { maxDepth: 3, timeout: '2s', priorityHeader: true }, targets: [{ provider: 'p', maxConcurrent: 1 }] }],
+      providers: { p: { type: 'openai', baseUrl: `${upstream.url}/v1` } },
+      routes: [{ match: 'm', queue: { maxDepth: 3, timeout: '20s', priorityHeader: true }, targets: [{ provider: 'p', maxConcurrent: 1 }] }],
     });
     try {
+      const depth = async (): Promise<number> => metricValue(await (await request(`${gw.url}/metrics`)).body.text(), 'sluice_queue_depth', 'route="m",target="p/*"') ?? 0;
       const order: string[] = [];
       const send = (name: string, priority: number) => chat(gw, 'm', {}, { 'x-sluice-priority': String(priority) }).then((r) => (order.push(name), r));
       const first = send('first', 0);
-      await new Promise((r) => setTimeout(r, 30)); // first holds the only slot
+      await waitFor(() => upstream.held === 1, 'the first request to hold the only slot');
       const low = send('low', 1);
-      await new Promise((r) => setTimeout(r, 10));
+      await waitFor(async () => (await depth()) === 1, 'one request queued');
       const high = send('high', 9);
-      await new Promise((r) => setTimeout(r, 10));
+      await waitFor(async () => (await depth()) === 2, 'two requests queued');
       const mid = send('mid', 5);
-      await new Promise((r) => setTimeout(r, 10));
+      await waitFor(async () => (await depth()) === 3, 'three requests queued');
       const rejected = await chat(gw, 'm'); // the queue holds 3 already
       assert.equal(rejected.status, 429);
       assert.equal(rejected.json.error?.code, 'SLUICE_ERR_QUEUE_FULL');
+      // One slot: each release lets the highest-priority waiter through, one at a time.
+      for (let answered = 1; answered <= 4; answered++) {
+        upstream.release();
+        await waitFor(() => order.length === answered && (answered === 4 || upstream.held === 1), `answer ${answered}`);
+      }
       const results = await Promise.all([first, low, high, mid]);
       assert.ok(results.every((r) => r.status === 200));
       assert.deepEqual(order, ['first', 'high', 'mid', 'low']);
       const metrics = await (await request(`${gw.url}/metrics`)).body.text();
       assert.match(metrics, /sluice_queue_wait_seconds_count\{route="m"\} 3/);
     } finally {
+      upstream.releaseAll();
       await gw.close();
-      await mock.close();
+      await upstream.stop();
     }
   });
 
   test('a request that waits past the queue timeout gets a coded 503', async () => {
-    const mock = await startMockServer({ port: 0, options: { latencyMs: 400 } });
+    // The first request is held upstream until the test lets it go, so the second one waits in
+    // the queue for its whole 100 ms deadline however slow the machine is.
+    const upstream = await new HeldUpstream().start();
     const gw = await startGateway({
-      providers: { p: { type: 'openai', baseUrl: mock.url } },
+      providers: { p: { type: 'openai', baseUrl: `${upstream.url}/v1` } },
       routes: [{ match: 'm', queue: { timeout: '100ms' }, targets: [{ provider: 'p', maxConcurrent: 1 }] }],
     });
     try {
       const first = chat(gw, 'm');
-      await new Promise((r) => setTimeout(r, 30));
+      await waitFor(() => upstream.held === 1, 'the first request to hold the only slot');
       const late = await chat(gw, 'm');
       assert.equal(late.status, 503);
       assert.equal(late.json.error?.code, 'SLUICE_ERR_QUEUE_TIMEOUT');
+      upstream.release();
       assert.equal((await first).status, 200);
     } finally {
+      upstream.releaseAll();
       await gw.close();
-      await mock.close();
+      await upstream.stop();
     }
   });
+
 });
 
 describe('timeouts per route', () => {
