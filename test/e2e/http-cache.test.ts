@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
+import { FakeClock } from '../../src/lib/clock.js';
 import { Backend, startBackends } from '../helpers/backends.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -17,6 +17,8 @@ describe('HTTP service response cache (GET/HEAD)', () => {
   let api: Backend;
   let gw: TestGateway;
   let counter = 0;
+  // Freshness runs on this clock: expiry is tested by advancing it, not by sleeping.
+  const clock = new FakeClock(Date.now());
   before(async () => {
     [api] = await startBackends('api');
     api.handler = (req, res) => {
@@ -39,7 +41,7 @@ describe('HTTP service response cache (GET/HEAD)', () => {
         { name: 'api', match: { pathPrefix: '/api/' }, instances: [{ url: api.url }], cache: { ttl: '5m' }, compression: false },
         { name: 'mine', match: { pathPrefix: '/mine/' }, instances: [{ url: api.url }], rewrite: { replacePrefix: '/api/' }, cache: { ttl: '5m', perPrincipal: true } },
       ],
-    });
+    }, {}, { clock });
   });
   after(async () => {
     await gw.close();
@@ -68,7 +70,9 @@ describe('HTTP service response cache (GET/HEAD)', () => {
   test('upstream Cache-Control decides: max-age sets the freshness, private and Set-Cookie are never stored', async () => {
     assert.equal((await get(gw, '/api/short')).cache, 'miss');
     assert.equal((await get(gw, '/api/short')).cache, 'hit');
-    await sleep(1100);
+    clock.advance(999);
+    assert.equal((await get(gw, '/api/short')).cache, 'hit', 'max-age=1 still fresh');
+    clock.advance(2);
     assert.equal((await get(gw, '/api/short')).cache, 'miss', 'max-age=1 expired');
     await get(gw, '/api/private');
     assert.equal((await get(gw, '/api/private')).cache, 'miss');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/wait.js';
 
 async function call(url: string, path: string, init: { method?: 'GET' | 'POST'; body?: string | Buffer; headers?: Record<string, string> } = {}) {
   const res = await request(url + path, {
@@ -85,8 +86,7 @@ describe('HTTP surface: operations endpoints', () => {
     const streamed = await request(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'x-request-id': 'req-stream-1' }, body: '{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}' });
     assert.equal(streamed.headers['x-request-id'], 'req-stream-1');
     await streamed.body.text();
-    await new Promise((r) => setTimeout(r, 10));
-    assert.ok(gw.logs.some((l) => l.includes('"reqId":"req-abc-123"')), 'the request id is in the log line');
+    await waitFor(() => gw.logs.some((l) => l.includes('"reqId":"req-abc-123"')), 'the request id in a log line');
   });
 
   test('/health and /ready answer 200', async () => {
@@ -124,7 +124,7 @@ describe('secrets never reach the log', () => {
       });
       assert.equal(res.status, 502);
       gw.gateway.app.log.info({ config: gw.gateway.config }, 'config dump for the test');
-      await new Promise((r) => setTimeout(r, 10));
+      await waitFor(() => gw.logs.some((l) => l.includes('config dump for the test')), 'the config dump in the log');
       const all = gw.logs.join('\n');
       assert.ok(all.includes('config dump for the test'), 'the config was logged');
       assert.ok(!all.includes('sk-upstream-topsecret-1234'), 'provider key leaked into the log');

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type KeyObject } from 'jose';
 import { request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/wait.js';
 
 const SECRET = 'a-very-long-hmac-secret-of-at-least-32-chars';
 const b64 = (v: unknown): string => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
@@ -32,8 +33,9 @@ describe('JWT bearer tokens (HS256)', () => {
 
   test('a valid token is served; sub and tier become the principal', async () => {
     assert.equal((await chat(gw, await hs({ sub: 'user-42', tier: 'pro' }))).status, 200);
-    await new Promise((r) => setTimeout(r, 10));
-    const line = gw.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'request');
+    const requestLine = () => gw.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'request');
+    await waitFor(() => requestLine() !== undefined, 'the request log line');
+    const line = requestLine();
     assert.equal(line?.principal, 'jwt:user-42');
     assert.equal(line?.tier, 'pro');
   });

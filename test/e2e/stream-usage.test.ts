@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { request } from 'undici';
 import { startGateway } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/wait.js';
 
 test('streamUsage: false sends no stream_options, for APIs that reject it (Mistral)', async () => {
   // Like Mistral: 422 for unknown fields; usage in the last chunk, unasked.
@@ -41,8 +42,9 @@ test('streamUsage: false sends no stream_options, for APIs that reject it (Mistr
     assert.equal(ok.status, 200);
     assert.match(ok.text, /"content":"hi"/);
     assert.match(ok.text, /data: \[DONE\]/);
-    await new Promise((r) => setTimeout(r, 10));
-    const line = gw.logs.map((l) => JSON.parse(l) as { msg: string; tokens?: { completion: number } }).filter((l) => l.msg === 'request').at(-1);
+    const requestLines = () => gw.logs.map((l) => JSON.parse(l) as { msg: string; tokens?: { completion: number } }).filter((l) => l.msg === 'request');
+    await waitFor(() => requestLines().length === 2, 'both request log lines');
+    const line = requestLines().at(-1);
     assert.deepEqual(line?.tokens, { prompt: 5, completion: 1 }, 'usage the upstream sent unasked is still counted');
   } finally {
     await gw.close();

@@ -66,3 +66,13 @@ function answer(res: ServerResponse): void {
     }),
   );
 }
+
+/**
+ * Waits until every line logged so far has reached `lines`: logs a marker and waits for it
+ * (the logger's stream keeps order), instead of sleeping for a guessed flush time.
+ */
+export async function flushLogs(logger: { info(obj: object, msg: string): void }, lines: () => readonly string[]): Promise<void> {
+  const marker = `flush-${Math.random().toString(36).slice(2)}`;
+  logger.info({}, marker);
+  await waitFor(() => lines().some((l) => l.includes(marker)), 'the log to flush');
+}

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { Secret } from '../../src/lib/secret.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
+import { flushLogs } from '../helpers/wait.js';
 import { startGateway, seededRandom, type TestGateway } from '../helpers/gateway.js';
 
 const CLIENT_KEY = 'sk-client-secret-a1b2c3d4e5f6a7b8';
@@ -25,8 +26,8 @@ async function call(url: string, path: string, headers: Record<string, string>, 
 
 const hello = (model: string): Record<string, unknown> => ({ model, max_tokens: 16, messages: [{ role: 'user', content: 'hello' }] });
 
-/** Waits for pino's asynchronous writes to reach the capturing sink. */
-const flush = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
+/** Waits for pino's asynchronous writes to reach the gateway's capturing sink. */
+const flush = (gw: TestGateway): Promise<void> => flushLogs(gw.gateway.app.log, () => gw.logs);
 
 describe('credentials never reach the log, at the most verbose level', () => {
   let upstream: MockServer;
@@ -66,7 +67,7 @@ describe('credentials never reach the log, at the most verbose level', () => {
     created = (JSON.parse(made.text) as { key: string }).key;
     assert.equal((await call(gw.url, '/admin/keys', admin)).status, 200);
     assert.equal((await call(gw.url, '/v1/chat/completions', { authorization: `Bearer ${created}` }, hello('gpt-4o'))).status, 200);
-    await flush();
+    await flush(gw);
   });
   after(async () => {
     await gw.close();
@@ -108,7 +109,7 @@ test('credential fields are redacted by name wherever a headers object is logged
   });
   // Config secrets are redacted by type (Secret), wherever they sit.
   logger.info({ req: { headers: headers(1) }, headers: headers(2), apiKey: 'secret-3', api_key: 'secret-4', provider: { apiKey: new Secret('secret-5') } }, 'dump');
-  await flush();
+  await flushLogs(logger, () => out);
   const line = out.join('');
   assert.ok(line.includes('"msg":"dump"') && line.includes('kept'), line);
   assert.ok(!line.includes('secret-'), line);
@@ -124,7 +125,7 @@ describe('logging.sampleRate: successes are sampled, failures always logged', ()
     try {
       for (let i = 0; i < 5; i++) assert.equal((await call(gw.url, '/v1/chat/completions', {}, hello('ok-1'))).status, 200);
       assert.equal((await call(gw.url, '/v1/chat/completions', {}, hello('bad-1'))).status, 503);
-      await flush();
+      await flush(gw);
       assert.deepEqual(requestLines(gw).map((l) => l.status), [503]);
       const metrics = await (await request(`${gw.url}/metrics`)).body.text();
       assert.match(metrics, /sluice_requests_total\{[^}]*route="ok-\*"[^}]*status="200"[^}]*\} 5/);
@@ -137,7 +138,7 @@ describe('logging.sampleRate: successes are sampled, failures always logged', ()
     const gw = await startGateway({ logging: { sampleRate: 0.25 } }, {}, { random: seededRandom(7) });
     try {
       for (let i = 0; i < 80; i++) assert.equal((await call(gw.url, '/v1/chat/completions', {}, hello('mock-1'))).status, 200);
-      await flush();
+      await flush(gw);
       const logged = requestLines(gw).length;
       assert.ok(logged >= 8 && logged <= 32, `${logged} of 80 logged`);
     } finally {
