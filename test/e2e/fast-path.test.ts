@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { HeldUpstream, waitFor } from '../helpers/wait.js';
 
 /**
  * The fast path (server/fast-path) serves model requests without fastify; with CORS on,
@@ -128,8 +129,10 @@ describe('the fast path answers model requests exactly as fastify routes do', ()
 });
 
 test('while draining, a request on a connection still open gets 503 and Connection: close from the fast path', async () => {
-  const mock = await startMockServer({ port: 0, options: { latencyMs: 300 } });
-  const gw = await startGateway({ providers: { mock: { type: 'openai', baseUrl: mock.url } }, routes: [{ match: '*', targets: [{ provider: 'mock' }] }] });
+  // The first request is held upstream until the gateway is draining and the second one is on
+  // the wire: the order is made, not hoped for.
+  const upstream = await new HeldUpstream().start();
+  const gw = await startGateway({ providers: { mock: { type: 'openai', baseUrl: `${upstream.url}/v1` } }, routes: [{ match: '*', targets: [{ provider: 'mock' }] }] });
   try {
     const { port } = new URL(gw.url);
     const socket = connect(Number(port), '127.0.0.1');
@@ -139,9 +142,10 @@ test('while draining, a request on a connection still open gets 503 and Connecti
     const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
     // A second request pipelined on the busy connection once the gateway is draining.
     socket.write(one);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => upstream.held === 1, 'the first request to reach the upstream');
     const stopping = gw.gateway.shutdown(5000);
     socket.write(one);
+    upstream.release();
     await closed;
     await stopping;
     const answers = text.split(/(?=HTTP\/1\.1 )/);
@@ -152,7 +156,8 @@ test('while draining, a request on a connection still open gets 503 and Connecti
     assert.match(answers[1]!, /SLUICE_ERR_SHUTTING_DOWN/);
     assert.equal(gw.gateway.fastPath!.served, 2);
   } finally {
-    await mock.close();
+    upstream.releaseAll();
+    await upstream.stop();
   }
 });
 
