@@ -6,7 +6,7 @@ import type { Database, Row } from './types.js';
 const REPLICA_COOLDOWN_MS = 10_000;
 
 /** Where reads can go: the `query` half of a Database. */
-export type Reader = Pick<Database, 'query'>;
+export type Reader = Pick<Database, 'query' | 'kind'>;
 
 /**
  * Reads for analytics (the usage API) go to the read replicas in turn, so reporting does not
@@ -24,6 +24,11 @@ export class ReadRouter implements Reader {
     this.#primary = primary;
     this.#replicas = replicaUrls.map((url) => ({ db: new PostgresDatabase({ url, poolSize: options.poolSize, statementTimeoutMs: options.statementTimeoutMs }), downUntil: 0 }));
     this.#clock = clock;
+  }
+
+  /** The primary's: replicas exist only with PostgreSQL. */
+  get kind(): Database['kind'] {
+    return this.#primary.kind;
   }
 
   async query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {

@@ -57,6 +57,16 @@ type Cached = { principal: Principal; expiresAt: number | null } | null;
 
 const iso = (v: Date | string | null): string | null => (v === null ? null : new Date(v).toISOString());
 
+/** A JSON column: PostgreSQL's jsonb and text[] arrive parsed, SQLite's JSON text does not. */
+function json<T>(v: unknown): T {
+  return (typeof v === 'string' ? JSON.parse(v) : v) as T;
+}
+
+/** A row from either database with its JSON columns parsed. */
+function decode(row: KeyRow): KeyRow {
+  return { ...row, models: json(row.models), limits: json(row.limits), budget: json(row.budget), metadata: json(row.metadata) };
+}
+
 /**
  * Virtual API keys: those declared in the config and those created through the admin API,
  * stored hashed (SHA-256) in the database. Lookups are by hash, cached for `cacheTtlMs` so a
@@ -107,8 +117,8 @@ export class KeyRegistry {
 
   async #load(hash: string): Promise<Cached> {
     const rows = await this.#db!.query<KeyRow>('SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [hash]);
-    const row = rows[0];
-    if (row === undefined || !digestEquals(row.key_hash, hash)) return null;
+    if (rows[0] === undefined || !digestEquals(rows[0].key_hash, hash)) return null;
+    const row = decode(rows[0]);
     return {
       principal: {
         id: `key:${row.id}`, kind: 'key', keyId: row.id, keyName: row.name, user: row.user_id, tier: row.tier, models: row.models,
@@ -116,6 +126,10 @@ export class KeyRegistry {
       },
       expiresAt: row.expires_at === null ? null : new Date(row.expires_at).getTime(),
     };
+  }
+
+  #nowIso(): string {
+    return new Date(this.#clock.now()).toISOString();
   }
 
   #requireDb(): Database {
@@ -127,16 +141,19 @@ export class KeyRegistry {
   async create(k: NewKey): Promise<{ key: string; info: KeyInfo }> {
     const key = generateKey();
     const id = randomUUID();
+    // Times are given, not the database's now(): ISO text, the same in both databases.
+    // expires_at is normalised so SQLite's text sorts and compares as time.
+    const expiresAt = k.expiresAt === undefined ? null : new Date(k.expiresAt).toISOString();
     const rows = await this.#requireDb().query<KeyRow>(
-      `INSERT INTO api_keys (id, name, key_hash, key_prefix, user_id, tier, models, limits, budget, metadata, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
-      [id, k.name, hashSecret(key), keyPrefix(key), k.user ?? null, k.tier ?? 'default', k.models ?? null, k.limits ?? null, k.budget ?? null, k.metadata ?? {}, k.expiresAt ?? null],
+      `INSERT INTO api_keys (id, name, key_hash, key_prefix, user_id, tier, models, limits, budget, metadata, expires_at, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+      [id, k.name, hashSecret(key), keyPrefix(key), k.user ?? null, k.tier ?? 'default', k.models ?? null, k.limits ?? null, k.budget ?? null, k.metadata ?? {}, expiresAt, this.#nowIso()],
     );
     return { key, info: toInfo(rows[0]!) };
   }
 
   async list(): Promise<KeyInfo[]> {
-    const fromDb = this.#db === null ? [] : (await this.#db.query<KeyRow>('SELECT * FROM api_keys ORDER BY created_at, id')).map(toInfo);
+    const fromDb = this.#db === null ? [] : (await this.#db.query<KeyRow>('SELECT * FROM api_keys ORDER BY created_at, id')).map((r) => toInfo(r));
     const fromConfig: KeyInfo[] = [...this.#config.values()].map((k) => ({
       id: k.id, name: k.name, prefix: k.prefix, user: k.user, tier: k.tier, models: k.models, limits: null, budget: null, metadata: {},
       expiresAt: k.expiresAt === null ? null : new Date(k.expiresAt).toISOString(), createdAt: new Date(0).toISOString(), revokedAt: null, source: 'config',
@@ -153,13 +170,14 @@ export class KeyRegistry {
   }
 
   async revoke(id: string): Promise<KeyInfo | null> {
-    const rows = await this.#requireDb().query<KeyRow>('UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING *', [id]);
+    const rows = await this.#requireDb().query<KeyRow>('UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING *', [id, this.#nowIso()]);
     this.#cache.clear();
     return rows[0] === undefined ? null : toInfo(rows[0]);
   }
 }
 
-function toInfo(row: KeyRow): KeyInfo {
+function toInfo(stored: KeyRow): KeyInfo {
+  const row = decode(stored);
   return {
     id: row.id, name: row.name, prefix: row.key_prefix, user: row.user_id, tier: row.tier, models: row.models, limits: row.limits, budget: row.budget,
     metadata: row.metadata, expiresAt: iso(row.expires_at), createdAt: iso(row.created_at)!, revokedAt: iso(row.revoked_at), source: 'database',

@@ -2,7 +2,7 @@ import type { Row } from './types.js';
 
 /** What the embedded database's thread is started with. */
 export interface ThreadStart {
-  /** PGlite data folder; null keeps the database in memory. */
+  /** Data folder; null keeps the database in memory. */
   readonly dataDir: string | null;
 }
 
