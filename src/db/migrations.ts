@@ -126,7 +126,6 @@ export const migrations: readonly Migration[] = [
         retries               INTEGER NOT NULL
       ) STRICT;
       CREATE INDEX usage_records_started ON usage_records (started_at, id);
-      CREATE INDEX usage_records_request ON usage_records (request_id);
     `,
   },
   {
@@ -144,7 +143,6 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE usage_records ADD PRIMARY KEY (id);
       DROP INDEX usage_records_started;
       CREATE INDEX usage_records_started ON usage_records (started_at, id);
-      CREATE INDEX usage_records_request ON usage_records (request_id);
     `,
     sqlite: '',
   },

@@ -58,6 +58,7 @@ try {
 port.on('message', (req: ThreadRequest) => {
   try {
     if (req.op === 'query') reply({ id: req.id, rows: db.query(req.sql, req.params) });
+    else if (req.op === 'insertJson') reply({ id: req.id, rows: [{ n: db.insertJson(req.sql, req.fields, req.lines) }] });
     else if (req.op === 'exec') {
       db.exec(req.sql);
       reply({ id: req.id, rows: [] });

@@ -4,7 +4,11 @@ import type { ThreadReply, ThreadRequest, ThreadStart } from './sqlite-protocol.
 import type { Database, Row } from './types.js';
 
 type Pending = { resolve: (rows: Row[]) => void; reject: (err: Error) => void };
-type Op = { op: 'query'; sql: string; params: readonly unknown[] } | { op: 'exec'; sql: string } | { op: 'close' };
+type Op =
+  | { op: 'query'; sql: string; params: readonly unknown[] }
+  | { op: 'insertJson'; sql: string; fields: readonly string[]; lines: readonly string[] }
+  | { op: 'exec'; sql: string }
+  | { op: 'close' };
 
 /**
  * The embedded database (SQLite) on a thread of its own (sqlite-thread.ts). SQLite runs
@@ -56,6 +60,11 @@ export class SqliteThreadDatabase implements Database {
 
   query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     return this.#transaction.then(() => this.#send({ op: 'query', sql, params })) as Promise<T[]>;
+  }
+
+  async insertJson(sql: string, fields: readonly string[], lines: readonly string[]): Promise<number> {
+    const rows = await this.#transaction.then(() => this.#send({ op: 'insertJson', sql, fields, lines }));
+    return (rows[0] as { n: number }).n;
   }
 
   async exec(sql: string): Promise<void> {

@@ -39,6 +39,22 @@ function bindable(v: unknown): unknown {
   return v;
 }
 
+/** A data exception (SQLSTATE 22P02, as PostgreSQL reports bad JSON input). */
+function badInput(message: string): Error {
+  return Object.assign(new Error(message), { code: '22P02' });
+}
+
+function parseObject(line: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw badInput('invalid input syntax for type json');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badInput('a record is not a JSON object');
+  return value as Record<string, unknown>;
+}
+
 /**
  * Embedded SQLite (better-sqlite3) in `<dataDir>/sluice.db`, or in memory when `dataDir` is
  * null. Synchronous: it runs on the database's own thread (sqlite-thread.ts), never on the
@@ -86,6 +102,22 @@ export class SqliteConnection {
     if (statement.reader) return statement.all(values) as Row[];
     statement.run(values);
     return [];
+  }
+
+  /** See `Database.insertJson`. */
+  insertJson(sql: string, fields: readonly string[], lines: readonly string[]): number {
+    const { statement, order } = this.#prepare(sql);
+    const names = order.map((i) => fields[i]!);
+    const values: unknown[] = new Array(names.length);
+    return this.#db.transaction(() => {
+      let changed = 0;
+      for (const line of lines) {
+        const record = parseObject(line);
+        for (let i = 0; i < names.length; i++) values[i] = bindable(record[names[i]!]);
+        changed += statement.run(values).changes;
+      }
+      return changed;
+    })();
   }
 
   exec(sql: string): void {

@@ -36,43 +36,43 @@ export const COLUMNS: readonly (readonly [keyof UsageRecord, string])[] = [
 export const BOOLEAN_COLUMNS: readonly string[] = COLUMNS.filter(([, t]) => t === 'boolean').map(([n]) => n);
 
 const names = COLUMNS.map(([n]) => n).join(', ');
-/**
- * A record spooled before record ids existed (issue 15) has none: its request id, unique
- * then, becomes its id, as migration 3 did for the records already stored.
- */
-const selected = (get: (column: string) => string): string => COLUMNS.map(([n]) => (n === 'id' ? `COALESCE(${get('id')}, ${get('request_id')})` : get(n))).join(', ');
+// A record spooled before record ids existed (issue 15) has none: its request id, unique
+// then, becomes its id (COALESCE below), as migration 3 did for the records already stored.
 
 /**
- * A whole batch is one parameter, a JSON array of records, expanded by the database: no
- * limit on parameters per statement, and the spooled text goes in as it is. A record
- * already stored (a batch replayed after a crash or an outage) is skipped by its id, so a
- * replay stores each request exactly once.
- *
- * PostgreSQL: json_to_recordset (json, not jsonb: jsonb would build a binary copy of the
- * whole batch first, issue #7). SQLite: json_each and `->>` per field; its STRICT table
- * refuses a field of the wrong type as PostgreSQL does.
+ * PostgreSQL: a whole batch is one parameter, a JSON array of records, expanded by
+ * json_to_recordset: no limit on parameters per statement, and the spooled text goes in as
+ * it is (json, not jsonb: jsonb would build a binary copy of the whole batch first, issue
+ * #7). A record already stored (a batch replayed after a crash or an outage) is skipped by
+ * its id, so a replay stores each request exactly once.
  */
-const INSERT = {
-  postgres: `
-    WITH inserted AS (
-      INSERT INTO usage_records (${names})
-      SELECT ${selected((n) => n)} FROM json_to_recordset($1::json) AS r(${COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')})
-      ON CONFLICT (id) DO NOTHING
-      RETURNING 1
-    )
-    SELECT CAST(count(*) AS integer) AS n FROM inserted`,
-  // "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT, not a join.
-  sqlite: `
+const INSERT_POSTGRES = `
+  WITH inserted AS (
     INSERT INTO usage_records (${names})
-    SELECT ${selected((n) => `value ->> '${n}'`)} FROM json_each($1) WHERE true
+    SELECT ${COLUMNS.map(([n]) => (n === 'id' ? 'COALESCE(id, request_id)' : n)).join(', ')}
+    FROM json_to_recordset($1::json) AS r(${COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')})
     ON CONFLICT (id) DO NOTHING
-    RETURNING 1 AS n`,
-} as const;
+    RETURNING 1
+  )
+  SELECT CAST(count(*) AS integer) AS n FROM inserted`;
+
+/**
+ * SQLite: one prepared statement per record, parsed on the database's thread (see
+ * `Database.insertJson`); `$i` is the i-th column, the same skip of stored ids. Its STRICT
+ * table refuses a field of the wrong type as PostgreSQL does.
+ */
+const INSERT_SQLITE = `
+  INSERT INTO usage_records (${names})
+  VALUES (${COLUMNS.map(([n], i) => (n === 'id' ? `COALESCE($${i + 1}, $${COLUMNS.findIndex(([c]) => c === 'request_id') + 1})` : `$${i + 1}`)).join(', ')})
+  ON CONFLICT (id) DO NOTHING`;
+
+const FIELDS = COLUMNS.map(([n]) => n);
 
 /** Stores records given as their JSON texts; resolves with how many were new. */
 export async function insertUsage(db: Database, jsonRecords: readonly string[]): Promise<number> {
-  const rows = await db.query<{ n: number }>(INSERT[db.kind], [`[${jsonRecords.join(',')}]`]);
-  return db.kind === 'postgres' ? (rows[0]?.n ?? 0) : rows.length;
+  if (db.insertJson !== undefined) return db.insertJson(INSERT_SQLITE, FIELDS, jsonRecords);
+  const rows = await db.query<{ n: number }>(INSERT_POSTGRES, [`[${jsonRecords.join(',')}]`]);
+  return rows[0]?.n ?? 0;
 }
 
 /** Deletes records that started before `before` (retention); resolves with how many went. */
