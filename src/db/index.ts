@@ -1,6 +1,5 @@
 import { checkDataFolder } from './data-folder.js';
 import { migrate } from './migrations.js';
-import { PostgresDatabase } from './postgres.js';
 import { SqliteThreadDatabase } from './sqlite-worker.js';
 import type { Database } from './types.js';
 
@@ -16,10 +15,11 @@ export interface DatabaseOptions {
 /** Opens the configured database and brings its schema up to date. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.url === null && options.dataDir !== null) checkDataFolder(options.dataDir);
+  // The PostgreSQL driver is loaded only when configured: the embedded mode starts without it.
   const db =
     options.url === null
       ? await SqliteThreadDatabase.open(options.dataDir)
-      : new PostgresDatabase({ url: options.url, poolSize: options.poolSize, statementTimeoutMs: options.statementTimeoutMs });
+      : new (await import('./postgres.js')).PostgresDatabase({ url: options.url, poolSize: options.poolSize, statementTimeoutMs: options.statementTimeoutMs });
   try {
     await migrate(db);
   } catch (err) {

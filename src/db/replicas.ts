@@ -1,5 +1,5 @@
 import type { Clock } from '../lib/clock.js';
-import { PostgresDatabase } from './postgres.js';
+import type { PostgresDatabase } from './postgres.js';
 import type { Database, Row } from './types.js';
 
 /** A replica that failed is left alone for this long before it is tried again. */
@@ -20,10 +20,17 @@ export class ReadRouter implements Reader {
   readonly #clock: Clock;
   #next = 0;
 
-  constructor(primary: Database, replicaUrls: readonly string[], options: { poolSize: number; statementTimeoutMs: number }, clock: Clock) {
+  private constructor(primary: Database, replicas: readonly PostgresDatabase[], clock: Clock) {
     this.#primary = primary;
-    this.#replicas = replicaUrls.map((url) => ({ db: new PostgresDatabase({ url, poolSize: options.poolSize, statementTimeoutMs: options.statementTimeoutMs }), downUntil: 0 }));
+    this.#replicas = replicas.map((db) => ({ db, downUntil: 0 }));
     this.#clock = clock;
+  }
+
+  /** The PostgreSQL driver is loaded only when there are replicas: the embedded mode starts without it. */
+  static async open(primary: Database, replicaUrls: readonly string[], options: { poolSize: number; statementTimeoutMs: number }, clock: Clock): Promise<ReadRouter> {
+    if (replicaUrls.length === 0) return new ReadRouter(primary, [], clock);
+    const { PostgresDatabase } = await import('./postgres.js');
+    return new ReadRouter(primary, replicaUrls.map((url) => new PostgresDatabase({ url, poolSize: options.poolSize, statementTimeoutMs: options.statementTimeoutMs })), clock);
   }
 
   /** The primary's: replicas exist only with PostgreSQL. */

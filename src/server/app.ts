@@ -109,7 +109,7 @@ export class Gateway {
     const db = wantsDb ? await openDatabase({ ...config.database }) : null;
     const legacy = db?.kind === 'sqlite' ? legacyPgliteNotice(config.database.dataDir) : null;
     if (legacy !== null) options.logger.warn(legacy);
-    const reader = db === null ? null : new ReadRouter(db, config.database.replicas, config.database, clock);
+    const reader = db === null ? null : await ReadRouter.open(db, config.database.replicas, config.database, clock);
     const store = createStateStore({
       clock,
       prefix: config.state.prefix,
