@@ -13,7 +13,7 @@
 // the previous embedded database with the same script. The machine may be shared: CPU time is
 // the figure to compare, wall time is reported beside it.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -37,10 +37,10 @@ function usageOf(pid) {
   return { cpu, rss };
 }
 
-async function startOnce(folder) {
+async function startOnce(folder, extra = []) {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [join(root, 'dist/src/cli/main.js'), 'start', '--port', String(port)], { cwd: folder, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  const child = spawn(process.execPath, [join(root, 'dist/src/cli/main.js'), 'start', '--port', String(port), ...extra], { cwd: folder, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH, HOME: process.env.HOME } });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
   for (;;) {
@@ -151,10 +151,15 @@ try {
   const first = await startOnce(folder);
   const restarts = [];
   for (let i = 0; i < Number(opt.restarts); i++) restarts.push(await startOnce(folder));
+  // The same gateway with no database at all, to tell the database's share from the rest.
+  const noDbConfig = join(folder, 'no-db.yaml');
+  writeFileSync(noDbConfig, 'usage: { enabled: false }\nproviders:\n  mock: { type: mock }\nroutes:\n  - match: "*"\n    targets: [{ provider: mock }]\n');
+  const noDb = await startOnce(folder, ['--config', noDbConfig]);
   log('| start | CPU to /health 200 | wall to /health 200 | RSS 2 s after, idle |');
   log('|---|---|---|---|');
   log(`| first (fresh folder) | ${first.cpuMs.toFixed(0)} ms | ${first.wallMs.toFixed(0)} ms | ${first.rssMb.toFixed(0)} MB |`);
   log(`| restart (median of ${restarts.length}) | ${median(restarts.map((r) => r.cpuMs)).toFixed(0)} ms | ${median(restarts.map((r) => r.wallMs)).toFixed(0)} ms | ${median(restarts.map((r) => r.rssMb)).toFixed(0)} MB |`);
+  log(`| for reference: no database (usage.enabled: false) | ${noDb.cpuMs.toFixed(0)} ms | ${noDb.wallMs.toFixed(0)} ms | ${noDb.rssMb.toFixed(0)} MB |`);
 } finally {
   rmSync(folder, { recursive: true, force: true });
 }
