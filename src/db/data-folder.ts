@@ -11,7 +11,7 @@ function isPgliteFolder(dir: string): boolean {
 }
 
 const EXPORT_HINT =
-  'to keep its usage records, start the previous Sluice (0.1.x, `npx sluice@0.1 start`, database.dataDir pointing at it) and export them through GET /admin/usage/requests, then delete the folder';
+  'to keep its usage records, start the last Sluice version with PGlite (0.1.x) with database.dataDir pointing at it and an admin token, export them through GET /admin/usage/requests, then delete the folder';
 
 /**
  * Refuses a data folder that holds a PGlite database: SQLite's file would sit among
