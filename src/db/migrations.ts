@@ -95,6 +95,8 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX usage_records_started ON usage_records (started_at, request_id);
     `,
     // STRICT: a value of the wrong type is refused, as PostgreSQL refuses it. Booleans are 0/1.
+    // WITHOUT ROWID: the rows live in the primary key's own tree, one tree fewer to write per
+    // record (13.5 -> 11.9 µs CPU per insert, measured with the records of bench/embedded-db.mjs).
     sqlite: `
       CREATE TABLE usage_records (
         id                    TEXT PRIMARY KEY,
@@ -124,7 +126,7 @@ export const migrations: readonly Migration[] = [
         cost_usd              REAL NOT NULL,
         cache                 TEXT,
         retries               INTEGER NOT NULL
-      ) STRICT;
+      ) STRICT, WITHOUT ROWID;
       CREATE INDEX usage_records_started ON usage_records (started_at, id);
     `,
   },
