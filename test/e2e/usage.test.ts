@@ -169,8 +169,9 @@ describe('usage records in embedded SQLite, and the usage API', () => {
       await res.body.text();
     };
     for (let i = 0; i < 100; i++) await send(KEY_A, 'same-id-every-time');
-    for (let i = 0; i < 10; i++) await send(KEY_B, `a-${i}`);
     for (let i = 0; i < 10; i++) await send(KEY_A, `a-${i}`);
+    // Tenant B sends tenant A's ids: before, each was a conflict, and B's records were dropped.
+    for (let i = 0; i < 10; i++) await send(KEY_B, `a-${i}`);
     await gw.gateway.usage!.drain();
     const byKey = await admin(gw, '/admin/usage?group_by=key');
     assert.deepEqual(
