@@ -13,7 +13,8 @@
 // A build is a checkout with node_modules and dist (npx tsc -p tsconfig.json), e.g. main's code
 // unpacked with `git archive main | tar -x -C /tmp/base`, then npm ci and tsc there.
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { URL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -26,6 +27,8 @@ const { values: opt } = parseArgs({
     batches: { type: 'string', default: '30' },
     batch: { type: 'string', default: '400' },
     concurrency: { type: 'string', default: '16' },
+    // Adds the full pipeline with usage accounting into the embedded database (in memory).
+    usage: { type: 'boolean', default: false },
   },
 });
 if (opt.a === undefined) {
@@ -38,6 +41,8 @@ const { Pool } = await import(`${rootB}/node_modules/undici/index.js`);
 const KEY = 'sk-bench-0123456789abcdef';
 // The same two pipelines as bench/compare.mjs: minimal, and keys + limits on the memory store.
 const FULL = { keys: [{ name: 'bench', key: KEY, tier: 'bench' }], tiers: { bench: { limits: { rpm: 100000000, tpm: 100000000 } } } };
+// Usage shipped at the end of each batch (drain), so its CPU lands in the batch it belongs to.
+const USAGE = (name) => ({ ...FULL, usage: { enabled: true, spoolDir: join(tmpdir(), `sluice-ab-cpu-${process.pid}-${name}`), flushInterval: '1h' }, database: { embedded: 'memory' } });
 const BODY = '{"messages":[{"role":"user","content":"Say hello."}],"model":"mock-1"}';
 
 const mock = spawn(process.execPath, [`${rootB}/dist/src/cli/main.js`, 'mock', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -60,6 +65,12 @@ const targets = [
   { name: 'B-minimal', ...(await startGateway(rootB, {})), headers: {} },
   { name: 'A-full', ...(await startGateway(rootA, FULL)), headers: auth },
   { name: 'B-full', ...(await startGateway(rootB, FULL)), headers: auth },
+  ...(opt.usage
+    ? [
+        { name: 'A-usage', ...(await startGateway(rootA, USAGE('a'))), headers: auth },
+        { name: 'B-usage', ...(await startGateway(rootB, USAGE('b'))), headers: auth },
+      ]
+    : []),
 ].map((t) => ({ ...t, pool: new Pool(t.origin, { connections: concurrency }), samples: [] }));
 
 /** µs of this process's CPU per request over `n` requests at the set concurrency. */
@@ -75,6 +86,7 @@ async function batch(t, n) {
       }
     }),
   );
+  await t.gateway?.usage?.drain();
   const used = process.cpuUsage(before);
   return (used.user + used.system) / n;
 }
@@ -92,7 +104,7 @@ try {
   console.log('| target | µs CPU/request (median, client included) | q25–q75 | gateway share (minus direct) |\n|---|---:|---:|---:|');
   for (const t of targets) console.log(`| ${t.name} | ${fmt(quantile(t.samples, 0.5))} | ${fmt(quantile(t.samples, 0.25))}–${fmt(quantile(t.samples, 0.75))} | ${fmt(quantile(t.samples, 0.5) - quantile(direct, 0.5))} |`);
   console.log('');
-  for (const p of ['minimal', 'full']) {
+  for (const p of opt.usage ? ['minimal', 'full', 'usage'] : ['minimal', 'full']) {
     const a = targets.find((t) => t.name === `A-${p}`).samples;
     const b = targets.find((t) => t.name === `B-${p}`).samples;
     const ratios = a.map((x, k) => (b[k] - direct[k]) / (x - direct[k]));

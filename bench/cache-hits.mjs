@@ -118,7 +118,7 @@ try {
   const lines = [
     `# Cache hits vs a bare node:http server (${isoDate()})`,
     '',
-    `Same request (${JSON.stringify(requestBody).length} bytes), same ${hit.body.length}-byte answer. Sluice runs its default pipeline around the cache (metrics, usage accounting with an in-memory PGlite, logging at warn). Closed loop, sluice bench, ${settings.connections} connections, ${settings.seconds} s per target per round, interleaved (order alternates). All processes share the machine: ${machine.cores} cores, ${machine.cpuModel}, Node ${process.version}.`,
+    `Same request (${JSON.stringify(requestBody).length} bytes), same ${hit.body.length}-byte answer. Sluice runs its default pipeline around the cache (metrics, usage accounting with an in-memory SQLite, logging at warn). Closed loop, sluice bench, ${settings.connections} connections, ${settings.seconds} s per target per round, interleaved (order alternates). All processes share the machine: ${machine.cores} cores, ${machine.cpuModel}, Node ${process.version}.`,
     '',
     '| round | bare req/s | bare p50/p99 ms | Sluice hit req/s | Sluice p50/p99 ms | Sluice/bare |',
     '|---|---|---|---|---|---|',

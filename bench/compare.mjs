@@ -21,7 +21,7 @@ import { formatMarkdown, formatTable } from './compare-report.mjs';
 import { CLOCK_TICKS, cpuShare, cpuTimes, describeMachine, freePort, hasCommand, isoDate, loadDist, ROOT, round, rssBytes, startChild, startMock, startSluice, treeCpu, waitHttp, waitQuiet } from './lib.mjs';
 
 // The "full pipeline" target: key auth, rate and token limits, a cache lookup that misses and
-// usage accounting, with in-memory stores (state in memory, PGlite in memory, the spool in a
+// usage accounting, with in-memory stores (state in memory, SQLite in memory, the spool in a
 // temporary folder). wrk sends one body over and over, so a plain cache would answer it from
 // memory; the client sends `Cache-Control: no-cache` instead: the cache stage computes the key,
 // skips the read, goes upstream and stores the answer, as a miss does (the read it skips is a
@@ -267,7 +267,7 @@ async function addModelTargets(targets, mock) {
   targets.push({
     name: 'sluice-full',
     url: full.url,
-    what: 'Sluice, full pipeline: key auth, rate and token limits (in-memory store), response cache on the route (the client sends Cache-Control: no-cache, so every request computes its key, goes upstream and stores the answer), usage accounting (spool, in-memory PGlite), logging.level warn',
+    what: 'Sluice, full pipeline: key auth, rate and token limits (in-memory store), response cache on the route (the client sends Cache-Control: no-cache, so every request computes its key, goes upstream and stores the answer), usage accounting (spool, in-memory SQLite), logging.level warn',
     headers: Object.entries(FULL_PIPELINE_HEADERS).map(([k, v]) => `${k}: ${v}`),
     proc: full,
   });

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, formatProblem, loadConfigFile } from '../config/load.js';
 import { compileConfig } from '../config/compile.js';
+import { StartupError } from '../db/startup-error.js';
 import { parsePort, resolveConfig } from '../config/resolve.js';
 import { startMockServer } from '../mock/server.js';
 import { defaultMockOptions, type MockOptions } from '../mock/options.js';
@@ -95,7 +96,17 @@ async function start(argv: string[]): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logging.level);
-  const gateway = await Gateway.create(config, { logger });
+  let gateway: Gateway;
+  try {
+    gateway = await Gateway.create(config, { logger });
+  } catch (err) {
+    // A setup problem the operator fixes (a data folder in use): one line, no stack trace.
+    if (err instanceof StartupError) {
+      process.stderr.write(`sluice: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
   const address = await gateway.listen();
   logger.info({ url: address.url, config: config.source, routes: config.routes.length }, 'sluice listening');
 

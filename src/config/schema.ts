@@ -180,7 +180,7 @@ const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:
 const databaseSchema = z.strictObject({
   url: postgresUrl.optional(),
   replicas: z.array(postgresUrl).default([]),
-  dataDir: z.string().min(1).default('.sluice/db'),
+  dataDir: z.string().min(1).default('.sluice/data'),
   embedded: z.enum(['disk', 'memory']).default('disk'),
   poolSize: numeric(z.number().int().min(1).max(1000)).default(10),
   statementTimeout: duration.default(5_000),

@@ -1,12 +1,12 @@
+import { checkDataFolder } from './data-folder.js';
 import { migrate } from './migrations.js';
-import { PGliteThreadDatabase } from './pglite-worker.js';
-import { PostgresDatabase } from './postgres.js';
+import { SqliteThreadDatabase } from './sqlite-worker.js';
 import type { Database } from './types.js';
 
 export interface DatabaseOptions {
-  /** PostgreSQL URL; null selects embedded PGlite. */
+  /** PostgreSQL URL; null selects embedded SQLite. */
   readonly url: string | null;
-  /** PGlite data folder; null keeps the embedded database in memory. */
+  /** SQLite data folder; null keeps the embedded database in memory. */
   readonly dataDir: string | null;
   readonly poolSize: number;
   readonly statementTimeoutMs: number;
@@ -14,7 +14,12 @@ export interface DatabaseOptions {
 
 /** Opens the configured database and brings its schema up to date. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const db = options.url === null ? await PGliteThreadDatabase.open(options.dataDir) : new PostgresDatabase({ url: options.url, poolSize: options.poolSize, statementTimeoutMs: options.statementTimeoutMs });
+  if (options.url === null && options.dataDir !== null) checkDataFolder(options.dataDir);
+  // The PostgreSQL driver is loaded only when configured: the embedded mode starts without it.
+  const db =
+    options.url === null
+      ? await SqliteThreadDatabase.open(options.dataDir)
+      : new (await import('./postgres.js')).PostgresDatabase({ url: options.url, poolSize: options.poolSize, statementTimeoutMs: options.statementTimeoutMs });
   try {
     await migrate(db);
   } catch (err) {
@@ -24,4 +29,6 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return db;
 }
 
-export type { Database, Row } from './types.js';
+export { legacyPgliteNotice } from './data-folder.js';
+export { StartupError } from './startup-error.js';
+export type { Database, Dialect, Row } from './types.js';

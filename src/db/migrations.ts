@@ -2,13 +2,27 @@ import type { Database } from './types.js';
 
 /**
  * Schema migrations, applied in order at start, each once, inside a transaction. Append
- * new ones; never edit one that has shipped.
+ * new ones; never edit one that has shipped. `postgres` is what PostgreSQL runs; `sqlite`
+ * what the embedded database runs. SQLite started at migration 3's shape (it replaced
+ * PGlite then, with no data to carry over), so its earlier steps already build that shape
+ * and its migration 3 has nothing to do.
  */
-export const migrations: readonly { readonly id: number; readonly name: string; readonly sql: string }[] = [
+export interface Migration {
+  readonly id: number;
+  readonly name: string;
+  readonly postgres: string;
+  /** Empty: nothing to do on SQLite. */
+  readonly sqlite: string;
+}
+
+/** ISO 8601 UTC with milliseconds, as `Date.toISOString()` writes it: SQLite keeps times as this text. */
+const SQLITE_NOW = `(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
+
+export const migrations: readonly Migration[] = [
   {
     id: 1,
     name: 'api keys',
-    sql: `
+    postgres: `
       CREATE TABLE api_keys (
         id          text PRIMARY KEY,
         name        text NOT NULL,
@@ -26,11 +40,30 @@ export const migrations: readonly { readonly id: number; readonly name: string; 
       );
       CREATE INDEX api_keys_user ON api_keys (user_id);
     `,
+    // JSON kept as text (models, limits, budget, metadata); times as ISO text.
+    sqlite: `
+      CREATE TABLE api_keys (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        key_hash    TEXT NOT NULL UNIQUE,
+        key_prefix  TEXT NOT NULL,
+        user_id     TEXT,
+        tier        TEXT NOT NULL,
+        models      TEXT,
+        limits      TEXT,
+        budget      TEXT,
+        metadata    TEXT NOT NULL DEFAULT '{}',
+        expires_at  TEXT,
+        created_at  TEXT NOT NULL DEFAULT ${SQLITE_NOW},
+        revoked_at  TEXT
+      ) STRICT;
+      CREATE INDEX api_keys_user ON api_keys (user_id);
+    `,
   },
   {
     id: 2,
     name: 'usage records',
-    sql: `
+    postgres: `
       CREATE TABLE usage_records (
         request_id            text PRIMARY KEY,
         started_at            timestamptz NOT NULL,
@@ -61,24 +94,84 @@ export const migrations: readonly { readonly id: number; readonly name: string; 
       );
       CREATE INDEX usage_records_started ON usage_records (started_at, request_id);
     `,
+    // STRICT: a value of the wrong type is refused, as PostgreSQL refuses it. Booleans are 0/1.
+    // WITHOUT ROWID: the rows live in the primary key's own tree, one tree fewer to write per
+    // record (13.5 -> 11.9 µs CPU per insert, measured with the records of bench/embedded-db.mjs).
+    sqlite: `
+      CREATE TABLE usage_records (
+        id                    TEXT PRIMARY KEY,
+        request_id            TEXT NOT NULL,
+        started_at            TEXT NOT NULL,
+        principal             TEXT NOT NULL,
+        key_id                TEXT,
+        user_id               TEXT,
+        tier                  TEXT NOT NULL,
+        route                 TEXT NOT NULL,
+        endpoint              TEXT NOT NULL,
+        stream                INTEGER NOT NULL,
+        provider              TEXT,
+        model                 TEXT NOT NULL,
+        target_model          TEXT,
+        fallback_model        TEXT,
+        status                INTEGER NOT NULL,
+        error_code            TEXT,
+        client_gone           INTEGER NOT NULL,
+        latency_ms            REAL NOT NULL,
+        ttfb_ms               REAL,
+        upstream_ms           REAL,
+        prompt_tokens         INTEGER NOT NULL,
+        completion_tokens     INTEGER NOT NULL,
+        cached_prompt_tokens  INTEGER NOT NULL,
+        estimated             INTEGER NOT NULL,
+        cost_usd              REAL NOT NULL,
+        cache                 TEXT,
+        retries               INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX usage_records_started ON usage_records (started_at, id);
+    `,
+  },
+  {
+    // Issue 15: the client's x-request-id was the primary key, so a client could make the
+    // gateway drop its own (or another tenant's) records by reusing an id. Records now have
+    // an id the gateway makes; the client's id stays as an attribute. Existing records keep
+    // their request id as their id (it was unique).
+    id: 3,
+    name: 'usage record ids made by the gateway',
+    postgres: `
+      ALTER TABLE usage_records ADD COLUMN id text;
+      UPDATE usage_records SET id = request_id;
+      ALTER TABLE usage_records ALTER COLUMN id SET NOT NULL;
+      ALTER TABLE usage_records DROP CONSTRAINT usage_records_pkey;
+      ALTER TABLE usage_records ADD PRIMARY KEY (id);
+      DROP INDEX usage_records_started;
+      CREATE INDEX usage_records_started ON usage_records (started_at, id);
+    `,
+    sqlite: '',
   },
 ];
 
-/** An arbitrary constant naming Sluice's migration lock among the database's advisory locks. */
+/** An arbitrary constant naming Sluice's migration lock among PostgreSQL's advisory locks. */
 const MIGRATION_LOCK = 0x51_11_ce;
 
-/** Brings the schema up to date. Safe to run from several instances at once. */
+const LEDGER = {
+  postgres: 'CREATE TABLE IF NOT EXISTS sluice_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+  sqlite: `CREATE TABLE IF NOT EXISTS sluice_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT ${SQLITE_NOW}) STRICT`,
+} as const;
+
+/** Brings the schema up to date; resolves with the ids it applied. Safe to run from several instances at once. */
 export async function migrate(db: Database): Promise<number[]> {
   return db.transaction(async (tx) => {
     // One instance migrates at a time; the others wait here and then find nothing to do. The
     // lock comes first: concurrent CREATE TABLE IF NOT EXISTS collide in PostgreSQL's catalog.
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await tx.query('CREATE TABLE IF NOT EXISTS sluice_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
+    // (SQLite has one process per data folder, and its transaction is exclusive already.)
+    if (db.kind === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.exec(LEDGER[db.kind]);
     const done = new Set((await tx.query<{ id: number }>('SELECT id FROM sluice_migrations')).map((r) => r.id));
     const applied: number[] = [];
     for (const m of migrations) {
       if (done.has(m.id)) continue;
-      await tx.exec(m.sql);
+      const sql = m[db.kind];
+      if (sql !== '') await tx.exec(sql);
       await tx.query('INSERT INTO sluice_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
       applied.push(m.id);
     }

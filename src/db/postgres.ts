@@ -10,7 +10,7 @@ export interface PostgresOptions {
 
 /** A PostgreSQL server through a `pg` connection pool. */
 export class PostgresDatabase implements Database {
-  readonly kind = 'postgres';
+  readonly kind = 'postgres' as const;
   readonly #pool: pg.Pool;
 
   constructor(options: PostgresOptions) {

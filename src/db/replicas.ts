@@ -1,12 +1,12 @@
 import type { Clock } from '../lib/clock.js';
-import { PostgresDatabase } from './postgres.js';
+import type { PostgresDatabase } from './postgres.js';
 import type { Database, Row } from './types.js';
 
 /** A replica that failed is left alone for this long before it is tried again. */
 const REPLICA_COOLDOWN_MS = 10_000;
 
 /** Where reads can go: the `query` half of a Database. */
-export type Reader = Pick<Database, 'query'>;
+export type Reader = Pick<Database, 'query' | 'kind'>;
 
 /**
  * Reads for analytics (the usage API) go to the read replicas in turn, so reporting does not
@@ -20,10 +20,22 @@ export class ReadRouter implements Reader {
   readonly #clock: Clock;
   #next = 0;
 
-  constructor(primary: Database, replicaUrls: readonly string[], options: { poolSize: number; statementTimeoutMs: number }, clock: Clock) {
+  private constructor(primary: Database, replicas: readonly PostgresDatabase[], clock: Clock) {
     this.#primary = primary;
-    this.#replicas = replicaUrls.map((url) => ({ db: new PostgresDatabase({ url, poolSize: options.poolSize, statementTimeoutMs: options.statementTimeoutMs }), downUntil: 0 }));
+    this.#replicas = replicas.map((db) => ({ db, downUntil: 0 }));
     this.#clock = clock;
+  }
+
+  /** The PostgreSQL driver is loaded only when there are replicas: the embedded mode starts without it. */
+  static async open(primary: Database, replicaUrls: readonly string[], options: { poolSize: number; statementTimeoutMs: number }, clock: Clock): Promise<ReadRouter> {
+    if (replicaUrls.length === 0) return new ReadRouter(primary, [], clock);
+    const { PostgresDatabase } = await import('./postgres.js');
+    return new ReadRouter(primary, replicaUrls.map((url) => new PostgresDatabase({ url, poolSize: options.poolSize, statementTimeoutMs: options.statementTimeoutMs })), clock);
+  }
+
+  /** The primary's: replicas exist only with PostgreSQL. */
+  get kind(): Database['kind'] {
+    return this.#primary.kind;
   }
 
   async query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {

@@ -17,7 +17,7 @@ import { UpstreamPools } from '../upstream/pools.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { HealthChecker } from '../routing/health.js';
 import cors from '@fastify/cors';
-import { openDatabase, type Database } from '../db/index.js';
+import { legacyPgliteNotice, openDatabase, type Database } from '../db/index.js';
 import { AdmitStage, type RejectionEvent } from '../policies/admit/admit.js';
 import type { HttpContext } from '../http/context.js';
 import type { RequestContext } from '../pipeline/context.js';
@@ -107,7 +107,9 @@ export class Gateway {
     const clock = options.clock ?? systemClock;
     const wantsDb = config.usage.enabled || config.adminTokenHashes.length > 0 || config.database.url !== null;
     const db = wantsDb ? await openDatabase({ ...config.database }) : null;
-    const reader = db === null ? null : new ReadRouter(db, config.database.replicas, config.database, clock);
+    const legacy = db?.kind === 'sqlite' ? legacyPgliteNotice(config.database.dataDir) : null;
+    if (legacy !== null) options.logger.warn(legacy);
+    const reader = db === null ? null : await ReadRouter.open(db, config.database.replicas, config.database, clock);
     const store = createStateStore({
       clock,
       prefix: config.state.prefix,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../pipeline/context.js';
 import type { Usage } from '../providers/types.js';
 import { costUsd } from './cost.js';
@@ -10,7 +11,12 @@ import { estimateUsage, type TokenCounter } from './tokens.js';
  * the same text.
  */
 export interface UsageRecord {
-  /** The request id: the primary key that makes a replayed insert a no-op. */
+  /**
+   * The record's id, made by the gateway when the record is built (a UUIDv7): the primary
+   * key that makes a replayed insert a no-op. Spooled with the record, so a replay keeps it.
+   */
+  readonly id: string;
+  /** The request id echoed in `x-request-id` (the client's own when it sent one): an attribute, not a key (issue 15). */
   readonly request_id: string;
   /** ISO time the request arrived. */
   readonly started_at: string;
@@ -46,6 +52,37 @@ export interface UsageRecord {
   readonly retries: number;
 }
 
+/**
+ * A UUIDv7 (RFC 9562): the time in ms, then random bits. Time-ordered, so new records land
+ * at the end of the primary key's index. A random UUID with its first 48 bits replaced by
+ * the time and its version set to 7 (the variant bits are already RFC 9562's).
+ */
+export function recordId(nowMs: number): string {
+  const hex = Math.max(0, Math.floor(nowMs)).toString(16).padStart(12, '0').slice(-12);
+  const r = randomUUID();
+  return `${hex.slice(0, 8)}-${hex.slice(8)}-7${r.slice(15)}`;
+}
+
+/** A NUL, or a UTF-16 surrogate (then checked for a partner): text no database stores as it is. */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what is looked for
+const UNSTORABLE = /[\u0000\ud800-\udfff]/;
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * Text any database stores: NUL and lone surrogates become U+FFFD. PostgreSQL refuses both
+ * in text (and in json, as \u0000 or an unpaired \udXXX escape), which dropped the record
+ * of a request that had been answered (issue 15). Paired surrogates (emoji) are kept.
+ */
+export function storable(text: string): string {
+  if (!UNSTORABLE.test(text)) return text;
+  return text.replaceAll('\u0000', '\ufffd').replace(LONE_SURROGATE, '\ufffd');
+}
+
+function storableOrNull(text: string | null): string | null {
+  return text === null ? null : storable(text);
+}
+
 /** Milliseconds rounded to hundredths: sub-millisecond digits are noise here. */
 function ms(v: number): number {
   return Math.round(v * 100) / 100;
@@ -71,19 +108,20 @@ export function toUsageRecord(ctx: RequestContext, prices: PriceBook, nowWall: n
   if (estimated) usage = estimateUsage(ctx.endpoint, ctx.body, ctx.response, countTokens);
   const target = ctx.target;
   return {
-    request_id: ctx.id,
+    id: recordId(nowWall),
+    request_id: storable(ctx.id),
     started_at: new Date(nowWall - latency).toISOString(),
-    principal: ctx.principal.id,
-    key_id: ctx.principal.keyId,
-    user_id: ctx.principal.user,
-    tier: ctx.principal.tier,
-    route: ctx.route.name,
+    principal: storable(ctx.principal.id),
+    key_id: storableOrNull(ctx.principal.keyId),
+    user_id: storableOrNull(ctx.principal.user),
+    tier: storable(ctx.principal.tier),
+    route: storable(ctx.route.name),
     endpoint: ctx.endpoint,
     stream: ctx.stream,
-    provider: target?.provider ?? null,
-    model: ctx.model,
-    target_model: target === null ? null : (target.model ?? ctx.model),
-    fallback_model: ctx.fallbackModel,
+    provider: storableOrNull(target?.provider ?? null),
+    model: storable(ctx.model),
+    target_model: target === null ? null : storable(target.model ?? ctx.model),
+    fallback_model: storableOrNull(ctx.fallbackModel),
     status: ctx.status,
     error_code: ctx.errorCode,
     client_gone: ctx.clientGone,

@@ -1,8 +1,9 @@
 import type { Database } from '../db/index.js';
 import type { UsageRecord } from './record.js';
 
-/** The columns of `usage_records` (migration 2) with their types, in the record's field order. */
-const COLUMNS: readonly (readonly [keyof UsageRecord, string])[] = [
+/** The columns of `usage_records` with their PostgreSQL types, in the record's field order. */
+export const COLUMNS: readonly (readonly [keyof UsageRecord, string])[] = [
+  ['id', 'text'],
   ['request_id', 'text'],
   ['started_at', 'timestamptz'],
   ['principal', 'text'],
@@ -31,33 +32,58 @@ const COLUMNS: readonly (readonly [keyof UsageRecord, string])[] = [
   ['retries', 'integer'],
 ];
 
+/** Columns SQLite keeps as 0/1 and the usage API shows as booleans. */
+export const BOOLEAN_COLUMNS: readonly string[] = COLUMNS.filter(([, t]) => t === 'boolean').map(([n]) => n);
+
 const names = COLUMNS.map(([n]) => n).join(', ');
+// A record spooled before record ids existed (issue 15) has none: its request id, unique
+// then, becomes its id (COALESCE below), as migration 3 did for the records already stored.
 
 /**
- * A whole batch is one parameter, a JSON array of records, expanded by json_to_recordset:
- * no limit on parameters per statement, and the spooled text goes in as it is. (The json
- * form reads the text as it goes; jsonb would build a binary copy of the whole batch first:
- * 100 against 76 µs of CPU a record in embedded PGlite, issue #7.) A record
- * already stored (a batch replayed after a crash or an outage) is skipped, so a replay
- * stores each request exactly once.
+ * PostgreSQL: a whole batch is one parameter, a JSON array of records, expanded by
+ * json_to_recordset: no limit on parameters per statement, and the spooled text goes in as
+ * it is (json, not jsonb: jsonb would build a binary copy of the whole batch first, issue
+ * #7). A record already stored (a batch replayed after a crash or an outage) is skipped by
+ * its id, so a replay stores each request exactly once.
  */
-const INSERT = `
+const INSERT_POSTGRES = `
   WITH inserted AS (
     INSERT INTO usage_records (${names})
-    SELECT ${names} FROM json_to_recordset($1::json) AS r(${COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')})
-    ON CONFLICT (request_id) DO NOTHING
+    SELECT ${COLUMNS.map(([n]) => (n === 'id' ? 'COALESCE(id, request_id)' : n)).join(', ')}
+    FROM json_to_recordset($1::json) AS r(${COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')})
+    ON CONFLICT (id) DO NOTHING
     RETURNING 1
   )
-  SELECT count(*)::int AS n FROM inserted`;
+  SELECT CAST(count(*) AS integer) AS n FROM inserted`;
+
+/**
+ * SQLite: one prepared statement per record, parsed on the database's thread (see
+ * `Database.insertJson`); `$i` is the i-th column, the same skip of stored ids. Its STRICT
+ * table refuses a field of the wrong type as PostgreSQL does.
+ */
+const INSERT_SQLITE = `
+  INSERT INTO usage_records (${names})
+  VALUES (${COLUMNS.map(([n], i) => (n === 'id' ? `COALESCE($${i + 1}, $${COLUMNS.findIndex(([c]) => c === 'request_id') + 1})` : `$${i + 1}`)).join(', ')})
+  ON CONFLICT (id) DO NOTHING`;
+
+const FIELDS = COLUMNS.map(([n]) => n);
 
 /** Stores records given as their JSON texts; resolves with how many were new. */
 export async function insertUsage(db: Database, jsonRecords: readonly string[]): Promise<number> {
-  const rows = await db.query<{ n: number }>(INSERT, [`[${jsonRecords.join(',')}]`]);
+  if (db.insertJson !== undefined) return db.insertJson(INSERT_SQLITE, FIELDS, jsonRecords);
+  const rows = await db.query<{ n: number }>(INSERT_POSTGRES, [`[${jsonRecords.join(',')}]`]);
   return rows[0]?.n ?? 0;
 }
 
 /** Deletes records that started before `before` (retention); resolves with how many went. */
 export async function pruneUsage(db: Database, before: Date): Promise<number> {
-  const rows = await db.query<{ n: number }>('WITH gone AS (DELETE FROM usage_records WHERE started_at < $1 RETURNING 1) SELECT count(*)::int AS n FROM gone', [before.toISOString()]);
-  return rows[0]?.n ?? 0;
+  if (db.kind === 'postgres') {
+    const rows = await db.query<{ n: number }>('WITH gone AS (DELETE FROM usage_records WHERE started_at < $1 RETURNING 1) SELECT CAST(count(*) AS integer) AS n FROM gone', [before.toISOString()]);
+    return rows[0]?.n ?? 0;
+  }
+  // changes() rather than a row per deleted record back across the thread.
+  return db.transaction(async (tx) => {
+    await tx.query('DELETE FROM usage_records WHERE started_at < $1', [before.toISOString()]);
+    return (await tx.query<{ n: number }>('SELECT changes() AS n'))[0]?.n ?? 0;
+  });
 }

@@ -28,7 +28,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; 
 
 const chat = (gw: TestGateway, key: string) => call(gw, 'POST', '/v1/chat/completions', key, { model: 'mock-1', messages: [{ role: 'user', content: 'hi' }] });
 
-describe('virtual keys through the admin API (embedded PGlite)', () => {
+describe('virtual keys through the admin API (embedded SQLite)', () => {
   let gw: TestGateway;
   const created: string[] = [];
   before(async () => {

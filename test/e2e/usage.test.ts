@@ -37,7 +37,7 @@ async function admin(gw: TestGateway, path: string, token: string | null = ADMIN
   return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> };
 }
 
-describe('usage records in embedded PGlite, and the usage API', () => {
+describe('usage records in embedded SQLite, and the usage API', () => {
   let gw: TestGateway;
   let dir: string;
   let upstream: MockServer;
@@ -88,7 +88,8 @@ describe('usage records in embedded PGlite, and the usage API', () => {
     assert.equal(row!.tier, 'free');
     assert.equal(row!.provider, 'mock');
     assert.equal(row!.status, 200);
-    assert.equal(row!.estimated, false);
+    // SQLite keeps booleans as 0/1 (the usage API shows them as booleans).
+    assert.equal(Boolean(row!.estimated), false);
     assert.ok(Number(row!.latency_ms) >= Number(row!.ttfb_ms));
   });
 
@@ -102,8 +103,8 @@ describe('usage records in embedded PGlite, and the usage API', () => {
     assert.equal(res.statusCode, 200);
     assert.ok(!text.includes('"usage":{'), 'no usage chunk for a client that did not ask');
     await gw.gateway.usage!.drain();
-    const [row] = await gw.gateway.database!.query<{ prompt_tokens: number; completion_tokens: number; estimated: boolean }>('SELECT prompt_tokens, completion_tokens, estimated FROM usage_records');
-    assert.equal(row!.estimated, false);
+    const [row] = await gw.gateway.database!.query<{ prompt_tokens: number; completion_tokens: number; estimated: number }>('SELECT prompt_tokens, completion_tokens, estimated FROM usage_records');
+    assert.equal(Boolean(row!.estimated), false);
     assert.equal(row!.completion_tokens, 6);
     assert.ok(row!.prompt_tokens > 0);
   });
@@ -114,7 +115,7 @@ describe('usage records in embedded PGlite, and the usage API', () => {
     await res.body.text();
     await gw.gateway.usage!.drain();
     const [row] = await gw.gateway.database!.query<Record<string, unknown>>('SELECT * FROM usage_records');
-    assert.equal(row!.estimated, true);
+    assert.equal(Boolean(row!.estimated), true);
     assert.equal(row!.prompt_tokens, 8);
     assert.equal(row!.completion_tokens, 4);
     assert.equal(row!.target_model, 'gpt-4o');
@@ -156,12 +157,42 @@ describe('usage records in embedded PGlite, and the usage API', () => {
     assert.equal((bad.json.error as { code: string; param: string }).param, 'group_by[1]');
   });
 
+  test('regression (issue 15): 100 requests sharing one x-request-id leave 100 records, and tenant B reusing A\'s ids keeps B\'s', async () => {
+    const send = async (key: string, id: string): Promise<void> => {
+      const res = await request(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-request-id': id },
+        body: JSON.stringify({ model: 'mock-1', max_tokens: 3, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.headers['x-request-id'], id, 'the client id is still echoed');
+      await res.body.text();
+    };
+    for (let i = 0; i < 100; i++) await send(KEY_A, 'same-id-every-time');
+    for (let i = 0; i < 10; i++) await send(KEY_A, `a-${i}`);
+    // Tenant B sends tenant A's ids: before, each was a conflict, and B's records were dropped.
+    for (let i = 0; i < 10; i++) await send(KEY_B, `a-${i}`);
+    await gw.gateway.usage!.drain();
+    const byKey = await admin(gw, '/admin/usage?group_by=key');
+    assert.deepEqual(
+      (byKey.json.data as { key: string; requests: number }[]).map((r) => [r.key, r.requests]).sort(),
+      [
+        ['key:config:a', 110],
+        ['key:config:b', 10],
+      ],
+    );
+    const page = await admin(gw, '/admin/usage/requests?limit=500&key=key:config:a');
+    const records = page.json.data as { id: string; request_id: string }[];
+    assert.equal(records.filter((r) => r.request_id === 'same-id-every-time').length, 100, 'the client id is kept as an attribute');
+    assert.equal(new Set(records.map((r) => r.id)).size, 110, 'each record has its own id');
+  });
+
   test('a replayed batch stores nothing twice; retention deletes old records', async () => {
     await driveLoad(gw.url, 5, { headers: { authorization: `Bearer ${KEY_A}` } });
     await gw.gateway.usage!.drain();
     const db = gw.gateway.database!;
     const rows = await db.query<Record<string, unknown>>('SELECT * FROM usage_records');
-    const old = { ...rows[0]!, request_id: 'old-one', started_at: '2000-01-01T00:00:00.000Z' };
+    const old = { ...rows[0]!, id: 'old-one', request_id: 'old-one', started_at: '2000-01-01T00:00:00.000Z' };
     const batch = [...rows.map((r) => JSON.stringify({ ...r, started_at: new Date(r.started_at as Date).toISOString() })), JSON.stringify(old)];
     assert.equal(await insertUsage(db, batch), 1, 'only the new record is stored');
     assert.equal(await insertUsage(db, batch), 0, 'a replay stores nothing');

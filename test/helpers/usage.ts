@@ -83,7 +83,7 @@ export interface Stored {
 /** Totals of the stored usage records. */
 export async function storedTotals(db: Pick<Database, 'query'>): Promise<Stored> {
   const [row] = await db.query<{ count: number; distinct: number; prompt: number; completion: number }>(
-    'SELECT count(*)::int AS count, count(DISTINCT request_id)::int AS distinct, coalesce(sum(prompt_tokens), 0)::int AS prompt, coalesce(sum(completion_tokens), 0)::int AS completion FROM usage_records',
+    'SELECT CAST(count(*) AS integer) AS count, CAST(count(DISTINCT request_id) AS integer) AS "distinct", CAST(coalesce(sum(prompt_tokens), 0) AS integer) AS prompt, CAST(coalesce(sum(completion_tokens), 0) AS integer) AS completion FROM usage_records',
   );
   return row!;
 }

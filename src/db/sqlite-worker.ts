@@ -1,21 +1,26 @@
 import { Worker } from 'node:worker_threads';
-import type { ThreadReply, ThreadRequest, ThreadStart } from './pglite-protocol.js';
+import { StartupError } from './startup-error.js';
+import type { ThreadReply, ThreadRequest, ThreadStart } from './sqlite-protocol.js';
 import type { Database, Row } from './types.js';
 
 type Pending = { resolve: (rows: Row[]) => void; reject: (err: Error) => void };
-type Op = { op: 'query'; sql: string; params: readonly unknown[] } | { op: 'exec'; sql: string } | { op: 'close' };
+type Op =
+  | { op: 'query'; sql: string; params: readonly unknown[] }
+  | { op: 'insertJson'; sql: string; fields: readonly string[]; lines: readonly string[] }
+  | { op: 'exec'; sql: string }
+  | { op: 'close' };
 
 /**
- * The embedded database (PGlite) on a thread of its own (pglite-thread.ts). PGlite runs
- * PostgreSQL in WebAssembly on the calling thread: on the gateway's thread, storing usage
- * records took a third of its CPU under load (issue #7). Here the gateway only posts each
- * statement and its parameters (structured clone) and awaits the rows.
+ * The embedded database (SQLite) on a thread of its own (sqlite-thread.ts). SQLite runs
+ * synchronously on the calling thread; here the gateway only posts each statement and its
+ * parameters (structured clone) and awaits the rows, so a usage batch or a large report
+ * never stalls the event loop.
  *
  * The thread answers in order on its one connection. A transaction therefore holds every
- * other statement back until it ends, as PGlite's own `transaction` does.
+ * other statement back until it ends.
  */
-export class PGliteThreadDatabase implements Database {
-  readonly kind = 'pglite';
+export class SqliteThreadDatabase implements Database {
+  readonly kind = 'sqlite' as const;
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
@@ -33,15 +38,21 @@ export class PGliteThreadDatabase implements Database {
     worker.unref();
   }
 
-  /** Starts the thread and waits until PGlite is open (or failed to open). */
-  static async open(dataDir: string | null): Promise<PGliteThreadDatabase> {
+  /** Starts the thread and waits until SQLite is open (or failed to open). */
+  static async open(dataDir: string | null): Promise<SqliteThreadDatabase> {
     const start: ThreadStart = { dataDir };
-    const worker = new Worker(new URL('./pglite-thread.js', import.meta.url), { workerData: start });
-    const db = new PGliteThreadDatabase(worker);
+    const worker = new Worker(new URL('./sqlite-thread.js', import.meta.url), { workerData: start });
+    const db = new SqliteThreadDatabase(worker);
     try {
       await db.#await(0);
     } catch (err) {
       await worker.terminate();
+      const sqliteCode = (err as { sqliteCode?: unknown }).sqliteCode;
+      if (dataDir !== null && (sqliteCode === 'SQLITE_BUSY' || sqliteCode === 'SQLITE_LOCKED')) {
+        throw new StartupError(
+          `the data folder ${dataDir} is in use by another Sluice process; give each gateway its own database.dataDir, or run several gateways on one PostgreSQL server (database.url)`,
+        );
+      }
       throw err;
     }
     return db;
@@ -49,6 +60,11 @@ export class PGliteThreadDatabase implements Database {
 
   query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     return this.#transaction.then(() => this.#send({ op: 'query', sql, params })) as Promise<T[]>;
+  }
+
+  async insertJson(sql: string, fields: readonly string[], lines: readonly string[]): Promise<number> {
+    const rows = await this.#transaction.then(() => this.#send({ op: 'insertJson', sql, fields, lines }));
+    return (rows[0] as { n: number }).n;
   }
 
   async exec(sql: string): Promise<void> {

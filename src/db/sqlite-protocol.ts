@@ -2,7 +2,7 @@ import type { Row } from './types.js';
 
 /** What the embedded database's thread is started with. */
 export interface ThreadStart {
-  /** PGlite data folder; null keeps the database in memory. */
+  /** Data folder; null keeps the database in memory. */
   readonly dataDir: string | null;
 }
 
@@ -10,6 +10,7 @@ export interface ThreadStart {
 export type ThreadRequest =
   | { readonly id: number; readonly op: 'query'; readonly sql: string; readonly params: readonly unknown[] }
   | { readonly id: number; readonly op: 'exec'; readonly sql: string }
+  | { readonly id: number; readonly op: 'insertJson'; readonly sql: string; readonly fields: readonly string[]; readonly lines: readonly string[] }
   | { readonly id: number; readonly op: 'close' };
 
 export type ThreadReply =
