@@ -92,3 +92,44 @@ describe('usage records survive a SIGKILL of the gateway (fsync: always)', () =>
     }
   });
 });
+
+describe('usage records survive a SIGKILL of the gateway (default config)', () => {
+  let server: PostgresServer;
+  let dir: string;
+  before(async () => {
+    server = await startPostgres();
+    dir = mkdtempSync(join(tmpdir(), 'sluice-usage-kill-default-'));
+  });
+  after(async () => {
+    killChildren();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  // Issue 15: the default policy kept records in memory for up to a flushInterval, so a kill
+  // right after the last answer lost the last few (5 of 20 in the report).
+  test('a kill -9 right after the 20th of 20 sequential answers loses none of their records', async () => {
+    const spoolDir = join(dir, 'spool');
+    const config = join(dir, 'sluice.yaml');
+    // Only where the data goes is set; fsync and flushInterval are the defaults.
+    writeFileSync(config, `database: { url: "${server.url}" }\nusage: { spoolDir: "${spoolDir}" }\n`);
+    const db = new PostgresDatabase({ url: server.url, poolSize: 2, statementTimeoutMs: 5_000 });
+    try {
+      const first = await startCli(config);
+      const answered = await driveLoad(first.url, 20, { concurrency: 1 });
+      first.child.kill('SIGKILL');
+      assert.equal(answered.failed, 0);
+      assert.equal(answered.ids.length, 20);
+      assert.equal(await exitCode(first.child), null, 'killed by a signal, not exited');
+
+      const second = await startCli(config);
+      second.child.kill('SIGTERM');
+      assert.equal(await exitCode(second.child), 0);
+      const stored = await storedIds(db);
+      assert.deepEqual(answered.ids.filter((id) => !stored.has(id)), [], 'every answered request has its record');
+      assert.equal((await storedTotals(db)).count, 20);
+    } finally {
+      await db.close();
+    }
+  });
+});
