@@ -115,7 +115,7 @@ export class Spool {
   #activeBytes = 0;
   /** Lines appended in this event-loop turn, written at its end. */
   #pending: string[] = [];
-  /** The end-of-turn write is queued (process.nextTick). */
+  /** The end-of-turn write is queued (setImmediate: after this turn's I/O callbacks). */
   #turnQueued = false;
   /** A failed write may have left part of a line: the next write starts a new line. */
   #torn = false;
@@ -161,10 +161,10 @@ export class Spool {
   }
 
   /**
-   * Adds one line (without its newline). It is written, with the other lines of this
-   * event-loop turn in one `write`, at the end of the turn (setImmediate): the caller's
-   * answer went to its socket in the same turn, so a crash cannot keep one and lose the other
-   * unless it lands within that turn.
+   * Adds one line (without its newline). It is written with the other lines of this
+   * event-loop turn in one `write` at the end of the turn (setImmediate, after the turn's I/O
+   * callbacks); `written()` resolves then, and a caller that must not get ahead of the line
+   * (an answer's last bytes) waits for it.
    */
   append(line: string): void {
     const text = `${line}\n`;
@@ -172,7 +172,7 @@ export class Spool {
     this.#pending.push(text);
     if (this.#turnQueued) return;
     this.#turnQueued = true;
-    process.nextTick(this.#endTurn);
+    setImmediate(this.#endTurn);
   }
 
   /** Resolves once every line appended so far was handed to the OS (or failed to be: see onError). */
