@@ -180,7 +180,7 @@ export class Spool {
     return this.#wait(this.#writeWaiters);
   }
 
-  /** Resolves once every line appended so far is on the disk (or its write or sync failed); with `always` only. */
+  /** Resolves once every line appended so far is on the disk, or its write or sync failed (with `interval`: at the next flush). */
   durable(): Promise<void> {
     return this.#wait(this.#syncWaiters);
   }

@@ -6,7 +6,7 @@ import type { RequestContext } from '../pipeline/context.js';
 import type { PriceBook } from './prices.js';
 import { needsEstimate, toUsageRecord } from './record.js';
 import { loadTokenizer, type TokenCounter } from './tokens.js';
-import { Spool, type SpoolOptions, type SpoolStats } from './spool.js';
+import { Spool, type SpoolStats } from './spool.js';
 import { insertUsage, pruneUsage } from './store.js';
 
 /** The active segment is sealed at this size even while the database is away. */
@@ -30,10 +30,11 @@ export interface UsageWriterStats {
 
 /**
  * Accounting's writer: one usage record per finished request, appended to a durable local
- * spool on the request path (cheap: a buffer written to the OS once per event-loop turn,
- * synced off the event loop), and shipped to the database in batches off it. A segment of the spool is deleted only
- * after all its batches committed; a crash in between ships them again and the insert skips
- * what is already stored (the request id is the key), so each request is stored once.
+ * spool on the request path (cheap: written to the OS once per event-loop turn, synced off
+ * the event loop), and shipped to the database in batches off it. A segment of the spool is
+ * deleted only after all its batches committed; a crash in between ships them again and the
+ * insert skips what is already stored (the request id is the key), so each request is stored
+ * once.
  */
 export class UsageWriter {
   readonly stats: UsageWriterStats = { spooled: 0, stored: 0, duplicates: 0, dropped: 0, failures: 0 };
@@ -66,9 +67,9 @@ export class UsageWriter {
    * test that freezes time does not freeze shipping; a test that wants to drive rounds passes
    * a fake one.
    */
-  constructor(options: UsageRuntime, db: Database, prices: PriceBook, clock: Clock, logger: Logger, pacer: Clock = systemClock, spool: Pick<SpoolOptions, 'sync'> = {}) {
+  constructor(options: UsageRuntime, db: Database, prices: PriceBook, clock: Clock, logger: Logger, pacer: Clock = systemClock) {
     this.#options = options;
-    this.#spool = new Spool(options.spoolDir, options.fsync, { sync: spool.sync, onError: (err, lost) => this.#spoolFailed(err, lost) });
+    this.#spool = new Spool(options.spoolDir, options.fsync, { onError: (err, lost) => this.#spoolFailed(err, lost) });
     this.#db = db;
     this.#prices = prices;
     this.#clock = clock;
