@@ -85,6 +85,30 @@ describe('the usage writer', () => {
     await writer.stop(1_000);
   });
 
+  test('retention is checked hourly by the injected clock, and prunes by it', async () => {
+    await db.query('DELETE FROM usage_records');
+    const clock = new FakeClock();
+    const pacer = new FakeClock();
+    const logger = createLogger('error', new Writable({ write: (_c, _e, cb) => cb() }));
+    const options = { enabled: true, spoolDir: join(dir, 'spool-retention'), batchSize: 10, flushIntervalMs: 1_000, fsync: 'interval', retentionMs: 60_000 } as const;
+    const writer = new UsageWriter(options, db, new PriceBook(), clock, logger, pacer);
+    const round = async (): Promise<void> => {
+      pacer.advance(options.flushIntervalMs);
+      await until(() => pacer.pendingTimers === 1, 'the round ended');
+    };
+    writer.start();
+    writer.record(finished('writer-retention-1'));
+    await round();
+    assert.equal(writer.stats.stored, 1);
+    clock.advance(30 * 60_000);
+    await round();
+    assert.equal((await db.query('SELECT 1 FROM usage_records')).length, 1, 'the next check is an hour after the last one');
+    clock.advance(30 * 60_000);
+    await round();
+    assert.equal((await db.query('SELECT 1 FROM usage_records')).length, 0, 'an hour later on the injected clock, the record older than the retention is gone');
+    await writer.stop(1_000);
+  });
+
   test('stop is bounded by the pacer, not by a real timer', async () => {
     const pacer = new FakeClock();
     const logger = createLogger('error', new Writable({ write: (_c, _e, cb) => cb() }));
