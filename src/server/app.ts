@@ -263,7 +263,7 @@ export class Gateway {
       return this.metrics.registry.metrics();
     });
 
-    const endpoints = registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bodyLimit: config.server.bodyLimit, bus: this.bus, metrics: this.metrics, now });
+    const endpoints = registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bodyLimit: config.server.bodyLimit, bus: this.bus, metrics: this.metrics, now, ...(this.usage === null ? {} : { recorded: this.usage.handedOff.bind(this.usage) }) });
     if (config.server.cors.origins.length === 0) {
       this.#fastPath = new FastPath({
         endpoints,

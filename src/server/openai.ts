@@ -24,6 +24,11 @@ export interface SurfaceDeps {
   bus: EventBus;
   metrics: Metrics;
   now: () => number;
+  /**
+   * Resolves once what must be on record before a client has a whole answer is: its usage
+   * record handed to the OS (synced, with `usage.fsync: always`). Absent without accounting.
+   */
+  recorded?: () => Promise<void>;
 }
 
 /**
@@ -54,6 +59,7 @@ export interface ModelEndpoint {
  * (IP limits, identity), route, run the route's chain, and answer in the client's dialect.
  */
 function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEndpoint['serve'] {
+  const finish = (ctx: RequestContext): Promise<void> => publishBeforeLastBytes(ctx, deps);
   return async (x: ModelExchange): Promise<void> => {
     const startedAt = deps.now();
     let ctx: RequestContext;
@@ -74,17 +80,34 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
       if (route.queue.priorityHeader && ctx.requestedPriority !== null) ctx.priority = ctx.requestedPriority;
       const chain = pipelines.chain(route);
       cancelWhenClientLeaves(x.res, ctx);
-      await run(ctx, chain, x, dialect, deps.now);
+      await run(ctx, chain, x, dialect, deps.now, finish);
     } catch (err) {
       const e = toSluiceError(err);
       deps.metrics.recordUnrouted(endpoint, e.status, e.code);
       writeErrorBody(x.res, e, dialect.errorBody(e, x.id), x.id, x.base, null);
       return;
     }
-    ctx.disarmDeadline();
-    ctx.endedAt = deps.now();
-    deps.bus.emit('request:end', ctx);
+    publish(ctx, deps);
   };
+}
+
+/** Publishes the finished request (`request:end`), once. */
+function publish(ctx: RequestContext, deps: SurfaceDeps): void {
+  if (ctx.endedAt >= 0) return;
+  ctx.disarmDeadline();
+  ctx.endedAt = deps.now();
+  deps.bus.emit('request:end', ctx);
+}
+
+/**
+ * Publishes the finished request before its answer's last bytes go out, and waits until its
+ * usage record is handed to the OS: a crash right after the client has the answer cannot
+ * lose the record (issue 15; docs/usage.md, Durability). Once the bytes reach the socket the
+ * client's process may run, and kill us, before we run again.
+ */
+async function publishBeforeLastBytes(ctx: RequestContext, deps: SurfaceDeps): Promise<void> {
+  publish(ctx, deps);
+  if (deps.recorded !== undefined) await deps.recorded();
 }
 
 /**
@@ -182,25 +205,28 @@ function parsePriority(v: string | null): number | null {
 }
 
 /** Runs a routed request's chain and writes the answer; every outcome is recorded on ctx. */
-async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<void>, x: ModelExchange, dialect: Dialect, now: () => number): Promise<void> {
+async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<void>, x: ModelExchange, dialect: Dialect, now: () => number, finish: (ctx: RequestContext) => Promise<void>): Promise<void> {
   try {
     await chain(ctx);
     const response = ctx.response;
     if (response === null) throw new SluiceError('SLUICE_ERR_INTERNAL', { message: 'The pipeline produced no response.' });
     if (response.kind === 'stream') {
-      await pumpStream(ctx, x.res, x.base, response, dialect.framing(ctx), now);
+      await pumpStream(ctx, x.res, x.base, response, dialect.framing(ctx), now, finish);
       return;
     }
     ctx.usage = response.usage;
     ctx.status = response.status;
     ctx.firstByteAt = now();
-    writeJson(x.res, response.status, dialect.json(response.body, ctx), ctx.id, x.base, ctx.responseHeaders);
+    const body = dialect.json(response.body, ctx);
+    await finish(ctx);
+    writeJson(x.res, response.status, body, ctx.id, x.base, ctx.responseHeaders);
   } catch (err) {
     const e = ctx.abortedError() ?? toSluiceError(err);
     ctx.status = e.status;
     ctx.errorCode = e.code;
     if (ctx.clientGone) return;
     ctx.firstByteAt = now();
+    await finish(ctx);
     writeErrorBody(x.res, e, dialect.errorBody(e, ctx.id), ctx.id, x.base, ctx.responseHeaders);
   }
 }

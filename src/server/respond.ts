@@ -52,7 +52,7 @@ const sseHeaders = {
  * ends the stream with an `error` event in the client's schema — never a silently cut 200.
  * Returns once the stream is over; `ctx` records how it ended.
  */
-export async function pumpStream(ctx: RequestContext, res: ServerResponse, base: BaseHeaders | null, stream: StreamResponse, framing: StreamFraming, now: () => number): Promise<void> {
+export async function pumpStream(ctx: RequestContext, res: ServerResponse, base: BaseHeaders | null, stream: StreamResponse, framing: StreamFraming, now: () => number, beforeEnd?: (ctx: RequestContext) => Promise<void>): Promise<void> {
   const iterator = stream.chunks[Symbol.asyncIterator]();
   const first = await iterator.next();
   res.writeHead(stream.status, { ...base, ...sseHeaders, ...ctx.responseHeaders, 'x-request-id': ctx.id } as OutgoingHttpHeaders);
@@ -66,6 +66,8 @@ export async function pumpStream(ctx: RequestContext, res: ServerResponse, base:
       item = await iterator.next();
     }
     ctx.usage = stream.usage();
+    // The usage record goes on record before the client has the whole answer (issue 15).
+    if (beforeEnd !== undefined) await beforeEnd(ctx);
     res.end(framing.end());
   } catch (err) {
     ctx.usage = stream.usage();
@@ -75,6 +77,7 @@ export async function pumpStream(ctx: RequestContext, res: ServerResponse, base:
     }
     const e = ctx.abortedError() ?? toSluiceError(err);
     ctx.errorCode = e.code;
+    if (beforeEnd !== undefined) await beforeEnd(ctx);
     res.end(framing.error(e, ctx));
   } finally {
     // Stops the upstream read if we left the loop early (client gone, write failure).

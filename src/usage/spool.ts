@@ -1,19 +1,59 @@
-import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, write, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-const writeAsync = promisify(write);
-const fdatasyncAsync = promisify(fdatasync);
-
 /**
- * When spooled records reach the disk (docs/usage.md, "Durability"):
- * - `always`: each record is written and fdatasync'd before `append` returns.
- * - `interval`: records are buffered and written and fdatasync'd at each `flush`.
- * - `never`: records are buffered and written at each `flush`; the OS decides when they reach the disk.
+ * When spooled records reach the disk (docs/usage.md, "Durability"). Under every policy a
+ * record is handed to the OS (`write`) at the end of the event-loop turn that appended it,
+ * so a process crash loses nothing that was answered; the policies differ in `fdatasync`:
+ * - `always`: group commit, one sync (off the event loop) per batch of records waiting.
+ * - `interval`: one sync per `flush` (every flushInterval).
+ * - `never`: no sync; the OS writes back when it decides.
  */
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
+/** Makes a file's data durable; the default is fdatasync on the libuv thread pool. */
+export type SyncFile = (fd: number) => Promise<void>;
+
+export interface SpoolOptions {
+  /** Replaces fdatasync (a test counts or holds syncs through it). */
+  readonly sync?: SyncFile;
+  /** A write or sync failed outside a caller's await; `lost` records could not be written. */
+  readonly onError?: (err: unknown, lost: number) => void;
+}
+
+/** Callers waiting for the lines of one write (one event-loop turn) to be written or synced. */
+interface Waiter {
+  readonly gen: number;
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+}
+
+function waiter(gen: number): Waiter {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { gen, promise, resolve };
+}
+
+/** Resolves the waiters of writes up to `gen` (oldest first) and drops them. */
+function release(waiters: Waiter[], gen: number): void {
+  while (waiters.length > 0 && waiters[0]!.gen <= gen) waiters.shift()!.resolve();
+}
+
+/** Counters of what the spool did; `durable` never runs ahead of a completed sync. */
+export interface SpoolStats {
+  /** Records handed to the OS (in a segment file, maybe only in the page cache). */
+  written: number;
+  /** Records on the disk: a sync that began after they were written has completed. */
+  durable: number;
+  /** `write` calls (one per event-loop turn that appended records). */
+  writes: number;
+  /** Sync calls. */
+  syncs: number;
+}
+
 const SEGMENT = /^(\d{12})\.jsonl$/;
+const fdatasyncAsync: SyncFile = promisify(fdatasync);
 
 /** Whether a process with this id runs (EPERM: it does, as another user). */
 function running(pid: number): boolean {
@@ -63,19 +103,43 @@ export interface SegmentContents {
  */
 export class Spool {
   readonly dir: string;
+  readonly stats: SpoolStats = { written: 0, durable: 0, writes: 0, syncs: 0 };
   readonly #fsync: FsyncPolicy;
+  readonly #sync: SyncFile;
+  readonly #onError: (err: unknown, lost: number) => void;
   readonly #lock: string;
   readonly #sealed: string[];
+  readonly #endTurn: () => void;
   #next: number;
   #fd: number | null = null;
   #activeBytes = 0;
-  #buffer: string[] = [];
-  /** Writes of buffered lines run one at a time, in order. */
-  #writing: Promise<void> = Promise.resolve();
+  /** Lines appended in this event-loop turn, written at its end. */
+  #pending: string[] = [];
+  /** The end-of-turn write is queued (setImmediate: after this turn's I/O callbacks). */
+  #turnQueued = false;
+  /** A failed write may have left part of a line: the next write starts a new line. */
+  #torn = false;
+  /** Syncs and closes run one at a time, in order, so `durable` can only move forward. */
+  #syncs: Promise<void> = Promise.resolve();
+  /** A group commit is queued and not yet started: records written now join it. */
+  #commitQueued = false;
+  /** Writes done (or failed), and the last of them a completed sync covers. */
+  #writeGen = 0;
+  #durableGen = 0;
+  #writeWaiters: Waiter[] = [];
+  #syncWaiters: Waiter[] = [];
 
-  constructor(dir: string, fsync: FsyncPolicy) {
+  constructor(dir: string, fsync: FsyncPolicy, options: SpoolOptions = {}) {
     this.dir = dir;
     this.#fsync = fsync;
+    this.#sync = options.sync ?? fdatasyncAsync;
+    this.#onError = options.onError ?? ((): void => {});
+    this.#endTurn = (): void => {
+      if (!this.#turnQueued) return; // written already by a flush, seal or close
+      this.#turnQueued = false;
+      this.#writeReported();
+      if (this.#fsync === 'always') this.#commit();
+    };
     mkdirSync(dir, { recursive: true });
     this.#lock = lockFolder(dir);
     const found = readdirSync(dir)
@@ -86,7 +150,7 @@ export class Spool {
     this.#next = found.length === 0 ? 1 : Number(found.at(-1)) + 1;
   }
 
-  /** Bytes in the active segment, written or buffered. */
+  /** Bytes in the active segment, written or pending. */
   get activeBytes(): number {
     return this.#activeBytes;
   }
@@ -96,38 +160,70 @@ export class Spool {
     return this.#sealed;
   }
 
-  /** Adds one line (without its newline). With `always` it is on disk when this returns. */
+  /**
+   * Adds one line (without its newline). It is written with the other lines of this
+   * event-loop turn in one `write` at the end of the turn (setImmediate, after the turn's I/O
+   * callbacks); `written()` resolves then, and a caller that must not get ahead of the line
+   * (an answer's last bytes) waits for it.
+   */
   append(line: string): void {
     const text = `${line}\n`;
     this.#activeBytes += Buffer.byteLength(text);
-    if (this.#fsync !== 'always') {
-      this.#buffer.push(text);
+    this.#pending.push(text);
+    if (this.#turnQueued) return;
+    this.#turnQueued = true;
+    setImmediate(this.#endTurn);
+  }
+
+  /** Resolves once every line appended so far was handed to the OS (or failed to be: see onError). */
+  written(): Promise<void> {
+    return this.#wait(this.#writeWaiters);
+  }
+
+  /** Resolves once every line appended so far is on the disk, or its write or sync failed (with `interval`: at the next flush). */
+  durable(): Promise<void> {
+    return this.#wait(this.#syncWaiters);
+  }
+
+  #wait(waiters: Waiter[]): Promise<void> {
+    const done = waiters === this.#writeWaiters ? this.#writeGen : this.#durableGen;
+    const gen = this.#pending.length > 0 ? this.#writeGen + 1 : this.#writeGen;
+    if (gen <= done) return Promise.resolve();
+    const last = waiters.at(-1);
+    if (last?.gen === gen) return last.promise;
+    const w = waiter(gen);
+    waiters.push(w);
+    return w.promise;
+  }
+
+  /** Writes what is pending now and syncs the active segment (unless `never`); resolves when done. */
+  flush(): Promise<void> {
+    try {
+      this.#writeNow();
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    if (this.#fsync === 'never') return this.#syncs;
+    return this.#chain(() => this.#syncActive());
+  }
+
+  /** Ends the active segment (written and, unless `never`, synced) so it can be shipped; a no-op when it is empty. */
+  async seal(): Promise<void> {
+    this.#writeNow();
+    const fd = this.#fd;
+    if (fd === null) {
+      await this.#syncs;
       return;
     }
-    const fd = this.#open();
-    writeSync(fd, text);
-    fdatasyncSync(fd);
-  }
-
-  /** Writes the buffered lines to the active segment (and syncs them, with `interval`). */
-  flush(): Promise<void> {
-    if (this.#buffer.length === 0) return this.#writing;
-    const text = this.#buffer.join('');
-    this.#buffer = [];
-    this.#writing = this.#writing.then(() => this.#write(text));
-    return this.#writing;
-  }
-
-  /** Ends the active segment (after flushing it) so it can be shipped; a no-op when it is empty. */
-  async seal(): Promise<void> {
-    await this.flush();
-    if (this.#fd === null) return;
-    closeSync(this.#fd);
+    // Detached first: lines appended while it syncs start the next segment.
+    const path = this.#path(this.#next);
     this.#fd = null;
-    // Lines appended while the flush ran belong to the next segment.
-    this.#activeBytes = this.#buffer.reduce((n, t) => n + Buffer.byteLength(t), 0);
-    this.#sealed.push(this.#path(this.#next));
     this.#next++;
+    this.#activeBytes = 0;
+    const written = this.stats.written;
+    const gen = this.#writeGen;
+    await this.#chain(() => this.#syncAndClose(fd, written, gen));
+    this.#sealed.push(path);
   }
 
   /** Reads a sealed segment's lines. */
@@ -145,20 +241,119 @@ export class Spool {
     this.#sealed.shift();
   }
 
-  /** Flushes what is buffered, closes the active segment (it is sealed at the next open) and lets the folder go. */
+  /** Writes what is pending, syncs (unless `never`) and closes the active segment (sealed at the next open), and lets the folder go. */
   async close(): Promise<void> {
-    await this.flush();
-    if (this.#fd !== null) closeSync(this.#fd);
+    try {
+      this.#writeNow();
+    } catch {
+      // Reported through onError; what was written is still synced and closed.
+    }
+    const fd = this.#fd;
     this.#fd = null;
-    unlinkSync(this.#lock);
+    const written = this.stats.written;
+    const gen = this.#writeGen;
+    try {
+      if (fd !== null) await this.#chain(() => this.#syncAndClose(fd, written, gen));
+      else await this.#syncs;
+    } finally {
+      unlinkSync(this.#lock);
+    }
   }
 
-  async #write(text: string): Promise<void> {
-    const fd = this.#open();
-    const data = Buffer.from(text);
+  /** Writes the pending lines now (before a flush or seal) instead of at the end of the turn; throws on a disk error. */
+  #writeNow(): void {
+    this.#turnQueued = false;
+    this.#write();
+  }
+
+  #writeReported(): void {
+    try {
+      this.#write();
+    } catch {
+      // #write reported it.
+    }
+  }
+
+  /** One `write` of every pending line. Lines that could not be written are reported and dropped. */
+  #write(): void {
+    const count = this.#pending.length;
+    if (count === 0) return;
+    const data = Buffer.from((this.#torn ? '\n' : '') + this.#pending.join(''));
+    this.#pending = [];
+    const gen = ++this.#writeGen;
     let off = 0;
-    while (off < data.length) off += (await writeAsync(fd, data, off, data.length - off)).bytesWritten;
-    if (this.#fsync === 'interval') await fdatasyncAsync(fd);
+    try {
+      const fd = this.#open();
+      this.stats.writes++;
+      // A regular file takes the whole buffer unless the disk is full; loop for that case.
+      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+      this.#torn = false;
+    } catch (err) {
+      if (off > 0) this.#torn = true;
+      this.#onError(err, count);
+      throw err;
+    } finally {
+      release(this.#writeWaiters, gen);
+    }
+    this.stats.written += count;
+  }
+
+  /** A sync covering writes up to `gen` completed (or failed: waiting longer would not help). */
+  #synced(gen: number): void {
+    if (gen <= this.#durableGen) return;
+    this.#durableGen = gen;
+    release(this.#syncWaiters, gen);
+  }
+
+  /** Group commit (`always`): at most one sync runs and one waits; records written meanwhile join the waiting one. */
+  #commit(): void {
+    if (this.#commitQueued || this.#writeGen === this.#durableGen) return;
+    this.#commitQueued = true;
+    this.#chain(() => {
+      this.#commitQueued = false;
+      return this.#syncActive();
+    }).catch((err: unknown) => this.#onError(err, 0));
+  }
+
+  /**
+   * Syncs the active segment. Records in earlier segments were synced by their seal, earlier
+   * in the chain, so once this completes everything written before it began is durable.
+   */
+  async #syncActive(): Promise<void> {
+    const target = this.stats.written;
+    const gen = this.#writeGen;
+    const fd = this.#fd;
+    // Nothing new on the disk to sync: no active segment (its seal synced it), or the writes
+    // since the last sync failed (their lines were reported lost; nobody should wait on them).
+    if (target === this.stats.durable || fd === null) return this.#synced(gen);
+    this.stats.syncs++;
+    try {
+      await this.#sync(fd);
+      this.stats.durable = Math.max(this.stats.durable, target);
+    } finally {
+      this.#synced(gen);
+    }
+  }
+
+  /** Syncs (unless `never`) and closes a detached segment holding the records written up to `target`. */
+  async #syncAndClose(fd: number, target: number, gen: number): Promise<void> {
+    try {
+      if (this.#fsync !== 'never' && target > this.stats.durable) {
+        this.stats.syncs++;
+        await this.#sync(fd);
+        this.stats.durable = Math.max(this.stats.durable, target);
+      }
+    } finally {
+      closeSync(fd);
+      this.#synced(gen);
+    }
+  }
+
+  /** Runs `step` after every sync or close before it; a failure rejects this step only. */
+  #chain(step: () => Promise<void>): Promise<void> {
+    const run = this.#syncs.then(step);
+    this.#syncs = run.catch(() => {});
+    return run;
   }
 
   #open(): number {

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { UsageRuntime } from '../config/compile.js';
 import type { Database } from '../db/index.js';
-import type { Clock } from '../lib/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { PriceBook } from './prices.js';
 import { needsEstimate, toUsageRecord } from './record.js';
 import { loadTokenizer, type TokenCounter } from './tokens.js';
-import { Spool } from './spool.js';
+import { Spool, type SpoolStats } from './spool.js';
 import { insertUsage, pruneUsage } from './store.js';
 
 /** The active segment is sealed at this size even while the database is away. */
@@ -30,10 +30,11 @@ export interface UsageWriterStats {
 
 /**
  * Accounting's writer: one usage record per finished request, appended to a durable local
- * spool on the request path (cheap: a buffer, or one write + fdatasync with `fsync: always`),
- * and shipped to the database in batches off it. A segment of the spool is deleted only
- * after all its batches committed; a crash in between ships them again and the insert skips
- * what is already stored (the request id is the key), so each request is stored once.
+ * spool on the request path (cheap: written to the OS once per event-loop turn, synced off
+ * the event loop), and shipped to the database in batches off it. A segment of the spool is
+ * deleted only after all its batches committed; a crash in between ships them again and the
+ * insert skips what is already stored (the request id is the key), so each request is stored
+ * once.
  */
 export class UsageWriter {
   readonly stats: UsageWriterStats = { spooled: 0, stored: 0, duplicates: 0, dropped: 0, failures: 0 };
@@ -41,11 +42,14 @@ export class UsageWriter {
   readonly #db: Database;
   readonly #options: UsageRuntime;
   readonly #prices: PriceBook;
+  /** Time for decisions: backoff, retention. */
   readonly #clock: Clock;
+  /** Timers for pacing rounds and bounding the stop: real time unless a test drives them. */
+  readonly #pacer: Clock;
   readonly #logger: Logger;
   /** Batches of a sealed segment already committed, so a retry resumes after them. */
   readonly #progress = new Map<string, number>();
-  #timer: NodeJS.Timeout | null = null;
+  #timer: TimerHandle | null = null;
   #tick: Promise<void> | null = null;
   #failing = false;
   #backoffMs = 0;
@@ -57,13 +61,25 @@ export class UsageWriter {
   /** Set while records wait for the tokenizer to load; `drain` waits for them. */
   #tokenizer: Promise<void> | null = null;
 
-  constructor(options: UsageRuntime, db: Database, prices: PriceBook, clock: Clock, logger: Logger) {
+  /**
+   * `clock` decides (backoff, retention); `pacer` only paces rounds every flushInterval and
+   * bounds `stop`. The pacer is real time by default, apart from the gateway's clock, so a
+   * test that freezes time does not freeze shipping; a test that wants to drive rounds passes
+   * a fake one.
+   */
+  constructor(options: UsageRuntime, db: Database, prices: PriceBook, clock: Clock, logger: Logger, pacer: Clock = systemClock) {
     this.#options = options;
-    this.#spool = new Spool(options.spoolDir, options.fsync);
+    this.#spool = new Spool(options.spoolDir, options.fsync, { onError: (err, lost) => this.#spoolFailed(err, lost) });
     this.#db = db;
     this.#prices = prices;
     this.#clock = clock;
+    this.#pacer = pacer;
     this.#logger = logger;
+  }
+
+  /** What the spool did: records written to the OS, records synced, writes and syncs. */
+  get spool(): Readonly<SpoolStats> {
+    return this.#spool.stats;
   }
 
   /**
@@ -93,6 +109,27 @@ export class UsageWriter {
       this.stats.dropped++;
       this.#logger.error({ err, reqId: ctx.id }, 'usage record could not be spooled');
     }
+  }
+
+  /** A spool write or sync failed at the end of a turn (a disk error): `lost` records were not written. */
+  #spoolFailed(err: unknown, lost: number): void {
+    this.stats.dropped += lost;
+    this.#logger.error({ err, lost }, lost > 0 ? 'usage records could not be written to the spool' : 'usage spool could not be synced');
+  }
+
+  /**
+   * Resolves once the records of every request published so far are safe from a process
+   * crash (written to the OS) and, with `fsync: always`, from a machine crash (synced: a group
+   * commit). The surface waits for it before an answer's last bytes (docs/usage.md, Durability).
+   */
+  handedOff(): Promise<void> {
+    // A record waiting for the tokenizer is appended when it loads; wait for that first.
+    if (this.#countTokens === null && this.#tokenizer !== null) return this.#tokenizer.then(() => this.#spooled());
+    return this.#spooled();
+  }
+
+  #spooled(): Promise<void> {
+    return this.#options.fsync === 'always' ? this.#spool.durable() : this.#spool.written();
   }
 
   /** For /ready: whether records reach the database, and how many segments wait in the spool. */
@@ -126,26 +163,26 @@ export class UsageWriter {
    */
   async stop(timeoutMs: number): Promise<void> {
     this.#stopped = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#timer !== null) this.#pacer.clearTimer(this.#timer);
     this.#timer = null;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: TimerHandle | undefined;
     const timedOut = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
+      timer = this.#pacer.setTimer(resolve, timeoutMs);
     });
     await Promise.race([this.drain(), timedOut]);
-    clearTimeout(timer);
+    if (timer !== undefined) this.#pacer.clearTimer(timer);
     await this.#spool.close();
   }
 
   #schedule(ms: number): void {
     if (this.#stopped) return;
-    // Real time on purpose: shipping is I/O pacing, and a test's fake clock must not stall it.
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      void this.#round(false).then(() => this.#schedule(this.#options.flushIntervalMs));
-    }, ms);
-    this.#timer.unref();
+    this.#timer = this.#pacer.setTimer(this.#onTimer, ms);
   }
+
+  readonly #onTimer = (): void => {
+    this.#timer = null;
+    void this.#round(false).then(() => this.#schedule(this.#options.flushIntervalMs));
+  };
 
   /** One round: flush the spool; unless backing off from a failure (or forced), seal and ship. */
   async #ship(force: boolean): Promise<void> {
@@ -155,7 +192,7 @@ export class UsageWriter {
       this.#logger.error({ err }, 'usage spool could not be written');
       return;
     }
-    const now = Date.now();
+    const now = this.#clock.now();
     if (!force && now < this.#retryAt) return;
     try {
       // While segments wait (database away), the active one grows up to SEGMENT_BYTES.
@@ -163,7 +200,7 @@ export class UsageWriter {
       for (const path of [...this.#spool.sealed]) await this.#shipSegment(path);
       if (this.#options.retentionMs !== null && now - this.#prunedAt >= PRUNE_EVERY_MS) {
         this.#prunedAt = now;
-        await pruneUsage(this.#db, new Date(this.#clock.now() - this.#options.retentionMs));
+        await pruneUsage(this.#db, new Date(now - this.#options.retentionMs));
       }
       if (this.#failing) this.#logger.warn({ stored: this.stats.stored }, 'usage records reach the database again');
       this.#failing = false;

@@ -1,9 +1,26 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, fdatasync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { Spool } from '../../../src/usage/spool.js';
+import { Spool, type SyncFile } from '../../../src/usage/spool.js';
+
+/** A sync that only completes when the test lets it: counts calls, holds each one. */
+function heldSync(): { sync: SyncFile; calls: number; release: () => void } {
+  const held: (() => void)[] = [];
+  const hook = {
+    calls: 0,
+    sync: (): Promise<void> => {
+      hook.calls++;
+      return new Promise<void>((resolve) => held.push(resolve));
+    },
+    release: (): void => held.shift()!(),
+  };
+  return hook;
+}
+
+/** Lets pending I/O callbacks and promise jobs run (no timers: a turn of the event loop). */
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('the usage spool', () => {
   let dir: string;
@@ -12,12 +29,20 @@ describe('the usage spool', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('with fsync always a line is in the file when append returns', async () => {
-    const spool = new Spool(dir, 'always');
-    spool.append('{"a":1}');
-    const file = readdirSync(dir).find((f) => f.endsWith('.jsonl'));
-    assert.equal(readFileSync(join(dir, file!), 'utf8'), '{"a":1}\n');
-    await spool.close();
+  test('the lines of one event-loop turn are handed to the OS in one write at its end, under every policy', async () => {
+    for (const policy of ['always', 'interval', 'never'] as const) {
+      const sub = join(dir, policy);
+      const spool = new Spool(sub, policy);
+      spool.append('{"a":1}');
+      spool.append('{"a":2}');
+      assert.deepEqual(readdirSync(sub), ['LOCK'], `${policy}: nothing written within the turn`);
+      await spool.written();
+      const file = readdirSync(sub).find((f) => f.endsWith('.jsonl'));
+      assert.equal(readFileSync(join(sub, file!), 'utf8'), '{"a":1}\n{"a":2}\n', policy);
+      assert.equal(spool.stats.writes, 1, `${policy}: one write for the turn`);
+      assert.equal(spool.stats.written, 2);
+      await spool.close();
+    }
   });
 
   test('one process per spool folder: a running holder is refused, a dead one is taken over', async () => {
@@ -66,5 +91,93 @@ describe('the usage spool', () => {
     assert.equal(second.sealed.length, 3, 'new lines go to a new segment after the old ones');
     assert.deepEqual(second.read(second.sealed[2]!).lines, ['c']);
     await second.close();
+  });
+
+  test('group commit: with fsync always, records waiting while a sync runs share the next one, and none is durable before its sync', async () => {
+    const hook = heldSync();
+    const spool = new Spool(dir, 'always', { sync: hook.sync });
+    spool.append('first');
+    let firstDurable = false;
+    void spool.durable().then(() => (firstDurable = true));
+    await spool.written();
+    await turn();
+    assert.equal(hook.calls, 1, 'the first record starts a sync');
+    // 200 records in 20 turns (ten concurrent requests ending per turn) while that sync runs.
+    let restDurable = false;
+    for (let t = 0; t < 20; t++) {
+      for (let i = 0; i < 10; i++) spool.append(`r${t}-${i}`);
+      if (t === 19) void spool.durable().then(() => (restDurable = true));
+      await turn();
+    }
+    assert.equal(spool.stats.written, 201, 'all handed to the OS');
+    assert.equal(spool.stats.writes, 21, 'one write per turn');
+    assert.equal(spool.stats.durable, 0, 'nothing is durable before its sync completes');
+    assert.equal(hook.calls, 1, 'one sync at a time: the others wait, grouped');
+    assert.equal(firstDurable, false);
+
+    hook.release();
+    await turn();
+    assert.equal(spool.stats.durable, 1, 'the first sync covers the record written before it began');
+    assert.equal(firstDurable, true);
+    assert.equal(hook.calls, 2, 'one sync for the 200 records that waited');
+    assert.equal(restDurable, false, 'not durable before their own sync');
+
+    hook.release();
+    await turn();
+    assert.equal(spool.stats.durable, 201);
+    assert.equal(restDurable, true);
+    assert.equal(spool.stats.syncs, 2, '2 syncs for 201 records');
+    const closing = spool.close();
+    await closing;
+    assert.equal(hook.calls, 2, 'close does not sync again what is synced');
+  });
+
+  test('group commit with the real fdatasync: far fewer syncs than records, at most one per write', async () => {
+    let calls = 0;
+    const spool = new Spool(dir, 'always', {
+      sync: (fd) => {
+        calls++;
+        return new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err === null ? resolve() : reject(err))));
+      },
+    });
+    const waits: Promise<void>[] = [];
+    for (let t = 0; t < 50; t++) {
+      for (let i = 0; i < 20; i++) spool.append(`{"t":${t},"i":${i}}`);
+      waits.push(spool.durable());
+      await turn();
+    }
+    await Promise.all(waits);
+    assert.equal(spool.stats.durable, 1000);
+    assert.equal(spool.stats.syncs, calls);
+    assert.ok(calls <= spool.stats.writes && calls <= 50, `${calls} syncs for 1000 records in ${spool.stats.writes} writes`);
+    await spool.seal();
+    assert.equal(spool.read(spool.sealed[0]!).lines.length, 1000);
+    await spool.close();
+  });
+
+  test('a seal while a sync runs: later lines start the next segment, and are durable only after a sync of their own', async () => {
+    const hook = heldSync();
+    const spool = new Spool(dir, 'always', { sync: hook.sync });
+    spool.append('a');
+    await spool.written();
+    await turn();
+    assert.equal(hook.calls, 1);
+    const sealing = spool.seal();
+    spool.append('b');
+    await spool.written();
+    assert.equal(spool.stats.durable, 0);
+    hook.release(); // the group commit of 'a'
+    await sealing; // 'a' was synced already: the seal only closes its segment
+    assert.equal(spool.stats.durable, 1);
+    await turn();
+    assert.equal(hook.calls, 2, "then the group commit of 'b', in the next segment");
+    assert.equal(spool.stats.durable, 1, "'b' is not durable before its sync");
+    hook.release();
+    await turn();
+    assert.equal(spool.stats.durable, 2);
+    assert.deepEqual(spool.read(spool.sealed[0]!).lines, ['a']);
+    await spool.seal();
+    assert.deepEqual(spool.read(spool.sealed[1]!).lines, ['b']);
+    await spool.close();
   });
 });
