@@ -3,6 +3,7 @@ import { SluiceError } from '../errors.js';
 
 /** Maps fastify's own errors (body parsing, limits) to the catalog. */
 export function fromFastifyError(err: FastifyError, bodyLimit: number): SluiceError {
+  if (err instanceof SluiceError) return err;
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

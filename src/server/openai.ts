@@ -15,6 +15,7 @@ import type { Dialect } from './dialect.js';
 import { anthropicDialect, openaiDialect } from './dialects.js';
 import { fromFastifyError } from './fastify-errors.js';
 import { rememberJsonText } from '../upstream/json-text.js';
+import { MAX_JSON_DEPTH, findUnstorable, jsonTooDeep, unstorable } from '../lib/text.js';
 
 export interface SurfaceDeps {
   pipelines: () => Pipelines;
@@ -58,6 +59,7 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
     const startedAt = deps.now();
     let ctx: RequestContext;
     try {
+      refuseUnstorable(x.body);
       const body = dialect.request(endpoint, x.body);
       const principal = await deps.guard.check(x.ip, x.headers);
       const pipelines = deps.pipelines();
@@ -125,6 +127,10 @@ const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'ignore' } as c
  */
 export function parseJsonBody(text: string): unknown {
   if (text.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY();
+  // Bounded before anything walks the body (estimates, cache keys, schemas recurse on it).
+  if (jsonTooDeep(text, MAX_JSON_DEPTH)) {
+    throw new SluiceError('SLUICE_ERR_JSON_TOO_DEEP', { message: `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.` });
+  }
   let value: unknown;
   try {
     value = sjson.parse(text, null, PARSE_OPTIONS);
@@ -168,6 +174,19 @@ function routes(app: FastifyInstance, deps: SurfaceDeps, endpoints: ReadonlyMap<
       data: pipelines.table.models().map((id) => ({ id, object: 'model', created: 0, owned_by: pipelines.table.match(id)?.targets[0]?.provider ?? 'sluice' })),
     };
   });
+}
+
+/**
+ * Fields that end up in the usage record (the model, the end user, metadata ids) must be text
+ * PostgreSQL can store: a NUL or a lone surrogate would be served and then lose its record.
+ */
+function refuseUnstorable(body: unknown): void {
+  if (typeof body !== 'object' || body === null) return;
+  const b = body as Record<string, unknown>;
+  const param = (typeof b.model === 'string' && unstorable(b.model) ? 'model' : null) ?? (typeof b.user === 'string' && unstorable(b.user) ? 'user' : null) ?? findUnstorable(b.metadata, 'metadata');
+  if (param !== null) {
+    throw new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: `Invalid request: ${JSON.stringify(param)} contains a NUL character or a lone UTF-16 surrogate, which cannot be stored.`, param });
+  }
 }
 
 function headerValue(v: string | string[] | undefined): string | null {
