@@ -68,3 +68,15 @@ export function findUnstorable(value: unknown, root = ''): string | null {
   }
   return null;
 }
+
+/** Whether a parsed JSON value nests arrays/objects deeper than `max` (walked with an explicit stack). */
+export function valueTooDeep(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth + 1 > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) stack.push([child, depth + 1]);
+  }
+  return false;
+}

@@ -272,7 +272,7 @@ export class Gateway {
         logger: options.logger,
       });
     }
-    if (config.adminTokenHashes.length > 0) registerAdminApi(app, { tokenHashes: config.adminTokenHashes, keys: this.keys, usage: this.usage === null ? null : resources.reader, cache: cache === null ? null : cache.store });
+    if (config.adminTokenHashes.length > 0) registerAdminApi(app, { tokenHashes: config.adminTokenHashes, keys: this.keys, usage: this.usage === null ? null : resources.reader, cache: cache === null ? null : cache.store, tiers: new Set(Object.keys(config.tiers)) });
   }
 
   /** The fast path for model requests; null when fastify serves them all (CORS on). */
