@@ -1,13 +1,14 @@
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import type { Pool } from 'undici';
 import type { CompiledService } from '../config/services.js';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { EventBus } from '../observability/events.js';
 import { cancelWhenClientLeaves } from '../pipeline/client-gone.js';
-import { writeErrorBody } from '../server/respond.js';
+import { clientClosed, logInternal, writeErrorBody } from '../server/respond.js';
 import { compose, type Next, type Stage } from '../pipeline/compose.js';
 import type { Guard, GuardScope } from '../policies/guard.js';
 import type { UpstreamPools } from '../upstream/pools.js';
@@ -32,6 +33,8 @@ export interface HttpServicesDeps {
   readonly bus: EventBus;
   readonly trusted: (peer: string) => boolean;
   readonly now: () => number;
+  /** Where 500s are logged with their cause. */
+  readonly logger: Logger;
 }
 
 /** One service of one config version: its instances, balancer and chain of stages. */
@@ -123,10 +126,12 @@ export class HttpServices {
       await rt.chain(ctx);
     } catch (err) {
       const reason: unknown = ctx.controller.signal.reason;
-      const e = !ctx.clientGone && reason instanceof SluiceError ? reason : toSluiceError(err);
+      // A client that left (an aborted upload too) is its own outcome, 499, not a gateway 500.
+      const e = ctx.clientGone ? clientClosed() : reason instanceof SluiceError ? reason : toSluiceError(err);
       ctx.status = e.status;
       ctx.errorCode = e.code;
       if (!ctx.clientGone) {
+        logInternal(this.#deps.logger, e, ctx.id);
         // A body left unread (refused before or while forwarding) is drained, so the client
         // can read the answer instead of seeing the connection reset under its upload.
         if (!ctx.req.complete) {

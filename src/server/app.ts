@@ -168,6 +168,7 @@ export class Gateway {
       bus: this.bus,
       trusted: trustFunction(config.server.trustProxy),
       now,
+      logger: options.logger,
     });
     registerHttpMetrics(this.metrics.registry, this.bus, () => this.#services.runtimes);
     this.usage = config.usage.enabled && resources.db !== null ? new UsageWriter(config.usage, resources.db, config.prices, clock, this.#logger) : null;
@@ -261,7 +262,7 @@ export class Gateway {
       return this.metrics.registry.metrics();
     });
 
-    const endpoints = registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bodyLimit: config.server.bodyLimit, bus: this.bus, metrics: this.metrics, now });
+    const endpoints = registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bodyLimit: config.server.bodyLimit, bus: this.bus, metrics: this.metrics, now, logger: options.logger });
     if (config.server.cors.origins.length === 0) {
       this.#fastPath = new FastPath({
         endpoints,

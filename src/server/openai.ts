@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
 import { errorCodes, type FastifyBodyParser, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
 import { SluiceError, toSluiceError } from '../errors.js';
@@ -10,7 +11,7 @@ import type { Pipelines } from '../pipeline/pipelines.js';
 import type { Endpoint } from '../providers/types.js';
 import type { RuntimeConfig } from '../config/compile.js';
 import type { Guard } from '../policies/guard.js';
-import { pumpStream, sendError, writeErrorBody, writeJson, type BaseHeaders } from './respond.js';
+import { clientClosed, logInternal, pumpStream, sendError, writeErrorBody, writeJson, type BaseHeaders } from './respond.js';
 import type { Dialect } from './dialect.js';
 import { anthropicDialect, openaiDialect } from './dialects.js';
 import { fromFastifyError } from './fastify-errors.js';
@@ -25,6 +26,8 @@ export interface SurfaceDeps {
   bus: EventBus;
   metrics: Metrics;
   now: () => number;
+  /** Where 500s are logged with their cause (logInternal). */
+  logger: Logger;
 }
 
 /**
@@ -48,6 +51,8 @@ export interface ModelExchange {
 export interface ModelEndpoint {
   readonly serve: (x: ModelExchange) => Promise<void>;
   readonly dialect: Dialect;
+  /** Records a client that went away before its body was read (499 in metrics, an info line). */
+  readonly closed: (id: string) => void;
 }
 
 /**
@@ -76,9 +81,10 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
       if (route.queue.priorityHeader && ctx.requestedPriority !== null) ctx.priority = ctx.requestedPriority;
       const chain = pipelines.chain(route);
       cancelWhenClientLeaves(x.res, ctx);
-      await run(ctx, chain, x, dialect, deps.now);
+      await run(ctx, chain, x, dialect, deps);
     } catch (err) {
       const e = toSluiceError(err);
+      logInternal(deps.logger, e, x.id);
       deps.metrics.recordUnrouted(endpoint, e.status, e.code);
       writeErrorBody(x.res, e, dialect.errorBody(e, x.id), x.id, x.base, null);
       return;
@@ -95,10 +101,10 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
  */
 export function registerOpenAISurface(app: FastifyInstance, deps: SurfaceDeps): ReadonlyMap<string, ModelEndpoint> {
   const endpoints = new Map<string, ModelEndpoint>([
-    ['/v1/chat/completions', { serve: serve(deps, openaiDialect, 'chat'), dialect: openaiDialect }],
-    ['/v1/completions', { serve: serve(deps, openaiDialect, 'completions'), dialect: openaiDialect }],
-    ['/v1/embeddings', { serve: serve(deps, openaiDialect, 'embeddings'), dialect: openaiDialect }],
-    ['/v1/messages', { serve: serve(deps, anthropicDialect, 'chat'), dialect: anthropicDialect }],
+    ['/v1/chat/completions', { serve: serve(deps, openaiDialect, 'chat'), dialect: openaiDialect, closed: closed(deps, 'chat') }],
+    ['/v1/completions', { serve: serve(deps, openaiDialect, 'completions'), dialect: openaiDialect, closed: closed(deps, 'completions') }],
+    ['/v1/embeddings', { serve: serve(deps, openaiDialect, 'embeddings'), dialect: openaiDialect, closed: closed(deps, 'embeddings') }],
+    ['/v1/messages', { serve: serve(deps, anthropicDialect, 'chat'), dialect: anthropicDialect, closed: closed(deps, 'chat') }],
   ]);
   void app.register((scope, _options, done) => {
     keepJsonText(scope);
@@ -106,6 +112,15 @@ export function registerOpenAISurface(app: FastifyInstance, deps: SurfaceDeps): 
     done();
   });
   return endpoints;
+}
+
+/** A client that aborted its upload: not a gateway failure, so not a 5xx, and not an error line. */
+function closed(deps: SurfaceDeps, endpoint: Endpoint): ModelEndpoint['closed'] {
+  return (id) => {
+    const e = clientClosed();
+    deps.metrics.recordUnrouted(endpoint, e.status, e.code);
+    deps.logger.info({ reqId: id, endpoint, status: e.status, code: e.code }, 'client closed the connection before its request was read');
+  };
 }
 
 /** A model endpoint as a fastify handler: the reply is hijacked and answered on the raw response. */
@@ -162,6 +177,12 @@ function routes(app: FastifyInstance, deps: SurfaceDeps, endpoints: ReadonlyMap<
       // Errors fastify raises itself (bad JSON, body too large) in the endpoint's dialect: Anthropic's shape on /v1/messages.
       errorHandler: (err: FastifyError, request, reply) => {
         const e = err instanceof SluiceError ? err : fromFastifyError(err, deps.bodyLimit);
+        if (e.code === 'SLUICE_ERR_CLIENT_CLOSED') {
+          endpoint.closed(request.id);
+          reply.hijack();
+          return;
+        }
+        logInternal(deps.logger, e, request.id);
         sendError(reply, e, endpoint.dialect.errorBody(e, request.id));
       },
     });
@@ -201,13 +222,14 @@ function parsePriority(v: string | null): number | null {
 }
 
 /** Runs a routed request's chain and writes the answer; every outcome is recorded on ctx. */
-async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<void>, x: ModelExchange, dialect: Dialect, now: () => number): Promise<void> {
+async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<void>, x: ModelExchange, dialect: Dialect, deps: SurfaceDeps): Promise<void> {
+  const now = deps.now;
   try {
     await chain(ctx);
     const response = ctx.response;
     if (response === null) throw new SluiceError('SLUICE_ERR_INTERNAL', { message: 'The pipeline produced no response.' });
     if (response.kind === 'stream') {
-      await pumpStream(ctx, x.res, x.base, response, dialect.framing(ctx), now);
+      await pumpStream(ctx, x.res, x.base, response, dialect.framing(ctx), now, deps.logger);
       return;
     }
     ctx.usage = response.usage;
@@ -215,10 +237,12 @@ async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<
     ctx.firstByteAt = now();
     writeJson(x.res, response.status, dialect.json(response.body, ctx), ctx.id, x.base, ctx.responseHeaders);
   } catch (err) {
-    const e = ctx.abortedError() ?? toSluiceError(err);
+    // A client that left is its own outcome (499), not whatever the abort broke upstream.
+    const e = ctx.clientGone ? clientClosed() : (ctx.abortedError() ?? toSluiceError(err));
     ctx.status = e.status;
     ctx.errorCode = e.code;
     if (ctx.clientGone) return;
+    logInternal(deps.logger, e, ctx.id);
     ctx.firstByteAt = now();
     writeErrorBody(x.res, e, dialect.errorBody(e, ctx.id), ctx.id, x.base, ctx.responseHeaders);
   }
