@@ -193,6 +193,10 @@ export class Gateway {
       return503OnClosing: false,
       forceCloseConnections: 'idle',
       trustProxy: trust,
+      // A path fastify cannot decode (`/x%zz`) is refused before any hook: with a catalog code.
+      frameworkErrors: (error, _request, reply) => {
+        sendError(reply, error.code === 'FST_ERR_BAD_URL' ? new SluiceError('SLUICE_ERR_INVALID_PATH', { message: 'The request path has a malformed percent-escape.' }) : fromFastifyError(error, config.server.bodyLimit));
+      },
     });
     this.app = app;
     if (config.server.cors.origins.length > 0) {
