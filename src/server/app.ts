@@ -42,7 +42,7 @@ import { answeringPrice } from '../usage/prices.js';
 import { fromFastifyError } from './fastify-errors.js';
 import { registerOpenAISurface } from './openai.js';
 import { FastPath, clientIpFunction, serverFactory, trustProxyFunction } from './fast-path.js';
-import { sendError } from './respond.js';
+import { logInternal, sendError } from './respond.js';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -193,9 +193,17 @@ export class Gateway {
       return503OnClosing: false,
       forceCloseConnections: 'idle',
       trustProxy: trust,
-      // A path fastify cannot decode (`/x%zz`) is refused before any hook: with a catalog code.
-      frameworkErrors: (error, _request, reply) => {
-        sendError(reply, error.code === 'FST_ERR_BAD_URL' ? new SluiceError('SLUICE_ERR_INVALID_PATH', { message: 'The request path has a malformed percent-escape.' }) : fromFastifyError(error, config.server.bodyLimit));
+      // Paths fastify's router refuses before any hook (`/x%zz`; a path parameter over 100
+      // characters, which fastify alone answers 414) get catalog codes like everything else.
+      frameworkErrors: (error, request, reply) => {
+        const e =
+          error.code === 'FST_ERR_BAD_URL'
+            ? new SluiceError('SLUICE_ERR_INVALID_PATH', { message: 'The request path has a malformed percent-escape.' })
+            : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+              ? new SluiceError('SLUICE_ERR_INVALID_PATH', { message: 'A path segment is longer than 100 characters.' })
+              : fromFastifyError(error, config.server.bodyLimit);
+        logInternal(options.logger, e, request.id);
+        sendError(reply, e);
       },
     });
     this.app = app;

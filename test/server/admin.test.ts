@@ -45,6 +45,14 @@ describe('the admin API refuses what the database or the config cannot take, wit
     }
   });
 
+  test('regression (found by the fuzz test): a key id over 100 characters gave 500 with nothing logged once fastify framework errors were mapped; now 400', async () => {
+    for (const [method, path] of [['DELETE', `/admin/keys/${'x'.repeat(500)}`], ['POST', `/admin/keys/${'x'.repeat(101)}/rotate`]] as const) {
+      const res = await call(gw, method, path);
+      assert.equal(res.status, 400, `${method}: ${JSON.stringify(res.json)}`);
+      assert.equal(res.json.error?.code, 'SLUICE_ERR_INVALID_PATH');
+    }
+  });
+
   test('regression: /admin/usage?model=%00 gave 503 SLUICE_ERR_DATABASE_UNAVAILABLE (paging an operator for a typo); now 400', async () => {
     for (const path of ['/admin/usage?model=%00', '/admin/usage/requests?user=a%00', '/admin/usage?tier=x%00y']) {
       const res = await call(gw, 'GET', path);
