@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import type { FuzzCase, FuzzInputs } from './inputs.js';
 
 export interface FuzzFailure {
@@ -44,13 +44,12 @@ export async function runFuzz(url: string, inputs: FuzzInputs, options: FuzzOpti
       const index = report.tried++;
       const c = inputs.next();
       try {
-        const res = await request(url + c.path, { method: c.method, headers: c.headers, body: c.body, dispatcher });
-        const answer = await res.body.text();
-        const cls = `${Math.floor(res.statusCode / 100)}xx`;
+        const res = await send(url, c, dispatcher, options.stallMs);
+        const cls = `${Math.floor(res.status / 100)}xx`;
         report.byClass[cls] = (report.byClass[cls] ?? 0) + 1;
-        if (res.statusCode >= 500) {
+        if (res.status >= 500) {
           report.fiveXX++;
-          fail({ index, case: c, status: res.statusCode, answer: answer.slice(0, 500) });
+          fail({ index, case: c, status: res.status, answer: res.text.slice(0, 500) });
         }
       } catch (err) {
         const code = (err as { code?: string }).code ?? '';
@@ -70,6 +69,30 @@ export async function runFuzz(url: string, inputs: FuzzInputs, options: FuzzOpti
     await dispatcher.close();
   }
   return report;
+}
+
+/**
+ * Sends a case. A reset on a reused keep-alive connection can be the previous case's doing (a
+ * server closes a connection whose last body it did not read): such a case is sent once more
+ * on a connection of its own, and only a second reset counts as dropped.
+ */
+async function send(url: string, c: FuzzCase, dispatcher: Dispatcher, stallMs: number): Promise<{ status: number; text: string }> {
+  const once = async (d: Dispatcher): Promise<{ status: number; text: string }> => {
+    const res = await request(url + c.path, { method: c.method, headers: c.headers, body: c.body, dispatcher: d });
+    return { status: res.statusCode, text: await res.body.text() };
+  };
+  try {
+    return await once(dispatcher);
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    if (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET') throw err;
+    const fresh = new Agent({ headersTimeout: stallMs, bodyTimeout: stallMs });
+    try {
+      return await once(fresh);
+    } finally {
+      await fresh.close();
+    }
+  }
 }
 
 /** A case as one line of text, to reproduce it by hand. */
