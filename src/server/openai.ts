@@ -16,7 +16,7 @@ import type { Dialect } from './dialect.js';
 import { anthropicDialect, openaiDialect } from './dialects.js';
 import { fromFastifyError } from './fastify-errors.js';
 import { rememberJsonText } from '../upstream/json-text.js';
-import { MAX_JSON_DEPTH, findUnstorable, jsonTooDeep, unstorable } from '../lib/text.js';
+import { MAX_JSON_DEPTH, findUnstorable, unstorable, valueTooDeep } from '../lib/text.js';
 
 export interface SurfaceDeps {
   pipelines: () => Pipelines;
@@ -142,15 +142,17 @@ const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'ignore' } as c
  */
 export function parseJsonBody(text: string): unknown {
   if (text.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY();
-  // Bounded before anything walks the body (estimates, cache keys, schemas recurse on it).
-  if (jsonTooDeep(text, MAX_JSON_DEPTH)) {
-    throw new SluiceError('SLUICE_ERR_JSON_TOO_DEEP', { message: `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.` });
-  }
   let value: unknown;
   try {
     value = sjson.parse(text, null, PARSE_OPTIONS);
   } catch {
     throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
+  }
+  // Bounded before anything walks the body (estimates, cache keys, schemas recurse on it).
+  // JSON.parse itself is not recursive; the check walks the parsed containers with a stack:
+  // ~1.4 us for a chat body, where a scan of the text cost more than the parse (issue 15).
+  if (valueTooDeep(value, MAX_JSON_DEPTH)) {
+    throw new SluiceError('SLUICE_ERR_JSON_TOO_DEEP', { message: `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.` });
   }
   rememberJsonText(value, text);
   return value;

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { findUnstorable, jsonTooDeep, unstorable } from '../../src/lib/text.js';
+import { findUnstorable, unstorable, valueTooDeep } from '../../src/lib/text.js';
 
-test('jsonTooDeep counts nesting on the text, skipping brackets inside strings', () => {
-  assert.equal(jsonTooDeep('[[[]]]', 3), false);
-  assert.equal(jsonTooDeep('[[[[]]]]', 3), true);
-  assert.equal(jsonTooDeep('{"a":{"b":[1]}}', 3), false);
-  assert.equal(jsonTooDeep('{"a":"[[[[[[[[\\"[[["}', 2), false, 'brackets and escaped quotes inside strings do not count');
-  // 100,000 levels in 200 KB: a single pass, no stack to overflow.
-  assert.equal(jsonTooDeep('['.repeat(100_000) + ']'.repeat(100_000), 64), true);
+test('valueTooDeep measures nesting of arrays and objects with a stack, not recursion', () => {
+  assert.equal(valueTooDeep([[[]]], 3), false);
+  assert.equal(valueTooDeep([[[[]]]], 3), true);
+  assert.equal(valueTooDeep({ a: { b: [1] } }, 3), false);
+  assert.equal(valueTooDeep({ a: { b: [{}] } }, 3), true);
+  assert.equal(valueTooDeep('[[[[[[', 1), false, 'strings are leaves');
+  assert.equal(valueTooDeep(Array.from({ length: 10_000 }, () => 1), 1), false, 'wide is not deep');
+  // 100,000 levels: parsed by JSON.parse (not recursive in V8), measured without overflowing the stack.
+  assert.equal(valueTooDeep(JSON.parse('['.repeat(100_000) + ']'.repeat(100_000)), 64), true);
 });
 
 test('unstorable finds NUL and lone surrogates, not paired ones', () => {
