@@ -187,7 +187,7 @@ export class HttpServices {
     const rt = found.rt;
     // proxyUpgrade forwards req.url: the normalised target, as for ordinary requests.
     req.url = found.url;
-    void proxyUpgrade({ guard: this.#deps.guard, trusted: this.#deps.trusted, tunnels: this.#tunnels }, rt, req, socket, head, ip, requestId);
+    void proxyUpgrade({ guard: this.#deps.guard, trusted: this.#deps.trusted, tunnels: this.#tunnels, logger: this.#deps.logger }, rt, req, socket, head, ip, requestId);
   }
 
   start(): void {
