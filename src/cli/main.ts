@@ -90,7 +90,9 @@ async function start(argv: string[]): Promise<void> {
     config = resolveConfig({ configFile: values.config, host: values.host, port: values.port === undefined ? undefined : parsePort(values.port, '--port') });
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`sluice: ${err.message}\n`);
+      // A file that cannot be read is one problem with no path: one line says it all.
+      const only = err.problems.length === 1 && err.problems[0]!.path === '' ? err.problems[0]!.message : null;
+      process.stderr.write(`sluice: ${only ?? err.message}\n`);
       process.exit(1);
     }
     throw err;
@@ -107,7 +109,16 @@ async function start(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  const address = await gateway.listen();
+  let address;
+  try {
+    address = await gateway.listen();
+  } catch (err) {
+    const reason = listenFailure(err, config.server.host, config.server.port);
+    if (reason === null) throw err;
+    process.stderr.write(`sluice: ${reason}\n`);
+    await gateway.shutdown(0).catch(() => {});
+    process.exit(1);
+  }
   logger.info({ url: address.url, config: config.source, routes: config.routes.length }, 'sluice listening');
 
   let stopping = false;
@@ -128,6 +139,19 @@ async function start(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // SIGHUP's default action kills the process without draining. Until config reload exists,
+  // it is acknowledged and ignored (issue 15).
+  process.on('SIGHUP', () => logger.warn({ signal: 'SIGHUP' }, 'config reload is not supported yet; SIGHUP ignored, still serving'));
+}
+
+/** One line for an operator's mistake at listen time (port taken, not allowed), else null. */
+function listenFailure(err: unknown, host: string, port: number): string | null {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (code === 'EADDRINUSE') return `cannot listen on ${where}: the address is already in use; stop the other process or set another port (server.port in the config, --port or SLUICE_PORT; 0 picks a free one)`;
+  if (code === 'EACCES') return `cannot listen on ${where}: permission denied; ports below 1024 need privileges, so set server.port (--port, SLUICE_PORT) to 1024 or above`;
+  if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such address on this machine; set server.host (--host, SLUICE_HOST), e.g. 127.0.0.1`;
+  return null;
 }
 
 function numberFlag(value: string | undefined, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {

@@ -199,12 +199,17 @@ export function parseConfigText(text: string, source: string, env: NodeJS.Proces
   return validateConfig(raw, source, env);
 }
 
+const READ_ERRORS: Readonly<Record<string, string>> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a directory', ENOTDIR: 'a part of the path is not a directory' };
+
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Config {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(file, [{ path: '', message: `cannot read file: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+    // The file is named: "cannot read file: ENOENT" alone left the operator guessing which (issue 15).
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === undefined ? String(err) : `${READ_ERRORS[code] ?? 'error'} (${code})`;
+    throw new ConfigError(file, [{ path: '', message: `cannot read config file ${JSON.stringify(file)}: ${why}` }]);
   }
   return parseConfigText(text, file, env);
 }

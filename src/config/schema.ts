@@ -364,6 +364,7 @@ const serviceSchema = z.strictObject({
       perPrincipal: z.boolean().default(false),
     })
     .optional(),
+  allowEncodedSlashes: z.boolean().default(false),
 });
 
 /**

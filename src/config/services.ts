@@ -36,7 +36,12 @@ export interface CompiledService {
   readonly websocket: boolean;
   /** GET/HEAD response caching; null = off. */
   readonly cache: ServiceCache | null;
+  /** Forward paths with `%2F`/`%5C` (kept encoded) instead of refusing them (http/path.ts). */
+  readonly allowEncodedSlashes: boolean;
 }
+
+/** A service's body limit when it sets none: a 1 GB upload was forwarded whole (issue 15). */
+export const DEFAULT_SERVICE_BODY_LIMIT = 10 * 1024 * 1024;
 
 export interface ServiceCache {
   /** Freshness when the upstream's Cache-Control gives none. */
@@ -95,13 +100,14 @@ export function compileService(s: ServiceConfig): CompiledService {
     authRequired: s.auth?.required ?? null,
     limits: compileLimits(s.limits),
     ipLimits: requestLimitsOnly(compileLimits(s.ipLimits)),
-    bodyLimit: s.bodyLimit ?? null,
+    bodyLimit: s.bodyLimit ?? DEFAULT_SERVICE_BODY_LIMIT,
     responseLimit: s.responseLimit ?? null,
     timeouts: { connectMs: s.timeouts.connect, firstByteMs: s.timeouts.firstByte, idleMs: s.timeouts.idle },
     connections: s.connections,
     compressMinBytes: s.compression === false ? null : s.compression === true ? 1024 : s.compression.minSize,
     websocket: s.websocket,
     cache: s.cache === undefined ? null : { ttlMs: s.cache.ttl, version: s.cache.version, perPrincipal: s.cache.perPrincipal },
+    allowEncodedSlashes: s.allowEncodedSlashes,
   };
 }
 

@@ -30,7 +30,7 @@ export class HttpContext implements AdmissionContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly method: string;
-  /** Path and query as the client sent them. */
+  /** Path and query, normalised (http/path.ts): what was matched and what is forwarded. */
   readonly url: string;
   /** The client address (fastify's `request.ip`: honours `server.trustProxy`). */
   readonly ip: string;
@@ -64,13 +64,13 @@ export class HttpContext implements AdmissionContext {
   /** Set by the cache stage on a miss: receives a cacheable answer's head and body once it is complete. */
   capture: ResponseCapture | null = null;
 
-  constructor(id: string, service: CompiledService, req: IncomingMessage, res: ServerResponse, ip: string, startedAt: number) {
+  constructor(id: string, service: CompiledService, req: IncomingMessage, res: ServerResponse, ip: string, startedAt: number, url: string = req.url ?? '/') {
     this.id = id;
     this.service = service;
     this.req = req;
     this.res = res;
     this.method = req.method ?? 'GET';
-    this.url = req.url ?? '/';
+    this.url = url;
     this.ip = ip;
     this.startedAt = startedAt;
   }

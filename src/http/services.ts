@@ -1,13 +1,14 @@
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import type { Pool } from 'undici';
 import type { CompiledService } from '../config/services.js';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { EventBus } from '../observability/events.js';
 import { cancelWhenClientLeaves } from '../pipeline/client-gone.js';
-import { writeErrorBody } from '../server/respond.js';
+import { clientClosed, logInternal, writeErrorBody } from '../server/respond.js';
 import { compose, type Next, type Stage } from '../pipeline/compose.js';
 import type { Guard, GuardScope } from '../policies/guard.js';
 import type { UpstreamPools } from '../upstream/pools.js';
@@ -17,6 +18,7 @@ import { HttpContext } from './context.js';
 import { ForwardStage } from './forward.js';
 import { InstanceState } from './instance.js';
 import { ServiceTable } from './table.js';
+import { hasEncodedSlash, normalizeTarget } from './path.js';
 import { proxyUpgrade, refuseUpgrade } from './websocket.js';
 
 export interface HttpServicesDeps {
@@ -32,6 +34,8 @@ export interface HttpServicesDeps {
   readonly bus: EventBus;
   readonly trusted: (peer: string) => boolean;
   readonly now: () => number;
+  /** Where 500s are logged with their cause. */
+  readonly logger: Logger;
 }
 
 /** One service of one config version: its instances, balancer and chain of stages. */
@@ -84,6 +88,10 @@ function serviceStages(service: CompiledService, deps: HttpServicesDeps, forward
   return stages;
 }
 
+function invalidPath(why: string): SluiceError {
+  return new SluiceError('SLUICE_ERR_INVALID_PATH', { message: `The request path is refused: ${why}.` });
+}
+
 /**
  * The HTTP services of one gateway: matching, the request path and WebSocket upgrades, and
  * the instances' health checks.
@@ -102,31 +110,56 @@ export class HttpServices {
 
   /** Whether a service would take the request (see take). */
   claims(req: IncomingMessage): boolean {
-    return this.#table.size > 0 && this.#table.match(req.headers.host, req.url ?? '/', req.method ?? 'GET') !== null;
+    return this.#table.size > 0 && this.#resolve(req.headers.host, req.url ?? '/', req.method ?? 'GET') !== null;
+  }
+
+  /**
+   * The service a request goes to, matched on its normalised target (http/path.ts), with that
+   * target; or the path error when a service would take a target that is refused.
+   */
+  #resolve(host: string | undefined, url: string, method: string): { rt: ServiceRuntime; url: string } | { rt: ServiceRuntime; error: SluiceError } | null {
+    const target = normalizeTarget(url);
+    if (target === null) {
+      // Refused only when a service would take it as it came: other paths stay the gateway's.
+      const rt = this.#table.match(host, url, method);
+      return rt === null ? null : { rt, error: invalidPath('it has a backslash, an encoded NUL, a malformed escape or a ".." above the root') };
+    }
+    const rt = this.#table.match(host, target, method);
+    if (rt === null) return null;
+    if (!rt.service.allowEncodedSlashes && hasEncodedSlash(target)) return { rt, error: invalidPath(`it has an encoded slash or backslash (%2F, %5C), which service "${rt.service.name}" does not allow`) };
+    return { rt, url: target };
   }
 
   /** Takes the request when a service matches it (the reply is then hijacked); false leaves it to the gateway's routes. */
   take(request: FastifyRequest, reply: FastifyReply): boolean {
     if (this.#table.size === 0) return false;
-    const rt = this.#table.match(request.headers.host, request.url, request.method);
-    if (rt === null) return false;
+    const found = this.#resolve(request.headers.host, request.url, request.method);
+    if (found === null) return false;
     reply.hijack();
-    void this.#serve(rt, request, reply.raw);
+    if ('error' in found) {
+      // Nothing was forwarded; an unread body is drained so the client reads the answer.
+      request.raw.resume();
+      writeErrorBody(reply.raw, found.error, found.error.toBody(), request.id, null, null);
+      return true;
+    }
+    void this.#serve(found.rt, request, reply.raw, found.url);
     return true;
   }
 
-  async #serve(rt: ServiceRuntime, request: FastifyRequest, res: ServerResponse): Promise<void> {
-    const ctx = new HttpContext(request.id, rt.service, request.raw, res, request.ip, this.#deps.now());
+  async #serve(rt: ServiceRuntime, request: FastifyRequest, res: ServerResponse, url: string): Promise<void> {
+    const ctx = new HttpContext(request.id, rt.service, request.raw, res, request.ip, this.#deps.now(), url);
     cancelWhenClientLeaves(res, ctx);
     try {
       ctx.principal = await this.#deps.guard.check(request.ip, request.headers, rt.guardScope);
       await rt.chain(ctx);
     } catch (err) {
       const reason: unknown = ctx.controller.signal.reason;
-      const e = !ctx.clientGone && reason instanceof SluiceError ? reason : toSluiceError(err);
+      // A client that left (an aborted upload too) is its own outcome, 499, not a gateway 500.
+      const e = ctx.clientGone ? clientClosed() : reason instanceof SluiceError ? reason : toSluiceError(err);
       ctx.status = e.status;
       ctx.errorCode = e.code;
       if (!ctx.clientGone) {
+        logInternal(this.#deps.logger, e, ctx.id);
         // A body left unread (refused before or while forwarding) is drained, so the client
         // can read the answer instead of seeing the connection reset under its upload.
         if (!ctx.req.complete) {
@@ -142,12 +175,19 @@ export class HttpServices {
 
   /** The server's 'upgrade' event: WebSocket (or other) upgrades pass through to an instance. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ip: string, requestId: string): void {
-    const rt = this.#table.match(req.headers.host, req.url ?? '/', req.method ?? 'GET');
-    if (rt === null || !rt.service.websocket) {
+    const found = this.#resolve(req.headers.host, req.url ?? '/', req.method ?? 'GET');
+    if (found === null || !found.rt.service.websocket) {
       refuseUpgrade(socket, new SluiceError('SLUICE_ERR_NOT_FOUND', { message: 'No service takes upgrades on this path.' }), requestId);
       return;
     }
-    void proxyUpgrade({ guard: this.#deps.guard, trusted: this.#deps.trusted, tunnels: this.#tunnels }, rt, req, socket, head, ip, requestId);
+    if ('error' in found) {
+      refuseUpgrade(socket, found.error, requestId);
+      return;
+    }
+    const rt = found.rt;
+    // proxyUpgrade forwards req.url: the normalised target, as for ordinary requests.
+    req.url = found.url;
+    void proxyUpgrade({ guard: this.#deps.guard, trusted: this.#deps.trusted, tunnels: this.#tunnels, logger: this.#deps.logger }, rt, req, socket, head, ip, requestId);
   }
 
   start(): void {

@@ -2,7 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { SluiceError, toSluiceError } from '../errors.js';
+import type { Logger } from 'pino';
 import type { Guard } from '../policies/guard.js';
+import { logInternal } from '../server/respond.js';
 import { mapUpstreamError } from '../upstream/errors.js';
 import { rewritePath, upstreamHeaders } from './headers.js';
 import type { ServiceRuntime } from './services.js';
@@ -12,6 +14,8 @@ export interface UpgradeDeps {
   readonly trusted: (peer: string) => boolean;
   /** Open tunnels (client sockets), so a shutdown can close them: the HTTP server no longer tracks upgraded sockets. */
   readonly tunnels: Set<Duplex>;
+  /** Where a 500 is logged with its cause. */
+  readonly logger: Logger;
 }
 
 /**
@@ -25,7 +29,9 @@ export async function proxyUpgrade(deps: UpgradeDeps, rt: ServiceRuntime, req: I
   try {
     await deps.guard.check(ip, req.headers, rt.guardScope);
   } catch (err) {
-    refuseUpgrade(client, toSluiceError(err), requestId);
+    const e = toSluiceError(err);
+    logInternal(deps.logger, e, requestId);
+    refuseUpgrade(client, e, requestId);
     return;
   }
   const pick = rt.balancer.pick({ headers: req.headers, ip, path: (req.url ?? '/').split('?', 1)[0]! }, new Set());

@@ -15,7 +15,7 @@ function onResponseClose(this: TrackedResponse): void {
   const ctx = this[kContext];
   if (ctx !== undefined && !this.writableFinished) {
     ctx.clientGone = true;
-    ctx.controller.abort(new SluiceError('SLUICE_ERR_INTERNAL', { message: 'client closed the connection' }));
+    ctx.controller.abort(new SluiceError('SLUICE_ERR_CLIENT_CLOSED'));
   }
 }
 

@@ -11,6 +11,7 @@ import { registerCacheAdmin } from './admin-cache.js';
 import type { ResponseStore } from '../policies/cache/store.js';
 import type { Reader } from '../db/replicas.js';
 import { registerUsageApi } from './admin-usage.js';
+import { MAX_JSON_DEPTH, findUnstorable, valueTooDeep } from '../lib/text.js';
 
 const limits = z.strictObject({
   rps: z.number().int().min(1).optional(),
@@ -40,7 +41,16 @@ const newKeySchema = z.strictObject({
  * by admin tokens, which are distinct from client keys and compared as hashes in constant
  * time. A created or rotated key's value is in the answer once and stored only hashed.
  */
-export function registerAdminApi(app: FastifyInstance, deps: { tokenHashes: readonly string[]; keys: KeyRegistry; usage: Reader | null; cache: ResponseStore | null }): void {
+export interface AdminDeps {
+  readonly tokenHashes: readonly string[];
+  readonly keys: KeyRegistry;
+  readonly usage: Reader | null;
+  readonly cache: ResponseStore | null;
+  /** The config's tier names (with `default`): a key created here must name one, as `config check` demands. */
+  readonly tiers: ReadonlySet<string>;
+}
+
+export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
   const authorised = (request: FastifyRequest): boolean => {
     const presented = presentedCredential(request.headers);
     if (presented === null) return false;
@@ -59,6 +69,16 @@ export function registerAdminApi(app: FastifyInstance, deps: { tokenHashes: read
         }
       });
 
+      // Client input never produces a 5xx: what the database cannot store (NUL, lone
+      // surrogates) or what would nest past the bound is refused before any handler runs.
+      admin.addHook('preValidation', async (request: FastifyRequest) => {
+        const where = findUnstorable(request.params, 'path') ?? findUnstorable(request.query, 'query') ?? findUnstorable(request.body, 'body');
+        if (where !== null) {
+          throw new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: `Invalid request: ${JSON.stringify(where)} contains a NUL character or a lone UTF-16 surrogate.`, param: where });
+        }
+        if (valueTooDeep(request.body, MAX_JSON_DEPTH)) throw new SluiceError('SLUICE_ERR_JSON_TOO_DEEP');
+      });
+
       if (deps.usage !== null) registerUsageApi(admin, deps.usage);
       if (deps.cache !== null) registerCacheAdmin(admin, deps.cache);
 
@@ -71,18 +91,28 @@ export function registerAdminApi(app: FastifyInstance, deps: { tokenHashes: read
           const param = formatPath(issue.path);
           throw new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: `Invalid key: "${param}" ${describeIssue(issue)}.`, param });
         }
+        const tier = parsed.data.tier;
+        if (tier !== undefined && !deps.tiers.has(tier)) {
+          throw new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: `Invalid key: "tier" names unknown tier ${JSON.stringify(tier)} (known: ${[...deps.tiers].join(', ')}).`, param: 'tier' });
+        }
+        const existing = await deps.keys.list();
+        if (existing.some((k) => k.name === parsed.data.name && k.revokedAt === null)) {
+          throw new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: `Invalid key: "name" ${JSON.stringify(parsed.data.name)} is already the name of a key.`, param: 'name' });
+        }
         const created = await deps.keys.create(parsed.data);
         reply.code(201);
         return { ...created.info, key: created.key };
       });
 
       admin.post<{ Params: { id: string } }>('/keys/:id/rotate', async (request) => {
+        await refuseConfigKey(deps.keys, request.params.id, 'rotated');
         const rotated = await deps.keys.rotate(request.params.id);
         if (rotated === null) throw new SluiceError('SLUICE_ERR_KEY_NOT_FOUND');
         return { ...rotated.info, key: rotated.key };
       });
 
       admin.delete<{ Params: { id: string } }>('/keys/:id', async (request) => {
+        await refuseConfigKey(deps.keys, request.params.id, 'revoked');
         const revoked = await deps.keys.revoke(request.params.id);
         if (revoked === null) throw new SluiceError('SLUICE_ERR_KEY_NOT_FOUND');
         return revoked;
@@ -90,4 +120,12 @@ export function registerAdminApi(app: FastifyInstance, deps: { tokenHashes: read
     },
     { prefix: '/admin' },
   );
+}
+
+/** `keys list` shows config keys, so rotating or revoking one must say why it cannot, not 404. */
+async function refuseConfigKey(keys: KeyRegistry, id: string, verb: string): Promise<void> {
+  const key = (await keys.list()).find((k) => k.id === id && k.source === 'config');
+  if (key !== undefined) {
+    throw new SluiceError('SLUICE_ERR_CONFIG_KEY', { message: `Key ${JSON.stringify(key.name)} is declared in the config file and cannot be ${verb} here; change it in the config file.` });
+  }
 }

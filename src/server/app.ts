@@ -42,7 +42,7 @@ import { answeringPrice } from '../usage/prices.js';
 import { fromFastifyError } from './fastify-errors.js';
 import { registerOpenAISurface } from './openai.js';
 import { FastPath, clientIpFunction, serverFactory, trustProxyFunction } from './fast-path.js';
-import { sendError } from './respond.js';
+import { logInternal, sendError } from './respond.js';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -170,6 +170,7 @@ export class Gateway {
       bus: this.bus,
       trusted: trustFunction(config.server.trustProxy),
       now,
+      logger: options.logger,
     });
     registerHttpMetrics(this.metrics.registry, this.bus, () => this.#services.runtimes);
     this.usage = config.usage.enabled && resources.db !== null ? new UsageWriter(config.usage, resources.db, config.prices, clock, this.#logger) : null;
@@ -194,6 +195,18 @@ export class Gateway {
       return503OnClosing: false,
       forceCloseConnections: 'idle',
       trustProxy: trust,
+      // Paths fastify's router refuses before any hook (`/x%zz`; a path parameter over 100
+      // characters, which fastify alone answers 414) get catalog codes like everything else.
+      frameworkErrors: (error, request, reply) => {
+        const e =
+          error.code === 'FST_ERR_BAD_URL'
+            ? new SluiceError('SLUICE_ERR_INVALID_PATH', { message: 'The request path has a malformed percent-escape.' })
+            : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+              ? new SluiceError('SLUICE_ERR_INVALID_PATH', { message: 'A path segment is longer than 100 characters.' })
+              : fromFastifyError(error, config.server.bodyLimit);
+        logInternal(options.logger, e, request.id);
+        sendError(reply, e);
+      },
     });
     this.app = app;
     if (config.server.cors.origins.length > 0) {
@@ -263,7 +276,7 @@ export class Gateway {
       return this.metrics.registry.metrics();
     });
 
-    const endpoints = registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bodyLimit: config.server.bodyLimit, bus: this.bus, metrics: this.metrics, now, ...(this.usage === null ? {} : { recorded: this.usage.handedOff.bind(this.usage) }) });
+    const endpoints = registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bodyLimit: config.server.bodyLimit, bus: this.bus, metrics: this.metrics, now, logger: options.logger, ...(this.usage === null ? {} : { recorded: this.usage.handedOff.bind(this.usage) }) });
     if (config.server.cors.origins.length === 0) {
       this.#fastPath = new FastPath({
         endpoints,
@@ -274,7 +287,7 @@ export class Gateway {
         logger: options.logger,
       });
     }
-    if (config.adminTokenHashes.length > 0) registerAdminApi(app, { tokenHashes: config.adminTokenHashes, keys: this.keys, usage: this.usage === null ? null : resources.reader, cache: cache === null ? null : cache.store });
+    if (config.adminTokenHashes.length > 0) registerAdminApi(app, { tokenHashes: config.adminTokenHashes, keys: this.keys, usage: this.usage === null ? null : resources.reader, cache: cache === null ? null : cache.store, tiers: new Set(Object.keys(config.tiers)) });
   }
 
   /** The fast path for model requests; null when fastify serves them all (CORS on). */

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { SluiceError } from '../errors.js';
 import { fromFastifyError } from './fastify-errors.js';
 import { parseJsonBody, type ModelEndpoint } from './openai.js';
-import { writeErrorBody } from './respond.js';
+import { logInternal, writeErrorBody } from './respond.js';
 
 /**
  * The fast path: POSTs of JSON to the model endpoints are read, parsed and handed to their
@@ -63,8 +63,12 @@ export class FastPath {
     }
     readBody(req, this.#deps.bodyLimit, (err, text) => {
       if (err !== null) {
-        if (err === 'gone') return;
+        if (err === 'gone') {
+          endpoint.closed(id);
+          return;
+        }
         const e = fromFastifyError(err, this.#deps.bodyLimit);
+        logInternal(this.#deps.logger, e, id);
         writeErrorBody(res, e, endpoint.dialect.errorBody(e, id), id, null, null);
         return;
       }
@@ -73,6 +77,7 @@ export class FastPath {
         body = parseJsonBody(text);
       } catch (parseError) {
         const e = fromFastifyError(parseError as FastifyError, this.#deps.bodyLimit);
+        logInternal(this.#deps.logger, e, id);
         writeErrorBody(res, e, endpoint.dialect.errorBody(e, id), id, null, null);
         return;
       }

@@ -3,6 +3,10 @@ import { SluiceError } from '../errors.js';
 
 /** Maps fastify's own errors (body parsing, limits) to the catalog. */
 export function fromFastifyError(err: FastifyError, bodyLimit: number): SluiceError {
+  if (err instanceof SluiceError) return err;
+  // The request stream failed under the body reader: the client aborted its upload (Node's
+  // 'aborted', ECONNRESET). Its own outcome, 499, not a gateway 500 (issue 15).
+  if ((err as { code?: unknown }).code === 'ECONNRESET') return new SluiceError('SLUICE_ERR_CLIENT_CLOSED');
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
 import { errorCodes, type FastifyBodyParser, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
 import { SluiceError, toSluiceError } from '../errors.js';
@@ -10,11 +11,12 @@ import type { Pipelines } from '../pipeline/pipelines.js';
 import type { Endpoint } from '../providers/types.js';
 import type { RuntimeConfig } from '../config/compile.js';
 import type { Guard } from '../policies/guard.js';
-import { pumpStream, sendError, writeErrorBody, writeJson, type BaseHeaders } from './respond.js';
+import { clientClosed, logInternal, pumpStream, sendError, writeErrorBody, writeJson, type BaseHeaders } from './respond.js';
 import type { Dialect } from './dialect.js';
 import { anthropicDialect, openaiDialect } from './dialects.js';
 import { fromFastifyError } from './fastify-errors.js';
 import { rememberJsonText } from '../upstream/json-text.js';
+import { MAX_JSON_DEPTH, findUnstorable, unstorable, valueTooDeep } from '../lib/text.js';
 
 export interface SurfaceDeps {
   pipelines: () => Pipelines;
@@ -29,6 +31,8 @@ export interface SurfaceDeps {
    * record handed to the OS (synced, with `usage.fsync: always`). Absent without accounting.
    */
   recorded?: () => Promise<void>;
+  /** Where 500s are logged with their cause (logInternal). */
+  logger: Logger;
 }
 
 /**
@@ -52,6 +56,8 @@ export interface ModelExchange {
 export interface ModelEndpoint {
   readonly serve: (x: ModelExchange) => Promise<void>;
   readonly dialect: Dialect;
+  /** Records a client that went away before its body was read (499 in metrics, an info line). */
+  readonly closed: (id: string) => void;
 }
 
 /**
@@ -64,6 +70,7 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
     const startedAt = deps.now();
     let ctx: RequestContext;
     try {
+      refuseUnstorable(x.body);
       const body = dialect.request(endpoint, x.body);
       const principal = await deps.guard.check(x.ip, x.headers);
       const pipelines = deps.pipelines();
@@ -80,9 +87,10 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
       if (route.queue.priorityHeader && ctx.requestedPriority !== null) ctx.priority = ctx.requestedPriority;
       const chain = pipelines.chain(route);
       cancelWhenClientLeaves(x.res, ctx);
-      await run(ctx, chain, x, dialect, deps.now, finish);
+      await run(ctx, chain, x, dialect, deps, finish);
     } catch (err) {
       const e = toSluiceError(err);
+      logInternal(deps.logger, e, x.id);
       deps.metrics.recordUnrouted(endpoint, e.status, e.code);
       writeErrorBody(x.res, e, dialect.errorBody(e, x.id), x.id, x.base, null);
       return;
@@ -116,10 +124,10 @@ async function publishBeforeLastBytes(ctx: RequestContext, deps: SurfaceDeps): P
  */
 export function registerOpenAISurface(app: FastifyInstance, deps: SurfaceDeps): ReadonlyMap<string, ModelEndpoint> {
   const endpoints = new Map<string, ModelEndpoint>([
-    ['/v1/chat/completions', { serve: serve(deps, openaiDialect, 'chat'), dialect: openaiDialect }],
-    ['/v1/completions', { serve: serve(deps, openaiDialect, 'completions'), dialect: openaiDialect }],
-    ['/v1/embeddings', { serve: serve(deps, openaiDialect, 'embeddings'), dialect: openaiDialect }],
-    ['/v1/messages', { serve: serve(deps, anthropicDialect, 'chat'), dialect: anthropicDialect }],
+    ['/v1/chat/completions', { serve: serve(deps, openaiDialect, 'chat'), dialect: openaiDialect, closed: closed(deps, 'chat') }],
+    ['/v1/completions', { serve: serve(deps, openaiDialect, 'completions'), dialect: openaiDialect, closed: closed(deps, 'completions') }],
+    ['/v1/embeddings', { serve: serve(deps, openaiDialect, 'embeddings'), dialect: openaiDialect, closed: closed(deps, 'embeddings') }],
+    ['/v1/messages', { serve: serve(deps, anthropicDialect, 'chat'), dialect: anthropicDialect, closed: closed(deps, 'chat') }],
   ]);
   void app.register((scope, _options, done) => {
     keepJsonText(scope);
@@ -127,6 +135,15 @@ export function registerOpenAISurface(app: FastifyInstance, deps: SurfaceDeps): 
     done();
   });
   return endpoints;
+}
+
+/** A client that aborted its upload: not a gateway failure, so not a 5xx, and not an error line. */
+function closed(deps: SurfaceDeps, endpoint: Endpoint): ModelEndpoint['closed'] {
+  return (id) => {
+    const e = clientClosed();
+    deps.metrics.recordUnrouted(endpoint, e.status, e.code);
+    deps.logger.info({ reqId: id, endpoint, status: e.status, code: e.code }, 'client closed the connection before its request was read');
+  };
 }
 
 /** A model endpoint as a fastify handler: the reply is hijacked and answered on the raw response. */
@@ -154,6 +171,12 @@ export function parseJsonBody(text: string): unknown {
   } catch {
     throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
   }
+  // Bounded before anything walks the body (estimates, cache keys, schemas recurse on it).
+  // JSON.parse itself is not recursive; the check walks the parsed containers with a stack:
+  // ~1.4 us for a chat body, where a scan of the text cost more than the parse (issue 15).
+  if (valueTooDeep(value, MAX_JSON_DEPTH)) {
+    throw new SluiceError('SLUICE_ERR_JSON_TOO_DEEP', { message: `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.` });
+  }
   rememberJsonText(value, text);
   return value;
 }
@@ -179,6 +202,12 @@ function routes(app: FastifyInstance, deps: SurfaceDeps, endpoints: ReadonlyMap<
       // Errors fastify raises itself (bad JSON, body too large) in the endpoint's dialect: Anthropic's shape on /v1/messages.
       errorHandler: (err: FastifyError, request, reply) => {
         const e = err instanceof SluiceError ? err : fromFastifyError(err, deps.bodyLimit);
+        if (e.code === 'SLUICE_ERR_CLIENT_CLOSED') {
+          endpoint.closed(request.id);
+          reply.hijack();
+          return;
+        }
+        logInternal(deps.logger, e, request.id);
         sendError(reply, e, endpoint.dialect.errorBody(e, request.id));
       },
     });
@@ -193,6 +222,19 @@ function routes(app: FastifyInstance, deps: SurfaceDeps, endpoints: ReadonlyMap<
   });
 }
 
+/**
+ * Fields that end up in the usage record (the model, the end user, metadata ids) must be text
+ * PostgreSQL can store: a NUL or a lone surrogate would be served and then lose its record.
+ */
+function refuseUnstorable(body: unknown): void {
+  if (typeof body !== 'object' || body === null) return;
+  const b = body as Record<string, unknown>;
+  const param = (typeof b.model === 'string' && unstorable(b.model) ? 'model' : null) ?? (typeof b.user === 'string' && unstorable(b.user) ? 'user' : null) ?? findUnstorable(b.metadata, 'metadata');
+  if (param !== null) {
+    throw new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: `Invalid request: ${JSON.stringify(param)} contains a NUL character or a lone UTF-16 surrogate, which cannot be stored.`, param });
+  }
+}
+
 function headerValue(v: string | string[] | undefined): string | null {
   const s = Array.isArray(v) ? v[0] : v;
   return s === undefined || s === '' ? null : s;
@@ -205,13 +247,14 @@ function parsePriority(v: string | null): number | null {
 }
 
 /** Runs a routed request's chain and writes the answer; every outcome is recorded on ctx. */
-async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<void>, x: ModelExchange, dialect: Dialect, now: () => number, finish: (ctx: RequestContext) => Promise<void>): Promise<void> {
+async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<void>, x: ModelExchange, dialect: Dialect, deps: SurfaceDeps, finish: (ctx: RequestContext) => Promise<void>): Promise<void> {
+  const now = deps.now;
   try {
     await chain(ctx);
     const response = ctx.response;
     if (response === null) throw new SluiceError('SLUICE_ERR_INTERNAL', { message: 'The pipeline produced no response.' });
     if (response.kind === 'stream') {
-      await pumpStream(ctx, x.res, x.base, response, dialect.framing(ctx), now, finish);
+      await pumpStream(ctx, x.res, x.base, response, dialect.framing(ctx), now, deps.logger, finish);
       return;
     }
     ctx.usage = response.usage;
@@ -221,10 +264,12 @@ async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<
     await finish(ctx);
     writeJson(x.res, response.status, body, ctx.id, x.base, ctx.responseHeaders);
   } catch (err) {
-    const e = ctx.abortedError() ?? toSluiceError(err);
+    // A client that left is its own outcome (499), not whatever the abort broke upstream.
+    const e = ctx.clientGone ? clientClosed() : (ctx.abortedError() ?? toSluiceError(err));
     ctx.status = e.status;
     ctx.errorCode = e.code;
     if (ctx.clientGone) return;
+    logInternal(deps.logger, e, ctx.id);
     ctx.firstByteAt = now();
     await finish(ctx);
     writeErrorBody(x.res, e, dialect.errorBody(e, ctx.id), ctx.id, x.base, ctx.responseHeaders);

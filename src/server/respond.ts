@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
-import { toSluiceError, type SluiceError } from '../errors.js';
+import type { Logger } from 'pino';
+import { SluiceError, toSluiceError } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { StreamResponse } from '../providers/types.js';
 import type { StreamFraming } from './dialect.js';
@@ -13,6 +14,20 @@ export function sendError(reply: FastifyReply, err: SluiceError, body: unknown =
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * docs/errors.md promises that every 500 is in the log with its cause under the request id:
+ * the request line says only the code. The cause (the error that was not a SluiceError) is
+ * logged as `err`, with its stack.
+ */
+export function logInternal(logger: Logger, err: SluiceError, requestId: string): void {
+  if (err.code === 'SLUICE_ERR_INTERNAL') logger.error({ err: err.cause ?? err, reqId: requestId }, 'internal error');
+}
+
+/** What a client that went away is recorded as (never sent: no one is listening), as nginx's 499. */
+export function clientClosed(): SluiceError {
+  return new SluiceError('SLUICE_ERR_CLIENT_CLOSED');
+}
 
 /** Response headers set before a handler ran, as fastify's `reply.getHeaders()` gives them. */
 export type BaseHeaders = Readonly<Record<string, string | number | string[] | undefined>>;
@@ -52,7 +67,7 @@ const sseHeaders = {
  * ends the stream with an `error` event in the client's schema — never a silently cut 200.
  * Returns once the stream is over; `ctx` records how it ended.
  */
-export async function pumpStream(ctx: RequestContext, res: ServerResponse, base: BaseHeaders | null, stream: StreamResponse, framing: StreamFraming, now: () => number, beforeEnd?: (ctx: RequestContext) => Promise<void>): Promise<void> {
+export async function pumpStream(ctx: RequestContext, res: ServerResponse, base: BaseHeaders | null, stream: StreamResponse, framing: StreamFraming, now: () => number, logger: Logger, beforeEnd?: (ctx: RequestContext) => Promise<void>): Promise<void> {
   const iterator = stream.chunks[Symbol.asyncIterator]();
   const first = await iterator.next();
   res.writeHead(stream.status, { ...base, ...sseHeaders, ...ctx.responseHeaders, 'x-request-id': ctx.id } as OutgoingHttpHeaders);
@@ -77,6 +92,7 @@ export async function pumpStream(ctx: RequestContext, res: ServerResponse, base:
     }
     const e = ctx.abortedError() ?? toSluiceError(err);
     ctx.errorCode = e.code;
+    logInternal(logger, e, ctx.id);
     if (beforeEnd !== undefined) await beforeEnd(ctx);
     res.end(framing.error(e, ctx));
   } finally {

@@ -3,20 +3,25 @@ import type { Endpoint, JsonObject } from '../providers/types.js';
 /** Characters per token of English text for OpenAI-style tokenizers; an estimate only. */
 const CHARS_PER_TOKEN = 4;
 
-function textLength(value: unknown): number {
-  if (typeof value === 'string') return value.length;
-  if (Array.isArray(value)) {
-    let n = 0;
-    for (const v of value) n += textLength(v);
-    return n;
+/**
+ * Characters of text in a message list or input: strings, content parts' `text`, and nested
+ * `content`. Walked with an explicit stack: client data never drives recursion (issue 15).
+ */
+function textLength(root: unknown): number {
+  let n = 0;
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value === 'string') n += value.length;
+    else if (Array.isArray(value)) for (const v of value) stack.push(v);
+    else if (typeof value === 'object' && value !== null) {
+      const o = value as Record<string, unknown>;
+      // Content parts: count their text, not image bytes.
+      if (typeof o.text === 'string') n += o.text.length;
+      else stack.push(o.content);
+    }
   }
-  if (typeof value === 'object' && value !== null) {
-    const o = value as Record<string, unknown>;
-    // Content parts: count their text, not image bytes.
-    if (typeof o.text === 'string') return o.text.length;
-    return textLength(o.content);
-  }
-  return 0;
+  return n;
 }
 
 /**

@@ -561,7 +561,7 @@ describe('resolveConfig', () => {
     const missing = join(dir, 'nope.yaml');
     const err = configError(() => resolve({ configFile: missing, env: {}, cwd: empty }));
     assert.equal(err.source, missing);
-    assert.deepEqual(err.problems, [{ path: '', message: 'cannot read file: ENOENT' }]);
+    assert.deepEqual(err.problems, [{ path: '', message: `cannot read config file ${JSON.stringify(missing)}: no such file (ENOENT)` }]);
   });
 
   test('the env is used for interpolation in the file', () => {
