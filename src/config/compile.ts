@@ -195,6 +195,8 @@ export interface JwtRuntime {
   readonly audience: string | null;
   readonly clockSkewMs: number;
   readonly maxAgeMs: number | null;
+  /** Refuse tokens without `exp` (issue 15: they were accepted forever). */
+  readonly requireExp: boolean;
   readonly userClaim: string;
   readonly tierClaim: string;
   readonly jwksCacheMaxAgeMs: number;
@@ -424,6 +426,7 @@ function compileJwt(j: JwtConfig | undefined): JwtRuntime | null {
     audience: j.audience ?? null,
     clockSkewMs: j.clockSkew,
     maxAgeMs: j.maxAge ?? null,
+    requireExp: j.requireExp,
     userClaim: j.userClaim,
     tierClaim: j.tierClaim,
     jwksCacheMaxAgeMs: j.jwksCacheMaxAge,

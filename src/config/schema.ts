@@ -157,6 +157,7 @@ const jwtSchema = z.strictObject({
   audience: z.string().min(1).optional(),
   clockSkew: duration.default(30_000),
   maxAge: duration.optional(),
+  requireExp: z.boolean().default(true),
   userClaim: z.string().min(1).default('sub'),
   tierClaim: z.string().min(1).default('tier'),
   jwksCacheMaxAge: duration.default(600_000),
