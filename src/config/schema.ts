@@ -358,6 +358,7 @@ const serviceSchema = z.strictObject({
   connections: numeric(z.number().int().min(1)).default(128),
   compression: z.union([z.boolean(), z.strictObject({ minSize: size.default(1024) })]).default(true),
   websocket: z.boolean().default(false),
+  forwardCredentials: z.boolean().default(false),
   cache: z
     .strictObject({
       ttl: duration,
