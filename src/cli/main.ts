@@ -94,7 +94,7 @@ async function start(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(config.logging.level);
+  const logger = createLogger(config.logging.level, undefined, config.redactor);
   const gateway = await Gateway.create(config, { logger });
   const address = await gateway.listen();
   logger.info({ url: address.url, config: config.source, routes: config.routes.length }, 'sluice listening');

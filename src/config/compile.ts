@@ -1,5 +1,7 @@
 import { hashSecret, keyPrefix } from '../lib/hash.js';
 import { Secret } from '../lib/secret.js';
+import type { Redactor } from '../lib/redactor.js';
+import { redactorFor } from './secrets.js';
 import type { MockOptions } from '../mock/options.js';
 import type { CallTimeouts } from '../providers/types.js';
 import { compileAnthropicProvider, type AnthropicProviderRuntime } from '../providers/anthropic/config.js';
@@ -262,6 +264,8 @@ export interface RuntimeConfig {
   readonly routes: readonly CompiledRoute[];
   /** HTTP routes to the system's own API instances (docs/http-routes.md). */
   readonly services: readonly CompiledService[];
+  /** Scrubs the config's secrets and credential shapes from upstream text and log lines (issue 15). */
+  readonly redactor: Redactor;
 }
 
 export interface TracingRuntime {
@@ -544,6 +548,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     providers,
     routes: routesIn.map((r, i) => compileRoute(r, i, config.routing, providers, prices)),
     services: config.services.map(compileService),
+    redactor: redactorFor(config),
   });
 }
 
