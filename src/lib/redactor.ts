@@ -28,16 +28,51 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** A trie of literals as one regular expression: per text position, one branch per distinct next character, not one try per secret. */
+interface TrieNode {
+  end: boolean;
+  readonly next: Map<string, TrieNode>;
+}
+
+function trieSource(node: TrieNode): string {
+  const branches = [...node.next].map(([ch, child]) => escapeRegExp(ch) + trieSource(child));
+  if (branches.length === 0) return '';
+  const body = branches.length === 1 ? branches[0]! : `(?:${branches.join('|')})`;
+  // A secret that ends here but is the prefix of a longer one: the longer one is tried first (greedy).
+  return node.end ? `(?:${body})?` : body;
+}
+
+/** One pattern matching any of `literals` (the longest at a position), or null for none. */
+function literalPattern(literals: Iterable<string>): RegExp | null {
+  const root: TrieNode = { end: false, next: new Map() };
+  let any = false;
+  for (const s of literals) {
+    let node = root;
+    for (const ch of s) {
+      let child = node.next.get(ch);
+      if (child === undefined) node.next.set(ch, (child = { end: false, next: new Map() }));
+      node = child;
+    }
+    node.end = true;
+    any = true;
+  }
+  return any ? new RegExp(trieSource(root), 'g') : null;
+}
+
 /**
  * Removes credentials from text a client or a log can see: every secret the config holds, as
  * written and as JSON escapes it, and the credential shapes above. Built once per compiled
- * config; `scrub` runs one precompiled regular expression, and returns its argument itself
- * when nothing matched, so callers can tell by identity that nothing changed.
+ * config; `scrub` runs two precompiled regular expressions (the secrets, exact; the shapes,
+ * case-insensitive), and returns its argument itself when nothing matched, so callers can
+ * tell by identity that nothing changed. The secrets form a trie, so the cost per character
+ * does not grow with their number (1,000 secrets as a plain alternation measured 8.6 ms a
+ * log line, as a trie see bench/redactor.ts).
  *
  * The secrets are held only inside the compiled pattern; the instance prints as nothing.
  */
 export class Redactor {
-  readonly #pattern: RegExp;
+  readonly #known: RegExp | null;
+  readonly #shapes: RegExp;
   readonly #replace: (match: string, bearer: string | undefined, named: string | undefined) => string;
 
   constructor(secrets: Iterable<string>) {
@@ -49,11 +84,8 @@ export class Redactor {
       const json = JSON.stringify(s).slice(1, -1);
       if (json !== s) literals.add(json);
     }
-    // Longest first, so a secret that contains another is replaced whole.
-    const known = [...literals].sort((a, b) => b.length - a.length).map(escapeRegExp);
-    // Secrets inside non-capturing groups, so the shape groups keep their numbers 1 and 2.
-    const alternatives = [...known.map((k) => `(?:${k})`), ...SHAPES];
-    this.#pattern = new RegExp(alternatives.join('|'), 'gi');
+    this.#known = literalPattern(literals);
+    this.#shapes = new RegExp(SHAPES.join('|'), 'gi');
     this.#replace = (match, bearer, named) => {
       if (bearer !== undefined) return bearer + REDACTED;
       if (named !== undefined) {
@@ -66,10 +98,20 @@ export class Redactor {
 
   /** `text` without credentials; the same string when it held none. */
   scrub(text: string): string {
-    this.#pattern.lastIndex = 0;
-    if (!this.#pattern.test(text)) return text;
-    this.#pattern.lastIndex = 0;
-    return text.replace(this.#pattern, this.#replace);
+    let out = text;
+    const known = this.#known;
+    if (known !== null) {
+      known.lastIndex = 0;
+      if (known.test(out)) {
+        known.lastIndex = 0;
+        out = out.replace(known, REDACTED);
+      }
+    }
+    const shapes = this.#shapes;
+    shapes.lastIndex = 0;
+    if (!shapes.test(out)) return out;
+    shapes.lastIndex = 0;
+    return out.replace(shapes, this.#replace);
   }
 
   toJSON(): string {
