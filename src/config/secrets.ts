@@ -4,7 +4,9 @@ import type { Config } from './schema.js';
 /**
  * Every value the config holds that is a credential: provider API keys and the values of
  * provider headers (operators put `Authorization` or `api-key` there), client keys, admin
- * tokens, the JWT secret, tracing export headers, and passwords in Redis and database URLs.
+ * tokens, the JWT secret, tracing export headers, and passwords in URLs (Redis, database,
+ * provider base URLs: they appear in connection error messages; service instance URLs may
+ * not hold credentials at all).
  * Compiled config keeps keys and tokens only as hashes; the Redactor made here is the one
  * place their text survives, inside a pattern that never prints.
  */
@@ -18,7 +20,9 @@ export function configSecrets(config: Config): string[] {
   out.push(...config.admin.tokens);
   if (config.auth.jwt?.secret !== undefined) out.push(config.auth.jwt.secret);
   out.push(...Object.values(config.tracing.headers));
-  for (const url of [config.state.redis, config.database.url, ...config.database.replicas]) {
+  const urls = [config.state.redis, config.database.url, ...config.database.replicas];
+  for (const p of Object.values(config.providers ?? {})) if ('baseUrl' in p) urls.push(p.baseUrl);
+  for (const url of urls) {
     const password = url === undefined ? '' : urlPassword(url);
     if (password !== '') out.push(password, encodeURIComponent(password));
   }

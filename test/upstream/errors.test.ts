@@ -147,7 +147,7 @@ describe('credentials an upstream echoes never reach the client or the log (issu
     });
   }
 
-  test('regression: no captured log line holds a credential', async () => {
+  test('no captured log line holds a credential (a guard; the logger hook itself is tested in test/observability/logger.test.ts)', async () => {
     await flush();
     assert.ok(gw.logs.length > 0);
     for (const line of gw.logs) assertClean(line, 'a log line');
