@@ -18,8 +18,9 @@ const SHAPES = [
   String.raw`\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`,
   // Authorization schemes. Tokens here and below do not end in ".", which ends the sentence.
   String.raw`(\b(?:Bearer|Basic)\s+)[A-Za-z0-9._~+/-]{7,}[A-Za-z0-9_~+/-]=*`,
-  // A long opaque token right after a word that names a credential ("invalid key: …", "api_key=…").
-  String.raw`(\b(?:api[_-]?key|key|token|secret|password)\b["']?\s{0,2}(?:[:=]|provided:?|is)?\s{0,2}["']?)[A-Za-z0-9._~+/-]{19,}[A-Za-z0-9_~+/-]`,
+  // A long opaque token after a word that names a credential and a separator ("invalid key: …",
+  // "api_key=…", "key provided: …"); not a name that merely starts with the word ("token-counter-…").
+  String.raw`(\b(?:api[_-]?key|key|token|secret|password)\b(?:["']?\s{0,2}[:=]\s{0,2}["']?|\s{1,2}(?:(?:provided|is):?\s{1,2})?["']?))[A-Za-z0-9._~+/-]{19,}[A-Za-z0-9_~+/-]`,
 ];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

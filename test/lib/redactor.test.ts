@@ -29,7 +29,7 @@ describe('Redactor', () => {
 
   test('ordinary text, short ids and principal ids (key:<uuid>) are left alone, as the same string', () => {
     const plain = new Redactor([]);
-    for (const text of ['The upstream provider answered 429.', '{"principal":"key:5f0c7c1e-6a43-4b8e-9d0a-3c2b1a0f9e8d"}', 'prefix sk-sluice-AbCd', 'tokens: 1234', 'a key: short']) {
+    for (const text of ['The upstream provider answered 429.', '{"model":"token-counter-model-with-a-long-name"}', 'secret-santa-assistant-model-v2-large', '{"principal":"key:5f0c7c1e-6a43-4b8e-9d0a-3c2b1a0f9e8d"}', 'prefix sk-sluice-AbCd', 'tokens: 1234', 'a key: short']) {
       assert.equal(plain.scrub(text), text);
     }
   });
