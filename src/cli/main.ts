@@ -97,7 +97,7 @@ async function start(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(config.logging.level);
+  const logger = createLogger(config.logging.level, undefined, config.redactor);
   let gateway: Gateway;
   try {
     gateway = await Gateway.create(config, { logger });

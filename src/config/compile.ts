@@ -1,5 +1,7 @@
 import { hashSecret, keyPrefix } from '../lib/hash.js';
 import { Secret } from '../lib/secret.js';
+import type { Redactor } from '../lib/redactor.js';
+import { redactorFor } from './secrets.js';
 import type { MockOptions } from '../mock/options.js';
 import type { CallTimeouts } from '../providers/types.js';
 import { compileAnthropicProvider, type AnthropicProviderRuntime } from '../providers/anthropic/config.js';
@@ -195,6 +197,8 @@ export interface JwtRuntime {
   readonly audience: string | null;
   readonly clockSkewMs: number;
   readonly maxAgeMs: number | null;
+  /** Refuse tokens without `exp` (issue 15: they were accepted forever). */
+  readonly requireExp: boolean;
   readonly userClaim: string;
   readonly tierClaim: string;
   readonly jwksCacheMaxAgeMs: number;
@@ -260,6 +264,8 @@ export interface RuntimeConfig {
   readonly routes: readonly CompiledRoute[];
   /** HTTP routes to the system's own API instances (docs/http-routes.md). */
   readonly services: readonly CompiledService[];
+  /** Scrubs the config's secrets and credential shapes from upstream text and log lines (issue 15). */
+  readonly redactor: Redactor;
 }
 
 export interface TracingRuntime {
@@ -424,6 +430,7 @@ function compileJwt(j: JwtConfig | undefined): JwtRuntime | null {
     audience: j.audience ?? null,
     clockSkewMs: j.clockSkew,
     maxAgeMs: j.maxAge ?? null,
+    requireExp: j.requireExp,
     userClaim: j.userClaim,
     tierClaim: j.tierClaim,
     jwksCacheMaxAgeMs: j.jwksCacheMaxAge,
@@ -541,6 +548,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     providers,
     routes: routesIn.map((r, i) => compileRoute(r, i, config.routing, providers, prices)),
     services: config.services.map(compileService),
+    redactor: redactorFor(config),
   });
 }
 

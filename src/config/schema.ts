@@ -157,6 +157,7 @@ const jwtSchema = z.strictObject({
   audience: z.string().min(1).optional(),
   clockSkew: duration.default(30_000),
   maxAge: duration.optional(),
+  requireExp: z.boolean().default(true),
   userClaim: z.string().min(1).default('sub'),
   tierClaim: z.string().min(1).default('tier'),
   jwksCacheMaxAge: duration.default(600_000),
@@ -357,6 +358,7 @@ const serviceSchema = z.strictObject({
   connections: numeric(z.number().int().min(1)).default(128),
   compression: z.union([z.boolean(), z.strictObject({ minSize: size.default(1024) })]).default(true),
   websocket: z.boolean().default(false),
+  forwardCredentials: z.boolean().default(false),
   cache: z
     .strictObject({
       ttl: duration,

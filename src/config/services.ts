@@ -34,6 +34,8 @@ export interface CompiledService {
   /** Smallest body compressed; null: compression off. */
   readonly compressMinBytes: number | null;
   readonly websocket: boolean;
+  /** Pass the Sluice credential (the header Sluice authenticated with) on to the instances. */
+  readonly forwardCredentials: boolean;
   /** GET/HEAD response caching; null = off. */
   readonly cache: ServiceCache | null;
   /** Forward paths with `%2F`/`%5C` (kept encoded) instead of refusing them (http/path.ts). */
@@ -106,6 +108,7 @@ export function compileService(s: ServiceConfig): CompiledService {
     connections: s.connections,
     compressMinBytes: s.compression === false ? null : s.compression === true ? 1024 : s.compression.minSize,
     websocket: s.websocket,
+    forwardCredentials: s.forwardCredentials,
     cache: s.cache === undefined ? null : { ttlMs: s.cache.ttl, version: s.cache.version, perPrincipal: s.cache.perPrincipal },
     allowEncodedSlashes: s.allowEncodedSlashes,
   };

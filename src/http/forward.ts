@@ -11,7 +11,7 @@ import { mapUpstreamError } from '../upstream/errors.js';
 import type { Balancer } from './balancer.js';
 import { chooseEncoding, compressor, shouldCompress } from './compress.js';
 import type { HttpContext } from './context.js';
-import { endToEnd, rewritePath, upstreamHeaders } from './headers.js';
+import { credentialToStrip, endToEnd, rewritePath, upstreamHeaders } from './headers.js';
 import type { InstanceAttempt, InstanceState } from './instance.js';
 
 export interface ForwardDeps {
@@ -97,7 +97,8 @@ export class ForwardStage implements Stage<HttpContext> {
   #send(ctx: HttpContext, instance: InstanceState): Promise<Dispatcher.ResponseData> {
     const svc = ctx.service;
     const inst = instance.config;
-    const headers = upstreamHeaders(ctx.req, inst.host, ctx.id, this.#deps.trusted(ctx.req.socket.remoteAddress ?? ''));
+    const strip = credentialToStrip(svc.forwardCredentials, ctx.principal, ctx.req.headers);
+    const headers = upstreamHeaders(ctx.req, inst.host, ctx.id, this.#deps.trusted(ctx.req.socket.remoteAddress ?? ''), strip);
     let body: Readable | null = null;
     if (ctx.hasBody) body = svc.bodyLimit === null ? ctx.req : ctx.req.pipe(new ByteLimit(svc.bodyLimit, () => bodyTooLarge(svc.bodyLimit!)));
     return this.#deps.pool(instance).request({

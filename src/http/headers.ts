@@ -1,6 +1,8 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { BlockList } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { credentialHeader } from '../policies/identify/identifier.js';
+import type { Principal } from '../policies/identify/principal.js';
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) are about one connection and are never forwarded, nor
@@ -67,11 +69,12 @@ function plainIp(ip: string): string {
  * nginx's proxy_pass does; the client's host travels in X-Forwarded-Host and Forwarded), the
  * request id, and X-Forwarded-For/-Proto/-Host plus Forwarded (RFC 7239). A trusted proxy's
  * forwarding headers are extended; anyone else's are replaced, so a client cannot forge its
- * address.
+ * address. `strip` names a header left out: the Sluice credential (`credentialToStrip`).
  */
-export function upstreamHeaders(req: IncomingMessage, instanceHost: string, requestId: string, trusted: boolean): OutgoingHttpHeaders {
+export function upstreamHeaders(req: IncomingMessage, instanceHost: string, requestId: string, trusted: boolean, strip: string | null = null): OutgoingHttpHeaders {
   const out = endToEnd(req.headers);
   const incoming = req.headers;
+  if (strip !== null) delete out[strip];
   for (const name of FORWARDING) delete out[name];
   const peer = plainIp(req.socket.remoteAddress ?? '');
   const proto = (req.socket as Partial<TLSSocket>).encrypted === true ? 'https' : 'http';
@@ -90,6 +93,16 @@ export function upstreamHeaders(req: IncomingMessage, instanceHost: string, requ
   out.host = instanceHost;
   out['x-request-id'] = requestId;
   return out;
+}
+
+/**
+ * The header that carried the credential Sluice accepted for this request, which a service's
+ * instances do not get unless the service opts in (`forwardCredentials`): the client's gateway
+ * key is not the backend's to see (issue 15). A header Sluice did not accept (an anonymous
+ * request on an open service) is the backend's own and passes.
+ */
+export function credentialToStrip(forwardCredentials: boolean, principal: Principal, headers: IncomingHttpHeaders): string | null {
+  return forwardCredentials || principal.kind === 'anonymous' ? null : credentialHeader(headers);
 }
 
 /** RFC 7239 §6: IPv6 nodes are bracketed and quoted. */

@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import type { Guard } from '../policies/guard.js';
 import { logInternal } from '../server/respond.js';
 import { mapUpstreamError } from '../upstream/errors.js';
-import { rewritePath, upstreamHeaders } from './headers.js';
+import { credentialToStrip, rewritePath, upstreamHeaders } from './headers.js';
+import type { Principal } from '../policies/identify/principal.js';
 import type { ServiceRuntime } from './services.js';
 
 export interface UpgradeDeps {
@@ -26,8 +27,9 @@ export interface UpgradeDeps {
  */
 export async function proxyUpgrade(deps: UpgradeDeps, rt: ServiceRuntime, req: IncomingMessage, client: Duplex, head: Buffer, ip: string, requestId: string): Promise<void> {
   client.on('error', () => client.destroy());
+  let principal: Principal;
   try {
-    await deps.guard.check(ip, req.headers, rt.guardScope);
+    principal = await deps.guard.check(ip, req.headers, rt.guardScope);
   } catch (err) {
     const e = toSluiceError(err);
     logInternal(deps.logger, e, requestId);
@@ -42,7 +44,7 @@ export async function proxyUpgrade(deps: UpgradeDeps, rt: ServiceRuntime, req: I
   }
   const inst = pick.instance.config;
   const svc = rt.service;
-  const headers = upstreamHeaders(req, inst.host, requestId, deps.trusted(req.socket.remoteAddress ?? ''));
+  const headers = upstreamHeaders(req, inst.host, requestId, deps.trusted(req.socket.remoteAddress ?? ''), credentialToStrip(svc.forwardCredentials, principal, req.headers));
   let upstream: Duplex;
   let upstreamHead: Record<string, string | string[] | undefined>;
   try {

@@ -20,9 +20,17 @@ export function generateKey(): string {
   return `sk-sluice-${randomBytes(32).toString('base64url')}`;
 }
 
-/** What may be shown of a key: its first 14 characters. */
+/** A key's scheme: one or two lowercase words with dashes (`sk-`, `sk-ant-`, `sk-sluice-`), not secret. */
+const KEY_SCHEME = /^(?:[a-z]{1,6}-){1,2}/;
+
+/**
+ * What may be shown of a key: its scheme and 4 more characters, and never more than a third
+ * of it. A generated key shows `sk-sluice-` and 4 of its 43 random characters; a 16-character
+ * key from the config showed 14 of them before (issue 15), now at most 5.
+ */
 export function keyPrefix(key: string): string {
-  return key.slice(0, 14);
+  const scheme = KEY_SCHEME.exec(key)?.[0].length ?? 0;
+  return key.slice(0, Math.min(scheme + 4, Math.floor(key.length / 3)));
 }
 
 /** FNV-1a, 32 bits, with a final mix: a fast, well-spread hash for placing keys on a consistent-hash ring (not for secrets). */

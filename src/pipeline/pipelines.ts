@@ -45,7 +45,7 @@ export class Pipelines {
       if (deps.admit !== null) stages.push(deps.admit(route));
       const cache = deps.cache(route);
       if (cache !== null) stages.push(cache);
-      stages.push(new DispatchStage(this.#runtimes.get(route)!, fallbackFor, deps.clock, deps.random));
+      stages.push(new DispatchStage(this.#runtimes.get(route)!, fallbackFor, deps.clock, config.redactor, deps.random));
       this.#chains.set(route, compose(stages));
     }
   }

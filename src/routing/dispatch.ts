@@ -1,6 +1,8 @@
 import type { CompiledTarget } from '../config/compile.js';
 import { SluiceError, toSluiceError } from '../errors.js';
 import { delay, type Clock } from '../lib/clock.js';
+import type { Redactor } from '../lib/redactor.js';
+import { redactError } from '../upstream/errors.js';
 import type { Next, Stage } from '../pipeline/compose.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { JsonObject, ProviderResponse } from '../providers/types.js';
@@ -36,12 +38,14 @@ export class DispatchStage implements Stage {
   readonly #rt: RouteRuntime;
   readonly #fallbacks: (model: string) => RouteRuntime | null;
   readonly #clock: Clock;
+  readonly #redactor: Redactor;
   readonly #random: () => number;
 
-  constructor(rt: RouteRuntime, fallbacks: (model: string) => RouteRuntime | null, clock: Clock, random: () => number = Math.random) {
+  constructor(rt: RouteRuntime, fallbacks: (model: string) => RouteRuntime | null, clock: Clock, redactor: Redactor, random: () => number = Math.random) {
     this.#rt = rt;
     this.#fallbacks = fallbacks;
     this.#clock = clock;
+    this.#redactor = redactor;
     this.#random = random;
   }
 
@@ -169,7 +173,9 @@ export class DispatchStage implements Stage {
         timeouts: target.config.timeouts,
       });
     } catch (err) {
-      const e = ctx.abortedError() ?? toSluiceError(err);
+      // Every provider error leaves the adapter here: credentials an upstream echoed are
+      // scrubbed once, before retries, fallbacks, clients, logs and traces see the error.
+      const e = ctx.abortedError() ?? redactError(toSluiceError(err), this.#redactor);
       admission.finish(ctx.clientGone ? 'neutral' : verdictOf(e));
       if (upstreamAttempts.hasSubscribers) this.#publish(ctx, target.config, started, e);
       throw e;
@@ -182,7 +188,7 @@ export class DispatchStage implements Stage {
       if (upstreamAttempts.hasSubscribers) this.#publish(ctx, target.config, started, null);
       return response;
     }
-    const tracked = new TrackedStream(response, (verdict, usage) => admission.finish(verdict, usage?.totalTokens), () => ctx.clientGone);
+    const tracked = new TrackedStream(response, (verdict, usage) => admission.finish(verdict, usage?.totalTokens), () => ctx.clientGone, this.#redactor);
     try {
       await tracked.prime();
     } catch (err) {

@@ -1,12 +1,15 @@
 import type { StreamResponse, Usage } from '../providers/types.js';
-import { toSluiceError } from '../errors.js';
+import { isSluiceError, toSluiceError } from '../errors.js';
+import type { Redactor } from '../lib/redactor.js';
+import { redactError } from '../upstream/errors.js';
 import { verdictOf, type Verdict } from './outcome.js';
 
 /**
  * Wraps a provider stream so its attempt is settled exactly once, when the stream ends:
  * success when it completed, the error's verdict when it failed, neutral when the client
  * left. `prime()` reads the first chunk ahead, so a stream that fails before sending
- * anything fails its attempt (and can be retried) before the client sees a byte.
+ * anything fails its attempt (and can be retried) before the client sees a byte. Its errors
+ * (stream error events included) are scrubbed of credentials, as dispatch scrubs the others.
  */
 export class TrackedStream implements StreamResponse {
   readonly kind = 'stream';
@@ -16,15 +19,17 @@ export class TrackedStream implements StreamResponse {
   readonly #iterator: AsyncIterator<string>;
   readonly #settle: (verdict: Verdict, usage: Usage | null) => void;
   readonly #clientGone: () => boolean;
+  readonly #redactor: Redactor;
   #first: IteratorResult<string> | null = null;
   #settled = false;
 
-  constructor(inner: StreamResponse, settle: (verdict: Verdict, usage: Usage | null) => void, clientGone: () => boolean) {
+  constructor(inner: StreamResponse, settle: (verdict: Verdict, usage: Usage | null) => void, clientGone: () => boolean, redactor: Redactor) {
     this.status = inner.status;
     this.#inner = inner;
     this.#iterator = inner.chunks[Symbol.asyncIterator]();
     this.#settle = settle;
     this.#clientGone = clientGone;
+    this.#redactor = redactor;
     this.chunks = this.#read();
   }
 
@@ -38,7 +43,7 @@ export class TrackedStream implements StreamResponse {
       this.#first = await this.#iterator.next();
     } catch (err) {
       this.#finish(this.#clientGone() ? 'neutral' : verdictOf(toSluiceError(err)));
-      throw err;
+      throw this.#redacted(err);
     }
     if (this.#first.done === true) this.#finish('success');
   }
@@ -54,7 +59,7 @@ export class TrackedStream implements StreamResponse {
       this.#finish('success');
     } catch (err) {
       this.#finish(this.#clientGone() ? 'neutral' : verdictOf(toSluiceError(err)));
-      throw err;
+      throw this.#redacted(err);
     } finally {
       // Left early (the consumer stopped reading): close the upstream and release the slot.
       if (!this.#settled) {
@@ -62,6 +67,11 @@ export class TrackedStream implements StreamResponse {
         await this.#iterator.return?.();
       }
     }
+  }
+
+  /** A SluiceError scrubbed; anything else (an abort) as it is. */
+  #redacted(err: unknown): unknown {
+    return isSluiceError(err) ? redactError(err, this.#redactor) : err;
   }
 
   #finish(verdict: Verdict): void {

@@ -213,7 +213,9 @@ function routes(app: FastifyInstance, deps: SurfaceDeps, endpoints: ReadonlyMap<
     });
   }
 
-  app.get('/v1/models', async () => {
+  // Guarded like the model endpoints: the route list is not for anyone without a credential when auth is required (issue 15).
+  app.get('/v1/models', async (request) => {
+    await deps.guard.check(request.ip, request.headers);
     const pipelines = deps.pipelines();
     return {
       object: 'list',

@@ -29,7 +29,7 @@ export async function startGateway(raw: Record<string, unknown>, env: NodeJS.Pro
       cb();
     },
   });
-  const gateway = await Gateway.create(config, { logger: createLogger(config.logging.level, sink), ...options });
+  const gateway = await Gateway.create(config, { logger: createLogger(config.logging.level, sink, config.redactor), ...options });
   const { url } = await gateway.listen();
   return {
     gateway,

@@ -8,10 +8,19 @@ const jwtShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /** The credential a client presented: `Authorization: Bearer`, `x-api-key` (Anthropic) or `api-key` (Azure). */
 export function presentedCredential(headers: IncomingHttpHeaders): string | null {
+  const from = credentialHeader(headers);
+  if (from === null) return null;
+  return from === 'authorization' ? (headers.authorization as string).slice(7).trim() : (headers[from] as string);
+}
+
+/** Which header `presentedCredential` reads the credential from, if any. */
+export function credentialHeader(headers: IncomingHttpHeaders): 'authorization' | 'x-api-key' | 'api-key' | null {
   const auth = headers.authorization;
-  if (typeof auth === 'string' && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') return auth.slice(7).trim();
-  const x = headers['x-api-key'] ?? headers['api-key'];
-  return typeof x === 'string' && x !== '' ? x : null;
+  if (typeof auth === 'string' && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') return 'authorization';
+  const x = headers['x-api-key'];
+  if (x !== undefined) return typeof x === 'string' && x !== '' ? 'x-api-key' : null;
+  const a = headers['api-key'];
+  return typeof a === 'string' && a !== '' ? 'api-key' : null;
 }
 
 /**

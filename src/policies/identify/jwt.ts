@@ -44,6 +44,8 @@ export class JwtVerifier {
         ...(c.issuer === null ? {} : { issuer: c.issuer }),
         ...(c.audience === null ? {} : { audience: c.audience }),
         ...(c.maxAgeMs === null ? {} : { maxTokenAge: `${Math.round(c.maxAgeMs / 1000)}s` }),
+        // A token without `exp` would otherwise be valid forever (issue 15).
+        ...(c.requireExp ? { requiredClaims: ['exp'] } : {}),
       };
       // jose's overloads differ for keys and key getters; both are called the same way.
       ({ payload } = typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options));
