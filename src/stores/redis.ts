@@ -13,7 +13,7 @@ export interface RedisStoreOptions {
   readonly clock: Clock;
   /** Prepended to every key. Default "sluice:". */
   readonly prefix?: string;
-  /** Every call settles within this many ms (on `clock`), or rejects with StoreTimeoutError. Default 100. */
+  /** Every call settles within this many ms (on `clock`, lag-aware: see #bounded), or rejects with StoreTimeoutError. Default 500. */
   readonly timeoutMs?: number;
   /** Whether close() disconnects the client. Default true. */
   readonly ownsClient?: boolean;
@@ -25,7 +25,7 @@ export interface RedisStoreOptions {
  * clock, the state on the callers').
  */
 export const KEY_TTL_SLACK_MS = 1000;
-const DEFAULT_TIMEOUT_MS = 100;
+const DEFAULT_TIMEOUT_MS = 500;
 
 /** What a Redis key holds: a GCRA bucket, a lease set or a counter. */
 export type KeyKind = 'gcra' | 'leases' | 'counter';
@@ -151,18 +151,33 @@ export class RedisStore implements StateStore {
   }
 
   /**
-   * Settles with `work` or, after timeoutMs on the clock, with StoreTimeoutError (ioredis's
-   * `commandTimeout` is a second, real-time bound when set). Failures become StoreErrors.
+   * Settles with `work` or, after timeoutMs on the clock, with StoreTimeoutError. Failures
+   * become StoreErrors. When the timer fires, the rejection waits for one turn of the event
+   * loop's I/O phase (setImmediate runs after it): a timer that fires late because this
+   * process was busy (a burst, a synchronous spin) would otherwise be judged before a reply
+   * that is already waiting in the socket is read, and a healthy Redis declared down for the
+   * gateway's own lag (issue 15). So only a reply that has really not arrived times out.
    */
   #bounded<T>(work: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = this.#clock.setTimer(() => reject(new StoreTimeoutError(this.#timeoutMs)), this.#timeoutMs);
+      let settled = false;
+      const timer = this.#clock.setTimer(() => {
+        setImmediate(() => {
+          if (settled) return;
+          settled = true;
+          reject(new StoreTimeoutError(this.#timeoutMs));
+        });
+      }, this.#timeoutMs);
       work.then(
         (value) => {
+          if (settled) return;
+          settled = true;
           this.#clock.clearTimer(timer);
           resolve(value);
         },
         (err: unknown) => {
+          if (settled) return;
+          settled = true;
           this.#clock.clearTimer(timer);
           reject(toStoreError(err, this.#timeoutMs));
         },
