@@ -32,6 +32,12 @@ export function estimatePromptTokens(endpoint: Endpoint, body: JsonObject): numb
   return Math.ceil(textLength(endpoint === 'embeddings' ? body.input : body.prompt) / CHARS_PER_TOKEN);
 }
 
+/**
+ * What token limits and budgets reserve for a completion that declares no `max_tokens` /
+ * `max_completion_tokens` (docs/limits.md); the reservation is settled to the real usage.
+ */
+export const DEFAULT_COMPLETION_TOKENS = 256;
+
 /** The completion budget a request declares, or `fallback` when it declares none. */
 export function declaredMaxTokens(body: JsonObject, fallback: number): number {
   const v = body.max_completion_tokens ?? body.max_tokens;

@@ -7,7 +7,6 @@ import type { AdmissionContext, RequestContext } from '../../pipeline/context.js
 import { isStoreError } from '../../stores/errors.js';
 import type { LimitResult, StateStore } from '../../stores/types.js';
 import { costUsd, type Price } from '../../usage/cost.js';
-import { declaredMaxTokens } from '../../usage/estimate.js';
 import { answeringPrice, type PriceBook } from '../../usage/prices.js';
 import { budgetPeriods, reserve } from './budget.js';
 import { rateLimitHeaders, rateLimitPolicy, rateLimitState } from './headers.js';
@@ -81,7 +80,8 @@ interface PrincipalPlan {
  * The admit stage of a route: the principal's model allowlist, its limits (the tier's,
  * overridden per key; counted per user when the principal has one, else per key), the
  * route's own limits, its concurrency cap and its budget. Tokens are admitted on an estimate
- * of the prompt and corrected from the real usage when the request ends (Settlement).
+ * of the prompt plus the completion's bound, and corrected from the real usage when the
+ * request ends (Settlement).
  */
 export class AdmitStage<C extends AdmissionContext = RequestContext> implements Stage<C> {
   readonly name = 'admit';
@@ -122,7 +122,9 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
     const { tier, scope, limits, rules } = plan;
     const mayChoose = tier.priorityHeader || this.#route.queue.priorityHeader;
     ctx.priority = mayChoose && ctx.requestedPriority !== null ? ctx.requestedPriority : tier.priority;
-    const tokens = ctx.estimatedPromptTokens;
+    // Token limits reserve the prompt estimate and the completion's bound, settled to the real
+    // usage afterwards: reserving the prompt alone let completions overshoot a tpm (issue 15).
+    const tokens = ctx.estimatedPromptTokens + ctx.completionTokenBound;
     const costs = rules.map((r) => (r.unit === 'requests' ? 1 : tokens));
     const results = await consumeAll(this.#store, rules, costs, this.#reject);
 
@@ -140,7 +142,7 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
       const now = this.#clock.now();
       // The principal's own budget, and the tier's total shared by all its principals.
       const periods = [...budgetPeriods(scope, p.budget ?? tier.budget, now), ...budgetPeriods(`tier:${tier.name}`, tier.totalBudget, now)];
-      const estimate = costUsd({ promptTokens: tokens, cachedPromptTokens: 0, completionTokens: declaredMaxTokens(ctx.body, 256), totalTokens: 0 }, this.#estimatePrice);
+      const estimate = costUsd({ promptTokens: ctx.estimatedPromptTokens, cachedPromptTokens: 0, completionTokens: ctx.completionTokenBound, totalTokens: 0 }, this.#estimatePrice);
       const refused = await reserve(this.#store, periods, estimate);
       if (refused !== null) {
         this.#reject(`budget-${refused.name}`);
