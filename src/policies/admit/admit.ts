@@ -8,6 +8,7 @@ import { isStoreError } from '../../stores/errors.js';
 import type { LimitResult, StateStore } from '../../stores/types.js';
 import { costUsd, type Price } from '../../usage/cost.js';
 import { answeringPrice, type PriceBook } from '../../usage/prices.js';
+import { DEFAULT_COMPLETION_TOKENS } from '../../usage/estimate.js';
 import { budgetPeriods, reserve } from './budget.js';
 import { rateLimitHeaders, rateLimitPolicy, rateLimitState } from './headers.js';
 import { mergeLimits, rulesFor, type ScopedRule } from './rules.js';
@@ -54,6 +55,17 @@ export async function consumeAll(store: StateStore, rules: readonly ScopedRule[]
     message: `Rate limit reached (${first.policy}: ${first.limit} ${first.unit} per ${first.windowMs / 1000} s). Retry after ${Math.ceil(retryAfterMs / 1000)} s.`,
     headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))), ...rateLimitHeaders(rules, results) },
   });
+}
+
+/**
+ * What a token rule reserves: the prompt estimate plus the completion's bound, settled to the
+ * real usage afterwards (reserving the prompt alone let completions overshoot a tpm, issue 15).
+ * A request that declares no bound reserves the default, but never more than fits the rule's
+ * burst beside its prompt, so it is not refused as too large for a bound it did not ask for.
+ */
+function tokenReservation(rule: ScopedRule, ctx: AdmissionContext): number {
+  const prompt = ctx.estimatedPromptTokens;
+  return prompt + (ctx.declaredCompletionTokens ?? Math.min(DEFAULT_COMPLETION_TOKENS, Math.max(0, rule.burst - prompt)));
 }
 
 /** What admission reads of a route; model routes and HTTP services both have it. */
@@ -122,10 +134,7 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
     const { tier, scope, limits, rules } = plan;
     const mayChoose = tier.priorityHeader || this.#route.queue.priorityHeader;
     ctx.priority = mayChoose && ctx.requestedPriority !== null ? ctx.requestedPriority : tier.priority;
-    // Token limits reserve the prompt estimate and the completion's bound, settled to the real
-    // usage afterwards: reserving the prompt alone let completions overshoot a tpm (issue 15).
-    const tokens = ctx.estimatedPromptTokens + ctx.completionTokenBound;
-    const costs = rules.map((r) => (r.unit === 'requests' ? 1 : tokens));
+    const costs = rules.map((r) => (r.unit === 'requests' ? 1 : tokenReservation(r, ctx)));
     const results = await consumeAll(this.#store, rules, costs, this.#reject);
 
     let lease: { key: string; id: string } | null = null;
@@ -142,7 +151,7 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
       const now = this.#clock.now();
       // The principal's own budget, and the tier's total shared by all its principals.
       const periods = [...budgetPeriods(scope, p.budget ?? tier.budget, now), ...budgetPeriods(`tier:${tier.name}`, tier.totalBudget, now)];
-      const estimate = costUsd({ promptTokens: ctx.estimatedPromptTokens, cachedPromptTokens: 0, completionTokens: ctx.completionTokenBound, totalTokens: 0 }, this.#estimatePrice);
+      const estimate = costUsd({ promptTokens: ctx.estimatedPromptTokens, cachedPromptTokens: 0, completionTokens: ctx.declaredCompletionTokens ?? DEFAULT_COMPLETION_TOKENS, totalTokens: 0 }, this.#estimatePrice);
       const refused = await reserve(this.#store, periods, estimate);
       if (refused !== null) {
         this.#reject(`budget-${refused.name}`);
@@ -151,7 +160,8 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
           headers: { 'retry-after': String(Math.ceil(refused.endsInMs / 1000)) },
         });
       }
-      ctx.settlement = new Settlement(this.#store, plan.tokenRules, tokens, lease, { scope, periods, reservedUsd: estimate }, this.#priceOf);
+      const tokenCosts = plan.tokenRules.map((r) => tokenReservation(r, ctx));
+      ctx.settlement = new Settlement(this.#store, plan.tokenRules, tokenCosts, lease, { scope, periods, reservedUsd: estimate }, this.#priceOf);
     } catch (err) {
       await this.#undo(rules, costs, lease);
       throw storeError(err);
