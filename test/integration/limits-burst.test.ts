@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { FakeClock, systemClock, type Clock, type TimerHandle } from '../../src/lib/clock.js';
 import { freePort, startRedis, type RedisServer } from '../helpers/redis.js';
@@ -62,22 +63,31 @@ function spin(ms: number): void {
 }
 
 /**
- * Sends `n` concurrent requests round-robin over the gateways. When the 1st, 50th and 150th
- * answers arrive (so other requests are waiting on Redis), the loop is blocked for 600 ms:
- * longer than the default state.timeout, so a timeout that counted the gateway's own lag would
- * declare the healthy Redis down.
+ * Sends `n` concurrent requests round-robin over the gateways, and three times during the
+ * burst makes the gateways' own event loop lag while Redis is healthy: Redis holds commands
+ * for 50 ms (CLIENT PAUSE: well within any timeout), and 20 ms into that pause this process
+ * blocks for 600 ms (longer than the default state.timeout). The commands the gateways sent
+ * meanwhile are answered 30 ms into the block, but their replies cannot be read until it ends:
+ * a timeout that counted the gateway's own lag would declare the healthy Redis down.
  */
-async function burst(gws: readonly TestGateway[], n: number, extra: Record<string, unknown> = {}): Promise<Reply[]> {
-  let answered = 0;
-  return Promise.all(
-    Array.from({ length: n }, (_, i) =>
-      chat(gws[i % gws.length]!, extra).then((r) => {
-        answered++;
-        if (answered === 1 || answered === 50 || answered === 150) spin(600);
-        return r;
-      }),
-    ),
-  );
+async function burst(redis: RedisServer, gws: readonly TestGateway[], n: number, extra: Record<string, unknown> = {}): Promise<Reply[]> {
+  const admin = new Redis(redis.url);
+  let done = false;
+  const stalls = (async () => {
+    for (let i = 0; i < 3 && !done; i++) {
+      await new Promise((r) => setTimeout(r, 30));
+      await admin.client('PAUSE', 50);
+      await new Promise((r) => setTimeout(r, 20));
+      spin(600);
+    }
+  })();
+  try {
+    return await Promise.all(Array.from({ length: n }, (_, i) => chat(gws[i % gws.length]!, extra)));
+  } finally {
+    done = true;
+    await stalls;
+    admin.disconnect();
+  }
 }
 
 async function ready(gw: TestGateway): Promise<{ status: number; json: { status: string; state: { healthy: boolean } } }> {
@@ -118,7 +128,7 @@ describe('limits under a burst over three instances, default state settings (iss
   test('regression: rpm 50, 500 concurrent requests with the event loop stalled: exactly 50 admitted', async () => {
     const gws = await threeGateways(redis, 'rpm:', { tiers: { t: { limits: { rpm: 50 } } } });
     try {
-      const replies = await burst(gws, 500);
+      const replies = await burst(redis, gws, 500);
       assert.equal(replies.filter((r) => r.status === 200).length, 50);
       assert.deepEqual([...new Set(replies.filter((r) => r.status !== 200).map((r) => r.code))], ['SLUICE_ERR_RATE_LIMITED']);
       for (const gw of gws) assert.equal((await ready(gw)).json.state.healthy, true, 'Redis was never declared down');
@@ -131,7 +141,7 @@ describe('limits under a burst over three instances, default state settings (iss
     const price = { input: 1000, output: 1000 }; // $ per million tokens: $0.001 a token
     const gws = await threeGateways(redis, 'budget:', { routes: [{ match: '*', targets: [{ provider: 'mock', price }] }], tiers: { t: { budget: { daily: 0.33 } } } });
     try {
-      const replies = await burst(gws, 500, { max_tokens: 16 });
+      const replies = await burst(redis, gws, 500, { max_tokens: 16 });
       const costs = replies.filter((r) => r.status === 200).map((r) => r.totalTokens * 0.001);
       const spent = costs.reduce((a, b) => a + b, 0);
       assert.ok(spent <= 0.33 + Math.max(...costs) + 1e-9, `spent $${spent.toFixed(3)} of a $0.33 budget`);
@@ -145,7 +155,7 @@ describe('limits under a burst over three instances, default state settings (iss
   test('regression: failure: closed, healthy Redis, same burst: no 503, exactly 50 admitted', async () => {
     const gws = await threeGateways(redis, 'closed:', { tiers: { t: { limits: { rpm: 50 } } } }, { failure: 'closed' });
     try {
-      const replies = await burst(gws, 500);
+      const replies = await burst(redis, gws, 500);
       assert.equal(replies.filter((r) => r.status === 503).length, 0);
       assert.equal(replies.filter((r) => r.status === 200).length, 50);
     } finally {
@@ -156,7 +166,7 @@ describe('limits under a burst over three instances, default state settings (iss
   test('regression: tpm with max_tokens, 500 concurrent requests: the tokens admitted stay within the limit', async () => {
     const gws = await threeGateways(redis, 'tpm:', { tiers: { t: { limits: { tpm: 300 } } } });
     try {
-      const replies = await Promise.all(Array.from({ length: 500 }, (_, i) => chat(gws[i % 3]!, { max_tokens: 16 })));
+      const replies = await burst(redis, gws, 500, { max_tokens: 16 });
       const tokens = replies.reduce((sum, r) => sum + (r.status === 200 ? r.totalTokens : 0), 0);
       assert.ok(tokens <= 300, `${tokens} tokens admitted for a tpm of 300`);
       assert.ok(tokens >= 150, `${tokens} tokens admitted: the limit should be mostly used`);
