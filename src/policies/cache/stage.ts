@@ -162,7 +162,7 @@ export class CacheStage implements Stage {
   }
 
   async #lead(ctx: RequestContext, next: Next, key: string, scope: CacheScope, stale: CacheEntry | null, noCache: boolean): Promise<void> {
-    let flight = new Flight();
+    let flight = new Flight(this.#rt.clock);
     const inflight = this.#rt.inflight;
     // A no-cache request refreshes the entry but does not take over another request's flight.
     const own = !inflight.has(key);
@@ -189,7 +189,7 @@ export class CacheStage implements Stage {
           if ((await claim.feed(flight, this.#rt.waitMs)) && (await this.#follow(ctx, flight))) return;
           // The remote answer came too late for this request: it goes upstream on its own,
           // leaving the fed flight to whoever follows it.
-          if (flight.format !== null) flight = new Flight();
+          if (flight.format !== null) flight = new Flight(this.#rt.clock);
         } else remote = claim;
       }
       this.#mark(ctx, 'miss');
