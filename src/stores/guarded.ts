@@ -26,7 +26,7 @@ const FALLBACK_LEASE = 'fallback:';
 const DEFAULT_RETRY_MS = 1000;
 const DEFAULT_CHECK_MS = 1000;
 const DEFAULT_STARTUP_WAIT_MS = 5000;
-/** Until its first answer the remote is pinged this often: a refused connection fails at once, and waiting calls should not wait a whole retryMs. */
+/** While calls wait for the first answer, the remote is pinged this often: a refused connection fails at once, and they should not wait a whole retryMs. */
 const STARTUP_RETRY_MS = 50;
 
 /**
@@ -223,7 +223,7 @@ export class GuardedStore implements StateStore {
 
   #scheduleProbe(): void {
     if (this.#closed || this.#probing || this.#probeTimer !== null) return;
-    const ms = this.#health.healthy ? this.#checkMs : this.#everUp ? this.#retryMs : Math.min(STARTUP_RETRY_MS, this.#retryMs);
+    const ms = this.#health.healthy ? this.#checkMs : this.#startup === null ? this.#retryMs : Math.min(STARTUP_RETRY_MS, this.#retryMs);
     this.#probeTimer = this.#clock.setTimer(this.#onProbeTimer, ms);
   }
 
