@@ -76,6 +76,20 @@ describe('rate limits (in-memory state)', () => {
     }
   });
 
+  test('a request without max_tokens under a small tpm reserves what fits, not the 256-token default', async () => {
+    const gw = await startGateway({ tiers: { t: { limits: { tpm: 100 } } }, keys: [{ name: 'a', key: KEY_A, tier: 't' }] });
+    try {
+      const first = await chat(gw, KEY_A);
+      assert.equal(first.status, 200, 'not refused as too large for a bound it did not ask for');
+      // The reservation took the whole bucket until the answer settled it to the real usage.
+      assert.match(String(first.headers.ratelimit), /r=0/);
+      const large = await chat(gw, KEY_A, { max_tokens: 200 });
+      assert.equal(large.json.error?.code, 'SLUICE_ERR_REQUEST_TOO_LARGE', 'a declared bound beyond the limit never fits');
+    } finally {
+      await gw.close();
+    }
+  });
+
   test('a route limit counts all clients together', async () => {
     const gw = await startGateway({ keys: [{ name: 'a', key: KEY_A }, { name: 'b', key: KEY_B }], routes: [{ match: 'mock-1', limits: { rpm: 3 }, targets: [{ provider: 'mock' }] }] });
     try {
