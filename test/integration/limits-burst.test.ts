@@ -177,22 +177,29 @@ describe('limits under a burst over three instances, default state settings (iss
 });
 
 describe('a cold instance (issue 15)', { timeout: 60_000 }, () => {
-  test('regression: Redis not answering yet, then answering: /ready 503 until it does, and rpm 10 admits exactly 10 of 30', async () => {
+  test('regression: Redis not answering yet, then answering: /ready 503 until it does, and rpm 10 admits exactly 10 of 30 over it and a second instance', async () => {
     const port = await freePort();
-    const gw = await startGateway({ state: { redis: `redis://127.0.0.1:${port}`, prefix: 'cold:' }, keys: [{ name: 'burst', key: KEY, tier: 't' }], tiers: { t: { limits: { rpm: 10 } } } }, {}, { clock: new FrozenWallClock() });
+    const clock = new FrozenWallClock();
+    const config = { state: { redis: `redis://127.0.0.1:${port}`, prefix: 'cold:' }, keys: [{ name: 'burst', key: KEY, tier: 't' }], tiers: { t: { limits: { rpm: 10 } } } };
+    const cold = await startGateway(config, {}, { clock });
     let redis: RedisServer | null = null;
+    let other: TestGateway | null = null;
     try {
-      const pending = Promise.all(Array.from({ length: 30 }, () => chat(gw)));
-      const before = await ready(gw);
+      // The cold instance's share of the burst arrives before Redis answers.
+      const early = Promise.all(Array.from({ length: 15 }, () => chat(cold)));
+      const before = await ready(cold);
       assert.equal(before.status, 503);
       assert.equal(before.json.state.healthy, false);
       redis = await startRedis({ port });
-      const replies = await pending;
-      assert.equal(replies.filter((r) => r.status === 200).length, 10);
+      // The rest goes to an instance that started once Redis was up.
+      other = await startGateway(config, {}, { clock });
+      const late = await Promise.all(Array.from({ length: 15 }, () => chat(other!)));
+      const replies = [...(await early), ...late];
+      assert.equal(replies.filter((r) => r.status === 200).length, 10, 'the cold instance did not decide on its own');
       assert.equal(replies.filter((r) => r.status === 429).length, 20);
-      assert.equal((await ready(gw)).status, 200);
+      assert.equal((await ready(cold)).status, 200);
     } finally {
-      await gw.close();
+      await Promise.all([cold.close(), other?.close()]);
       await redis?.stop();
     }
   });
