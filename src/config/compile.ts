@@ -236,7 +236,7 @@ export interface RuntimeConfig {
   /** Always has a `default` tier. */
   readonly tiers: Readonly<Record<string, TierRuntime>>;
   readonly ipLimits: Limits | null;
-  readonly state: { readonly redisUrl: string | null; readonly prefix: string; readonly timeoutMs: number; readonly failure: 'open' | 'closed' };
+  readonly state: { readonly redisUrl: string | null; readonly prefix: string; readonly timeoutMs: number; readonly failure: 'open' | 'closed'; readonly checkMs: number; readonly startupWaitMs: number };
   readonly database: {
     readonly url: string | null;
     /** Read replicas for analytics (the usage API); empty = read from `url`. */
@@ -517,7 +517,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     })),
     tiers: compileTiers(config),
     ipLimits: compileLimits(config.limits.ip),
-    state: { redisUrl: config.state.redis ?? null, prefix: config.state.prefix, timeoutMs: config.state.timeout, failure: config.state.failure },
+    state: { redisUrl: config.state.redis ?? null, prefix: config.state.prefix, timeoutMs: config.state.timeout, failure: config.state.failure, checkMs: config.state.checkInterval, startupWaitMs: config.state.startupWait },
     database: {
       url: config.database.url ?? null,
       // Replicas of the embedded database cannot exist: they only count with a server.

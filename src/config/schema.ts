@@ -172,8 +172,10 @@ const authSchema = z.strictObject({
 const stateSchema = z.strictObject({
   redis: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
   prefix: z.string().default('sluice:'),
-  timeout: duration.default(100),
+  timeout: duration.default(500),
   failure: z.enum(['open', 'closed']).default('open'),
+  checkInterval: duration.default(1_000),
+  startupWait: duration.default(5_000),
 });
 
 const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL');

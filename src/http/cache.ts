@@ -85,7 +85,7 @@ export class HttpCacheStage implements Stage<HttpContext> {
   }
 
   async #lead(ctx: HttpContext, next: Next<HttpContext>, key: string): Promise<void> {
-    const flight = new Flight();
+    const flight = new Flight(this.#rt.clock);
     const own = !this.#rt.inflight.has(key);
     if (own) {
       this.#rt.inflight.set(key, flight);

@@ -41,6 +41,7 @@ export class HttpContext implements AdmissionContext {
   readonly model = null;
   readonly body = EMPTY_BODY;
   readonly estimatedPromptTokens = 0;
+  readonly declaredCompletionTokens = 0;
   readonly usage = null;
   readonly target = null;
   principal: Principal = ANONYMOUS;

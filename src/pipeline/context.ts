@@ -3,7 +3,7 @@ import { SluiceError, type ErrorCode } from '../errors.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import type { CacheResult } from '../policies/cache/stage.js';
-import { estimatePromptTokens } from '../usage/estimate.js';
+import { declaredCompletionTokens, estimatePromptTokens } from '../usage/estimate.js';
 import { ANONYMOUS, type Principal } from '../policies/identify/principal.js';
 import type { Settlement } from '../policies/admit/settlement.js';
 import type { Endpoint, JsonObject, ProviderResponse, Usage } from '../providers/types.js';
@@ -20,6 +20,8 @@ export interface AdmissionContext {
   /** The JSON body of a model request; empty on HTTP routes, whose bodies stream through. */
   readonly body: JsonObject;
   readonly estimatedPromptTokens: number;
+  /** The completion tokens the request declares (max_tokens / max_completion_tokens; 0 for embeddings), null when it declares none. */
+  readonly declaredCompletionTokens: number | null;
   readonly requestedPriority: number | null;
   priority: number;
   settlement: Settlement | null;
@@ -48,6 +50,7 @@ export class RequestContext implements AdmissionContext {
   readonly route: CompiledRoute;
   /** Prompt tokens estimated from the body (admission, cost routing), once per request. */
   readonly estimatedPromptTokens: number;
+  readonly declaredCompletionTokens: number | null;
 
   target: CompiledTarget | null = null;
   response: ProviderResponse | null = null;
@@ -100,6 +103,7 @@ export class RequestContext implements AdmissionContext {
     this.includeUsage = this.stream && so?.include_usage === true;
     this.route = route;
     this.estimatedPromptTokens = estimatePromptTokens(endpoint, body);
+    this.declaredCompletionTokens = endpoint === 'embeddings' ? 0 : declaredCompletionTokens(body);
   }
 
   /** Aborts the whole exchange, stream included, after `ms` (the route's total timeout). */

@@ -30,6 +30,7 @@ import { Identifier } from '../policies/identify/identifier.js';
 import { JwtVerifier } from '../policies/identify/jwt.js';
 import { KeyRegistry } from '../policies/identify/keys.js';
 import { GuardedStore, createStateStore, type StateStore } from '../stores/index.js';
+import { PeriodicCheck } from '../stores/check.js';
 import { HttpServices } from '../http/services.js';
 import { HttpCacheStage } from '../http/cache.js';
 import { refuseUpgrade } from '../http/websocket.js';
@@ -92,6 +93,8 @@ export class Gateway {
   readonly #logger: Logger;
   readonly #resources: Resources;
   readonly #cache: CacheRuntime | null;
+  /** The database's `SELECT 1`, every `state.checkInterval`, for /ready; null without a database. */
+  readonly #dbCheck: PeriodicCheck | null;
   readonly #tracing: Tracing | null;
   readonly keys: KeyRegistry;
   /** Usage accounting, when `usage.enabled`. */
@@ -115,6 +118,9 @@ export class Gateway {
       prefix: config.state.prefix,
       timeoutMs: config.state.timeoutMs,
       failure: config.state.failure,
+      checkMs: config.state.checkMs,
+      retryMs: config.state.checkMs,
+      startupWaitMs: config.state.startupWaitMs,
       ...(config.state.redisUrl === null ? {} : { redis: { url: config.state.redisUrl } }),
     });
     const tracing = config.tracing === null ? null : (await import('../observability/tracing.js')).Tracing;
@@ -175,6 +181,8 @@ export class Gateway {
     registerHttpMetrics(this.metrics.registry, this.bus, () => this.#services.runtimes);
     this.usage = config.usage.enabled && resources.db !== null ? new UsageWriter(config.usage, resources.db, config.prices, clock, this.#logger) : null;
     if (this.usage !== null) this.bus.on('request:end', this.usage.record.bind(this.usage));
+    const db = resources.db;
+    this.#dbCheck = db === null ? null : new PeriodicCheck(() => db.query('SELECT 1'), clock, config.state.checkMs);
     const status = storeStatus(resources.store);
     if (status !== null) {
       status.onChange((st) => this.#logger.warn({ healthy: st.healthy, error: st.lastError }, 'shared state store'));
@@ -257,16 +265,20 @@ export class Gateway {
         return reply;
       }
       const state = storeStatus(resources.store)?.status() ?? { healthy: true, lastError: null };
-      // Fail-open keeps serving with local limits: ready, but degraded. Fail-closed cannot serve.
-      const ready = state.healthy || config.state.failure === 'open';
+      // Not ready while the shared store does not answer (also before its first answer), under
+      // either policy: a load balancer should send traffic to instances whose limits are shared.
+      // Requests that still arrive are served on local limits (open) or refused (closed).
+      const ready = state.healthy;
+      const db = this.#dbCheck?.status() ?? null;
       reply.code(ready ? 200 : 503);
       return {
-        status: ready ? (state.healthy ? 'ready' : 'degraded') : 'unavailable',
+        status: ready ? 'ready' : config.state.failure === 'open' ? 'degraded' : 'unavailable',
         config: config.source,
         routes: config.routes.length,
         providers: Object.keys(config.providers).length,
         state: { backend: config.state.redisUrl === null ? 'memory' : 'redis', healthy: state.healthy, error: state.lastError },
-        database: resources.db === null ? null : resources.db.kind,
+        // Informational, like usage: keys are cached and records wait in the spool while the database is away.
+        database: resources.db === null || db === null ? null : { kind: resources.db.kind, healthy: db.healthy, error: db.lastError },
         // Informational: records wait in the spool while the database is away, so serving goes on.
         usage: this.usage?.status() ?? null,
       };
@@ -313,6 +325,7 @@ export class Gateway {
   async listen(): Promise<{ host: string; port: number; url: string }> {
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port, backlog: this.config.server.backlog });
     for (const checker of this.#health.values()) checker.start();
+    this.#dbCheck?.start();
     this.#services.start();
     this.usage?.start();
     const addr = this.app.server.address();
@@ -329,6 +342,7 @@ export class Gateway {
   async shutdown(drainTimeoutMs: number = this.config.server.drainTimeoutMs): Promise<boolean> {
     this.#draining = true;
     for (const checker of this.#health.values()) checker.stop();
+    this.#dbCheck?.stop();
     this.#services.stop();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((resolve) => {

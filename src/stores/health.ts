@@ -23,10 +23,11 @@ export class StoreHealth {
   #lastError: string | null;
   #epoch: number;
 
-  constructor(clock: Clock) {
+  /** `healthy` false: a store that has not answered yet (a starting instance), not a transition. */
+  constructor(clock: Clock, healthy = true) {
     this.#clock = clock;
     this.#listeners = new Set();
-    this.#healthy = true;
+    this.#healthy = healthy;
     this.#since = clock.now();
     this.#lastError = null;
     this.#epoch = 0;

@@ -23,18 +23,22 @@ export interface StateStoreOptions {
   readonly redis?: { readonly url: string } | { readonly cluster: readonly ClusterNodeAddress[] };
   /** Key prefix in Redis. Default "sluice:". */
   readonly prefix?: string;
-  /** Bound on every Redis call, ms. Default 100. */
+  /** Bound on every Redis call, ms, not counting the gateway's own event-loop lag. Default 500. */
   readonly timeoutMs?: number;
   /** What happens while Redis is down. Default "open". */
   readonly failure?: FailurePolicy;
   /** While Redis is down, ping it this often, ms. Default 1000. */
   readonly retryMs?: number;
+  /** While Redis is up, ping it this often, ms, so /ready notices an outage with no request sent. Default 1000. */
+  readonly checkMs?: number;
+  /** How long calls of a starting instance wait for Redis's first answer before the failure policy applies, ms. Default 5000. */
+  readonly startupWaitMs?: number;
   /** Most keys of each kind the memory store (or fallback) keeps. Default 100,000. */
   readonly maxKeys?: number;
   readonly clock: Clock;
 }
 
-const DEFAULT_TIMEOUT_MS = 100;
+const DEFAULT_TIMEOUT_MS = 500;
 /** Reconnect forever, backing off to at most this delay between attempts. */
 const MAX_RECONNECT_DELAY_MS = 1000;
 
@@ -52,7 +56,15 @@ export function createStateStore(options: StateStoreOptions): StateStore {
   if (options.redis === undefined) return memory;
   const client = createClient(options.redis, timeoutMs);
   const remote = new RedisStore({ client, clock: options.clock, timeoutMs, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) });
-  return new GuardedStore({ remote, fallback: memory, policy: failure, clock: options.clock, ...(options.retryMs === undefined ? {} : { retryMs: options.retryMs }) });
+  return new GuardedStore({
+    remote,
+    fallback: memory,
+    policy: failure,
+    clock: options.clock,
+    ...(options.retryMs === undefined ? {} : { retryMs: options.retryMs }),
+    ...(options.checkMs === undefined ? {} : { checkMs: options.checkMs }),
+    ...(options.startupWaitMs === undefined ? {} : { startupWaitMs: options.startupWaitMs }),
+  });
 }
 
 function createClient(redis: NonNullable<StateStoreOptions['redis']>, timeoutMs: number): Redis | Cluster {
@@ -62,8 +74,9 @@ function createClient(redis: NonNullable<StateStoreOptions['redis']>, timeoutMs:
     // by the failure policy. No retries either: a resent consume could be counted twice.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    // A real-time bound beside RedisStore's own timer on the injected clock.
-    commandTimeout: timeoutMs,
+    // No ioredis commandTimeout: its timer fires in the loop's timers phase, before a reply
+    // already waiting in the socket is read, so a busy gateway would time out a healthy Redis.
+    // RedisStore bounds every call itself, lag-aware (issue 15).
     connectTimeout: Math.max(1000, timeoutMs),
   };
   let client: Redis | Cluster;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import type { Clock } from '../lib/clock.js';
+import type { Clock, TimerHandle } from '../lib/clock.js';
 import { StoreError, StoreTimeoutError } from './errors.js';
 import { checkCost, checkDelta, checkLengths, compileRule, resultOf } from './gcra.js';
 import { isNoScript, scripts, type LuaScript, type ScriptArg } from './lua.js';
@@ -13,7 +13,7 @@ export interface RedisStoreOptions {
   readonly clock: Clock;
   /** Prepended to every key. Default "sluice:". */
   readonly prefix?: string;
-  /** Every call settles within this many ms (on `clock`), or rejects with StoreTimeoutError. Default 100. */
+  /** Every call settles within this many ms (on `clock`, lag-aware: see #bounded), or rejects with StoreTimeoutError. Default 500. */
   readonly timeoutMs?: number;
   /** Whether close() disconnects the client. Default true. */
   readonly ownsClient?: boolean;
@@ -25,7 +25,11 @@ export interface RedisStoreOptions {
  * clock, the state on the callers').
  */
 export const KEY_TTL_SLACK_MS = 1000;
-const DEFAULT_TIMEOUT_MS = 100;
+const DEFAULT_TIMEOUT_MS = 500;
+/** A timer this late (ms) means the event loop was blocked, not that Redis was slow. */
+const LAG_TOLERANCE_MS = 10;
+/** However much the loop lags, a call is given up after this many times timeoutMs. */
+const LAG_CAP = 10;
 
 /** What a Redis key holds: a GCRA bucket, a lease set or a counter. */
 export type KeyKind = 'gcra' | 'leases' | 'counter';
@@ -151,20 +155,51 @@ export class RedisStore implements StateStore {
   }
 
   /**
-   * Settles with `work` or, after timeoutMs on the clock, with StoreTimeoutError (ioredis's
-   * `commandTimeout` is a second, real-time bound when set). Failures become StoreErrors.
+   * Settles with `work` or, after timeoutMs on the clock, with StoreTimeoutError; failures
+   * become StoreErrors. Time this process's own event loop was blocked does not count (issue
+   * 15): a healthy Redis must not be declared down because the gateway was busy. So when the
+   * timer fires, (1) the verdict waits for one turn of the loop's I/O phase (setImmediate runs
+   * after it), since a timer that fires late is run before a reply already waiting in the
+   * socket is read; and (2) if the timer fired late, the loop was blocked for at least that
+   * long, and that much time is granted again (a call of two round trips, such as EVALSHA then
+   * EVAL, needs its second one). At most `LAG_CAP` times timeoutMs in all.
    */
   #bounded<T>(work: Promise<T>): Promise<T> {
+    const clock = this.#clock;
+    const timeoutMs = this.#timeoutMs;
     return new Promise<T>((resolve, reject) => {
-      const timer = this.#clock.setTimer(() => reject(new StoreTimeoutError(this.#timeoutMs)), this.#timeoutMs);
+      const started = clock.monotonic();
+      let due = started + timeoutMs;
+      let settled = false;
+      let timer: TimerHandle;
+      const verdict = (late: number): void => {
+        if (settled) return;
+        const now = clock.monotonic();
+        if (late > LAG_TOLERANCE_MS && now + late - started <= timeoutMs * LAG_CAP) {
+          due = now + late;
+          timer = clock.setTimer(onTimer, late);
+          return;
+        }
+        settled = true;
+        reject(new StoreTimeoutError(timeoutMs));
+      };
+      const onTimer = (): void => {
+        const late = clock.monotonic() - due;
+        setImmediate(verdict, late);
+      };
+      timer = clock.setTimer(onTimer, timeoutMs);
       work.then(
         (value) => {
-          this.#clock.clearTimer(timer);
+          if (settled) return;
+          settled = true;
+          clock.clearTimer(timer);
           resolve(value);
         },
         (err: unknown) => {
-          this.#clock.clearTimer(timer);
-          reject(toStoreError(err, this.#timeoutMs));
+          if (settled) return;
+          settled = true;
+          clock.clearTimer(timer);
+          reject(toStoreError(err, timeoutMs));
         },
       );
     });

@@ -37,8 +37,20 @@ export function estimatePromptTokens(endpoint: Endpoint, body: JsonObject): numb
   return Math.ceil(textLength(endpoint === 'embeddings' ? body.input : body.prompt) / CHARS_PER_TOKEN);
 }
 
+/**
+ * What budgets reserve, and token limits at most reserve (never more than fits the limit's
+ * burst beside the prompt), for a completion that declares no `max_tokens` /
+ * `max_completion_tokens` (docs/limits.md). Reservations are settled to the real usage.
+ */
+export const DEFAULT_COMPLETION_TOKENS = 256;
+
 /** The completion budget a request declares, or `fallback` when it declares none. */
 export function declaredMaxTokens(body: JsonObject, fallback: number): number {
+  return declaredCompletionTokens(body) ?? fallback;
+}
+
+/** The completion budget a request declares, or null when it declares none. */
+export function declaredCompletionTokens(body: JsonObject): number | null {
   const v = body.max_completion_tokens ?? body.max_tokens;
-  return typeof v === 'number' && v > 0 ? v : fallback;
+  return typeof v === 'number' && v > 0 ? Math.ceil(v) : null;
 }

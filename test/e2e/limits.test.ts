@@ -57,18 +57,34 @@ describe('rate limits (in-memory state)', () => {
       let served = 0;
       let tokens = 0;
       for (let i = 0; i < 20; i++) {
-        const r = await chat(gw, KEY_A);
+        const r = await chat(gw, KEY_A, { max_tokens: 30 });
         if (r.status !== 200) break;
         served++;
         tokens += r.json.usage!.total_tokens;
         await new Promise((res) => setTimeout(res, 5)); // settlement runs after the answer
       }
-      // Each answer costs ~10–45 tokens, the estimate only ~7: without correction far more would pass.
-      assert.ok(served >= 2 && served < 20, `served ${served}`);
-      assert.ok(tokens <= 120 + 45, `${tokens} tokens admitted for a limit of 120`);
+      // Each request reserves its prompt estimate (~7) plus max_tokens (30) and is corrected to
+      // its real usage (~10–35): without the correction only 3 would pass, without the
+      // completion bound in the reservation the answers would overshoot the limit.
+      assert.ok(served >= 4 && served < 20, `served ${served}`);
+      assert.ok(tokens <= 120, `${tokens} tokens admitted for a limit of 120`);
       const refused = await chat(gw, KEY_A);
       assert.equal(refused.status, 429);
       assert.match(String(refused.headers['ratelimit-policy']), /principal-tpm;q=120;w=60;qu="tokens"/);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('a request without max_tokens under a small tpm reserves what fits, not the 256-token default', async () => {
+    const gw = await startGateway({ tiers: { t: { limits: { tpm: 100 } } }, keys: [{ name: 'a', key: KEY_A, tier: 't' }] });
+    try {
+      const first = await chat(gw, KEY_A);
+      assert.equal(first.status, 200, 'not refused as too large for a bound it did not ask for');
+      // The reservation took the whole bucket until the answer settled it to the real usage.
+      assert.match(String(first.headers.ratelimit), /r=0/);
+      const large = await chat(gw, KEY_A, { max_tokens: 200 });
+      assert.equal(large.json.error?.code, 'SLUICE_ERR_REQUEST_TOO_LARGE', 'a declared bound beyond the limit never fits');
     } finally {
       await gw.close();
     }

@@ -18,6 +18,8 @@ export interface RedisServer {
 export interface StartRedisOptions {
   /** A one-node Redis Cluster owning every slot, for testing cluster clients. */
   readonly cluster?: boolean;
+  /** Listen on this port (e.g. one a gateway already tries to reach) instead of a free one. */
+  readonly port?: number;
 }
 
 const REDIS_SERVER = '/usr/bin/redis-server';
@@ -40,7 +42,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 /** Starts a throwaway redis-server on a free port of 127.0.0.1 and waits until it answers PING. */
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'sluice-redis-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir];
   if (options.cluster === true) args.push('--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-announce-ip', '127.0.0.1');

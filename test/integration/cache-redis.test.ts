@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { defaultMockOptions } from '../../src/mock/options.js';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
@@ -97,6 +100,65 @@ describe('response cache shared through Redis by two instances', () => {
       assert.equal(r.cache, 'miss');
     } finally {
       await redis.restart();
+    }
+  });
+});
+
+/** An upstream that holds its first request until `release()`, then answers at once; counts calls. */
+async function heldUpstream(): Promise<{ url: string; calls: () => number; release: () => void; close: () => Promise<void> }> {
+  let calls = 0;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const server = createServer((req, res) => {
+    calls++;
+    req.resume();
+    req.on('end', () => {
+      void released.then(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'c1', object: 'chat.completion', created: 0, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'held answer' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }));
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/v1`, calls: () => calls, release, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+describe('coalescing across instances right after the leader answers (issue 15)', () => {
+  test('regression: a follower whose cache read came just before the entry was stored makes no second upstream call', async () => {
+    const redis = await startRedis();
+    const upstream = await heldUpstream();
+    const admin = new Redis(redis.url);
+    const config = {
+      state: { redis: redis.url },
+      cache: { timeout: '5s' },
+      keys: [{ name: 'a', key: KEY }],
+      providers: { up: { type: 'openai', baseUrl: upstream.url } },
+      routes: [{ match: 'm', cache: { ttl: '1h' }, targets: [{ provider: 'up' }] }],
+    };
+    const a = await startGateway(config);
+    const b = await startGateway(config);
+    try {
+      const body = { messages: [{ role: 'user', content: 'just after the answer' }] };
+      const leader = chat(a, body);
+      while (upstream.calls() === 0) await new Promise((r) => setTimeout(r, 10));
+      // Writes wait (reads do not) while Redis is paused: the leader's answer reaches its client
+      // with the entry's SET and the lock's release queued, and the follower's cache read
+      // misses just before them. This is the window a follower 20 ms behind can land in.
+      await admin.client('PAUSE', 500, 'WRITE');
+      upstream.release();
+      const first = await leader;
+      const second = await chat(b, body);
+      assert.equal(first.status, 200);
+      assert.equal(second.status, 200);
+      assert.equal(upstream.calls(), 1, 'one upstream call');
+      assert.equal(second.cache, 'hit');
+      assert.equal(JSON.parse(second.text).choices[0].message.content, 'held answer');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      admin.disconnect();
+      await upstream.close();
+      await redis.stop();
     }
   });
 });

@@ -15,8 +15,8 @@ async function waitFor(condition: () => boolean, ms: number, what: string): Prom
   }
 }
 
-function guarded(server: RedisServer, failure: 'open' | 'closed', prefix: string): GuardedStore {
-  const store = createStateStore({ redis: { url: server.url }, prefix, failure, retryMs: 100, timeoutMs: 500, clock: systemClock });
+function guarded(server: RedisServer, failure: 'open' | 'closed', prefix: string, startupWaitMs = 5000): GuardedStore {
+  const store = createStateStore({ redis: { url: server.url }, prefix, failure, retryMs: 100, timeoutMs: 500, startupWaitMs, clock: systemClock });
   assert.ok(store instanceof GuardedStore);
   return store;
 }
@@ -36,6 +36,7 @@ describe('createStateStore over a real redis-server that dies and comes back', {
 
   test('open: decides from the fallback while Redis is down, reports it, and recovers by itself', async () => {
     const store = guarded(server, 'open', 'open:');
+    await waitFor(() => store.status().healthy, 5000, 'the first answer');
     const changes: StoreStatus[] = [];
     store.onChange((s) => changes.push(s));
     try {
@@ -85,8 +86,9 @@ describe('createStateStore over a real redis-server that dies and comes back', {
 
   test('starting while Redis is down: the first calls follow the policy, then it recovers', async () => {
     await server.stop();
-    const store = guarded(server, 'open', 'late:');
+    const store = guarded(server, 'open', 'late:', 200);
     try {
+      // After startupWaitMs without an answer, the policy applies.
       assert.equal((await store.consume([rule('k', 1, 1000)], [1]))[0]!.allowed, true);
       assert.equal(store.status().healthy, false);
       await server.restart();

@@ -73,11 +73,14 @@ class FlakyStore implements StateStore {
 /** Lets settled promises run their callbacks. */
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-function setup(policy: FailurePolicy, retryMs = 1000) {
+/** A store whose remote has answered its first ping (and pinged once: `remote.pings` is 1). */
+async function setup(policy: FailurePolicy, retryMs = 1000, checkMs = 60_000) {
   const clock = new FakeClock();
   const remote = new FlakyStore(clock);
   const fallback = new MemoryStore({ clock });
-  const store = new GuardedStore({ remote, fallback, policy, retryMs, clock });
+  const store = new GuardedStore({ remote, fallback, policy, retryMs, checkMs, clock });
+  await flush();
+  assert.equal(store.status().healthy, true);
   const changes: StoreStatus[] = [];
   store.onChange((s) => changes.push(s));
   return { clock, remote, fallback, store, changes };
@@ -85,7 +88,7 @@ function setup(policy: FailurePolicy, retryMs = 1000) {
 
 describe('GuardedStore', () => {
   test('while healthy, every call goes to the remote', async () => {
-    const { remote, fallback, store } = setup('open');
+    const { remote, fallback, store } = await setup('open');
     const r = rule('k', 2, 1000);
     assert.equal((await store.consume([r], [1]))[0]!.remaining, 1);
     assert.equal((await remote.inner.consume([r], [0]))[0]!.remaining, 1);
@@ -97,7 +100,7 @@ describe('GuardedStore', () => {
   });
 
   test('open: the first failure marks the remote down; that call and later ones are served by the fallback', async () => {
-    const { clock, remote, store, changes } = setup('open');
+    const { clock, remote, store, changes } = await setup('open');
     remote.mode = 'down';
     clock.advance(5);
     const r = rule('k', 3, 60_000);
@@ -116,45 +119,98 @@ describe('GuardedStore', () => {
   });
 
   test('while down, the remote is pinged every retryMs, one ping at a time, and recovers by itself', async () => {
-    const { clock, remote, store, changes } = setup('open', 1000);
+    const { clock, remote, store, changes } = await setup('open', 1000, 5000);
     remote.mode = 'down';
     await store.consume([rule('k', 1, 1000)], [1]);
+    const base = remote.pings;
     clock.advance(999);
     await flush();
-    assert.equal(remote.pings, 0);
+    assert.equal(remote.pings, base);
     clock.advance(1);
     await flush();
-    assert.equal(remote.pings, 1);
+    assert.equal(remote.pings, base + 1);
     clock.advance(1000);
     await flush();
-    assert.equal(remote.pings, 2);
+    assert.equal(remote.pings, base + 2);
     remote.mode = 'hang';
     clock.advance(1000);
     await flush();
-    assert.equal(remote.pings, 3);
+    assert.equal(remote.pings, base + 3);
     clock.advance(10_000);
     await flush();
-    assert.equal(remote.pings, 3, 'no second ping while one is pending');
+    assert.equal(remote.pings, base + 3, 'no second ping while one is pending');
     remote.settleHung();
     await flush();
     assert.equal(store.status().lastError, 'connection reset');
     remote.mode = 'up';
     clock.advance(1000);
     await flush();
-    assert.equal(remote.pings, 4);
+    assert.equal(remote.pings, base + 4);
     assert.deepEqual(store.status(), { healthy: true, since: clock.now(), lastError: 'connection reset' });
     assert.deepEqual(changes.map((c) => c.healthy), [false, true]);
     const before = remote.calls;
     await store.consume([rule('k', 1, 1000)], [1]);
     assert.equal(remote.calls, before + 1, 'calls go to the remote again');
-    clock.advance(60_000);
+    clock.advance(5000);
     await flush();
-    assert.equal(remote.pings, 4, 'no pings while healthy');
+    assert.equal(remote.pings, base + 5, 'while healthy, pinged every checkMs');
+    await store.close();
+  });
+
+  test('regression: a remote that stops answering is marked down by the health check, with no call made', async () => {
+    const { clock, remote, store, changes } = await setup('open', 1000, 500);
+    remote.mode = 'down';
+    clock.advance(499);
+    await flush();
+    assert.equal(store.status().healthy, true);
+    clock.advance(1);
+    await flush();
+    assert.equal(store.status().healthy, false, 'down within one check interval');
+    assert.equal(remote.calls, 0, 'no call was made');
+    assert.deepEqual(changes.map((c) => c.healthy), [false]);
+    await store.close();
+  });
+
+  test('regression: a cold store waits for the first answer; calls then go to the remote, not the fallback', async () => {
+    const clock = new FakeClock();
+    const remote = new FlakyStore(clock);
+    remote.mode = 'down';
+    const fallback = new MemoryStore({ clock });
+    const store = new GuardedStore({ remote, fallback, policy: 'open', clock, startupWaitMs: 5000 });
+    const changes: StoreStatus[] = [];
+    store.onChange((s) => changes.push(s));
+    await flush();
+    assert.equal(store.status().healthy, false, 'not ready before the first answer');
+    const r = rule('k', 1, 60_000);
+    const first = store.consume([r], [1]);
+    const second = store.consume([r], [1]);
+    clock.advance(200);
+    await flush();
+    assert.equal(remote.calls, 0, 'calls wait while the remote has not answered');
+    remote.mode = 'up';
+    clock.advance(50);
+    await flush();
+    assert.deepEqual([(await first)[0]!.allowed, (await second)[0]!.allowed].sort(), [false, true], 'decided once, by the remote');
+    assert.equal(remote.calls, 2);
+    assert.equal((await fallback.consume([r], [0]))[0]!.remaining, 1, 'the fallback took nothing');
+    assert.deepEqual(changes.map((c) => c.healthy), [true]);
+    await store.close();
+  });
+
+  test('a cold store that gets no answer within startupWaitMs follows the failure policy', async () => {
+    const clock = new FakeClock();
+    const remote = new FlakyStore(clock);
+    remote.mode = 'hang';
+    const store = new GuardedStore({ remote, fallback: new MemoryStore({ clock }), policy: 'closed', clock, startupWaitMs: 1000 });
+    const pending = store.consume([rule('k', 1, 60_000)], [1]);
+    clock.advance(1000);
+    await assert.rejects(pending, (err: unknown) => err instanceof StoreUnavailableError && err.message.includes('no answer yet'));
+    assert.equal(remote.calls, 0);
     await store.close();
   });
 
   test('closed: rejects with StoreUnavailableError while down, then recovers', async () => {
-    const { clock, remote, store } = setup('closed', 500);
+    const { clock, remote, store } = await setup('closed', 500);
     remote.mode = 'down';
     const r = rule('k', 1, 1000);
     const unavailable = (err: unknown): boolean =>
@@ -178,7 +234,7 @@ describe('GuardedStore', () => {
   });
 
   test('open: ping still reflects the remote while down', async () => {
-    const { remote, store } = setup('open');
+    const { remote, store } = await setup('open');
     await store.ping();
     remote.mode = 'down';
     await assert.rejects(store.ping(), StoreUnavailableError);
@@ -188,7 +244,7 @@ describe('GuardedStore', () => {
   });
 
   test('errors that are not store failures propagate and leave the remote healthy', async () => {
-    const { store } = setup('closed');
+    const { store } = await setup('closed');
     await assert.rejects(store.consume([rule('k', 1.5, 1000)], [1]), RangeError);
     await assert.rejects(store.acquire('', 1, 1000), TypeError);
     assert.equal(store.status().healthy, true);
@@ -196,7 +252,7 @@ describe('GuardedStore', () => {
   });
 
   test('a lease from the fallback is released there, also after recovery; a remote lease is not released while down', async () => {
-    const { clock, remote, fallback, store } = setup('open', 100);
+    const { clock, remote, fallback, store } = await setup('open', 100);
     const remoteLease = await store.acquire('l', 1, 60_000);
     assert.ok(remoteLease !== null && !remoteLease.startsWith('fallback:'));
     remote.mode = 'down';
@@ -218,7 +274,7 @@ describe('GuardedStore', () => {
   });
 
   test('a failure of a call that started before the latest recovery does not mark the remote down again', async () => {
-    const { clock, remote, store } = setup('open', 100);
+    const { clock, remote, store } = await setup('open', 100);
     remote.mode = 'hang';
     const straggler = store.consume([rule('s', 5, 1000)], [1]);
     remote.mode = 'down';
@@ -235,7 +291,7 @@ describe('GuardedStore', () => {
   });
 
   test('a throwing listener changes nothing; onChange returns an unsubscribe function', async () => {
-    const { remote, store } = setup('open');
+    const { remote, store } = await setup('open');
     const seen: boolean[] = [];
     store.onChange(() => {
       throw new Error('observer bug');
@@ -249,13 +305,14 @@ describe('GuardedStore', () => {
   });
 
   test('close stops the pinging', async () => {
-    const { clock, remote, store } = setup('open', 100);
+    const { clock, remote, store } = await setup('open', 100);
     remote.mode = 'down';
     await store.consume([rule('k', 1, 1000)], [1]);
+    const pings = remote.pings;
     await store.close();
     clock.advance(1000);
     await flush();
-    assert.equal(remote.pings, 0);
+    assert.equal(remote.pings, pings);
     assert.equal(clock.pendingTimers, 0);
   });
 
@@ -265,5 +322,7 @@ describe('GuardedStore', () => {
     const fallback = new MemoryStore({ clock });
     assert.throws(() => new GuardedStore({ remote, fallback, clock, policy: 'maybe' as FailurePolicy }), TypeError);
     assert.throws(() => new GuardedStore({ remote, fallback, clock, policy: 'open', retryMs: 0 }), RangeError);
+    assert.throws(() => new GuardedStore({ remote, fallback, clock, policy: 'open', checkMs: Number.NaN }), RangeError);
+    assert.throws(() => new GuardedStore({ remote, fallback, clock, policy: 'open', startupWaitMs: -1 }), RangeError);
   });
 });

@@ -61,6 +61,25 @@ describe('RedisStore (standalone)', { timeout: 30_000 }, () => {
     }
   });
 
+  test('regression: a reply that arrived while the event loop was blocked is not a timeout (issue 15)', async () => {
+    // Real timers on purpose: the bug is the order of the loop's phases after a block. The
+    // timeout's timer is due when the loop wakes, but the reply is already in the socket.
+    const client = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    const store = new RedisStore({ client, clock: systemClock, prefix: uniquePrefix(), timeoutMs: 20 });
+    try {
+      await store.ping();
+      const pending = Promise.allSettled([store.consume([rule('spin', 100, 60_000)], [1]), store.add('spin', 1, 60_000), store.ping()]);
+      const until = performance.now() + 150;
+      while (performance.now() < until) {
+        // A synchronous stall, far longer than the timeout and than Redis needs to answer.
+      }
+      const results = await pending;
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled'], JSON.stringify(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))));
+    } finally {
+      await store.close();
+    }
+  });
+
   test('scripts are sent again after SCRIPT FLUSH (NOSCRIPT), in and out of a pipeline', async () => {
     const clock = new FakeClock();
     const store = new RedisStore({ client: new Redis(server.url, clientOptions), clock, prefix: uniquePrefix(), timeoutMs: 2000 });

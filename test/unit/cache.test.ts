@@ -126,7 +126,7 @@ describe('memory store', () => {
 
 describe('flights', () => {
   test('followers tail the chunks from the first, whenever they join, and end with the flight', async () => {
-    const f = new Flight();
+    const f = new Flight(new FakeClock());
     f.start('stream');
     f.push('a');
     const early = (async () => {
@@ -145,19 +145,22 @@ describe('flights', () => {
   });
 
   test('a failed flight fails its tails; started() is null for a flight that never started', async () => {
-    const f = new Flight();
+    const clock = new FakeClock();
+    const f = new Flight(clock);
     const signal = new AbortController().signal;
     const pending = f.started(1000, signal);
     f.fail();
     assert.equal(await pending, null);
-    const g = new Flight();
+    const g = new Flight(clock);
     g.start('stream');
     g.push('a');
     g.fail();
     await assert.rejects(async () => {
       for await (const _ of g.tail(() => new Error('cut'))) void _;
     }, /cut/);
-    assert.equal(await new Flight().started(20, signal), null, 'times out');
+    const late = new Flight(clock).started(20, signal);
+    clock.advance(20);
+    assert.equal(await late, null, 'times out');
   });
 });
 

@@ -7,8 +7,8 @@ import type { AdmissionContext, RequestContext } from '../../pipeline/context.js
 import { isStoreError } from '../../stores/errors.js';
 import type { LimitResult, StateStore } from '../../stores/types.js';
 import { costUsd, type Price } from '../../usage/cost.js';
-import { declaredMaxTokens } from '../../usage/estimate.js';
 import { answeringPrice, type PriceBook } from '../../usage/prices.js';
+import { DEFAULT_COMPLETION_TOKENS } from '../../usage/estimate.js';
 import { budgetPeriods, reserve } from './budget.js';
 import { rateLimitHeaders, rateLimitPolicy, rateLimitState } from './headers.js';
 import { mergeLimits, rulesFor, type ScopedRule } from './rules.js';
@@ -57,6 +57,17 @@ export async function consumeAll(store: StateStore, rules: readonly ScopedRule[]
   });
 }
 
+/**
+ * What a token rule reserves: the prompt estimate plus the completion's bound, settled to the
+ * real usage afterwards (reserving the prompt alone let completions overshoot a tpm, issue 15).
+ * A request that declares no bound reserves the default, but never more than fits the rule's
+ * burst beside its prompt, so it is not refused as too large for a bound it did not ask for.
+ */
+function tokenReservation(rule: ScopedRule, ctx: AdmissionContext): number {
+  const prompt = ctx.estimatedPromptTokens;
+  return prompt + (ctx.declaredCompletionTokens ?? Math.min(DEFAULT_COMPLETION_TOKENS, Math.max(0, rule.burst - prompt)));
+}
+
 /** What admission reads of a route; model routes and HTTP services both have it. */
 export interface AdmitRoute {
   readonly name: string;
@@ -81,7 +92,8 @@ interface PrincipalPlan {
  * The admit stage of a route: the principal's model allowlist, its limits (the tier's,
  * overridden per key; counted per user when the principal has one, else per key), the
  * route's own limits, its concurrency cap and its budget. Tokens are admitted on an estimate
- * of the prompt and corrected from the real usage when the request ends (Settlement).
+ * of the prompt plus the completion's bound, and corrected from the real usage when the
+ * request ends (Settlement).
  */
 export class AdmitStage<C extends AdmissionContext = RequestContext> implements Stage<C> {
   readonly name = 'admit';
@@ -122,8 +134,7 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
     const { tier, scope, limits, rules } = plan;
     const mayChoose = tier.priorityHeader || this.#route.queue.priorityHeader;
     ctx.priority = mayChoose && ctx.requestedPriority !== null ? ctx.requestedPriority : tier.priority;
-    const tokens = ctx.estimatedPromptTokens;
-    const costs = rules.map((r) => (r.unit === 'requests' ? 1 : tokens));
+    const costs = rules.map((r) => (r.unit === 'requests' ? 1 : tokenReservation(r, ctx)));
     const results = await consumeAll(this.#store, rules, costs, this.#reject);
 
     let lease: { key: string; id: string } | null = null;
@@ -140,7 +151,7 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
       const now = this.#clock.now();
       // The principal's own budget, and the tier's total shared by all its principals.
       const periods = [...budgetPeriods(scope, p.budget ?? tier.budget, now), ...budgetPeriods(`tier:${tier.name}`, tier.totalBudget, now)];
-      const estimate = costUsd({ promptTokens: tokens, cachedPromptTokens: 0, completionTokens: declaredMaxTokens(ctx.body, 256), totalTokens: 0 }, this.#estimatePrice);
+      const estimate = costUsd({ promptTokens: ctx.estimatedPromptTokens, cachedPromptTokens: 0, completionTokens: ctx.declaredCompletionTokens ?? DEFAULT_COMPLETION_TOKENS, totalTokens: 0 }, this.#estimatePrice);
       const refused = await reserve(this.#store, periods, estimate);
       if (refused !== null) {
         this.#reject(`budget-${refused.name}`);
@@ -149,7 +160,8 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
           headers: { 'retry-after': String(Math.ceil(refused.endsInMs / 1000)) },
         });
       }
-      ctx.settlement = new Settlement(this.#store, plan.tokenRules, tokens, lease, { scope, periods, reservedUsd: estimate }, this.#priceOf);
+      const tokenCosts = plan.tokenRules.map((r) => tokenReservation(r, ctx));
+      ctx.settlement = new Settlement(this.#store, plan.tokenRules, tokenCosts, lease, { scope, periods, reservedUsd: estimate }, this.#priceOf);
     } catch (err) {
       await this.#undo(rules, costs, lease);
       throw storeError(err);

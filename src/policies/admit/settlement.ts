@@ -14,13 +14,14 @@ export interface BudgetAlert {
 
 /**
  * What a request took at admission, made good when it ends: token limits corrected from the
- * estimate to the reported usage (all of it given back when the request failed), the
+ * reservation (prompt estimate plus completion bound) to the reported usage (all of it given back when the request failed), the
  * concurrency slot released, the budget reservation corrected to the real cost.
  */
 export class Settlement {
   readonly #store: StateStore;
   readonly #tokenRules: readonly ScopedRule[];
-  readonly #estimatedTokens: number;
+  /** What each token rule reserved at admission. */
+  readonly #reservedTokens: readonly number[];
   readonly #lease: { key: string; id: string } | null;
   readonly #periods: readonly BudgetPeriod[];
   readonly #reservedUsd: number;
@@ -30,14 +31,14 @@ export class Settlement {
   constructor(
     store: StateStore,
     tokenRules: readonly ScopedRule[],
-    estimatedTokens: number,
+    reservedTokens: readonly number[],
     lease: { key: string; id: string } | null,
     budget: { scope: string; periods: readonly BudgetPeriod[]; reservedUsd: number },
     price: (ctx: AdmissionContext) => Price | null,
   ) {
     this.#store = store;
     this.#tokenRules = tokenRules;
-    this.#estimatedTokens = estimatedTokens;
+    this.#reservedTokens = reservedTokens;
     this.#lease = lease;
     this.#periods = budget.periods;
     this.#reservedUsd = budget.reservedUsd;
@@ -49,8 +50,8 @@ export class Settlement {
   async settle(ctx: AdmissionContext, onAlert: (a: BudgetAlert) => void): Promise<void> {
     const actualTokens = ctx.usage?.totalTokens ?? 0;
     const work: Promise<unknown>[] = [];
-    if (this.#tokenRules.length > 0 && actualTokens !== this.#estimatedTokens) {
-      work.push(this.#store.adjust(this.#tokenRules, this.#tokenRules.map(() => this.#estimatedTokens - actualTokens)));
+    if (this.#tokenRules.length > 0 && this.#reservedTokens.some((r) => r !== actualTokens)) {
+      work.push(this.#store.adjust(this.#tokenRules, this.#reservedTokens.map((r) => r - actualTokens)));
     }
     if (this.#lease !== null) work.push(this.#store.release(this.#lease.key, this.#lease.id));
     if (this.#periods.length > 0) {

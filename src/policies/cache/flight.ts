@@ -1,5 +1,6 @@
 import type { CacheEntry } from './entry.js';
 import type { CancelSignal } from '../../lib/cancel.js';
+import type { Clock } from '../../lib/clock.js';
 
 /** How a flight's answer is being delivered, once known. */
 export type FlightFormat = CacheEntry['format'];
@@ -17,8 +18,11 @@ export class Flight {
   #changed: Promise<void>;
   #signal!: () => void;
   readonly #onSettled: (() => void)[] = [];
+  /** Followers' waits run on it, so tests move time instead of sleeping. */
+  readonly #clock: Clock;
 
-  constructor() {
+  constructor(clock: Clock) {
+    this.#clock = clock;
     this.#changed = this.#next();
   }
 
@@ -84,22 +88,22 @@ export class Flight {
 
   /** Resolves when the answer started (with its form), or null if it failed or `timeoutMs` passed first. */
   async started(timeoutMs: number, signal: CancelSignal): Promise<FlightFormat | null> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.#clock.monotonic() + timeoutMs;
     while (this.#state === 'pending') {
-      const left = deadline - Date.now();
+      const left = deadline - this.#clock.monotonic();
       if (left <= 0 || signal.aborted) return null;
-      await waitFor(this.#changed, left, signal);
+      await waitFor(this.#clock, this.#changed, left, signal);
     }
     return this.#state === 'failed' && this.#format === null ? null : this.#format;
   }
 
   /** Resolves with the complete entry, or null if the flight failed or `timeoutMs` passed first. */
   async done(timeoutMs: number, signal: CancelSignal): Promise<CacheEntry | null> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.#clock.monotonic() + timeoutMs;
     while (!this.settled) {
-      const left = deadline - Date.now();
+      const left = deadline - this.#clock.monotonic();
       if (left <= 0 || signal.aborted) return null;
-      await waitFor(this.#changed, left, signal);
+      await waitFor(this.#clock, this.#changed, left, signal);
     }
     return this.#entry;
   }
@@ -120,14 +124,14 @@ export class Flight {
 }
 
 /** Waits for `p`, at most `ms`, or until `signal` aborts; never rejects. */
-function waitFor(p: Promise<void>, ms: number, signal: CancelSignal): Promise<void> {
+function waitFor(clock: Clock, p: Promise<void>, ms: number, signal: CancelSignal): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = (): void => {
-      clearTimeout(timer);
+      clock.clearTimer(timer);
       signal.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const timer = clock.setTimer(done, ms);
     signal.addEventListener('abort', done, { once: true });
     void p.then(done);
   });

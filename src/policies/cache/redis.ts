@@ -125,6 +125,12 @@ export interface RemoteLead {
   fail(): void;
 }
 
+/** The flight had just ended when this request looked: its stored entry. */
+export interface RemoteHit {
+  readonly role: 'hit';
+  readonly entry: CacheEntry;
+}
+
 /** A follower of a leader on another instance. */
 export interface RemoteFollow {
   readonly role: 'follow';
@@ -154,19 +160,35 @@ export class RemoteFlights {
     this.#leaseMs = leaseMs;
   }
 
-  async claim(key: string): Promise<RemoteLead | RemoteFollow> {
+  /**
+   * Takes the key's lock, or follows whoever holds it. The lock and the entry are read in one
+   * transaction: a leader stores its entry before it releases its lock (in order, on one
+   * connection), so a free lock with an entry means a flight has just ended, and the caller
+   * (whose own cache read came a moment too early) is answered from that entry, when `usable`, instead of
+   * calling upstream again (issue 15). A flight stays joinable until its entry is readable.
+   */
+  async claim(key: string, usable: (entry: CacheEntry) => boolean): Promise<RemoteLead | RemoteFollow | RemoteHit> {
     const lock = this.#store.keyOf(key, 'lock');
     const token = randomUUID();
-    let taken: string | null;
+    let taken: unknown;
+    let stored: unknown;
     try {
       await this.#store.ready();
-      taken = await this.#store.client.set(lock, token, 'PX', this.#leaseMs, 'NX');
+      const replies = await this.#store.client.multi().set(lock, token, 'PX', this.#leaseMs, 'NX').get(this.#store.keyOf(key, 'entry')).exec();
+      if (replies === null || replies[0]![0] !== null || replies[1]![0] !== null) throw new Error('the claim transaction failed');
+      taken = replies[0]![1];
+      stored = replies[1]![1];
     } catch {
       // Redis is unavailable: lead alone, as a single instance would.
       this.#store.countError();
       return silentLead;
     }
-    return taken === 'OK' ? this.#lead(key, lock, token) : { role: 'follow', feed: (flight, waitMs) => this.#follow(key, lock, flight, waitMs) };
+    if (taken !== 'OK') return { role: 'follow', feed: (flight, waitMs) => this.#follow(key, lock, flight, waitMs) };
+    const entry = typeof stored === 'string' ? parseEntry(stored) : null;
+    // A stale entry (or a no-cache request) still needs an upstream call: lead it.
+    if (entry === null || !usable(entry)) return this.#lead(key, lock, token);
+    this.#store.client.eval(RELEASE, 1, lock, token).catch(() => this.#store.countError());
+    return { role: 'hit', entry };
   }
 
   #lead(key: string, lock: string, token: string): RemoteLead {

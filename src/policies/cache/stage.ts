@@ -40,6 +40,8 @@ interface SemanticProbe {
 }
 
 
+const refuse = (): boolean => false;
+
 /** Errors that mean no target could answer: the ones a stale entry may cover for. */
 function coverable(e: SluiceError): boolean {
   return e.status >= 500 || e.status === 429;
@@ -58,6 +60,7 @@ export class CacheStage implements Stage {
   readonly #policy: RouteCache;
   readonly #rt: CacheRuntime;
   readonly #embed: Embedder | null;
+  readonly #fresh = (entry: CacheEntry): boolean => entry.freshUntil > this.#rt.clock.now();
 
   constructor(route: CompiledRoute, policy: RouteCache, runtime: CacheRuntime) {
     this.#route = route;
@@ -159,7 +162,7 @@ export class CacheStage implements Stage {
   }
 
   async #lead(ctx: RequestContext, next: Next, key: string, scope: CacheScope, stale: CacheEntry | null, noCache: boolean): Promise<void> {
-    let flight = new Flight();
+    let flight = new Flight(this.#rt.clock);
     const inflight = this.#rt.inflight;
     // A no-cache request refreshes the entry but does not take over another request's flight.
     const own = !inflight.has(key);
@@ -175,12 +178,18 @@ export class CacheStage implements Stage {
         return;
       }
       if (this.#rt.remote !== null) {
-        const claim = await this.#rt.remote.claim(key);
+        const claim = await this.#rt.remote.claim(key, noCache ? refuse : this.#fresh);
+        if (claim.role === 'hit') {
+          // Stored by a flight that ended between this request's cache read and its claim.
+          this.#serve(ctx, claim.entry, 'hit');
+          flight.finish(claim.entry);
+          return;
+        }
         if (claim.role === 'follow') {
           if ((await claim.feed(flight, this.#rt.waitMs)) && (await this.#follow(ctx, flight))) return;
           // The remote answer came too late for this request: it goes upstream on its own,
           // leaving the fed flight to whoever follows it.
-          if (flight.format !== null) flight = new Flight();
+          if (flight.format !== null) flight = new Flight(this.#rt.clock);
         } else remote = claim;
       }
       this.#mark(ctx, 'miss');
