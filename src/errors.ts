@@ -48,6 +48,11 @@ export const catalog = {
   SLUICE_ERR_QUEUE_TIMEOUT: { status: 503, type: 'service_unavailable', message: 'Every target stayed at capacity until the queue deadline.' },
   SLUICE_ERR_DATABASE_UNAVAILABLE: { status: 503, type: 'service_unavailable', message: 'The database cannot be read right now.' },
   SLUICE_ERR_SHUTTING_DOWN: { status: 503, type: 'service_unavailable', message: 'The gateway is shutting down; retry on another instance.' },
+  SLUICE_ERR_TOO_MANY_CONNECTIONS: { status: 503, type: 'service_unavailable', message: 'The gateway has as many client connections open as it allows; retry shortly.' },
+  SLUICE_ERR_CLIENT_CONNECTION_LIMIT: { status: 429, type: 'rate_limit_error', message: 'This client address has as many connections open as the gateway allows one address.' },
+  SLUICE_ERR_TOO_MANY_STREAMS: { status: 429, type: 'rate_limit_error', message: 'This client address has as many streams open as the gateway allows one address.' },
+  SLUICE_ERR_STREAM_CAPACITY: { status: 503, type: 'service_unavailable', message: 'The gateway has as many streams open as it allows; retry shortly.' },
+  SLUICE_ERR_CLIENT_TOO_SLOW: { status: 408, type: 'timeout_error', message: 'The client did not read the stream within the write timeout and was cut off.' },
   SLUICE_ERR_INTERNAL: { status: 500, type: 'api_error', message: 'Internal gateway error.' },
 } as const satisfies Record<string, CatalogEntry>;
 

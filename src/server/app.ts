@@ -43,6 +43,8 @@ import { fromFastifyError } from './fastify-errors.js';
 import { registerOpenAISurface } from './openai.js';
 import { FastPath, clientIpFunction, serverFactory, trustProxyFunction } from './fast-path.js';
 import { sendError } from './respond.js';
+import { ConnectionGate } from './connection-limits.js';
+import { StreamSlots } from './stream-limits.js';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -98,6 +100,10 @@ export class Gateway {
   readonly usage: UsageWriter | null;
   #draining = false;
   #fastPath: FastPath | null = null;
+  /** Client connection limits (issue 15). */
+  readonly connections: ConnectionGate;
+  /** Open streams, in all and per client address (issue 15). */
+  readonly streams: StreamSlots;
 
   /**
    * Opens what the config needs (a database when usage is recorded or keys can be stored:
@@ -179,9 +185,12 @@ export class Gateway {
     }
 
     const trust = trustProxyFunction(config.server.trustProxy);
+    const gate = (this.connections = new ConnectionGate(config.server.limits));
+    this.streams = new StreamSlots(config.server.limits);
     const app = Fastify({
       // The fast path is set once the model endpoints are registered; until then (and with CORS on) fastify serves everything.
-      serverFactory: serverFactory((req, res) => this.#fastPath !== null && this.#fastPath.take(req, res)),
+      // A connection over the limits is answered its refusal before either sees it.
+      serverFactory: serverFactory((req, res) => gate.refuse(req, res) || (this.#fastPath !== null && this.#fastPath.take(req, res))),
       loggerInstance: options.logger as FastifyBaseLogger,
       bodyLimit: config.server.bodyLimit,
       requestIdHeader: 'x-request-id',
@@ -194,6 +203,7 @@ export class Gateway {
       trustProxy: trust,
     });
     this.app = app;
+    gate.attach(app.server);
     if (config.server.cors.origins.length > 0) {
       void app.register(cors, {
         origin: [...config.server.cors.origins],
@@ -219,6 +229,11 @@ export class Gateway {
     });
     app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const id = headerId(req) ?? randomUUID();
+      const refusal = gate.refusalFor(req.socket);
+      if (refusal !== null) {
+        refuseUpgrade(socket, refusal, id);
+        return;
+      }
       if (this.#draining) {
         refuseUpgrade(socket, new SluiceError('SLUICE_ERR_SHUTTING_DOWN'), id);
         return;
@@ -261,7 +276,7 @@ export class Gateway {
       return this.metrics.registry.metrics();
     });
 
-    const endpoints = registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bodyLimit: config.server.bodyLimit, bus: this.bus, metrics: this.metrics, now });
+    const endpoints = registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bodyLimit: config.server.bodyLimit, bus: this.bus, metrics: this.metrics, now, streams: this.streams, writing: { writeTimeoutMs: config.server.streamWriteTimeoutMs, clock } });
     if (config.server.cors.origins.length === 0) {
       this.#fastPath = new FastPath({
         endpoints,

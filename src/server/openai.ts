@@ -10,7 +10,8 @@ import type { Pipelines } from '../pipeline/pipelines.js';
 import type { Endpoint } from '../providers/types.js';
 import type { RuntimeConfig } from '../config/compile.js';
 import type { Guard } from '../policies/guard.js';
-import { pumpStream, sendError, writeErrorBody, writeJson, type BaseHeaders } from './respond.js';
+import { pumpStream, sendError, writeErrorBody, writeJson, type BaseHeaders, type StreamWriting } from './respond.js';
+import type { StreamSlots } from './stream-limits.js';
 import type { Dialect } from './dialect.js';
 import { anthropicDialect, openaiDialect } from './dialects.js';
 import { fromFastifyError } from './fastify-errors.js';
@@ -24,6 +25,10 @@ export interface SurfaceDeps {
   bus: EventBus;
   metrics: Metrics;
   now: () => number;
+  /** Open streams, in all and per client address (issue 15). */
+  streams: StreamSlots;
+  /** How streams are written to clients (the write timeout). */
+  writing: StreamWriting;
 }
 
 /**
@@ -73,8 +78,16 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
       // Without an admit stage (no tiers in play) the route alone decides whether to honour it.
       if (route.queue.priorityHeader && ctx.requestedPriority !== null) ctx.priority = ctx.requestedPriority;
       const chain = pipelines.chain(route);
+      if (ctx.stream) {
+        const refusal = deps.streams.acquire(x.ip);
+        if (refusal !== null) throw refusal;
+      }
       cancelWhenClientLeaves(x.res, ctx);
-      await run(ctx, chain, x, dialect, deps.now);
+      try {
+        await run(ctx, chain, x, dialect, deps.now, deps.writing);
+      } finally {
+        if (ctx.stream) deps.streams.release(x.ip);
+      }
     } catch (err) {
       const e = toSluiceError(err);
       deps.metrics.recordUnrouted(endpoint, e.status, e.code);
@@ -182,13 +195,13 @@ function parsePriority(v: string | null): number | null {
 }
 
 /** Runs a routed request's chain and writes the answer; every outcome is recorded on ctx. */
-async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<void>, x: ModelExchange, dialect: Dialect, now: () => number): Promise<void> {
+async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<void>, x: ModelExchange, dialect: Dialect, now: () => number, writing: StreamWriting): Promise<void> {
   try {
     await chain(ctx);
     const response = ctx.response;
     if (response === null) throw new SluiceError('SLUICE_ERR_INTERNAL', { message: 'The pipeline produced no response.' });
     if (response.kind === 'stream') {
-      await pumpStream(ctx, x.res, x.base, response, dialect.framing(ctx), now);
+      await pumpStream(ctx, x.res, x.base, response, dialect.framing(ctx), now, writing);
       return;
     }
     ctx.usage = response.usage;
