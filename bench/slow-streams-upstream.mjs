@@ -4,7 +4,9 @@
 // Streams with max_tokens < 100000 are paced: one chunk per token at --tokens-per-second
 // (one shared timer for all), then [DONE]. Streams with max_tokens >= 100000 flood: ~1 KiB
 // chunks as fast as the socket takes them, without end, for clients that stop reading.
+import { Buffer } from 'node:buffer';
 import http from 'node:http';
+import { setInterval } from 'node:timers';
 import { parseArgs } from 'node:util';
 
 const { values: opt } = parseArgs({ options: { 'tokens-per-second': { type: 'string', default: '1' } } });

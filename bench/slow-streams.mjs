@@ -14,7 +14,9 @@ import http from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { clearInterval, setInterval } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { describeMachine, fdCount, freePort, isoDate, ROOT, round, rssBytes, startChild, waitHttp } from './lib.mjs';
 
@@ -124,7 +126,9 @@ function openStream(origin, address, stalled) {
         let code = `HTTP ${res.statusCode}`;
         try {
           code = JSON.parse(text).error.code;
-        } catch {}
+        } catch {
+          // not a JSON error body: keep the status
+        }
         outcome.refused[code] = (outcome.refused[code] ?? 0) + 1;
       });
       return;
