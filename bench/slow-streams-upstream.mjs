@@ -30,7 +30,15 @@ setInterval(() => {
   }
 }, tickMs);
 
+/** Flooded streams open now and cancelled so far (the client side of a cut cannot tell: a paused client never reads the close). */
+const flood = { open: 0, closed: 0 };
+
 const server = http.createServer((req, res) => {
+  if (req.method === 'GET' && req.url === '/stats') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ pacedOpen: paced.size, floodOpen: flood.open, floodClosed: flood.closed }));
+    return;
+  }
   const parts = [];
   req.on('data', (c) => parts.push(c));
   req.on('end', () => {
@@ -49,7 +57,12 @@ const server = http.createServer((req, res) => {
       return;
     }
     let stopped = false;
-    res.on('close', () => (stopped = true));
+    flood.open++;
+    res.on('close', () => {
+      stopped = true;
+      flood.open--;
+      flood.closed++;
+    });
     const pump = () => {
       while (!stopped) {
         if (!res.write(FLOOD)) {

@@ -7,9 +7,10 @@
 // gateway's RSS and open files every second; stops by itself and writes
 // bench/results/<date>-slow-streams[-label].{json,md}.
 //
-//   node bench/slow-streams.mjs [--streams 2000] [--stalled 200] [--root DIR --legacy]
+//   node bench/slow-streams.mjs [--streams 2000] [--stalled 200] [--root DIR --legacy] [--server JSON] [--label L]
 // Build first: npx tsc -p tsconfig.json. --root runs another checkout's build (e.g. the main
-// branch, for a before figure); --legacy leaves out config keys older builds do not know.
+// branch, for a before figure); --legacy leaves out config keys older builds do not know;
+// --server merges keys into the config's server section (e.g. '{"maxStreamsPerIp":50}').
 import http from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import { clearInterval, setInterval } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { URL } from 'node:url';
 import { describeMachine, fdCount, freePort, isoDate, ROOT, round, rssBytes, startChild, waitHttp } from './lib.mjs';
 
 const { values: opt } = parseArgs({
@@ -34,6 +36,7 @@ const { values: opt } = parseArgs({
     'write-timeout': { type: 'string', default: '5s' },
     root: { type: 'string', default: ROOT },
     legacy: { type: 'boolean', default: false },
+    server: { type: 'string', default: '{}' },
     label: { type: 'string', default: '' },
     out: { type: 'string', default: join(ROOT, 'bench/results') },
     'no-write': { type: 'boolean', default: false },
@@ -112,7 +115,7 @@ async function probeFor(origin, seconds) {
   return { whole: percentiles(whole), streamFirstChunk: percentiles(stream), errors };
 }
 
-const outcome = { opened: 0, completed: 0, cutOff: 0, refused: {}, errors: {} };
+const outcome = { opened: 0, completed: 0, refused: {}, errors: {} };
 let open = 0;
 
 function openStream(origin, address, stalled) {
@@ -137,10 +140,10 @@ function openStream(origin, address, stalled) {
     open++;
     if (stalled) res.pause();
     else res.resume();
+    // A paused client never reads the close of a connection the gateway cut: the upstream's count tells those.
     res.on('close', () => {
       open--;
       if (res.complete) outcome.completed++;
-      else outcome.cutOff++;
     });
     res.on('error', () => {});
   });
@@ -157,7 +160,7 @@ try {
   const upstream = startChild('upstream', process.execPath, [join(ROOT, 'bench/slow-streams-upstream.mjs'), '--tokens-per-second', opt['tokens-per-second']]);
   children.push(upstream);
   const [, upstreamUrl] = await upstream.waitFor(/upstream listening on (\S+)/);
-  const server = { host: '127.0.0.1', ...(opt.legacy ? {} : { streamWriteTimeout: opt['write-timeout'] }) };
+  const server = { host: '127.0.0.1', ...(opt.legacy ? {} : { streamWriteTimeout: opt['write-timeout'] }), ...JSON.parse(opt.server) };
   const config = { server, logging: { level: 'warn' }, usage: { enabled: false }, providers: { up: { type: 'openai', baseUrl: upstreamUrl } }, routes: [{ match: '*', targets: [{ provider: 'up' }] }] };
   const configPath = join(tmp, 'sluice.yaml');
   writeFileSync(configPath, JSON.stringify(config));
@@ -172,10 +175,17 @@ try {
 
   const samples = [];
   const t0 = Date.now();
+  const upstreamStats = { pacedOpen: 0, floodOpen: 0, floodClosed: 0 };
+  const statsUrl = `${new URL(upstreamUrl).origin}/stats`;
   const sampler = setInterval(() => {
-    samples.push({ t: round((Date.now() - t0) / 1000, 1), openStreams: open, sluiceRssMb: mb(rssBytes(gw.pid)), sluiceFds: fdCount(gw.pid) });
+    http.get(statsUrl, { agent: false }, (res) => {
+      let t = '';
+      res.on('data', (c) => (t += c));
+      res.on('end', () => Object.assign(upstreamStats, JSON.parse(t)));
+    }).on('error', () => {});
+    samples.push({ t: round((Date.now() - t0) / 1000, 1), clientStreamsOpen: open, upstreamPacedOpen: upstreamStats.pacedOpen, upstreamFloodOpen: upstreamStats.floodOpen, sluiceRssMb: mb(rssBytes(gw.pid)), sluiceFds: fdCount(gw.pid) });
     const s = samples.at(-1);
-    if (samples.length % 5 === 0) log(`  ${s.t}s open ${s.openStreams} (completed ${outcome.completed}, cut ${outcome.cutOff}, refused ${JSON.stringify(outcome.refused)}) RSS ${s.sluiceRssMb} MB fds ${s.sluiceFds}`);
+    if (samples.length % 5 === 0) log(`  ${s.t}s upstream paced ${s.upstreamPacedOpen} flood ${s.upstreamFloodOpen} (cancelled ${upstreamStats.floodClosed}); completed ${outcome.completed}, refused ${JSON.stringify(outcome.refused)}; RSS ${s.sluiceRssMb} MB fds ${s.sluiceFds}`);
   }, 1000);
   log(`opening ${N} slow streams and ${STALLED} stalled ones over ${RAMP_S} s from ${ADDRESSES.length} addresses; probing ${opt['probe-seconds']} s …`);
   const total = N + STALLED;
@@ -190,7 +200,7 @@ try {
   await opening;
   // Let the slow streams finish (and the stalled ones be cut off, where a write timeout does it) before counting.
   const settleBy = Date.now() + (Number(opt.tokens) / Number(opt['tokens-per-second']) + 15) * 1000;
-  while (open > 0 && Date.now() < settleBy) await sleep(250);
+  while ((open > STALLED || upstreamStats.floodOpen > 0) && Date.now() < settleBy) await sleep(250);
   clearInterval(sampler);
   log(`  whole p50 ${under.whole.p50} p99 ${under.whole.p99} ms; stream first chunk p50 ${under.streamFirstChunk.p50} p99 ${under.streamFirstChunk.p99} ms; errors ${JSON.stringify(under.errors)}`);
   const peak = samples.reduce((a, s) => (s.sluiceRssMb > (a?.sluiceRssMb ?? -1) ? s : a), null);
@@ -203,7 +213,7 @@ try {
     load: { slowStreams: N, stalledStreams: STALLED, rampSeconds: RAMP_S, tokensPerSecond: Number(opt['tokens-per-second']), tokensPerSlowStream: Number(opt.tokens), sourceAddresses: ADDRESSES.length, probeRate: PROBE_RATE },
     probeWithoutLoad: before,
     probeUnderLoad: under,
-    streams: { ...outcome, stillOpenAtEnd: open, largestOpen: Math.max(0, ...samples.map((s) => s.openStreams)) },
+    streams: { ...outcome, stalledUpstreamCallsCancelled: upstreamStats.floodClosed, stalledUpstreamCallsOpenAtEnd: upstreamStats.floodOpen, largestOpenUpstream: Math.max(0, ...samples.map((s) => s.upstreamPacedOpen + s.upstreamFloodOpen)) },
     sluice: { rssIdleMb: mb(rssIdle), rssPeakMb: peak?.sluiceRssMb ?? null, fdsPeak: Math.max(0, ...samples.map((s) => s.sluiceFds ?? 0)) },
     samples,
   };
@@ -221,9 +231,10 @@ try {
     `| answer read whole p50 / p99 / max (ms) | ${before.whole.p50} / ${before.whole.p99} / ${before.whole.max} | **${under.whole.p50} / ${under.whole.p99} / ${under.whole.max}** (n ${under.whole.n}) |`,
     `| short stream, first chunk p50 / p99 / max (ms) | ${before.streamFirstChunk.p50} / ${before.streamFirstChunk.p99} / ${before.streamFirstChunk.max} | **${under.streamFirstChunk.p50} / ${under.streamFirstChunk.p99} / ${under.streamFirstChunk.max}** (n ${under.streamFirstChunk.n}) |`,
     `| probe errors | ${JSON.stringify(before.errors)} | ${JSON.stringify(under.errors)} |`,
-    `| slow + stalled streams: opened / completed / cut off / refused (counted up to ${opt.tokens}/${opt['tokens-per-second']} + 15 s after the probe) | | ${outcome.opened} / ${outcome.completed} / ${outcome.cutOff} / ${JSON.stringify(outcome.refused)} |`,
+    `| streams answered 200 / slow ones completed / refused (counted up to ${opt.tokens}/${opt['tokens-per-second']} + 15 s after the probe) | | ${outcome.opened} / ${outcome.completed} of ${N} / ${JSON.stringify(outcome.refused)} |`,
+    `| stalled streams' upstream calls cancelled / still open at the end | | ${upstreamStats.floodClosed} / ${upstreamStats.floodOpen} (of ${STALLED}) |`,
     `| stream client errors | | ${JSON.stringify(outcome.errors)} |`,
-    `| largest number open at once | | ${result.streams.largestOpen} |`,
+    `| largest number of upstream streams open at once (the probe's short streams included) | | ${result.streams.largestOpenUpstream} |`,
     `| Sluice RSS idle → peak (MB) | | ${result.sluice.rssIdleMb} → ${result.sluice.rssPeakMb} |`,
     `| Sluice open files at the peak | | ${result.sluice.fdsPeak} |`,
     '',
