@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { test } from 'node:test';
+import { EventEmitter } from 'node:events';
+import { ConnectionGate, MAX_PENDING_REFUSALS } from '../../src/server/connection-limits.js';
 import { startGateway } from '../helpers/gateway.js';
 import { until } from '../helpers/streaming-upstream.js';
 
@@ -73,4 +75,46 @@ test('issue 15: connections over the per-address or the gateway-wide limit get a
     for (const s of held) s.destroy();
     await gw.close();
   }
+});
+
+/** Just what the gate touches of a socket. */
+class FakeSocket extends EventEmitter {
+  destroyed = false;
+  timeoutMs = 0;
+  constructor(readonly remoteAddress: string) {
+    super();
+  }
+  setTimeout(ms: number): this {
+    this.timeoutMs = ms;
+    return this;
+  }
+  destroy(): void {
+    this.destroyed = true;
+    this.emit('close');
+  }
+}
+
+test('refused connections waiting for their request are bounded: past MAX_PENDING_REFUSALS one is closed at once; closing frees the counts', () => {
+  const gate = new ConnectionGate({ connections: 1, connectionsPerIp: 1 });
+  const connect = (ip: string): FakeSocket => {
+    const s = new FakeSocket(ip);
+    gate.onConnection(s as unknown as net.Socket);
+    return s;
+  };
+  const first = connect('10.0.0.1');
+  assert.equal(gate.refusalFor(first as unknown as net.Socket), null);
+  const refused = Array.from({ length: MAX_PENDING_REFUSALS }, (_, i) => connect(`10.1.${i >> 8}.${i & 255}`));
+  assert.ok(refused.every((s) => !s.destroyed && s.timeoutMs > 0), 'each refused connection waits, with a deadline, for its request');
+  assert.equal(gate.refusalFor(refused[0] as unknown as net.Socket)?.code, 'SLUICE_ERR_TOO_MANY_CONNECTIONS');
+  const over = connect('10.2.0.1');
+  assert.equal(over.destroyed, true, 'one refusal too many is closed without an answer');
+  for (const s of refused) s.destroy();
+  assert.equal(gate.open, 1);
+  // The same address again: over its own limit.
+  const again = connect('10.0.0.1');
+  assert.equal(gate.refusalFor(again as unknown as net.Socket)?.code, 'SLUICE_ERR_CLIENT_CONNECTION_LIMIT');
+  again.destroy();
+  first.destroy();
+  assert.equal(gate.open, 0);
+  assert.equal(gate.refusalFor(connect('10.0.0.1') as unknown as net.Socket), null);
 });
