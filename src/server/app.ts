@@ -185,8 +185,8 @@ export class Gateway {
     }
 
     const trust = trustProxyFunction(config.server.trustProxy);
-    const gate = (this.connections = new ConnectionGate(config.server.limits));
     this.streams = new StreamSlots(config.server.limits);
+    const gate: ConnectionGate = (this.connections = new ConnectionGate(config.server.limits, this.metrics.watchEdge(() => ({ connections: this.connections.open, streams: this.streams.open }))));
     const app = Fastify({
       // The fast path is set once the model endpoints are registered; until then (and with CORS on) fastify serves everything.
       // A connection over the limits is answered its refusal before either sees it.

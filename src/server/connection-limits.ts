@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { SluiceError } from '../errors.js';
+import { SluiceError, type ErrorCode } from '../errors.js';
 import { writeErrorBody } from './respond.js';
 
 export interface ConnectionLimits {
@@ -37,9 +37,13 @@ export class ConnectionGate {
   #open = 0;
   #pendingRefusals = 0;
 
-  constructor(limits: ConnectionLimits) {
+  readonly #onRefuse: (code: ErrorCode) => void;
+
+  /** `onRefuse` hears of every refused connection (metrics): they never become requests. */
+  constructor(limits: ConnectionLimits, onRefuse: (code: ErrorCode) => void = () => {}) {
     if (!(limits.connections >= 1) || !(limits.connectionsPerIp >= 1)) throw new Error('connection limits must be at least 1');
     this.#limits = limits;
+    this.#onRefuse = onRefuse;
     this.onConnection = this.onConnection.bind(this);
   }
 
@@ -68,6 +72,7 @@ export class ConnectionGate {
       refusal = new SluiceError('SLUICE_ERR_TOO_MANY_CONNECTIONS', { headers: RETRY_AFTER });
     }
     if (refusal === null) return;
+    this.#onRefuse(refusal.code);
     if (this.#pendingRefusals >= MAX_PENDING_REFUSALS) {
       socket.destroy();
       return;

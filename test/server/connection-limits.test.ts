@@ -71,6 +71,13 @@ test('issue 15: connections over the per-address or the gateway-wide limit get a
     await until(() => gate.open === 3, 15_000, 'the closed connection to be released');
     const after = await ask(gw.url, '127.0.0.4');
     assert.equal(after.status, 200);
+    // Refused connections never become requests: a counter of their own tells them.
+    const metrics = (await ask(gw.url, '127.0.0.5', 'GET', '/metrics')).body;
+    assert.match(metrics, /sluice_connections_refused_total\{code="SLUICE_ERR_CLIENT_CONNECTION_LIMIT"\} 2\n/);
+    assert.match(metrics, /sluice_connections_refused_total\{code="SLUICE_ERR_TOO_MANY_CONNECTIONS"\} 1\n/);
+    // The three held, this one, and perhaps the last one while its close is on the way.
+    const open = Number(/sluice_open_connections (\d+)\n/.exec(metrics)?.[1]);
+    assert.ok(open >= 4 && open <= 5, `sluice_open_connections ${open}`);
   } finally {
     for (const s of held) s.destroy();
     await gw.close();
