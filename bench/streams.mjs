@@ -105,11 +105,14 @@ try {
   const providers = {};
   const routes = [];
   for (let i = 0; i < groups; i++) {
-    providers[`m${i}`] = inprocess ? { type: 'mock', tokensPerSecond: tps } : { type: 'openai', baseUrl: mocks[i].url, connections: Math.min(4096, Math.ceil(streams / groups) + 200) };
+    providers[`m${i}`] = inprocess ? { type: 'mock', tokensPerSecond: tps } : { type: 'openai', baseUrl: mocks[i].url, connections: Math.min(4096, Math.ceil(streams / groups) + 200), streamConnections: Math.min(4096, Math.ceil(streams / groups) + 200) };
     routes.push({ match: `mock-${i}`, targets: [{ provider: `m${i}` }] });
   }
   const configPath = join(tmp, 'sluice.yaml');
-  writeFileSync(configPath, JSON.stringify({ server: { host: '127.0.0.1' }, logging: { level: 'warn' }, usage: { enabled: false }, providers, routes }));
+  // This bench measures how many streams the gateway can hold, so its connection and stream limits (issue 15) are raised past the run's.
+  const room = streams + 1000;
+  const server = { host: '127.0.0.1', maxConnections: room, maxConnectionsPerIp: room, maxStreams: room, maxStreamsPerIp: room };
+  writeFileSync(configPath, JSON.stringify({ server, logging: { level: 'warn' }, usage: { enabled: false }, providers, routes }));
   const sluice = await startSluice('sluice', configPath);
   children.push(sluice);
   log(`${inprocess ? 'in-process mock provider' : `${groups} mock upstreams`} (${tps} tokens/s, ~${streamSeconds} s per stream), sluice ${sluice.url} pid ${sluice.pid}; open-file limit ${fdLimit}`);

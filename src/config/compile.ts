@@ -226,6 +226,10 @@ export interface RuntimeConfig {
     readonly backlog: number;
     readonly trustProxy: boolean | number | readonly string[];
     readonly cors: { readonly origins: readonly string[]; readonly credentials: boolean; readonly maxAgeMs: number };
+    /** Client connections and streamed answers allowed at once, in all and per client address. */
+    readonly limits: { readonly connections: number; readonly connectionsPerIp: number; readonly streams: number; readonly streamsPerIp: number };
+    /** How long a stream waits for a client that accepts no bytes before cutting it off. */
+    readonly streamWriteTimeoutMs: number;
   };
   /** `sampleRate`: share (0..1) of successful requests that get a request log line; failures always do. */
   readonly logging: { readonly level: string; readonly sampleRate: number };
@@ -495,6 +499,8 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
       backlog: config.server.backlog,
       trustProxy: config.server.trustProxy,
       cors: { origins: config.server.cors.origins, credentials: config.server.cors.credentials, maxAgeMs: config.server.cors.maxAge },
+      limits: { connections: config.server.maxConnections, connectionsPerIp: config.server.maxConnectionsPerIp, streams: config.server.maxStreams, streamsPerIp: config.server.maxStreamsPerIp },
+      streamWriteTimeoutMs: config.server.streamWriteTimeout,
     },
     logging: { level: config.logging.level, sampleRate: config.logging.sampleRate },
     tracing: compileTracing(config.tracing),

@@ -26,6 +26,12 @@ const serverSchema = z.strictObject({
   backlog: numeric(z.number().int().min(1).max(65535)).default(4096),
   trustProxy: z.union([z.boolean(), numeric(z.number().int().min(1)), z.array(z.string().min(1))]).default(false),
   cors: corsSchema.prefault({}),
+  // Connection and stream limits (issue 15): each stream holds a client socket and an upstream one.
+  maxConnections: numeric(z.number().int().min(1)).default(10_000),
+  maxConnectionsPerIp: numeric(z.number().int().min(1)).default(2_000),
+  maxStreams: numeric(z.number().int().min(1)).default(4_000),
+  maxStreamsPerIp: numeric(z.number().int().min(1)).default(1_000),
+  streamWriteTimeout: duration.default(30_000),
 });
 
 const loggingSchema = z.strictObject({

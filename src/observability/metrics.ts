@@ -229,6 +229,18 @@ export class Metrics {
     return cell;
   }
 
+  /**
+   * Client connections and streams open now (against `server.maxConnections` / `maxStreams`),
+   * and connections refused over those limits, which never become requests (issue 15).
+   * Returns the function that counts a refusal.
+   */
+  watchEdge(open: () => { readonly connections: number; readonly streams: number }): (code: string) => void {
+    new Gauge({ name: 'sluice_open_connections', help: 'Client connections open now (refused ones included until they close).', registers: [this.registry], collect() { this.set(open().connections); } });
+    new Gauge({ name: 'sluice_open_streams', help: 'Streamed model answers open now.', registers: [this.registry], collect() { this.set(open().streams); } });
+    const refused = new Counter({ name: 'sluice_connections_refused_total', help: 'Client connections refused over server.maxConnections or maxConnectionsPerIp, by error code.', labelNames: ['code'], registers: [this.registry] });
+    return (code) => refused.inc({ code });
+  }
+
   /** Exposes the shared state store's health (1 reachable, 0 down: limits are per instance or refused). */
   watchStateStore(healthy: () => boolean): void {
     new Gauge({

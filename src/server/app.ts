@@ -44,6 +44,8 @@ import { fromFastifyError } from './fastify-errors.js';
 import { registerOpenAISurface } from './openai.js';
 import { FastPath, clientIpFunction, serverFactory, trustProxyFunction } from './fast-path.js';
 import { logInternal, sendError } from './respond.js';
+import { ConnectionGate } from './connection-limits.js';
+import { StreamSlots } from './stream-limits.js';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -101,6 +103,10 @@ export class Gateway {
   readonly usage: UsageWriter | null;
   #draining = false;
   #fastPath: FastPath | null = null;
+  /** Client connection limits (issue 15). */
+  readonly connections: ConnectionGate;
+  /** Open streams, in all and per client address (issue 15). */
+  readonly streams: StreamSlots;
 
   /**
    * Opens what the config needs (a database when usage is recorded or keys can be stored:
@@ -190,9 +196,12 @@ export class Gateway {
     }
 
     const trust = trustProxyFunction(config.server.trustProxy);
+    this.streams = new StreamSlots(config.server.limits);
+    const gate: ConnectionGate = (this.connections = new ConnectionGate(config.server.limits, this.metrics.watchEdge(() => ({ connections: this.connections.open, streams: this.streams.open }))));
     const app = Fastify({
       // The fast path is set once the model endpoints are registered; until then (and with CORS on) fastify serves everything.
-      serverFactory: serverFactory((req, res) => this.#fastPath !== null && this.#fastPath.take(req, res)),
+      // A connection over the limits is answered its refusal before either sees it.
+      serverFactory: serverFactory((req, res) => gate.refuse(req, res) || (this.#fastPath !== null && this.#fastPath.take(req, res))),
       loggerInstance: options.logger as FastifyBaseLogger,
       bodyLimit: config.server.bodyLimit,
       requestIdHeader: 'x-request-id',
@@ -217,6 +226,7 @@ export class Gateway {
       },
     });
     this.app = app;
+    gate.attach(app.server);
     if (config.server.cors.origins.length > 0) {
       void app.register(cors, {
         origin: [...config.server.cors.origins],
@@ -242,6 +252,11 @@ export class Gateway {
     });
     app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const id = headerId(req) ?? randomUUID();
+      const refusal = gate.refusalFor(req.socket);
+      if (refusal !== null) {
+        refuseUpgrade(socket, refusal, id);
+        return;
+      }
       if (this.#draining) {
         refuseUpgrade(socket, new SluiceError('SLUICE_ERR_SHUTTING_DOWN'), id);
         return;
@@ -288,7 +303,7 @@ export class Gateway {
       return this.metrics.registry.metrics();
     });
 
-    const endpoints = registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bodyLimit: config.server.bodyLimit, bus: this.bus, metrics: this.metrics, now, logger: options.logger, ...(this.usage === null ? {} : { recorded: this.usage.handedOff.bind(this.usage) }) });
+    const endpoints = registerOpenAISurface(app, { pipelines: () => this.#pipelines, routing: config.routing, guard, bodyLimit: config.server.bodyLimit, bus: this.bus, metrics: this.metrics, now, logger: options.logger, streams: this.streams, writing: { writeTimeoutMs: config.server.streamWriteTimeoutMs, clock }, ...(this.usage === null ? {} : { recorded: this.usage.handedOff.bind(this.usage) }) });
     if (config.server.cors.origins.length === 0) {
       this.#fastPath = new FastPath({
         endpoints,

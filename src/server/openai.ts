@@ -11,7 +11,8 @@ import type { Pipelines } from '../pipeline/pipelines.js';
 import type { Endpoint } from '../providers/types.js';
 import type { RuntimeConfig } from '../config/compile.js';
 import type { Guard } from '../policies/guard.js';
-import { clientClosed, logInternal, pumpStream, sendError, writeErrorBody, writeJson, type BaseHeaders } from './respond.js';
+import { clientClosed, logInternal, pumpStream, sendError, writeErrorBody, writeJson, type BaseHeaders, type StreamWriting } from './respond.js';
+import type { StreamSlots } from './stream-limits.js';
 import type { Dialect } from './dialect.js';
 import { anthropicDialect, openaiDialect } from './dialects.js';
 import { fromFastifyError } from './fastify-errors.js';
@@ -33,6 +34,10 @@ export interface SurfaceDeps {
   recorded?: () => Promise<void>;
   /** Where 500s are logged with their cause (logInternal). */
   logger: Logger;
+  /** Open streams, in all and per client address (issue 15). */
+  streams: StreamSlots;
+  /** How streams are written to clients (the write timeout). */
+  writing: StreamWriting;
 }
 
 /**
@@ -86,8 +91,16 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
       // Without an admit stage (no tiers in play) the route alone decides whether to honour it.
       if (route.queue.priorityHeader && ctx.requestedPriority !== null) ctx.priority = ctx.requestedPriority;
       const chain = pipelines.chain(route);
+      if (ctx.stream) {
+        const refusal = deps.streams.acquire(x.ip);
+        if (refusal !== null) throw refusal;
+      }
       cancelWhenClientLeaves(x.res, ctx);
-      await run(ctx, chain, x, dialect, deps, finish);
+      try {
+        await run(ctx, chain, x, dialect, deps, finish);
+      } finally {
+        if (ctx.stream) deps.streams.release(x.ip);
+      }
     } catch (err) {
       const e = toSluiceError(err);
       logInternal(deps.logger, e, x.id);
@@ -256,7 +269,7 @@ async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<
     const response = ctx.response;
     if (response === null) throw new SluiceError('SLUICE_ERR_INTERNAL', { message: 'The pipeline produced no response.' });
     if (response.kind === 'stream') {
-      await pumpStream(ctx, x.res, x.base, response, dialect.framing(ctx), now, deps.logger, finish);
+      await pumpStream(ctx, x.res, x.base, response, dialect.framing(ctx), now, deps.logger, deps.writing, finish);
       return;
     }
     ctx.usage = response.usage;

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
@@ -6,6 +5,8 @@ import { SluiceError, toSluiceError } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { StreamResponse } from '../providers/types.js';
 import type { StreamFraming } from './dialect.js';
+import type { Clock } from '../lib/clock.js';
+import type { CancelSignal } from '../lib/cancel.js';
 
 export function sendError(reply: FastifyReply, err: SluiceError, body: unknown = err.toBody()): void {
   reply.code(err.status);
@@ -61,13 +62,24 @@ const sseHeaders = {
   'x-accel-buffering': 'no',
 };
 
+/** How streams are written: how long a client that takes no bytes is waited for. */
+export interface StreamWriting {
+  readonly writeTimeoutMs: number;
+  readonly clock: Clock;
+}
+
 /**
  * Writes a stream to the client as SSE. The first chunk is awaited before the status line is
  * sent, so a stream that fails at once still gets a proper HTTP error. After that, a failure
  * ends the stream with an `error` event in the client's schema — never a silently cut 200.
  * Returns once the stream is over; `ctx` records how it ended.
+ *
+ * The upstream is read only as fast as the client takes the frames (backpressure), so a client
+ * that stops reading holds its upstream connection. One whose buffers stay full for
+ * `writeTimeoutMs` is cut off (SLUICE_ERR_CLIENT_TOO_SLOW): its socket is closed and its
+ * upstream call cancelled, which gives the connection back to the pool (issue 15).
  */
-export async function pumpStream(ctx: RequestContext, res: ServerResponse, base: BaseHeaders | null, stream: StreamResponse, framing: StreamFraming, now: () => number, logger: Logger, beforeEnd?: (ctx: RequestContext) => Promise<void>): Promise<void> {
+export async function pumpStream(ctx: RequestContext, res: ServerResponse, base: BaseHeaders | null, stream: StreamResponse, framing: StreamFraming, now: () => number, logger: Logger, writing: StreamWriting, beforeEnd?: (ctx: RequestContext) => Promise<void>): Promise<void> {
   const iterator = stream.chunks[Symbol.asyncIterator]();
   const first = await iterator.next();
   res.writeHead(stream.status, { ...base, ...sseHeaders, ...ctx.responseHeaders, 'x-request-id': ctx.id } as OutgoingHttpHeaders);
@@ -77,7 +89,12 @@ export async function pumpStream(ctx: RequestContext, res: ServerResponse, base:
     let item = first;
     while (item.done !== true) {
       const frame = framing.chunk(item.value);
-      if (frame !== '' && !res.write(frame)) await waitForDrain(res, ctx.controller.signal);
+      if (frame !== '' && !res.write(frame) && !(await drained(res, ctx.controller, writing))) {
+        ctx.usage = stream.usage();
+        ctx.errorCode = 'SLUICE_ERR_CLIENT_TOO_SLOW';
+        res.destroy();
+        return;
+      }
       item = await iterator.next();
     }
     ctx.usage = stream.usage();
@@ -101,6 +118,33 @@ export async function pumpStream(ctx: RequestContext, res: ServerResponse, base:
   }
 }
 
-async function waitForDrain(res: ServerResponse, signal: AbortSignal): Promise<void> {
-  await once(res, 'drain', { signal });
+/**
+ * Waits until the client has taken the buffered frames: true then, false when it took them
+ * not within the write timeout. Rejects with the signal's reason when the exchange is aborted
+ * (client gone, total timeout). Only a stalled client gets here, so its closures cost nothing
+ * on the common path.
+ */
+function drained(res: ServerResponse, signal: CancelSignal, writing: StreamWriting): Promise<boolean> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      writing.clock.clearTimer(timer);
+      res.removeListener('drain', onDrain);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const onDrain = (): void => {
+      done();
+      resolve(true);
+    };
+    const onAbort = (): void => {
+      done();
+      reject(signal.reason as Error);
+    };
+    const timer = writing.clock.setTimer(() => {
+      done();
+      resolve(false);
+    }, writing.writeTimeoutMs);
+    res.on('drain', onDrain);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

@@ -24,6 +24,8 @@ export const httpProviderFields = {
   apiKey: z.string().min(1).optional(),
   headers: z.record(z.string(), z.string()).default({}),
   connections: numeric(z.number().int().min(1).max(4096)).default(128),
+  // Streams hold a connection for their whole answer, so they get a pool of their own (issue 15).
+  streamConnections: numeric(z.number().int().min(1).max(16384)).default(4_000),
   timeouts: providerTimeoutsSchema.prefault({}),
 };
 
@@ -37,6 +39,8 @@ export interface HttpProviderRuntime {
   readonly apiKey: Secret | null;
   readonly headers: Readonly<Record<string, string>>;
   readonly connections: number;
+  /** Size of the origin's separate pool for streamed calls. */
+  readonly streamConnections: number;
   readonly timeouts: CallTimeouts;
 }
 
@@ -45,6 +49,7 @@ export interface HttpProviderConfig {
   apiKey?: string | undefined;
   headers: Record<string, string>;
   connections: number;
+  streamConnections: number;
   timeouts: { connect: number; firstByte: number; idle: number };
 }
 
@@ -57,6 +62,7 @@ export function compileHttpProvider(name: string, p: HttpProviderConfig): HttpPr
     apiKey: p.apiKey === undefined ? null : new Secret(p.apiKey),
     headers: p.headers,
     connections: p.connections,
+    streamConnections: p.streamConnections,
     timeouts: { connectMs: p.timeouts.connect, firstByteMs: p.timeouts.firstByte, idleMs: p.timeouts.idle },
   };
 }

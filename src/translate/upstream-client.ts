@@ -19,12 +19,14 @@ export class UpstreamClient {
   readonly #config: HttpProviderRuntime;
   readonly #pools: UpstreamPools;
   readonly #pool: Dispatcher;
+  readonly #streamPool: Dispatcher;
   readonly #mapStatus: StatusErrorMapper;
 
   constructor(config: HttpProviderRuntime, pools: UpstreamPools, mapStatus: StatusErrorMapper) {
     this.#config = config;
     this.#pools = pools;
-    this.#pool = pools.get(config.origin, { connections: config.connections, connectTimeoutMs: config.timeouts.connectMs });
+    this.#pool = pools.forCall(config, config.timeouts.connectMs, false);
+    this.#streamPool = pools.forCall(config, config.timeouts.connectMs, true);
     this.#mapStatus = mapStatus;
   }
 
@@ -32,10 +34,7 @@ export class UpstreamClient {
   async post(call: ProviderCall, path: string, headers: Record<string, string>, body: string): Promise<Dispatcher.ResponseData> {
     const config = this.#config;
     const timeouts = call.timeouts ?? config.timeouts;
-    const pool =
-      timeouts.connectMs === config.timeouts.connectMs
-        ? this.#pool
-        : this.#pools.get(config.origin, { connections: config.connections, connectTimeoutMs: timeouts.connectMs });
+    const pool = timeouts.connectMs !== config.timeouts.connectMs ? this.#pools.forCall(config, timeouts.connectMs, call.stream) : call.stream ? this.#streamPool : this.#pool;
     let res: Dispatcher.ResponseData;
     try {
       res = await pool.request({

@@ -65,6 +65,9 @@ const pinned: readonly (readonly [name: string, type: string, labels: string])[]
   ['sluice_cache_entries', 'gauge', ''],
   ['sluice_cache_evictions', 'gauge', ''],
   ['sluice_cache_errors', 'gauge', ''],
+  ['sluice_open_connections', 'gauge', ''],
+  ['sluice_open_streams', 'gauge', ''],
+  ['sluice_connections_refused_total', 'counter', 'code'],
 ];
 
 /** What the registry exposes, in the pinned shape (the state store gauge exists only with Redis, the cache gauges with a caching route). */
@@ -72,6 +75,7 @@ async function exposed(): Promise<string[]> {
   const metrics = new Metrics(new EventBus());
   metrics.watchStateStore(() => true);
   metrics.watchCache(() => ({ bytes: 0, entries: 0, evictions: 0, errors: 0 }));
+  metrics.watchEdge(() => ({ connections: 0, streams: 0 }));
   const rows: string[] = [];
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     const labelNames = (metrics.registry.getSingleMetric(m.name) as unknown as { labelNames: readonly string[] }).labelNames;

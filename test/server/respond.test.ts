@@ -11,6 +11,8 @@ import { Metrics } from '../../src/observability/metrics.js';
 import type { Guard } from '../../src/policies/guard.js';
 import { ANONYMOUS } from '../../src/policies/identify/principal.js';
 import { registerOpenAISurface } from '../../src/server/openai.js';
+import { StreamSlots } from '../../src/server/stream-limits.js';
+import { FakeClock } from '../../src/lib/clock.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
 /** Sends a request head promising a 100 KB body, a few bytes of it, then drops the connection. */
@@ -99,6 +101,8 @@ describe('every 500 is logged with its cause and request id (issue 15)', () => {
       metrics: new Metrics(bus),
       now: () => 0,
       logger: createLogger('info', sink),
+      streams: new StreamSlots({ streams: 10, streamsPerIp: 10 }),
+      writing: { writeTimeoutMs: 30_000, clock: new FakeClock() },
     });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     try {

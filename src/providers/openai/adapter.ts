@@ -32,13 +32,15 @@ export class OpenAIAdapter implements ProviderAdapter {
   readonly #config: OpenAIProviderRuntime;
   readonly #pools: UpstreamPools;
   readonly #pool: Dispatcher;
+  readonly #streamPool: Dispatcher;
   readonly #headers: Record<string, string>;
 
   constructor(config: OpenAIProviderRuntime, pools: UpstreamPools) {
     this.name = config.name;
     this.#config = config;
     this.#pools = pools;
-    this.#pool = pools.get(config.origin, { connections: config.connections, connectTimeoutMs: config.timeouts.connectMs });
+    this.#pool = pools.forCall(config, config.timeouts.connectMs, false);
+    this.#streamPool = pools.forCall(config, config.timeouts.connectMs, true);
     this.#headers = { ...config.headers, 'content-type': 'application/json' };
     if (config.apiKey !== null) this.#headers.authorization = `Bearer ${config.apiKey.reveal()}`;
   }
@@ -53,7 +55,7 @@ export class OpenAIAdapter implements ProviderAdapter {
       body = { ...body, stream_options: { ...options, include_usage: true } };
     }
     const timeouts = call.timeouts ?? this.#config.timeouts;
-    const pool = timeouts.connectMs === this.#config.timeouts.connectMs ? this.#pool : this.#pools.get(this.#config.origin, { connections: this.#config.connections, connectTimeoutMs: timeouts.connectMs });
+    const pool = timeouts.connectMs !== this.#config.timeouts.connectMs ? this.#pools.forCall(this.#config, timeouts.connectMs, call.stream) : call.stream ? this.#streamPool : this.#pool;
     const options: Dispatcher.DispatchOptions = {
       method: 'POST',
       path: this.#config.basePath + endpointPaths[call.endpoint],
