@@ -261,7 +261,7 @@ export class UsageWriter {
 
 /**
  * An error about the data itself (SQLSTATE class 22, data exception: not JSON, not the
- * column's type; class 23, integrity: a required field missing), from PGlite or a server, as
+ * column's type; class 23, integrity: a required field missing), from SQLite or PostgreSQL, as
  * opposed to the database being unreachable or failing, which is retried.
  */
 function isBadInput(err: unknown): boolean {
