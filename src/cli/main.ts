@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, formatProblem, loadConfigFile } from '../config/load.js';
 import { compileConfig } from '../config/compile.js';
@@ -22,8 +23,14 @@ Commands:
   keys            Create, list, rotate and revoke virtual API keys (through the admin API)
   bench           Load-test any OpenAI-compatible endpoint (open or closed loop, SLOs)
 
-Run "sluice <command> --help" for a command's options.
+Run "sluice <command> --help" for a command's options; "sluice --version" prints the version.
 `;
+
+/** The version in the package.json beside the compiled code (dist/src/cli/ → the package root). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
 
 const START_HELP = `Usage: sluice start [--config FILE] [--host HOST] [--port PORT]
 
@@ -234,6 +241,11 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'keys':
       process.exitCode = await keysCommand(rest);
+      return;
+    case '-v':
+    case '--version':
+    case 'version':
+      process.stdout.write(`sluice ${version()}\n`);
       return;
     case undefined:
     case '-h':

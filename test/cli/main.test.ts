@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,15 @@ function runAsync(args: string[]): Promise<{ code: number | null; stdout: string
 }
 
 describe('operator mistakes get one clear line and no stack trace (issue 15)', () => {
+  test('--version prints the package version (what an operator reports with a bug)', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v', 'version']) {
+      const out = spawnSync(process.execPath, [CLI, flag], { encoding: 'utf8' });
+      assert.equal(out.status, 0);
+      assert.equal(out.stdout, `sluice ${pkg.version}\n`);
+    }
+  });
+
   test('regression: config check of a missing file printed "cannot read file: ENOENT" without naming the file', () => {
     const res = run(['config', 'check', join(dir, 'nope.yaml')]);
     assert.equal(res.code, 1);
