@@ -7,7 +7,7 @@ import type { CallTimeouts } from '../providers/types.js';
 import { compileAnthropicProvider, type AnthropicProviderRuntime } from '../providers/anthropic/config.js';
 import { compileAzureOpenAIProvider, type AzureOpenAIProviderRuntime } from '../providers/azure/config.js';
 import { compileGeminiProvider, type GeminiProviderRuntime } from '../providers/gemini/config.js';
-import { compileHttpProvider, type HttpProviderRuntime } from '../translate/http-provider-config.js';
+import { compileHttpProvider, type HttpProviderRuntime } from '../providers/http/config.js';
 import type { BreakerConfig, BudgetConfig, Config, JwtConfig, LimitsConfig, ProviderConfig, QueueConfig, RetryConfig, RouteConfig, RoutingConfig, StrategyName, TargetConfig } from './schema.js';
 import type { HealthCheckConfig } from './schema.js';
 import { compileService, type CompiledService } from './services.js';

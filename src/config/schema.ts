@@ -3,7 +3,7 @@ import { duration, numeric, size } from './fields.js';
 import { anthropicProviderSchema } from '../providers/anthropic/config.js';
 import { azureOpenAIProviderSchema } from '../providers/azure/config.js';
 import { geminiProviderSchema } from '../providers/gemini/config.js';
-import { baseUrlSchema, httpProviderFields } from '../translate/http-provider-config.js';
+import { baseUrlSchema, httpProviderFields } from '../providers/http/config.js';
 
 /**
  * The configuration schema. Every key here is documented in docs/configuration.md; a test

@@ -9,7 +9,7 @@ import {
   anthropicRequestToOpenAI,
   OpenAIToAnthropicStream,
   openAIResponseToAnthropic,
-} from '../../src/translate/anthropic-surface.js';
+} from '../../src/surfaces/anthropic/index.js';
 import { fixtureJson, fixtureText, scriptedUpstream, sseEvents } from './helpers.js';
 
 function rejects(body: JsonObject, param: string, pattern: RegExp): void {

@@ -3,7 +3,7 @@
  * src/config/schema.ts, its runtime form, and the compile step from one to the other.
  */
 import { z } from 'zod';
-import { baseUrlSchema, compileHttpProvider, httpProviderFields, numeric, type HttpProviderRuntime } from '../../translate/http-provider-config.js';
+import { baseUrlSchema, compileHttpProvider, httpProviderFields, numeric, type HttpProviderRuntime } from '../http/config.js';
 
 /** The API version header Sluice's translation is written against. */
 export const ANTHROPIC_VERSION = '2023-06-01';

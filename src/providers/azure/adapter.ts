@@ -5,10 +5,10 @@
  * is sent too (Azure ignores it) and answers report the model Azure reports.
  */
 import type { UpstreamPools } from '../../upstream/pools.js';
-import { badResponse } from '../../translate/errors.js';
-import { isEventStream, readJson } from '../../translate/upstream-body.js';
-import { UpstreamClient } from '../../translate/upstream-client.js';
-import { openTranslatedStream } from '../../translate/upstream-stream.js';
+import { badResponse } from '../http/errors.js';
+import { isEventStream, readJson } from '../http/body.js';
+import { UpstreamClient } from '../http/client.js';
+import { openTranslatedStream } from '../http/stream.js';
 import type { JsonObject, ProviderAdapter, ProviderCall, ProviderResponse } from '../types.js';
 import { upstreamStatusError } from '../upstream-error.js';
 import { usageFromOpenAI } from '../usage.js';

@@ -3,7 +3,7 @@
  * the provider union, its runtime form, and the compile step.
  */
 import { z } from 'zod';
-import { baseUrlSchema, compileHttpProvider, httpProviderFields, type HttpProviderRuntime } from '../../translate/http-provider-config.js';
+import { baseUrlSchema, compileHttpProvider, httpProviderFields, type HttpProviderRuntime } from '../http/config.js';
 
 /** The latest GA data-plane inference version when this was written. */
 export const AZURE_API_VERSION = '2024-10-21';

@@ -7,8 +7,8 @@
 import { SluiceError } from '../../errors.js';
 import type { Usage } from '../types.js';
 import type { SseEvent } from '../../upstream/sse.js';
-import { parseObject } from '../../translate/json.js';
-import type { ChunkTranslator } from '../../translate/upstream-stream.js';
+import { parseObject } from '../http/json.js';
+import type { ChunkTranslator } from '../http/stream.js';
 import { upstreamStatusError } from '../upstream-error.js';
 import { usageFromOpenAI } from '../usage.js';
 

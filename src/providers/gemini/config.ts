@@ -3,7 +3,7 @@
  * the schema fragment for the provider union, its runtime form, and the compile step.
  */
 import { z } from 'zod';
-import { baseUrlSchema, compileHttpProvider, httpProviderFields, type HttpProviderRuntime } from '../../translate/http-provider-config.js';
+import { baseUrlSchema, compileHttpProvider, httpProviderFields, type HttpProviderRuntime } from '../http/config.js';
 
 export const GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com/v1beta';
 

@@ -3,9 +3,9 @@
  * with the same defaults and messages as the `openai` type in src/config/schema.ts.
  */
 import { z } from 'zod';
-import { duration, numeric } from '../config/fields.js';
-import { Secret } from '../lib/secret.js';
-import type { CallTimeouts } from '../providers/types.js';
+import { duration, numeric } from '../../config/fields.js';
+import { Secret } from '../../lib/secret.js';
+import type { CallTimeouts } from '../types.js';
 
 export { numeric };
 

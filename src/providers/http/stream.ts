@@ -3,9 +3,9 @@
  * contract's StreamResponse. Shared by every adapter whose upstream streams SSE, so reading,
  * error mapping and the commit point behave the same for all of them.
  */
-import { mapUpstreamError } from '../upstream/errors.js';
-import { parseSse, type SseEvent } from '../upstream/sse.js';
-import type { StreamResponse, Usage } from '../providers/types.js';
+import { mapUpstreamError } from '../../upstream/errors.js';
+import { parseSse, type SseEvent } from '../../upstream/sse.js';
+import type { StreamResponse, Usage } from '../types.js';
 
 /**
  * Turns one provider's stream events into OpenAI chunk JSON. Pure: no I/O, no clock.

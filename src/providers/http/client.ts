@@ -4,13 +4,13 @@
  * Adapters keep only what differs per provider: paths, headers, and the translation itself.
  */
 import type { Dispatcher } from 'undici';
-import type { SluiceError } from '../errors.js';
-import { mapUpstreamError } from '../upstream/errors.js';
-import type { UpstreamPools } from '../upstream/pools.js';
-import type { ProviderCall } from '../providers/types.js';
-import type { HttpProviderRuntime } from './http-provider-config.js';
-import { readErrorBody, retryAfterOf } from './upstream-body.js';
-import { abortSignalOf } from '../lib/cancel.js';
+import type { SluiceError } from '../../errors.js';
+import { mapUpstreamError } from '../../upstream/errors.js';
+import type { UpstreamPools } from '../../upstream/pools.js';
+import type { ProviderCall } from '../types.js';
+import type { HttpProviderRuntime } from './config.js';
+import { readErrorBody, retryAfterOf } from './body.js';
+import { abortSignalOf } from '../../lib/cancel.js';
 
 /** Builds the error for an upstream status >= 400 from the start of its body. */
 export type StatusErrorMapper = (status: number, bodyText: string, retryAfter: string | null) => SluiceError;

@@ -2,7 +2,7 @@
  * The errors translators raise. Each kind is built here only, so when the catalog gains the
  * proposed codes (SLUICE_ERR_UNSUPPORTED, SLUICE_ERR_CONTENT_BLOCKED) one line changes per kind.
  */
-import { SluiceError, type ErrorCode } from '../errors.js';
+import { SluiceError, type ErrorCode } from '../../errors.js';
 
 /** Proposed SLUICE_ERR_UNSUPPORTED (400, invalid_request_error); same status and type today. */
 const UNSUPPORTED: ErrorCode = 'SLUICE_ERR_INVALID_REQUEST';

@@ -1,5 +1,5 @@
 /** Serialises OpenAI `chat.completion.chunk` objects for the stream translators. */
-import type { OpenAIChatChunk, OpenAIDelta, OpenAIFinishReason, OpenAIUsage } from './openai-types.js';
+import type { OpenAIChatChunk, OpenAIDelta, OpenAIFinishReason, OpenAIUsage } from '../openai/types.js';
 
 export interface ChunkWriterOptions {
   /** Unix seconds for `created`. */

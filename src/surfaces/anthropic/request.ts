@@ -4,7 +4,7 @@
  * is mapped, rejected with a 400 naming it, or dropped as documented in docs/providers.md.
  */
 import type { JsonObject } from '../../providers/types.js';
-import { unsupportedOnSurface as unsupported } from '../errors.js';
+import { unsupportedOnSurface as unsupported } from '../../providers/http/errors.js';
 import { parseAnthropicRequest, type AnthropicBlock, type AnthropicImageBlock, type AnthropicRequest } from './schema.js';
 
 /** Fields translated below, or dropped on purpose (thinking, service_tier, cache_control). */

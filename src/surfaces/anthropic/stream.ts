@@ -8,8 +8,8 @@
  * only at the end, so `message_start` says 0 input tokens and `message_delta` carries the
  * totals, which Anthropic's SDKs take as the final usage.
  */
-import { badResponse } from '../errors.js';
-import { arr, isRecord, num, parseObject, str } from '../json.js';
+import { badResponse } from '../../providers/http/errors.js';
+import { arr, isRecord, num, parseObject, str } from '../../providers/http/json.js';
 import { anthropicMessageId, anthropicUsageFromOpenAI, stopReasonFromOpenAI, type AnthropicStopReason } from './response.js';
 
 type OpenBlock = { kind: 'text' } | { kind: 'tool'; call: number } | null;

@@ -1,7 +1,7 @@
 /** OpenAI chat.completion → Anthropic Message, for answers on `POST /v1/messages`. Pure. */
 import type { JsonObject } from '../../providers/types.js';
-import { badResponse } from '../errors.js';
-import { arr, isRecord, num, parseObject, str, textOfContent } from '../json.js';
+import { badResponse } from '../../providers/http/errors.js';
+import { arr, isRecord, num, parseObject, str, textOfContent } from '../../providers/http/json.js';
 
 export type AnthropicStopReason = 'end_turn' | 'max_tokens' | 'tool_use' | 'refusal';
 

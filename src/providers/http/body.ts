@@ -1,7 +1,7 @@
 /** Reading upstream response bodies, shared by the HTTP adapters. */
 import type { Dispatcher } from 'undici';
-import { mapUpstreamError } from '../upstream/errors.js';
-import type { JsonObject } from '../providers/types.js';
+import { mapUpstreamError } from '../../upstream/errors.js';
+import type { JsonObject } from '../types.js';
 import { badResponse } from './errors.js';
 import { parseObject } from './json.js';
 

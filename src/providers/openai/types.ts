@@ -3,7 +3,7 @@
  * OpenAI chat body, so every translator speaks these on one side. Only the fields Sluice
  * writes or reads are typed; everything else passes through as unknown JSON.
  */
-import type { Usage } from '../providers/types.js';
+import type { Usage } from '../types.js';
 
 export type OpenAIFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
 

@@ -1,7 +1,7 @@
 /** Small readers for untyped JSON, shared by the translators. */
-import type { JsonObject } from '../providers/types.js';
+import type { JsonObject } from '../types.js';
 import { invalidParam } from './errors.js';
-import { isRecord as isPlainObject } from '../lib/json.js';
+import { isRecord as isPlainObject } from '../../lib/json.js';
 
 /** The shared guard, typed for the translators' JsonObject. */
 export const isRecord = isPlainObject as (v: unknown) => v is JsonObject;
