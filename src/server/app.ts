@@ -11,7 +11,7 @@ import { Metrics } from '../observability/metrics.js';
 import { lazyChildLogger } from '../observability/lazy-logger.js';
 import type { Tracing } from '../observability/tracing.js';
 import { Pipelines } from '../pipeline/pipelines.js';
-import { createAdapters } from '../providers/registry.js';
+import { createAdapters } from '../providers/catalog.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { UpstreamPools } from '../upstream/pools.js';
 import { systemClock, type Clock } from '../lib/clock.js';

@@ -22,11 +22,13 @@ export type AnthropicProviderConfig = z.output<typeof anthropicProviderSchema>;
 
 export interface AnthropicProviderRuntime extends HttpProviderRuntime {
   readonly type: 'anthropic';
+  /** No active health check: the provider is checked passively (by its answers) only. */
+  readonly healthCheck: null;
   /** Sent as `anthropic-version`. */
   readonly version: string;
   readonly defaultMaxTokens: number;
 }
 
 export function compileAnthropicProvider(name: string, p: AnthropicProviderConfig): AnthropicProviderRuntime {
-  return { type: 'anthropic', ...compileHttpProvider(name, p), version: p.version, defaultMaxTokens: p.defaultMaxTokens };
+  return { type: 'anthropic', ...compileHttpProvider(name, p), version: p.version, defaultMaxTokens: p.defaultMaxTokens, healthCheck: null };
 }

@@ -22,11 +22,13 @@ export type AzureOpenAIProviderConfig = z.output<typeof azureOpenAIProviderSchem
 
 export interface AzureOpenAIProviderRuntime extends HttpProviderRuntime {
   readonly type: 'azure-openai';
+  /** No active health check: the provider is checked passively (by its answers) only. */
+  readonly healthCheck: null;
   /** Sent as the `api-version` query parameter. */
   readonly apiVersion: string;
   readonly deployments: Readonly<Record<string, string>>;
 }
 
 export function compileAzureOpenAIProvider(name: string, p: AzureOpenAIProviderConfig): AzureOpenAIProviderRuntime {
-  return { type: 'azure-openai', ...compileHttpProvider(name, p), apiVersion: p.apiVersion, deployments: p.deployments };
+  return { type: 'azure-openai', ...compileHttpProvider(name, p), apiVersion: p.apiVersion, deployments: p.deployments, healthCheck: null };
 }

@@ -17,8 +17,10 @@ export type GeminiProviderConfig = z.output<typeof geminiProviderSchema>;
 
 export interface GeminiProviderRuntime extends HttpProviderRuntime {
   readonly type: 'gemini';
+  /** No active health check: the provider is checked passively (by its answers) only. */
+  readonly healthCheck: null;
 }
 
 export function compileGeminiProvider(name: string, p: GeminiProviderConfig): GeminiProviderRuntime {
-  return { type: 'gemini', ...compileHttpProvider(name, p) };
+  return { type: 'gemini', ...compileHttpProvider(name, p), healthCheck: null };
 }

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { OpenAIProviderRuntime } from '../../config/compile.js';
+import type { OpenAIProviderRuntime } from './config.js';
 import { SluiceError } from '../../errors.js';
 import { mapUpstreamError } from '../../upstream/errors.js';
 import type { UpstreamPools } from '../../upstream/pools.js';
