@@ -16,6 +16,7 @@ function call(o: { endpoint?: Endpoint; body?: JsonObject; stream?: boolean; inc
     stream: o.stream ?? false,
     includeUsage: o.includeUsage ?? false,
     signal: o.signal ?? new AbortController().signal,
+    bodyText: null,
     requestId: 'req-test',
     timeouts: null,
   };

@@ -4,11 +4,10 @@ import { SluiceError } from '../../src/errors.js';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
 import { AzureOpenAIAdapter } from '../../src/providers/azure/adapter.js';
 import { AZURE_API_VERSION, azureOpenAIProviderSchema, compileAzureOpenAIProvider } from '../../src/providers/azure/config.js';
-import { OpenAIPassthroughTranslator } from '../../src/providers/azure/stream.js';
 import { azureDeployment, azureHeaders, azurePath } from '../../src/providers/azure/url.js';
 import type { JsonObject } from '../../src/providers/types.js';
 import { UpstreamPools } from '../../src/upstream/pools.js';
-import { asJson, call, collect, reassemble, scriptedUpstream, translateAll } from './helpers.js';
+import { asJson, call, collect, reassemble, scriptedUpstream } from './helpers.js';
 
 function adapter(baseUrl: string, pools: UpstreamPools, extra: JsonObject = {}): AzureOpenAIAdapter {
   return new AzureOpenAIAdapter(compileAzureOpenAIProvider('azure', azureOpenAIProviderSchema.parse({ type: 'azure-openai', baseUrl, apiKey: 'azure-key', ...extra })), pools);
@@ -117,26 +116,39 @@ describe('AzureOpenAIAdapter wire details (scripted upstream)', () => {
   });
 });
 
-describe('OpenAI pass-through stream translator', () => {
+describe('Azure streams through the OpenAI transport (scripted upstream)', () => {
   const filterChunk = '{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0}]}';
   const text = (c: string): string => `{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"${c}"},"finish_reason":null}]}`;
   const usage = '{"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}';
+  const body = { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] };
 
-  test('chunks pass through; the usage chunk is kept only when asked for; usage() counts', async () => {
+  /** Streams `sse` from a scripted upstream through the Azure adapter. */
+  async function streamOf(sse: string, includeUsage: boolean): Promise<Awaited<ReturnType<typeof collect>> & { sent: JsonObject }> {
+    const up = await scriptedUpstream(200, { 'content-type': 'text/event-stream' }, sse);
+    const pools = new UpstreamPools();
+    try {
+      const r = await collect(await adapter(up.origin, pools).send(call({ body, stream: true, includeUsage })));
+      return { ...r, sent: JSON.parse(up.requests[0]!.body) as JsonObject };
+    } finally {
+      await pools.close();
+      await up.close();
+    }
+  }
+
+  test('chunks pass through; the usage chunk is asked for always and kept only when the client asked; usage() counts', async () => {
     const sse = [filterChunk, text('a'), text('b'), usage, '[DONE]'].map((d) => `data: ${d}\n\n`).join('');
-    const kept = new OpenAIPassthroughTranslator('az', true);
-    const all = await translateAll(kept, sse);
-    assert.equal(all.chunks.length, 4);
-    const stripped = new OpenAIPassthroughTranslator('az', false);
-    const some = await translateAll(stripped, sse);
-    assert.equal(some.chunks.length, 3, 'the Azure filter chunk stays, the usage chunk goes');
-    assert.deepEqual(stripped.usage(), { promptTokens: 3, cachedPromptTokens: 0, completionTokens: 2, totalTokens: 5 });
+    const kept = await streamOf(sse, true);
+    assert.equal(kept.chunks.length, 4);
+    const stripped = await streamOf(sse, false);
+    assert.deepEqual(stripped.sent.stream_options, { include_usage: true }, 'usage is asked for on every stream');
+    assert.equal(stripped.chunks.length, 3, 'the Azure filter chunk stays, the usage chunk goes');
+    assert.deepEqual(stripped.stream.usage(), { promptTokens: 3, cachedPromptTokens: 0, completionTokens: 2, totalTokens: 5 });
   });
 
   test('no [DONE] is an interrupted stream; an error event too', async () => {
-    const cut = await translateAll(new OpenAIPassthroughTranslator('az', false), `data: ${text('a')}\n\n`);
+    const cut = await streamOf(`data: ${text('a')}\n\n`, false);
     assert.ok(cut.error instanceof SluiceError && /without \[DONE\]/.test(cut.error.message));
-    const err = await translateAll(new OpenAIPassthroughTranslator('az', false), `data: ${text('a')}\n\nevent: error\ndata: {"error":{"message":"content filtered","code":"content_filter"}}\n\n`);
+    const err = await streamOf(`data: ${text('a')}\n\nevent: error\ndata: {"error":{"message":"content filtered","code":"content_filter"}}\n\n`, false);
     assert.ok(err.error instanceof SluiceError && err.error.code === 'SLUICE_ERR_STREAM_INTERRUPTED' && err.error.upstream?.code === 'content_filter');
   });
 });

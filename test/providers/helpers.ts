@@ -44,6 +44,7 @@ export function call(o: { endpoint?: Endpoint; body: JsonObject; stream?: boolea
     stream: o.stream ?? false,
     includeUsage: o.includeUsage ?? false,
     signal: o.signal ?? new AbortController().signal,
+    bodyText: null,
     requestId: 'req-test',
     timeouts: null,
   };

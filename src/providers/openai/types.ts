@@ -3,7 +3,14 @@
  * OpenAI chat body, so every translator speaks these on one side. Only the fields Sluice
  * writes or reads are typed; everything else passes through as unknown JSON.
  */
-import type { Usage } from '../types.js';
+import type { Endpoint, Usage } from '../types.js';
+
+/** The path of each endpoint below the API's base (OpenAI's and Azure's alike). */
+export const openAIEndpointPaths: Readonly<Record<Endpoint, string>> = {
+  chat: '/chat/completions',
+  completions: '/completions',
+  embeddings: '/embeddings',
+};
 
 export type OpenAIFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
 
