@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { SluiceError } from '../../src/errors.js';
 import { MockEngine } from '../../src/mock/engine.js';
 import { defaultMockOptions, type MockOptions } from '../../src/mock/options.js';
-import { createMockAdapter, MockAdapter } from '../../src/providers/mock/adapter.js';
+import { MockAdapter } from '../../src/providers/mock/adapter.js';
 import type { Endpoint, JsonObject, ProviderCall, StreamResponse } from '../../src/providers/types.js';
 
 const opts = (o: Partial<MockOptions> = {}): MockOptions => ({ ...defaultMockOptions, ...o });
@@ -30,7 +30,7 @@ async function asStream(p: Promise<unknown>): Promise<StreamResponse> {
 
 describe('MockAdapter', () => {
   test('JSON chat answer with camelCase usage', async () => {
-    const a = createMockAdapter('m', opts());
+    const a = new MockAdapter('m', opts());
     assert.ok(a instanceof MockAdapter);
     assert.equal(a.type, 'mock');
     assert.equal(a.name, 'm');

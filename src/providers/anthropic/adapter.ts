@@ -55,7 +55,3 @@ export class AnthropicAdapter implements ProviderAdapter {
     // The pool belongs to UpstreamPools, which closes it.
   }
 }
-
-export function createAnthropicAdapter(config: AnthropicProviderRuntime, pools: UpstreamPools): AnthropicAdapter {
-  return new AnthropicAdapter(config, pools);
-}

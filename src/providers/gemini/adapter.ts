@@ -63,7 +63,3 @@ export class GeminiAdapter implements ProviderAdapter {
     // The pool belongs to UpstreamPools, which closes it.
   }
 }
-
-export function createGeminiAdapter(config: GeminiProviderRuntime, pools: UpstreamPools): GeminiAdapter {
-  return new GeminiAdapter(config, pools);
-}
