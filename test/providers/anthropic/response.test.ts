@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SluiceError } from '../../src/errors.js';
-import { anthropicStatusError } from '../../src/providers/anthropic/errors.js';
-import { finishReasonFromAnthropic, openAIFromAnthropicMessage, usageFromAnthropic } from '../../src/providers/anthropic/response.js';
-import { AnthropicStreamTranslator } from '../../src/providers/anthropic/stream.js';
-import { fixtureJson, fixtureText, reassemble, translateAll } from './helpers.js';
+import { SluiceError } from '../../../src/errors.js';
+import { anthropicStatusError } from '../../../src/providers/anthropic/errors.js';
+import { finishReasonFromAnthropic, openAIFromAnthropicMessage, usageFromAnthropic } from '../../../src/providers/anthropic/response.js';
+import { AnthropicStreamTranslator } from '../../../src/providers/anthropic/stream.js';
+import { fixtureJson, fixtureText, reassemble, translateAll } from '../helpers.js';
 
 const opts = { provider: 'claude', created: 1_700_000_000 };
 const streamOpts = (includeUsage: boolean) => ({ provider: 'claude', includeUsage, created: 1_700_000_000, model: 'claude-requested' });

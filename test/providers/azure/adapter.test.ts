@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { SluiceError } from '../../src/errors.js';
-import { startMockServer, type MockServer } from '../../src/mock/server.js';
-import { AzureOpenAIAdapter } from '../../src/providers/azure/adapter.js';
-import { AZURE_API_VERSION, azureOpenAIProviderSchema, compileAzureOpenAIProvider } from '../../src/providers/azure/config.js';
-import { azureDeployment, azureHeaders, azurePath } from '../../src/providers/azure/url.js';
-import type { JsonObject } from '../../src/providers/types.js';
-import { UpstreamPools } from '../../src/upstream/pools.js';
-import { asJson, call, collect, reassemble, scriptedUpstream } from './helpers.js';
+import { SluiceError } from '../../../src/errors.js';
+import { startMockServer, type MockServer } from '../../../src/mock/server.js';
+import { AzureOpenAIAdapter } from '../../../src/providers/azure/adapter.js';
+import { AZURE_API_VERSION, azureOpenAIProviderSchema, compileAzureOpenAIProvider } from '../../../src/providers/azure/config.js';
+import { azureDeployment, azureHeaders, azurePath } from '../../../src/providers/azure/url.js';
+import type { JsonObject } from '../../../src/providers/types.js';
+import { UpstreamPools } from '../../../src/upstream/pools.js';
+import { asJson, call, collect, reassemble, scriptedUpstream } from '../helpers.js';
 
 function adapter(baseUrl: string, pools: UpstreamPools, extra: JsonObject = {}): AzureOpenAIAdapter {
   return new AzureOpenAIAdapter(compileAzureOpenAIProvider('azure', azureOpenAIProviderSchema.parse({ type: 'azure-openai', baseUrl, apiKey: 'azure-key', ...extra })), pools);

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SluiceError } from '../../src/errors.js';
-import { geminiEmbedRequestFromOpenAI, openAIEmbeddingsFromGemini } from '../../src/providers/gemini/embeddings.js';
-import { geminiStatusError } from '../../src/providers/gemini/errors.js';
-import { geminiModelId, geminiRequestFromOpenAI } from '../../src/providers/gemini/request.js';
-import { finishReasonFromGemini, openAIFromGeminiResponse } from '../../src/providers/gemini/response.js';
-import { GeminiStreamTranslator } from '../../src/providers/gemini/stream.js';
-import type { JsonObject } from '../../src/providers/types.js';
-import { fixtureJson, fixtureText, reassemble, translateAll } from './helpers.js';
+import { SluiceError } from '../../../src/errors.js';
+import { geminiEmbedRequestFromOpenAI, openAIEmbeddingsFromGemini } from '../../../src/providers/gemini/embeddings.js';
+import { geminiStatusError } from '../../../src/providers/gemini/errors.js';
+import { geminiModelId, geminiRequestFromOpenAI } from '../../../src/providers/gemini/request.js';
+import { finishReasonFromGemini, openAIFromGeminiResponse } from '../../../src/providers/gemini/response.js';
+import { GeminiStreamTranslator } from '../../../src/providers/gemini/stream.js';
+import type { JsonObject } from '../../../src/providers/types.js';
+import { fixtureJson, fixtureText, reassemble, translateAll } from '../helpers.js';
 
 const translate = (body: JsonObject): JsonObject => geminiRequestFromOpenAI({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }], ...body }, 'gem');
 const responseOpts = { provider: 'gem', created: 1_700_000_000, model: 'gemini-requested', fallbackId: 'fallback' };

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
-import { SluiceError } from '../../src/errors.js';
-import type { JsonObject } from '../../src/providers/types.js';
+import { SluiceError } from '../../../src/errors.js';
+import type { JsonObject } from '../../../src/providers/types.js';
 import {
   anthropicErrorBody,
   anthropicErrorEvent,
   anthropicRequestToOpenAI,
   OpenAIToAnthropicStream,
   openAIResponseToAnthropic,
-} from '../../src/surfaces/anthropic/index.js';
-import { fixtureJson, fixtureText, scriptedUpstream, sseEvents } from './helpers.js';
+} from '../../../src/surfaces/anthropic/index.js';
+import { fixtureJson, fixtureText, scriptedUpstream, sseEvents } from '../../providers/helpers.js';
 
 function rejects(body: JsonObject, param: string, pattern: RegExp): void {
   assert.throws(

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SluiceError } from '../../src/errors.js';
-import { anthropicRequestFromOpenAI } from '../../src/providers/anthropic/request.js';
-import type { JsonObject } from '../../src/providers/types.js';
+import { SluiceError } from '../../../src/errors.js';
+import { anthropicRequestFromOpenAI } from '../../../src/providers/anthropic/request.js';
+import type { JsonObject } from '../../../src/providers/types.js';
 
 const opts = { provider: 'claude', defaultMaxTokens: 4096 };
 const translate = (body: JsonObject): JsonObject => anthropicRequestFromOpenAI({ model: 'claude-x', messages: [{ role: 'user', content: 'hi' }], ...body }, opts);

@@ -1,10 +1,10 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { SluiceError } from '../../src/errors.js';
-import { MockEngine } from '../../src/mock/engine.js';
-import { defaultMockOptions, type MockOptions } from '../../src/mock/options.js';
-import { MockAdapter } from '../../src/providers/mock/adapter.js';
-import type { Endpoint, JsonObject, ProviderCall, StreamResponse } from '../../src/providers/types.js';
+import { SluiceError } from '../../../src/errors.js';
+import { MockEngine } from '../../../src/mock/engine.js';
+import { defaultMockOptions, type MockOptions } from '../../../src/mock/options.js';
+import { MockAdapter } from '../../../src/providers/mock/adapter.js';
+import type { Endpoint, JsonObject, ProviderCall, StreamResponse } from '../../../src/providers/types.js';
 
 const opts = (o: Partial<MockOptions> = {}): MockOptions => ({ ...defaultMockOptions, ...o });
 const chatBody: JsonObject = { model: 'mock-1', messages: [{ role: 'user', content: 'tell me something' }] };

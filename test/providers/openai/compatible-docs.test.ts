@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { compileConfig, type OpenAIProviderRuntime } from '../../src/config/compile.js';
-import { parseConfigText } from '../../src/config/load.js';
-import { OpenAIAdapter } from '../../src/providers/openai/adapter.js';
-import { UpstreamPools } from '../../src/upstream/pools.js';
-import { asJson, call, scriptedUpstream } from './helpers.js';
+import { compileConfig, type OpenAIProviderRuntime } from '../../../src/config/compile.js';
+import { parseConfigText } from '../../../src/config/load.js';
+import { OpenAIAdapter } from '../../../src/providers/openai/adapter.js';
+import { UpstreamPools } from '../../../src/upstream/pools.js';
+import { asJson, call, scriptedUpstream } from '../helpers.js';
 
-const doc = readFileSync(new URL('../../../docs/providers.md', import.meta.url), 'utf8');
+const doc = readFileSync(new URL('../../../../docs/providers.md', import.meta.url), 'utf8');
 
 /** The first yaml block under each `### Name` heading of the OpenAI-compatible section. */
 function examples(): Map<string, string> {

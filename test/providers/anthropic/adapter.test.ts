@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { SluiceError } from '../../src/errors.js';
-import { startMockServer, type MockServer } from '../../src/mock/server.js';
-import { AnthropicAdapter } from '../../src/providers/anthropic/adapter.js';
-import { anthropicProviderSchema, compileAnthropicProvider } from '../../src/providers/anthropic/config.js';
-import type { JsonObject } from '../../src/providers/types.js';
-import { UpstreamPools } from '../../src/upstream/pools.js';
-import { asJson, call, collect, fixtureText, reassemble, scriptedUpstream } from './helpers.js';
+import { SluiceError } from '../../../src/errors.js';
+import { startMockServer, type MockServer } from '../../../src/mock/server.js';
+import { AnthropicAdapter } from '../../../src/providers/anthropic/adapter.js';
+import { anthropicProviderSchema, compileAnthropicProvider } from '../../../src/providers/anthropic/config.js';
+import type { JsonObject } from '../../../src/providers/types.js';
+import { UpstreamPools } from '../../../src/upstream/pools.js';
+import { asJson, call, collect, fixtureText, reassemble, scriptedUpstream } from '../helpers.js';
 
 const weatherTool = {
   type: 'function',

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { SluiceError } from '../../src/errors.js';
-import { startMockServer, type MockServer } from '../../src/mock/server.js';
-import { GeminiAdapter } from '../../src/providers/gemini/adapter.js';
-import { compileGeminiProvider, geminiProviderSchema } from '../../src/providers/gemini/config.js';
-import type { JsonObject } from '../../src/providers/types.js';
-import { UpstreamPools } from '../../src/upstream/pools.js';
-import { asJson, call, collect, fixtureText, reassemble, scriptedUpstream } from './helpers.js';
+import { SluiceError } from '../../../src/errors.js';
+import { startMockServer, type MockServer } from '../../../src/mock/server.js';
+import { GeminiAdapter } from '../../../src/providers/gemini/adapter.js';
+import { compileGeminiProvider, geminiProviderSchema } from '../../../src/providers/gemini/config.js';
+import type { JsonObject } from '../../../src/providers/types.js';
+import { UpstreamPools } from '../../../src/upstream/pools.js';
+import { asJson, call, collect, fixtureText, reassemble, scriptedUpstream } from '../helpers.js';
 
 function adapter(baseUrl: string, pools: UpstreamPools): GeminiAdapter {
   return new GeminiAdapter(compileGeminiProvider('gem', geminiProviderSchema.parse({ type: 'gemini', baseUrl, apiKey: 'AIza-test' })), pools, () => 1_700_000_000_000);
