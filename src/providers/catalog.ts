@@ -23,7 +23,7 @@ type SchemaTuple = SchemasOf<Entries>;
 
 /** Every provider type's compiled form; `type` tells them apart. */
 export type ProviderRuntime = ReturnType<Entries[number]['compile']>;
-export type ProviderType = Entries[number]['type'];
+type ProviderType = Entries[number]['type'];
 
 export const providerTypes: readonly ProviderType[] = providerEntries.map((e) => e.type);
 

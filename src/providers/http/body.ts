@@ -29,8 +29,8 @@ export async function readErrorBody(body: Body, limit = MAX_ERROR_BODY): Promise
   return Buffer.concat(parts).subarray(0, limit).toString('utf8');
 }
 
-/** A whole JSON object body, as text and parsed; a broken read or a non-object body is a SluiceError. */
-export async function readJson(body: Body, provider: string): Promise<{ text: string; parsed: JsonObject }> {
+/** A whole JSON object body; a broken read or a non-object body is a SluiceError. */
+export async function readJsonObject(body: Body, provider: string): Promise<JsonObject> {
   let text: string;
   try {
     text = await body.text();
@@ -39,11 +39,7 @@ export async function readJson(body: Body, provider: string): Promise<{ text: st
   }
   const parsed = parseObject(text);
   if (parsed === null) throw badResponse(provider, 'a body that is not a JSON object');
-  return { text, parsed };
-}
-
-export async function readJsonObject(body: Body, provider: string): Promise<JsonObject> {
-  return (await readJson(body, provider)).parsed;
+  return parsed;
 }
 
 /** The Retry-After header as a string, or null. */
