@@ -2,14 +2,9 @@ import { hashSecret, keyPrefix } from '../lib/hash.js';
 import { Secret } from '../lib/secret.js';
 import type { Redactor } from '../lib/redactor.js';
 import { redactorFor } from './secrets.js';
-import type { MockOptions } from '../mock/options.js';
 import type { CallTimeouts } from '../providers/types.js';
-import { compileAnthropicProvider, type AnthropicProviderRuntime } from '../providers/anthropic/config.js';
-import { compileAzureOpenAIProvider, type AzureOpenAIProviderRuntime } from '../providers/azure/config.js';
-import { compileGeminiProvider, type GeminiProviderRuntime } from '../providers/gemini/config.js';
-import { compileHttpProvider, type HttpProviderRuntime } from '../translate/http-provider-config.js';
-import type { BreakerConfig, BudgetConfig, Config, JwtConfig, LimitsConfig, ProviderConfig, QueueConfig, RetryConfig, RouteConfig, RoutingConfig, StrategyName, TargetConfig } from './schema.js';
-import type { HealthCheckConfig } from './schema.js';
+import { compileProvider, type ProviderConfig, type ProviderRuntime } from '../providers/catalog.js';
+import type { BreakerConfig, BudgetConfig, Config, JwtConfig, LimitsConfig, QueueConfig, RetryConfig, RouteConfig, RoutingConfig, StrategyName, TargetConfig } from './schema.js';
 import { compileService, type CompiledService } from './services.js';
 import { PriceBook, type ModelPrice } from '../usage/prices.js';
 
@@ -19,36 +14,11 @@ export const DEFAULT_MOCK_MODEL = 'mock-1';
 
 export type Timeouts = CallTimeouts;
 
-export interface HealthCheckPolicy {
-  readonly intervalMs: number;
-  readonly timeoutMs: number;
-  readonly healthyThreshold: number;
-  readonly unhealthyThreshold: number;
-}
-
-/** Any OpenAI-compatible API: the fields every HTTP provider type shares. */
-export interface OpenAIProviderRuntime extends HttpProviderRuntime {
-  readonly type: 'openai';
-  readonly healthCheck: HealthCheckPolicy | null;
-  /** Ask the upstream for `stream_options.include_usage` on every stream (some APIs refuse it). */
-  readonly streamUsage: boolean;
-}
-
-export interface MockProviderRuntime {
-  readonly type: 'mock';
-  readonly name: string;
-  readonly options: MockOptions;
-  readonly healthCheck: HealthCheckPolicy | null;
-}
-
-type WithHealth<T> = T & { readonly healthCheck: HealthCheckPolicy | null };
-
-export type ProviderRuntime =
-  | OpenAIProviderRuntime
-  | MockProviderRuntime
-  | WithHealth<AnthropicProviderRuntime>
-  | WithHealth<GeminiProviderRuntime>
-  | WithHealth<AzureOpenAIProviderRuntime>;
+export type { HealthCheckPolicy } from './health-check.js';
+// Provider runtime forms are declared with their provider (src/providers/<type>/config.ts).
+export type { ProviderRuntime } from '../providers/catalog.js';
+export type { OpenAIProviderRuntime } from '../providers/openai/config.js';
+export type { MockProviderRuntime } from '../providers/mock/config.js';
 
 export interface RetryPolicy {
   /** Retries after the first attempt. */
@@ -318,22 +288,6 @@ function merge<T extends object>(base: Required<T>, ...layers: (T | undefined)[]
     for (const [k, v] of Object.entries(layer)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   }
   return out;
-}
-
-function healthPolicy(h: HealthCheckConfig | undefined): HealthCheckPolicy | null {
-  return h === undefined ? null : { intervalMs: h.interval, timeoutMs: h.timeout, healthyThreshold: h.healthyThreshold, unhealthyThreshold: h.unhealthyThreshold };
-}
-
-function compileProvider(name: string, p: ProviderConfig): ProviderRuntime {
-  // Active health checks probe openai and mock providers; the others are checked passively.
-  if (p.type === 'anthropic') return { ...compileAnthropicProvider(name, p), healthCheck: null };
-  if (p.type === 'gemini') return { ...compileGeminiProvider(name, p), healthCheck: null };
-  if (p.type === 'azure-openai') return { ...compileAzureOpenAIProvider(name, p), healthCheck: null };
-  if (p.type === 'mock') {
-    const { type: _type, healthCheck, ...options } = p;
-    return { type: 'mock', name, options, healthCheck: healthPolicy(healthCheck) };
-  }
-  return { type: 'openai', ...compileHttpProvider(name, p), healthCheck: healthPolicy(p.healthCheck), streamUsage: p.streamUsage };
 }
 
 /** Timeouts a provider uses when a route sets none: its own, or the defaults for the mock. */

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { duration, numeric, size } from './fields.js';
-import { anthropicProviderSchema } from '../providers/anthropic/config.js';
-import { azureOpenAIProviderSchema } from '../providers/azure/config.js';
-import { geminiProviderSchema } from '../providers/gemini/config.js';
-import { baseUrlSchema, httpProviderFields } from '../translate/http-provider-config.js';
+import { healthCheckSchema } from './health-check.js';
+import { providerSchema } from '../providers/catalog.js';
+import { baseUrlSchema } from '../providers/http/config.js';
 
 /**
  * The configuration schema. Every key here is documented in docs/configuration.md; a test
@@ -47,37 +46,7 @@ const tracingSchema = z.strictObject({
   sampleRate: numeric(z.number().min(0).max(1)).default(1),
 });
 
-const healthCheckSchema = z.strictObject({
-  interval: duration.default(30_000),
-  timeout: duration.default(5_000),
-  healthyThreshold: numeric(z.number().int().min(1)).default(2),
-  unhealthyThreshold: numeric(z.number().int().min(1)).default(3),
-});
-
-const openaiProviderSchema = z.strictObject({
-  type: z.literal('openai'),
-  baseUrl: baseUrlSchema('https://api.openai.com/v1'),
-  // apiKey, headers, connections, timeouts: the same for every HTTP provider type.
-  ...httpProviderFields,
-  healthCheck: healthCheckSchema.optional(),
-  streamUsage: z.boolean().default(true),
-});
-
-const mockProviderSchema = z.strictObject({
-  type: z.literal('mock'),
-  latencyMs: numeric(z.number().min(0)).default(0),
-  tokensPerSecond: numeric(z.number().min(0)).default(0),
-  status: numeric(z.number().int().min(400).max(599)).nullable().default(null),
-  failRate: numeric(z.number().min(0).max(1)).default(0),
-  dropAfterChunks: numeric(z.number().int().min(0)).nullable().default(null),
-  retryAfter: numeric(z.number().int().min(0)).nullable().default(null),
-  seed: numeric(z.number().int()).default(1),
-  healthCheck: healthCheckSchema.optional(),
-});
-
-export const providerSchema = z.discriminatedUnion('type', [openaiProviderSchema, anthropicProviderSchema, geminiProviderSchema, azureOpenAIProviderSchema, mockProviderSchema], {
-  error: (issue) => (issue.code === 'invalid_union' ? 'unknown provider type (expected one of: openai, anthropic, gemini, azure-openai, mock)' : undefined),
-});
+// Provider entries (`providers.<name>`): one schema per type, from the provider catalog.
 
 /*
  * Routing policies. These schemas carry no defaults: a route's value overrides the
@@ -413,9 +382,9 @@ export const configSchema = z.strictObject({
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
-export type ProviderConfig = z.output<typeof providerSchema>;
-export type OpenAIProviderConfig = z.output<typeof openaiProviderSchema>;
-export type MockProviderConfig = z.output<typeof mockProviderSchema>;
+export type { ProviderConfig } from '../providers/catalog.js';
+export type { OpenAIProviderConfig } from '../providers/openai/config.js';
+export type { MockProviderConfig } from '../providers/mock/config.js';
 export type RouteConfig = z.output<typeof routeSchema>;
 export type TargetConfig = z.output<typeof targetSchema>;
 export type RetryConfig = z.output<typeof retrySchema>;
@@ -423,7 +392,7 @@ export type BreakerConfig = z.output<typeof breakerSchema>;
 export type QueueConfig = z.output<typeof queueSchema>;
 export type RoutingConfig = z.output<typeof routingSchema>;
 export type StrategyName = z.output<typeof strategySchema>;
-export type HealthCheckConfig = z.output<typeof healthCheckSchema>;
+export type { HealthCheckConfig } from './health-check.js';
 export type LimitsConfig = z.output<typeof limitsSchema>;
 export type BudgetConfig = z.output<typeof budgetSchema>;
 export type TierConfig = z.output<typeof tierSchema>;

@@ -43,6 +43,8 @@ export class RequestContext implements AdmissionContext {
   /** Aborted when the client leaves or the route's total timeout passes; stages pass it upstream. */
   readonly controller: Cancellation;
   readonly body: JsonObject;
+  /** The JSON text `body` was parsed from, when `body` is the client's own object; else null. */
+  bodyText: string | null = null;
   readonly model: string;
   readonly stream: boolean;
   /** Whether the client asked for `stream_options.include_usage`. */

@@ -1,6 +1,6 @@
 /**
  * The provider adapter contract. Core code (server, pipeline, routing) depends on this file
- * only; it never imports an adapter. Adapters are registered by type in `registry.ts`.
+ * only; it never imports an adapter. Adapters are listed by type in `catalog.ts`.
  */
 
 import type { CancelSignal } from '../lib/cancel.js';
@@ -36,6 +36,13 @@ export interface ProviderCall {
   readonly endpoint: Endpoint;
   /** The client's OpenAI-shaped body with `model` already set to the target's model. */
   readonly body: JsonObject;
+  /**
+   * The JSON text `body` was parsed from, when `body` is exactly what the client sent (no field
+   * changed on the way, model included); else null. An adapter that sends the body on unchanged
+   * forwards this text instead of serialising the object again: for a long prompt,
+   * serialising is the larger part of the gateway's per-request copying.
+   */
+  readonly bodyText: string | null;
   readonly stream: boolean;
   /** Whether the client asked for `stream_options.include_usage`. */
   readonly includeUsage: boolean;

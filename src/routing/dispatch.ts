@@ -166,6 +166,7 @@ export class DispatchStage implements Stage {
       response = await target.adapter.send({
         endpoint: ctx.endpoint,
         body,
+        bodyText: body === ctx.body ? ctx.bodyText : null,
         stream: ctx.stream,
         includeUsage: ctx.includeUsage,
         signal: ctx.controller,

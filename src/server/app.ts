@@ -11,7 +11,7 @@ import { Metrics } from '../observability/metrics.js';
 import { lazyChildLogger } from '../observability/lazy-logger.js';
 import type { Tracing } from '../observability/tracing.js';
 import { Pipelines } from '../pipeline/pipelines.js';
-import { createAdapters } from '../providers/registry.js';
+import { createAdapters } from '../providers/catalog.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { UpstreamPools } from '../upstream/pools.js';
 import { systemClock, type Clock } from '../lib/clock.js';
@@ -406,7 +406,7 @@ function embedderFor(adapters: ReadonlyMap<string, ProviderAdapter>, provider: s
     const adapter = adapters.get(provider);
     if (adapter === undefined) return null;
     try {
-      const res = await adapter.send({ endpoint: 'embeddings', body: { model, input: text }, stream: false, includeUsage: false, signal, requestId: randomUUID(), timeouts: null });
+      const res = await adapter.send({ endpoint: 'embeddings', body: { model, input: text }, bodyText: null, stream: false, includeUsage: false, signal, requestId: randomUUID(), timeouts: null });
       return res.kind === 'json' && res.status === 200 ? vectorOf(res.body) : null;
     } catch {
       return null;

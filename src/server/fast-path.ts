@@ -5,7 +5,7 @@ import { errorCodes, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import { SluiceError } from '../errors.js';
 import { fromFastifyError } from './fastify-errors.js';
-import { parseJsonBody, type ModelEndpoint } from './openai.js';
+import { bodyTextOf, parseJsonBody, type ModelEndpoint } from './openai.js';
 import { logInternal, writeErrorBody } from './respond.js';
 
 /**
@@ -81,7 +81,7 @@ export class FastPath {
         writeErrorBody(res, e, endpoint.dialect.errorBody(e, id), id, null, null);
         return;
       }
-      endpoint.serve({ id, ip: this.#deps.clientIp(req), headers: req.headers, body, res, base: null }).catch((failure: unknown) => {
+      endpoint.serve({ id, ip: this.#deps.clientIp(req), headers: req.headers, body, text: bodyTextOf(text), res, base: null }).catch((failure: unknown) => {
         // The handler answers every error itself; reaching this is a bug, not a client's doing.
         this.#deps.logger.error({ err: failure, reqId: id }, 'unhandled error');
         res.destroy();

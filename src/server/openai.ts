@@ -16,7 +16,6 @@ import type { StreamSlots } from './stream-limits.js';
 import type { Dialect } from './dialect.js';
 import { anthropicDialect, openaiDialect } from './dialects.js';
 import { fromFastifyError } from './fastify-errors.js';
-import { rememberJsonText } from '../upstream/json-text.js';
 import { MAX_JSON_DEPTH, findUnstorable, unstorable, valueTooDeep } from '../lib/text.js';
 
 export interface SurfaceDeps {
@@ -52,6 +51,8 @@ export interface ModelExchange {
   readonly headers: IncomingHttpHeaders;
   /** The parsed JSON body. */
   readonly body: unknown;
+  /** The JSON text `body` was parsed from (a leading BOM removed), when known. */
+  readonly text: string | null;
   readonly res: ServerResponse;
   /** Headers set before the handler ran (fastify's hooks: the request id, CORS); null on the fast path. */
   readonly base: BaseHeaders | null;
@@ -84,6 +85,7 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
         throw new SluiceError('SLUICE_ERR_MODEL_NOT_FOUND', { message: `No route serves the model ${JSON.stringify(body.model)}.`, param: 'model' });
       }
       ctx = new RequestContext(x.id, endpoint, body, route, startedAt);
+      ctx.bodyText = body === x.body ? x.text : null;
       ctx.principal = principal;
       ctx.headers = x.headers;
       ctx.region = headerValue(x.headers[deps.routing.regionHeader]) ?? deps.routing.region;
@@ -164,7 +166,9 @@ function viaFastify(endpoint: ModelEndpoint) {
   return (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const base = reply.getHeaders();
     reply.hijack();
-    return endpoint.serve({ id: request.id, ip: request.ip, headers: request.headers, body: request.body, res: reply.raw, base });
+    const parsed = request.body instanceof ParsedJson ? request.body : null;
+    const body = parsed === null ? request.body : parsed.value;
+    return endpoint.serve({ id: request.id, ip: request.ip, headers: request.headers, body, text: parsed?.text ?? null, res: reply.raw, base });
   };
 }
 
@@ -172,9 +176,9 @@ const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'ignore' } as c
 
 /**
  * A model request's JSON body, parsed as fastify's default parser parses it (secure-json-parse,
- * `__proto__` refused, fastify's errors), remembering its text (upstream/json-text) so adapters
- * can forward it as it came instead of serialising the parsed object again. Both ways in (the
- * routes below and the fast path) use this one function.
+ * `__proto__` refused, fastify's errors). Both ways in (the routes below and the fast path) use
+ * this one function, and hand its text on with it (`ModelExchange.text`) so adapters can
+ * forward the body as it came instead of serialising the parsed object again.
  */
 export function parseJsonBody(text: string): unknown {
   if (text.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY();
@@ -190,8 +194,20 @@ export function parseJsonBody(text: string): unknown {
   if (valueTooDeep(value, MAX_JSON_DEPTH)) {
     throw new SluiceError('SLUICE_ERR_JSON_TOO_DEEP', { message: `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.` });
   }
-  rememberJsonText(value, text);
   return value;
+}
+
+/** The body text as adapters forward it: without a leading BOM (which the parser skipped). */
+export function bodyTextOf(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** What the model routes' parser hands to their handler: the parsed body and its text. */
+class ParsedJson {
+  constructor(
+    readonly value: unknown,
+    readonly text: string,
+  ) {}
 }
 
 function keepJsonText(scope: FastifyInstance): void {
@@ -203,7 +219,7 @@ function keepJsonText(scope: FastifyInstance): void {
       done(err as FastifyError, undefined);
       return;
     }
-    done(null, value);
+    done(null, new ParsedJson(value, bodyTextOf(text)));
   };
   scope.addContentTypeParser('application/json', { parseAs: 'string' }, parse);
 }

@@ -4,7 +4,7 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Endpoint, JsonObject, ProviderCall, ProviderResponse, StreamResponse } from '../../src/providers/types.js';
 import { parseSse, type SseEvent } from '../../src/upstream/sse.js';
-import type { ChunkTranslator } from '../../src/translate/upstream-stream.js';
+import type { ChunkTranslator } from '../../src/providers/http/stream.js';
 
 /** Fixtures are not compiled; they are read from the source tree next to dist/. */
 export function fixtureText(name: string): string {
@@ -44,6 +44,7 @@ export function call(o: { endpoint?: Endpoint; body: JsonObject; stream?: boolea
     stream: o.stream ?? false,
     includeUsage: o.includeUsage ?? false,
     signal: o.signal ?? new AbortController().signal,
+    bodyText: null,
     requestId: 'req-test',
     timeouts: null,
   };

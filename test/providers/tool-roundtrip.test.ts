@@ -9,7 +9,7 @@ import { openAIFromAnthropicMessage } from '../../src/providers/anthropic/respon
 import { geminiRequestFromOpenAI } from '../../src/providers/gemini/request.js';
 import { openAIFromGeminiResponse } from '../../src/providers/gemini/response.js';
 import type { JsonObject } from '../../src/providers/types.js';
-import { anthropicRequestToOpenAI, openAIResponseToAnthropic } from '../../src/translate/anthropic-surface.js';
+import { anthropicRequestToOpenAI, openAIResponseToAnthropic } from '../../src/surfaces/anthropic/index.js';
 import { fixtureJson } from './helpers.js';
 
 const weather = {

@@ -3,11 +3,11 @@
  * translation lives in request.ts, response.ts and stream.ts; this class only moves bytes.
  */
 import type { UpstreamPools } from '../../upstream/pools.js';
-import { badResponse, unsupported } from '../../translate/errors.js';
-import { usageOf } from '../../translate/openai-types.js';
-import { isEventStream, readJsonObject } from '../../translate/upstream-body.js';
-import { UpstreamClient } from '../../translate/upstream-client.js';
-import { openTranslatedStream } from '../../translate/upstream-stream.js';
+import { badResponse, unsupported } from '../http/errors.js';
+import { usageOf } from '../openai/types.js';
+import { isEventStream, readJsonObject } from '../http/body.js';
+import { UpstreamClient } from '../http/client.js';
+import { openTranslatedStream } from '../http/stream.js';
 import type { ProviderAdapter, ProviderCall, ProviderResponse } from '../types.js';
 import type { AnthropicProviderRuntime } from './config.js';
 import { anthropicStatusError } from './errors.js';
@@ -54,8 +54,4 @@ export class AnthropicAdapter implements ProviderAdapter {
   async close(): Promise<void> {
     // The pool belongs to UpstreamPools, which closes it.
   }
-}
-
-export function createAnthropicAdapter(config: AnthropicProviderRuntime, pools: UpstreamPools): AnthropicAdapter {
-  return new AnthropicAdapter(config, pools);
 }

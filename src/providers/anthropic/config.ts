@@ -3,7 +3,7 @@
  * src/config/schema.ts, its runtime form, and the compile step from one to the other.
  */
 import { z } from 'zod';
-import { baseUrlSchema, compileHttpProvider, httpProviderFields, numeric, type HttpProviderRuntime } from '../../translate/http-provider-config.js';
+import { baseUrlSchema, compileHttpProvider, httpProviderFields, numeric, type HttpProviderRuntime } from '../http/config.js';
 
 /** The API version header Sluice's translation is written against. */
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -22,11 +22,13 @@ export type AnthropicProviderConfig = z.output<typeof anthropicProviderSchema>;
 
 export interface AnthropicProviderRuntime extends HttpProviderRuntime {
   readonly type: 'anthropic';
+  /** No active health check: the provider is checked passively (by its answers) only. */
+  readonly healthCheck: null;
   /** Sent as `anthropic-version`. */
   readonly version: string;
   readonly defaultMaxTokens: number;
 }
 
 export function compileAnthropicProvider(name: string, p: AnthropicProviderConfig): AnthropicProviderRuntime {
-  return { type: 'anthropic', ...compileHttpProvider(name, p), version: p.version, defaultMaxTokens: p.defaultMaxTokens };
+  return { type: 'anthropic', ...compileHttpProvider(name, p), version: p.version, defaultMaxTokens: p.defaultMaxTokens, healthCheck: null };
 }

@@ -1,6 +1,6 @@
 /** Anthropic error answers and error events → catalog errors. */
 import { SluiceError } from '../../errors.js';
-import { isRecord, str } from '../../translate/json.js';
+import { isRecord, str } from '../http/json.js';
 import { upstreamStatusError } from '../upstream-error.js';
 
 /** The HTTP status Anthropic documents for each error type (https://docs.anthropic.com/en/api/errors). */

@@ -5,8 +5,8 @@
  * still reach Anthropic, and Anthropic rejects typos itself.
  */
 import type { JsonObject } from '../types.js';
-import { invalidParam, unsupported } from '../../translate/errors.js';
-import { arr, isRecord, parseDataUrl, parseToolArguments, str, textOfContent } from '../../translate/json.js';
+import { invalidParam, unsupported } from '../http/errors.js';
+import { arr, isRecord, parseDataUrl, parseToolArguments, str, textOfContent } from '../http/json.js';
 
 export interface AnthropicRequestOptions {
   /** Provider name, for error messages. */

@@ -1,8 +1,8 @@
 /** Anthropic Message → OpenAI chat.completion, with usage. Pure. */
 import type { JsonObject } from '../types.js';
-import { badResponse } from '../../translate/errors.js';
-import { arr, isRecord, num, str } from '../../translate/json.js';
-import type { OpenAIChatCompletion, OpenAIFinishReason, OpenAIToolCall, OpenAIUsage } from '../../translate/openai-types.js';
+import { badResponse } from '../http/errors.js';
+import { arr, isRecord, num, str } from '../http/json.js';
+import type { OpenAIChatCompletion, OpenAIFinishReason, OpenAIToolCall, OpenAIUsage } from '../openai/types.js';
 
 /**
  * Anthropic `stop_reason` → OpenAI `finish_reason`. `pause_turn` (a server tool paused a long

@@ -10,11 +10,11 @@
 import { SluiceError } from '../../errors.js';
 import type { Usage } from '../types.js';
 import type { SseEvent } from '../../upstream/sse.js';
-import { ChunkWriter } from '../../translate/chunk-writer.js';
-import { badResponse } from '../../translate/errors.js';
-import { isRecord, num, parseObject, str } from '../../translate/json.js';
-import { usageOf, type OpenAIUsage } from '../../translate/openai-types.js';
-import type { ChunkTranslator } from '../../translate/upstream-stream.js';
+import { ChunkWriter } from '../http/chunk-writer.js';
+import { badResponse } from '../http/errors.js';
+import { isRecord, num, parseObject, str } from '../http/json.js';
+import { usageOf, type OpenAIUsage } from '../openai/types.js';
+import type { ChunkTranslator } from '../http/stream.js';
 import { anthropicStreamError } from './errors.js';
 import { finishReasonFromAnthropic, usageFromAnthropic } from './response.js';
 

@@ -3,7 +3,7 @@
  * the provider union, its runtime form, and the compile step.
  */
 import { z } from 'zod';
-import { baseUrlSchema, compileHttpProvider, httpProviderFields, type HttpProviderRuntime } from '../../translate/http-provider-config.js';
+import { baseUrlSchema, compileHttpProvider, httpProviderFields, type HttpProviderRuntime } from '../http/config.js';
 
 /** The latest GA data-plane inference version when this was written. */
 export const AZURE_API_VERSION = '2024-10-21';
@@ -22,11 +22,13 @@ export type AzureOpenAIProviderConfig = z.output<typeof azureOpenAIProviderSchem
 
 export interface AzureOpenAIProviderRuntime extends HttpProviderRuntime {
   readonly type: 'azure-openai';
+  /** No active health check: the provider is checked passively (by its answers) only. */
+  readonly healthCheck: null;
   /** Sent as the `api-version` query parameter. */
   readonly apiVersion: string;
   readonly deployments: Readonly<Record<string, string>>;
 }
 
 export function compileAzureOpenAIProvider(name: string, p: AzureOpenAIProviderConfig): AzureOpenAIProviderRuntime {
-  return { type: 'azure-openai', ...compileHttpProvider(name, p), apiVersion: p.apiVersion, deployments: p.deployments };
+  return { type: 'azure-openai', ...compileHttpProvider(name, p), apiVersion: p.apiVersion, deployments: p.deployments, healthCheck: null };
 }

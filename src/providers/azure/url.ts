@@ -1,12 +1,7 @@
 /** Azure OpenAI request paths and headers. Pure. */
+import { openAIEndpointPaths } from '../openai/types.js';
 import type { Endpoint } from '../types.js';
 import type { AzureOpenAIProviderRuntime } from './config.js';
-
-const endpointPaths: Record<Endpoint, string> = {
-  chat: '/chat/completions',
-  completions: '/completions',
-  embeddings: '/embeddings',
-};
 
 type AzureTarget = Pick<AzureOpenAIProviderRuntime, 'apiVersion' | 'deployments'>;
 
@@ -18,7 +13,7 @@ export function azureDeployment(config: AzureTarget, model: string): string {
 /** `/openai/deployments/{deployment}/chat/completions?api-version=…`, relative to the base path. */
 export function azurePath(config: AzureTarget, endpoint: Endpoint, model: string): string {
   const deployment = encodeURIComponent(azureDeployment(config, model));
-  return `/openai/deployments/${deployment}${endpointPaths[endpoint]}?api-version=${encodeURIComponent(config.apiVersion)}`;
+  return `/openai/deployments/${deployment}${openAIEndpointPaths[endpoint]}?api-version=${encodeURIComponent(config.apiVersion)}`;
 }
 
 /** Azure authenticates with an `api-key` header instead of `Authorization: Bearer`. */

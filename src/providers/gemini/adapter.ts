@@ -5,11 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { UpstreamPools } from '../../upstream/pools.js';
-import { badResponse, unsupported } from '../../translate/errors.js';
-import { usageOf } from '../../translate/openai-types.js';
-import { isEventStream, readJsonObject } from '../../translate/upstream-body.js';
-import { UpstreamClient } from '../../translate/upstream-client.js';
-import { openTranslatedStream } from '../../translate/upstream-stream.js';
+import { badResponse, unsupported } from '../http/errors.js';
+import { usageOf } from '../openai/types.js';
+import { isEventStream, readJsonObject } from '../http/body.js';
+import { UpstreamClient } from '../http/client.js';
+import { openTranslatedStream } from '../http/stream.js';
 import type { ProviderAdapter, ProviderCall, ProviderResponse } from '../types.js';
 import type { GeminiProviderRuntime } from './config.js';
 import { geminiEmbedRequestFromOpenAI, openAIEmbeddingsFromGemini } from './embeddings.js';
@@ -62,8 +62,4 @@ export class GeminiAdapter implements ProviderAdapter {
   async close(): Promise<void> {
     // The pool belongs to UpstreamPools, which closes it.
   }
-}
-
-export function createGeminiAdapter(config: GeminiProviderRuntime, pools: UpstreamPools): GeminiAdapter {
-  return new GeminiAdapter(config, pools);
 }

@@ -1,7 +1,7 @@
 /** OpenAI embeddings ↔ Gemini `batchEmbedContents`. Pure. */
 import type { JsonObject } from '../types.js';
-import { badResponse, unsupported } from '../../translate/errors.js';
-import { arr, isRecord } from '../../translate/json.js';
+import { badResponse, unsupported } from '../http/errors.js';
+import { arr, isRecord } from '../http/json.js';
 
 /** The texts of an OpenAI `input`; token arrays have no Gemini counterpart. */
 export function embeddingTexts(input: unknown, provider: string): string[] {

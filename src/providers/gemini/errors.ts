@@ -1,6 +1,6 @@
 /** Gemini error answers → catalog errors. */
 import { SluiceError } from '../../errors.js';
-import { isRecord, num, str } from '../../translate/json.js';
+import { isRecord, num, str } from '../http/json.js';
 import { upstreamStatusError } from '../upstream-error.js';
 
 /** The Google error object (`{code, message, status}`) from a body or stream event, if any. */

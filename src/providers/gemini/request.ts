@@ -5,8 +5,8 @@
  * `cachedContent`) reach Gemini and Gemini rejects typos itself.
  */
 import type { JsonObject } from '../types.js';
-import { invalidParam, unsupported } from '../../translate/errors.js';
-import { arr, isRecord, parseDataUrl, parseObject, parseToolArguments, str, textOfContent } from '../../translate/json.js';
+import { invalidParam, unsupported } from '../http/errors.js';
+import { arr, isRecord, parseDataUrl, parseObject, parseToolArguments, str, textOfContent } from '../http/json.js';
 
 type Role = 'user' | 'model';
 interface Turn {

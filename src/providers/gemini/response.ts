@@ -1,8 +1,8 @@
 /** Gemini GenerateContentResponse → OpenAI chat.completion, with usage. Pure. */
 import type { JsonObject } from '../types.js';
-import { badResponse, contentBlocked } from '../../translate/errors.js';
-import { arr, isRecord, num, str } from '../../translate/json.js';
-import type { OpenAIChatCompletion, OpenAIChoice, OpenAIFinishReason, OpenAIToolCall, OpenAIUsage } from '../../translate/openai-types.js';
+import { badResponse, contentBlocked } from '../http/errors.js';
+import { arr, isRecord, num, str } from '../http/json.js';
+import type { OpenAIChatCompletion, OpenAIChoice, OpenAIFinishReason, OpenAIToolCall, OpenAIUsage } from '../openai/types.js';
 
 /** Finish reasons that mean a filter withheld (part of) the answer. */
 const FILTERED = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT', 'IMAGE_RECITATION']);

@@ -8,11 +8,11 @@
 import { SluiceError } from '../../errors.js';
 import type { Usage } from '../types.js';
 import type { SseEvent } from '../../upstream/sse.js';
-import { ChunkWriter } from '../../translate/chunk-writer.js';
-import { badResponse, contentBlocked } from '../../translate/errors.js';
-import { arr, isRecord, num, parseObject, str } from '../../translate/json.js';
-import { usageOf, type OpenAIUsage } from '../../translate/openai-types.js';
-import type { ChunkTranslator } from '../../translate/upstream-stream.js';
+import { ChunkWriter } from '../http/chunk-writer.js';
+import { badResponse, contentBlocked } from '../http/errors.js';
+import { arr, isRecord, num, parseObject, str } from '../http/json.js';
+import { usageOf, type OpenAIUsage } from '../openai/types.js';
+import type { ChunkTranslator } from '../http/stream.js';
 import { googleError, geminiStreamError } from './errors.js';
 import { candidateParts, finishReasonFromGemini, isFilteredFinish, promptBlockReason, usageFromGemini } from './response.js';
 

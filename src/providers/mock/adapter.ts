@@ -79,10 +79,6 @@ export class MockAdapter implements ProviderAdapter {
   }
 }
 
-export function createMockAdapter(name: string, options: MockOptions): MockAdapter {
-  return new MockAdapter(name, options);
-}
-
 function toUsage(u: OpenAiUsage): Usage {
   return { promptTokens: u.prompt_tokens, cachedPromptTokens: 0, completionTokens: u.completion_tokens, totalTokens: u.total_tokens };
 }

@@ -1,212 +1,34 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import type { Dispatcher } from 'undici';
-import type { OpenAIProviderRuntime } from '../../config/compile.js';
-import { SluiceError } from '../../errors.js';
-import { mapUpstreamError } from '../../upstream/errors.js';
-import type { UpstreamPools } from '../../upstream/pools.js';
-import { topLevelMember } from '../../upstream/json-tail.js';
-import { jsonText } from '../../upstream/json-text.js';
-import { requestText, type TextResponse } from '../../upstream/text-request.js';
-import { parseSse } from '../../upstream/sse.js';
-import type { Endpoint, JsonObject, ProviderAdapter, ProviderCall, ProviderResponse, StreamResponse, Usage } from '../types.js';
-import { upstreamStatusError } from '../upstream-error.js';
-import { usageFromOpenAI } from '../usage.js';
-import { abortSignalOf, type CancelSignal } from '../../lib/cancel.js';
-
-const endpointPaths: Record<Endpoint, string> = {
-  chat: '/chat/completions',
-  completions: '/completions',
-  embeddings: '/embeddings',
-};
-
-/** Upstream error bodies are read up to this size; the rest is discarded. */
-const MAX_ERROR_BODY = 64 * 1024;
-
 /**
  * Any OpenAI-compatible API (OpenAI, Groq, Together, vLLM, Ollama …). Requests pass through
- * with the target's model; streams are re-framed chunk by chunk without re-serialising JSON.
+ * with the target's model over the OpenAI-format transport (transport.ts).
  */
+import type { UpstreamPools } from '../../upstream/pools.js';
+import type { ProviderAdapter, ProviderCall, ProviderResponse } from '../types.js';
+import type { OpenAIProviderRuntime } from './config.js';
+import { OpenAITransport } from './transport.js';
+import { openAIEndpointPaths } from './types.js';
+
 export class OpenAIAdapter implements ProviderAdapter {
   readonly type = 'openai';
   readonly name: string;
-  readonly #config: OpenAIProviderRuntime;
-  readonly #pools: UpstreamPools;
-  readonly #pool: Dispatcher;
-  readonly #streamPool: Dispatcher;
-  readonly #headers: Record<string, string>;
+  readonly #transport: OpenAITransport;
 
   constructor(config: OpenAIProviderRuntime, pools: UpstreamPools) {
     this.name = config.name;
-    this.#config = config;
-    this.#pools = pools;
-    this.#pool = pools.forCall(config, config.timeouts.connectMs, false);
-    this.#streamPool = pools.forCall(config, config.timeouts.connectMs, true);
-    this.#headers = { ...config.headers, 'content-type': 'application/json' };
-    if (config.apiKey !== null) this.#headers.authorization = `Bearer ${config.apiKey.reveal()}`;
+    const auth: Record<string, string> = config.apiKey === null ? {} : { authorization: `Bearer ${config.apiKey.reveal()}` };
+    this.#transport = new OpenAITransport(config, pools, { auth, streamUsage: config.streamUsage });
   }
 
-  async send(call: ProviderCall): Promise<ProviderResponse> {
-    let body: JsonObject = call.body;
-    // Ask for usage on every stream so it can be accounted; it is stripped again below when
-    // the client did not ask for it. Some OpenAI-compatible APIs (Mistral) refuse the field:
-    // `streamUsage: false` sends the client's body as it is.
-    if (call.stream && !call.includeUsage && this.#config.streamUsage) {
-      const options = typeof body.stream_options === 'object' && body.stream_options !== null ? body.stream_options : {};
-      body = { ...body, stream_options: { ...options, include_usage: true } };
-    }
-    const timeouts = call.timeouts ?? this.#config.timeouts;
-    const pool = timeouts.connectMs !== this.#config.timeouts.connectMs ? this.#pools.forCall(this.#config, timeouts.connectMs, call.stream) : call.stream ? this.#streamPool : this.#pool;
-    const options: Dispatcher.DispatchOptions = {
-      method: 'POST',
-      path: this.#config.basePath + endpointPaths[call.endpoint],
-      headers: { ...this.#headers, accept: call.stream ? 'text/event-stream' : 'application/json', 'x-request-id': call.requestId },
-      body: jsonText(body),
-      headersTimeout: timeouts.firstByteMs,
-      bodyTimeout: timeouts.idleMs,
-    };
-    return call.stream ? this.#sendStream(call, pool, options) : this.#sendJson(pool, options, call.signal);
-  }
-
-  /** A call answered whole: read straight into a string (no body stream). */
-  async #sendJson(pool: Dispatcher, options: Dispatcher.DispatchOptions, signal: CancelSignal): Promise<ProviderResponse> {
-    let res: TextResponse;
-    try {
-      res = await requestText(pool, options, signal, MAX_ERROR_BODY);
-    } catch (err) {
-      throw mapUpstreamError(err, this.name, false);
-    }
-    if (res.status >= 400) throw statusError(res.status, res.text, res.headers);
-    // Usage from the answer's tail when it is cleanly there; else a full parse (which also
-    // refuses a body that is not JSON).
-    const usage = topLevelMember(res.text, 'usage') ?? this.#parse(res.text).usage;
-    return { kind: 'json', status: res.status, body: res.text, usage: usageFromOpenAI(usage) };
-  }
-
-  async #sendStream(call: ProviderCall, pool: Dispatcher, options: Dispatcher.DispatchOptions): Promise<ProviderResponse> {
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await pool.request({ ...options, signal: abortSignalOf(call.signal) });
-    } catch (err) {
-      throw mapUpstreamError(err, this.name, false);
-    }
-    if (res.statusCode >= 400) {
-      const text = await readBounded(res.body, MAX_ERROR_BODY).catch(() => '');
-      throw statusError(res.statusCode, text, res.headers);
-    }
-    const contentType = String(res.headers['content-type'] ?? '');
-    if (contentType.startsWith('text/event-stream')) {
-      return new OpenAIStream(this.name, res.statusCode, res.body, call.includeUsage);
-    }
-    let text: string;
-    try {
-      text = await res.body.text();
-    } catch (err) {
-      throw mapUpstreamError(err, this.name, false);
-    }
-    this.#parse(text);
-    throw new SluiceError('SLUICE_ERR_UPSTREAM_BAD_RESPONSE', { message: `Provider "${this.name}" did not stream (content-type ${contentType || 'none'}).` });
-  }
-
-  #parse(text: string): JsonObject {
-    try {
-      return JSON.parse(text) as JsonObject;
-    } catch {
-      throw new SluiceError('SLUICE_ERR_UPSTREAM_BAD_RESPONSE', { message: `Provider "${this.name}" answered with a body that is not JSON.` });
-    }
+  send(call: ProviderCall): Promise<ProviderResponse> {
+    return this.#transport.send(call, openAIEndpointPaths[call.endpoint]);
   }
 
   /** GET {baseUrl}/models: any 2xx is healthy (it also proves the API key works). */
-  async probe(signal: AbortSignal): Promise<void> {
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await this.#pool.request({ method: 'GET', path: `${this.#config.basePath}/models`, headers: this.#headers, signal });
-    } catch (err) {
-      throw mapUpstreamError(err, this.name, false);
-    }
-    await res.body.dump();
-    if (res.statusCode < 200 || res.statusCode >= 300) throw upstreamStatusError(res.statusCode, '', null);
+  probe(signal: AbortSignal): Promise<void> {
+    return this.#transport.probe('/models', signal);
   }
 
   async close(): Promise<void> {
     // The pool belongs to UpstreamPools, which closes it.
   }
-}
-
-/** A stream of OpenAI chunks read from upstream SSE. */
-class OpenAIStream implements StreamResponse {
-  readonly kind = 'stream';
-  readonly status: number;
-  readonly chunks: AsyncIterable<string>;
-  #usage: Usage | null = null;
-  readonly #provider: string;
-  readonly #includeUsage: boolean;
-  readonly #body: AsyncIterable<Uint8Array>;
-
-  constructor(provider: string, status: number, body: AsyncIterable<Uint8Array>, includeUsage: boolean) {
-    this.status = status;
-    this.#provider = provider;
-    this.#includeUsage = includeUsage;
-    this.#body = body;
-    this.chunks = this.#read();
-  }
-
-  usage(): Usage | null {
-    return this.#usage;
-  }
-
-  async *#read(): AsyncGenerator<string> {
-    let done = false;
-    try {
-      for await (const ev of parseSse(this.#body)) {
-        if (ev.data === '[DONE]') {
-          done = true;
-          break;
-        }
-        if (ev.event === 'error' || ev.data.startsWith('{"error"')) throw this.#inStreamError(ev.data);
-        // Only the final usage chunk carries an object; the others say "usage":null.
-        if (ev.data.includes('"usage":{')) {
-          const chunk = parseChunk(ev.data);
-          this.#usage = usageFromOpenAI(chunk?.usage) ?? this.#usage;
-          if (!this.#includeUsage && Array.isArray(chunk?.choices) && chunk.choices.length === 0) continue;
-        }
-        yield ev.data;
-      }
-    } catch (err) {
-      throw mapUpstreamError(err, this.#provider, true);
-    }
-    if (!done) throw new SluiceError('SLUICE_ERR_STREAM_INTERRUPTED', { message: `The stream from provider "${this.#provider}" ended without [DONE].` });
-  }
-
-  #inStreamError(data: string): SluiceError {
-    const err = upstreamStatusError(502, data, null);
-    return new SluiceError('SLUICE_ERR_STREAM_INTERRUPTED', { message: err.message, upstream: err.upstream ?? undefined });
-  }
-}
-
-function parseChunk(data: string): JsonObject | null {
-  try {
-    const v: unknown = JSON.parse(data);
-    return typeof v === 'object' && v !== null ? (v as JsonObject) : null;
-  } catch {
-    return null;
-  }
-}
-
-function statusError(status: number, text: string, headers: IncomingHttpHeaders): SluiceError {
-  const retryAfter = headers['retry-after'];
-  return upstreamStatusError(status, text, typeof retryAfter === 'string' ? retryAfter : null);
-}
-
-async function readBounded(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, limit: number): Promise<string> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    parts.push(Buffer.from(chunk));
-    size += chunk.byteLength;
-    if (size >= limit) {
-      body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(parts).subarray(0, limit).toString('utf8');
 }

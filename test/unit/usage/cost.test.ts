@@ -4,7 +4,7 @@ import { compileConfig } from '../../../src/config/compile.js';
 import { validateConfig } from '../../../src/config/load.js';
 import { usageFromOpenAI } from '../../../src/providers/usage.js';
 import { usageFromAnthropic } from '../../../src/providers/anthropic/response.js';
-import { usageOf } from '../../../src/translate/openai-types.js';
+import { usageOf } from '../../../src/providers/openai/types.js';
 import { costUsd } from '../../../src/usage/cost.js';
 import { PriceBook } from '../../../src/usage/prices.js';
 import { estimateUsage, loadTokenizer } from '../../../src/usage/tokens.js';

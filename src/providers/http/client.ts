@@ -1,0 +1,58 @@
+/**
+ * The HTTP half of a translating adapter: posts a translated body to the provider over the
+ * shared keep-alive pools and turns transport failures and error statuses into SluiceErrors.
+ * Adapters keep only what differs per provider: paths, headers, and the translation itself.
+ */
+import type { Dispatcher } from 'undici';
+import type { SluiceError } from '../../errors.js';
+import { mapUpstreamError } from '../../upstream/errors.js';
+import type { UpstreamPools } from '../../upstream/pools.js';
+import type { ProviderCall } from '../types.js';
+import type { HttpProviderRuntime } from './config.js';
+import { readErrorBody, retryAfterOf } from './body.js';
+import { abortSignalOf } from '../../lib/cancel.js';
+
+/** Builds the error for an upstream status >= 400 from the start of its body. */
+export type StatusErrorMapper = (status: number, bodyText: string, retryAfter: string | null) => SluiceError;
+
+export class UpstreamClient {
+  readonly #config: HttpProviderRuntime;
+  readonly #pools: UpstreamPools;
+  readonly #pool: Dispatcher;
+  readonly #streamPool: Dispatcher;
+  readonly #mapStatus: StatusErrorMapper;
+
+  constructor(config: HttpProviderRuntime, pools: UpstreamPools, mapStatus: StatusErrorMapper) {
+    this.#config = config;
+    this.#pools = pools;
+    this.#pool = pools.forCall(config, config.timeouts.connectMs, false);
+    this.#streamPool = pools.forCall(config, config.timeouts.connectMs, true);
+    this.#mapStatus = mapStatus;
+  }
+
+  /** POSTs JSON to `path` (the base path is prepended). Resolves with a 2xx/3xx response only. */
+  async post(call: ProviderCall, path: string, headers: Record<string, string>, body: string): Promise<Dispatcher.ResponseData> {
+    const config = this.#config;
+    const timeouts = call.timeouts ?? config.timeouts;
+    const pool = timeouts.connectMs !== config.timeouts.connectMs ? this.#pools.forCall(config, timeouts.connectMs, call.stream) : call.stream ? this.#streamPool : this.#pool;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await pool.request({
+        method: 'POST',
+        path: config.basePath + path,
+        headers: { ...config.headers, ...headers, 'content-type': 'application/json', accept: call.stream ? 'text/event-stream' : 'application/json', 'x-request-id': call.requestId },
+        body,
+        signal: abortSignalOf(call.signal),
+        headersTimeout: timeouts.firstByteMs,
+        bodyTimeout: timeouts.idleMs,
+      });
+    } catch (err) {
+      throw mapUpstreamError(err, config.name, false);
+    }
+    if (res.statusCode >= 400) {
+      const text = await readErrorBody(res.body);
+      throw this.#mapStatus(res.statusCode, text, retryAfterOf(res.headers));
+    }
+    return res;
+  }
+}

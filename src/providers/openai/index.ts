@@ -1,0 +1,11 @@
+/** The `openai` catalog entry: any OpenAI-compatible API. */
+import { defineProvider } from '../entry.js';
+import { OpenAIAdapter } from './adapter.js';
+import { compileOpenAIProvider, openaiProviderSchema } from './config.js';
+
+export const openaiProvider = defineProvider({
+  type: 'openai',
+  schema: openaiProviderSchema,
+  compile: compileOpenAIProvider,
+  adapter: (runtime, pools) => new OpenAIAdapter(runtime, pools),
+});
