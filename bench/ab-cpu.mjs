@@ -23,13 +23,11 @@
 // A build is a checkout with node_modules and dist (npx tsc -p tsconfig.json), e.g. main's code
 // unpacked with `git archive main | tar -x -C /tmp/base`, then npm ci and tsc there.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Writable } from 'node:stream';
 import { URL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ROOT } from './lib.mjs';
+import { ROOT, startGatewayInProcess } from './lib.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -68,28 +66,9 @@ for (const p of pipelines) if (![...PIPELINES, 'usage'].includes(p)) throw new E
 const mock = spawn(process.execPath, [`${rootB}/dist/src/cli/main.js`, 'mock', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
 const mockUrl = await new Promise((ok) => mock.stdout.on('data', (d) => { const m = /listening on (\S+)/.exec(String(d)); if (m) ok(m[1]); }));
 
-/**
- * The first of `candidates` (paths under ROOT/dist/src) that exists and exports `name`: a base
- * build and this one may keep a module in different folders (issue 17 moves several).
- */
-async function exported(root, name, candidates) {
-  for (const c of candidates) {
-    const file = `${root}/dist/src/${c}`;
-    if (!existsSync(file)) continue;
-    const mod = await import(file);
-    if (mod[name] !== undefined) return mod[name];
-  }
-  throw new Error(`${root}: none of ${candidates.map((c) => `dist/src/${c}`).join(', ')} exports ${name} (built? npx tsc -p tsconfig.json)`);
-}
-
 async function startGateway(root, extra) {
-  const compileConfig = await exported(root, 'compileConfig', ['config/compile.js']);
-  const validateConfig = await exported(root, 'validateConfig', ['config/load.js']);
-  const createLogger = await exported(root, 'createLogger', ['observability/logger.js', 'observability/logs.js']);
-  const Gateway = await exported(root, 'Gateway', ['server/app.js', 'gateway/gateway.js', 'gateway/index.js', 'gateway/app.js']);
   const raw = { server: { host: '127.0.0.1', port: 0 }, logging: { level: 'warn' }, usage: { enabled: false }, providers: { mock: { type: 'openai', baseUrl: mockUrl, connections: 256 } }, routes: [{ match: '*', targets: [{ provider: 'mock' }] }], ...extra };
-  const gateway = await Gateway.create(compileConfig(validateConfig(raw, 'ab-cpu', {}), 'ab-cpu'), { logger: createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() })) });
-  return { gateway, origin: (await gateway.listen()).url };
+  return startGatewayInProcess(root, raw, 'ab-cpu');
 }
 
 const auth = { authorization: `Bearer ${KEY}` };
