@@ -20,6 +20,7 @@
 // Build first (npx tsc -p tsconfig.json, in --root too). The numbers are about code shape,
 // not time: this is not a benchmark and takes a few seconds.
 import { spawn } from 'node:child_process';
+import { Buffer } from 'node:buffer';
 import http from 'node:http';
 import { Session } from 'node:inspector/promises';
 import { relative, resolve, sep } from 'node:path';
