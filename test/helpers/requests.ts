@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 
 /**
@@ -13,7 +14,10 @@ export type Base = string | { readonly url: string };
 export interface SendInit {
   /** Default: POST when there is a body, GET otherwise. */
   readonly method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD';
-  /** A string is sent as it is; anything else is sent as JSON with `content-type: application/json`. */
+  /**
+   * A string, bytes or a stream are sent as they are (a stream chunked, without a length);
+   * anything else is sent as JSON with `content-type: application/json`.
+   */
   readonly body?: unknown;
   /** Sent as `authorization: Bearer <token>`; null or absent sends none. */
   readonly bearer?: string | null;
@@ -53,7 +57,8 @@ const baseUrl = (base: Base): string => (typeof base === 'string' ? base : base.
 
 /** Sends one request and reads the whole answer as text. */
 export async function send(base: Base, path: string, init: SendInit = {}): Promise<Reply> {
-  const json = init.body !== undefined && typeof init.body !== 'string';
+  const raw = typeof init.body === 'string' || init.body instanceof Uint8Array || init.body instanceof Readable;
+  const json = init.body !== undefined && !raw;
   const headers: Record<string, string> = {};
   if (json) headers['content-type'] = 'application/json';
   if (init.bearer !== undefined && init.bearer !== null) headers.authorization = `Bearer ${init.bearer}`;
@@ -61,7 +66,7 @@ export async function send(base: Base, path: string, init: SendInit = {}): Promi
   const res = await request(baseUrl(base) + path, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
     headers,
-    ...(init.body === undefined ? {} : { body: json ? JSON.stringify(init.body) : (init.body as string) }),
+    ...(init.body === undefined ? {} : { body: json ? JSON.stringify(init.body) : (init.body as string | Uint8Array | Readable) }),
     ...(init.dispatcher === undefined ? {} : { dispatcher: init.dispatcher }),
   });
   return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
