@@ -9,16 +9,25 @@
 // is the gateway's CPU per request; the B/A ratio is taken batch by batch.
 //
 //   node bench/ab-cpu.mjs --a /path/to/build-a [--b .] [--batches 30] [--batch 400] [--concurrency 16]
+//                         [--pipelines minimal,full,service,cache-hit] [--usage]
+//
+// Pipelines (each once per build; the same request, POST /v1/chat/completions):
+//   minimal    route * to an openai-type provider pointing at the mock
+//   full       plus key auth and rate and token limits on the memory store
+//   service    an HTTP service (services[]) claiming the chat path, forwarding to the same mock
+//   cache-hit  the minimal route with the response cache on: the same body every time, so every
+//              measured request is answered from the cache (checked once before measuring)
+//   usage      (--usage) the full pipeline plus usage accounting into the embedded database
+// `--batches 1 --batch 50` is a smoke run of a few seconds.
 //
 // A build is a checkout with node_modules and dist (npx tsc -p tsconfig.json), e.g. main's code
 // unpacked with `git archive main | tar -x -C /tmp/base`, then npm ci and tsc there.
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Writable } from 'node:stream';
 import { URL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ROOT } from './lib.mjs';
+import { ROOT, startGatewayInProcess } from './lib.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -27,12 +36,13 @@ const { values: opt } = parseArgs({
     batches: { type: 'string', default: '30' },
     batch: { type: 'string', default: '400' },
     concurrency: { type: 'string', default: '16' },
+    pipelines: { type: 'string', default: 'minimal,full,service,cache-hit' },
     // Adds the full pipeline with usage accounting into the embedded database (in memory).
     usage: { type: 'boolean', default: false },
   },
 });
 if (opt.a === undefined) {
-  process.stderr.write('usage: node bench/ab-cpu.mjs --a BUILD_A [--b BUILD_B] [--batches N] [--batch N] [--concurrency N]\n');
+  process.stderr.write('usage: node bench/ab-cpu.mjs --a BUILD_A [--b BUILD_B] [--batches N] [--batch N] [--concurrency N] [--pipelines minimal,full,service,cache-hit] [--usage]\n');
   process.exit(2);
 }
 const [rootA, rootB] = [resolve(opt.a), resolve(opt.b)];
@@ -44,34 +54,52 @@ const FULL = { keys: [{ name: 'bench', key: KEY, tier: 'bench' }], tiers: { benc
 // Usage shipped at the end of each batch (drain), so its CPU lands in the batch it belongs to.
 const USAGE = (name) => ({ ...FULL, usage: { enabled: true, spoolDir: join(tmpdir(), `sluice-ab-cpu-${process.pid}-${name}`), flushInterval: '1h' }, database: { embedded: 'memory' } });
 const BODY = '{"messages":[{"role":"user","content":"Say hello."}],"model":"mock-1"}';
+// The minimal route with the response cache on; the body has no temperature, hence anyTemperature.
+const CACHE_HIT = { routes: [{ match: '*', cache: { ttl: '1h', anyTemperature: true }, targets: [{ provider: 'mock' }] }] };
+// An HTTP service claiming the chat path (a service takes one of Sluice's own paths only when it
+// names it): the same POST forwarded as plain HTTP to the same mock. No auth, limits or cache.
+const SERVICE = (origin) => ({ services: [{ name: 'api', match: { pathPrefix: '/v1/chat/completions' }, instances: [{ url: origin }], connections: 128 }] });
+const PIPELINES = ['minimal', 'full', 'service', 'cache-hit'];
+const pipelines = [...opt.pipelines.split(',').map((p) => p.trim()).filter((p) => p !== ''), ...(opt.usage ? ['usage'] : [])];
+for (const p of pipelines) if (![...PIPELINES, 'usage'].includes(p)) throw new Error(`--pipelines: ${p} is not one of ${PIPELINES.join(', ')}`);
 
 const mock = spawn(process.execPath, [`${rootB}/dist/src/cli/main.js`, 'mock', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
 const mockUrl = await new Promise((ok) => mock.stdout.on('data', (d) => { const m = /listening on (\S+)/.exec(String(d)); if (m) ok(m[1]); }));
 
 async function startGateway(root, extra) {
-  const { compileConfig } = await import(`${root}/dist/src/config/compile.js`);
-  const { validateConfig } = await import(`${root}/dist/src/config/load.js`);
-  const { createLogger } = await import(`${root}/dist/src/observability/logger.js`);
-  const { Gateway } = await import(`${root}/dist/src/server/app.js`);
   const raw = { server: { host: '127.0.0.1', port: 0 }, logging: { level: 'warn' }, usage: { enabled: false }, providers: { mock: { type: 'openai', baseUrl: mockUrl, connections: 256 } }, routes: [{ match: '*', targets: [{ provider: 'mock' }] }], ...extra };
-  const gateway = await Gateway.create(compileConfig(validateConfig(raw, 'ab-cpu', {}), 'ab-cpu'), { logger: createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() })) });
-  return { gateway, origin: (await gateway.listen()).url };
+  return startGatewayInProcess(root, raw, 'ab-cpu');
 }
 
 const auth = { authorization: `Bearer ${KEY}` };
-const targets = [
-  { name: 'direct', origin: new URL(mockUrl).origin, headers: {} },
-  { name: 'A-minimal', ...(await startGateway(rootA, {})), headers: {} },
-  { name: 'B-minimal', ...(await startGateway(rootB, {})), headers: {} },
-  { name: 'A-full', ...(await startGateway(rootA, FULL)), headers: auth },
-  { name: 'B-full', ...(await startGateway(rootB, FULL)), headers: auth },
-  ...(opt.usage
-    ? [
-        { name: 'A-usage', ...(await startGateway(rootA, USAGE('a'))), headers: auth },
-        { name: 'B-usage', ...(await startGateway(rootB, USAGE('b'))), headers: auth },
-      ]
-    : []),
-].map((t) => ({ ...t, pool: new Pool(t.origin, { connections: concurrency }), samples: [] }));
+const mockOrigin = new URL(mockUrl).origin;
+/** Config and request headers of a pipeline, for build `ab` ('a' or 'b'). */
+const pipelineSetup = (p, ab) =>
+  ({
+    minimal: { extra: {}, headers: {} },
+    full: { extra: FULL, headers: auth },
+    service: { extra: SERVICE(mockOrigin), headers: {} },
+    'cache-hit': { extra: CACHE_HIT, headers: {} },
+    usage: { extra: USAGE(ab), headers: auth },
+  })[p];
+const targets = [{ name: 'direct', origin: mockOrigin, headers: {} }];
+for (const p of pipelines) {
+  for (const [ab, root] of [['a', rootA], ['b', rootB]]) {
+    const { extra, headers } = pipelineSetup(p, ab);
+    targets.push({ name: `${ab.toUpperCase()}-${p}`, ...(await startGateway(root, extra)), headers });
+  }
+}
+for (const t of targets) {
+  t.pool = new Pool(t.origin, { connections: concurrency });
+  t.samples = [];
+}
+
+/** The cache-hit targets must answer from their cache (primed by the warm-up): checked once. */
+async function expectCacheHit(t) {
+  const res = await t.pool.request({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json', ...t.headers }, body: BODY });
+  await res.body.dump();
+  if (res.headers['x-sluice-cache'] !== 'hit') throw new Error(`${t.name}: the repeated request was not a cache hit (HTTP ${res.statusCode}, x-sluice-cache: ${res.headers['x-sluice-cache']})`);
+}
 
 /** µs of this process's CPU per request over `n` requests at the set concurrency. */
 async function batch(t, n) {
@@ -95,7 +123,8 @@ const sorted = (xs) => [...xs].sort((x, y) => x - y);
 const quantile = (xs, q) => sorted(xs)[Math.floor((xs.length - 1) * q)];
 const fmt = (v, d = 1) => v.toFixed(d);
 try {
-  for (const t of targets) await batch(t, 1500); // JIT and connections warm
+  for (const t of targets) await batch(t, Math.max(1500, Number(opt.batch))); // JIT and connections warm
+  for (const t of targets) if (t.name.endsWith('-cache-hit')) await expectCacheHit(t);
   for (let k = 0; k < Number(opt.batches); k++) {
     for (const t of k % 2 === 0 ? targets : [...targets].reverse()) t.samples.push(await batch(t, Number(opt.batch)));
   }
@@ -104,11 +133,24 @@ try {
   console.log('| target | µs CPU/request (median, client included) | q25–q75 | gateway share (minus direct) |\n|---|---:|---:|---:|');
   for (const t of targets) console.log(`| ${t.name} | ${fmt(quantile(t.samples, 0.5))} | ${fmt(quantile(t.samples, 0.25))}–${fmt(quantile(t.samples, 0.75))} | ${fmt(quantile(t.samples, 0.5) - quantile(direct, 0.5))} |`);
   console.log('');
-  for (const p of opt.usage ? ['minimal', 'full', 'usage'] : ['minimal', 'full']) {
+  for (const p of pipelines) {
     const a = targets.find((t) => t.name === `A-${p}`).samples;
     const b = targets.find((t) => t.name === `B-${p}`).samples;
     const ratios = a.map((x, k) => (b[k] - direct[k]) / (x - direct[k]));
     console.log(`${p}: B/A gateway CPU per request, paired by batch: median ${fmt(quantile(ratios, 0.5), 3)} (q25 ${fmt(quantile(ratios, 0.25), 3)}, q75 ${fmt(quantile(ratios, 0.75), 3)})`);
+  }
+  // Within each build, the other pipelines over the minimal model route (issue 17: a service
+  // route should cost no more than a model route).
+  if (pipelines.includes('minimal')) {
+    console.log('');
+    for (const ab of ['A', 'B']) {
+      const minimal = targets.find((t) => t.name === `${ab}-minimal`).samples;
+      for (const p of pipelines.filter((q) => q !== 'minimal')) {
+        const other = targets.find((t) => t.name === `${ab}-${p}`).samples;
+        const ratios = other.map((x, k) => (x - direct[k]) / (minimal[k] - direct[k]));
+        console.log(`${ab}: ${p}/minimal gateway CPU per request, paired by batch: median ${fmt(quantile(ratios, 0.5), 3)} (q25 ${fmt(quantile(ratios, 0.25), 3)}, q75 ${fmt(quantile(ratios, 0.75), 3)})`);
+      }
+    }
   }
 } finally {
   for (const t of targets) {

@@ -102,6 +102,14 @@ export function formatMarkdown(result) {
     out.push(`- Added p99 vs direct at ${s.openRate} req/s < 1 ms (minimal): ${signed(min.open.addedP99VsDirect)} ms rounds merged (per round: ${perRound(min)} ms) — ${verdict(min.open.addedP99VsDirect < 1)}`);
     out.push(`- Added p99 vs direct at ${s.openRate} req/s < 2 ms (full): ${signed(full.open.addedP99VsDirect)} ms rounds merged (per round: ${perRound(full)} ms) — ${verdict(full.open.addedP99VsDirect < 2)}`);
   }
+  const service = by['sluice-service'];
+  const hit = by['sluice-cache-hit'];
+  if (min && (service || hit)) {
+    out.push('', '## Issue 17: the service route and cache hits beside the model route', '');
+    const cpuRatio = (t) => (t.closed.cpuUsPerReq && min.closed.cpuUsPerReq ? (t.closed.cpuUsPerReq / min.closed.cpuUsPerReq) : null);
+    if (service) out.push(`- Service route CPU per request over the minimal model route's: ${x(cpuRatio(service))} (target: no more than 1×) — ${cpuRatio(service) === null ? 'not measured' : verdict(cpuRatio(service) <= 1)}; throughput ${x(min.closed.rps ? (service.closed.rps / min.closed.rps) : null)} the model route's`);
+    if (hit) out.push(`- Cache hit CPU per request over the minimal model route's (which goes upstream): ${x(cpuRatio(hit))}; throughput ${x(min.closed.rps ? (hit.closed.rps / min.closed.rps) : null)} the model route's`);
+  }
   out.push('', '## Rounds', '', '| round | target | closed req/s | proxy CPU µs/req | steal | closed p99 ms (hides queueing) | open p50 | open p99 | open p99.9 | open errors | generator start lag p99 |', '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const rd of result.rounds) out.push(`| ${rd.round} | ${rd.target} | ${int(rd.closed.rps)} | ${fmt(rd.closed.cpuUsPerReq ?? null, 0)} | ${fmt(rd.closed.stealPct ?? null, 0)}% | ${fmt(rd.closed.p99)} | ${fmt(rd.open.p50)} | ${fmt(rd.open.p99)} | ${fmt(rd.open.p999)} | ${rd.open.errors} | ${fmt(rd.open.startLagP99)} |`);
   const p = result.profile;

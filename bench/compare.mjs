@@ -2,7 +2,9 @@
 // bench/compare: Sluice next to the references, measured in one run on one machine.
 //
 // Starts the mock upstream, nginx (proxy_pass with upstream keepalive), Sluice with the minimal
-// pipeline and Sluice with the "full" pipeline, plus any --extra OpenAI-compatible URL; then,
+// pipeline, Sluice with the "full" pipeline, Sluice forwarding the same request as an HTTP
+// service (services[]) and Sluice answering it from its response cache (every request a hit),
+// plus any --extra OpenAI-compatible URL; then,
 // in interleaved rounds, measures each target's closed-loop throughput (wrk, or sluice bench
 // without wrk) and open-loop latency at a fixed rate (sluice bench, latency from the scheduled
 // start). Prints req/s and p50/p99/p99.9 per target with the ratios to direct and to nginx,
@@ -10,12 +12,14 @@
 //
 //   node bench/compare.mjs [--rounds 2] [--seconds 8] [--rate 1000] [--extra URL] …
 //   node bench/compare.mjs --scenario http   (HTTP route: nginx and Sluice each fronting the same two instances)
+//   node bench/compare.mjs --targets sluice-minimal,sluice-service   (only these, beside direct)
 // Run `node bench/compare.mjs --help` for every option. Build first: npx tsc -p tsconfig.json
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { URL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { request } from 'undici';
 import { summarizeProfile } from './cpuprofile.mjs';
 import { formatMarkdown, formatTable } from './compare-report.mjs';
 import { CLOCK_TICKS, cpuShare, cpuTimes, describeMachine, freePort, hasCommand, isoDate, loadDist, ROOT, round, rssBytes, startChild, startMock, startSluice, treeCpu, waitHttp, waitQuiet } from './lib.mjs';
@@ -34,15 +38,32 @@ const FULL_PIPELINE_CONFIG = {
 };
 const FULL_PIPELINE_HEADERS = { authorization: `Bearer ${FULL_PIPELINE_CONFIG.keys[0].key}`, 'cache-control': 'no-cache' };
 
+// The "cache hit" target: the minimal pipeline plus the response cache on the route. Every
+// client sends the same body (no temperature, hence anyTemperature), so the first request is a
+// miss and every later one a hit, answered without going upstream.
+const CACHE_HIT_CONFIG = { routes: [{ match: '*', cache: { ttl: '1h', anyTemperature: true }, targets: [{ provider: 'mock' }] }] };
+
+// The "service" target (issue 17): the same POST forwarded as plain HTTP to the same mock, by a
+// services[] entry claiming the chat path (a service takes one of Sluice's own paths only when
+// it names it). No auth, limits or cache: the plain forwarding path, beside sluice-minimal.
+const serviceConfig = (origins) => ({
+  server: { host: '127.0.0.1' },
+  logging: { level: 'warn' },
+  services: [{ name: 'api', match: { pathPrefix: '/v1/chat/completions' }, instances: origins.map((url) => ({ url })), connections: 128 }],
+});
+
 const HELP = `Usage: node bench/compare.mjs [options]
 
 Interleaved rounds against the same mock upstream: direct, nginx, Sluice (minimal pipeline),
-Sluice (full pipeline), and any --extra URL. Writes bench/results/<date>-compare.{json,md}.
+Sluice (full pipeline), Sluice (the request as an HTTP service), Sluice (cache hits), and any
+--extra URL. Writes bench/results/<date>-compare.{json,md}.
 
   --scenario S        model (default): the targets above. http: an HTTP route (issue 9):
                       two mock instances, reached directly (the first), through nginx
                       (an upstream of both, round robin, keepalive) and through a Sluice
                       service with both instances (round robin); writes <date>-compare-http.*
+  --targets LIST      Only these targets (comma-separated names, e.g.
+                      sluice-minimal,sluice-service); direct always runs (the ratios need it)
   --rounds N          Interleaved rounds (default 2)
   --seconds S         Closed-loop throughput run per target per round (default 8)
   --open-seconds S    Open-loop latency run per target per round (default 8)
@@ -61,6 +82,7 @@ Sluice (full pipeline), and any --extra URL. Writes bench/results/<date>-compare
 const { values: opt } = parseArgs({
   options: {
     scenario: { type: 'string', default: 'model' },
+    targets: { type: 'string' },
     rounds: { type: 'string', default: '2' },
     seconds: { type: 'string', default: '8' },
     'open-seconds': { type: 'string', default: '8' },
@@ -92,9 +114,12 @@ const settings = {
   warmupSeconds: quick ? 1 : 2,
   closedWarmupSeconds: quick ? 1 : 2,
   // The report's profile section is about sluice-minimal: the model scenario only.
-  profile: !quick && !opt['no-profile'] && opt.scenario === 'model',
+  profile: !quick && !opt['no-profile'] && opt.scenario === 'model' && (opt.targets === undefined || opt.targets.split(',').includes('sluice-minimal')),
   scenario: opt.scenario,
+  targets: opt.targets === undefined ? null : opt.targets.split(',').map((t) => t.trim()).filter((t) => t !== ''),
 };
+/** Whether --targets (when given) names this target; direct always runs. */
+const wanted = (name) => name === 'direct' || settings.targets === null || settings.targets.includes(name);
 if (!['model', 'http'].includes(settings.scenario)) throw new Error(`--scenario: model or http, got ${settings.scenario}`);
 if (!['wrk', 'sluice'].includes(settings.generator)) throw new Error(`--generator: wrk or sluice, got ${settings.generator}`);
 if (settings.generator === 'wrk' && !hasCommand('wrk')) throw new Error('--generator wrk: wrk is not installed (apt-get install wrk)');
@@ -254,12 +279,49 @@ async function profileSluice(configPath) {
   return { rpsWhileProfiled: closed.rps, ...summarizeProfile(join(dir, file), 15, { fromUs, toUs }) };
 }
 
-/** The model scenario's Sluice targets: the minimal pipeline and the fuller one. */
+/**
+ * The model scenario's Sluice targets: the minimal pipeline, the fuller one, the same request
+ * as an HTTP service, and cache hits.
+ */
 async function addModelTargets(targets, mock) {
   writeFileSync(minimalPath, JSON.stringify(sluiceConfig(mock.url), null, 2));
-  const minimal = await startSluice('sluice-minimal', minimalPath);
-  children.push(minimal);
-  targets.push({ name: 'sluice-minimal', url: minimal.url, what: 'Sluice, route * to an openai-type provider pointing at the mock, logging.level warn', proc: minimal });
+  if (wanted('sluice-minimal')) {
+    const minimal = await startSluice('sluice-minimal', minimalPath);
+    children.push(minimal);
+    targets.push({ name: 'sluice-minimal', url: minimal.url, what: 'Sluice, route * to an openai-type provider pointing at the mock, logging.level warn', proc: minimal });
+  }
+  if (wanted('sluice-full')) await addFullTarget(targets, mock);
+  if (wanted('sluice-service')) {
+    const path = join(tmp, 'sluice-service.yaml');
+    writeFileSync(path, JSON.stringify(serviceConfig([mock.origin]), null, 2));
+    const s = await startSluice('sluice-service', path);
+    children.push(s);
+    targets.push({ name: 'sluice-service', url: s.url, what: 'Sluice, one HTTP service (services[]) claiming /v1/chat/completions with the mock as its one instance: the same request forwarded as plain HTTP, no auth, limits or cache; logging.level warn', proc: s });
+  }
+  if (wanted('sluice-cache-hit')) {
+    const path = join(tmp, 'sluice-cache-hit.yaml');
+    writeFileSync(path, JSON.stringify(sluiceConfig(mock.url, CACHE_HIT_CONFIG), null, 2));
+    const s = await startSluice('sluice-cache-hit', path);
+    children.push(s);
+    await expectCacheHit(s.url);
+    targets.push({ name: 'sluice-cache-hit', url: s.url, what: 'Sluice, minimal pipeline plus the response cache on the route (ttl 1h, anyTemperature, in-memory): the same body every time, so all but the first request are answered from the cache without going upstream; logging.level warn', proc: s });
+  }
+}
+
+/** The cache-hit target must answer the benchmark's request from its cache: checked once, before any round. */
+async function expectCacheHit(url) {
+  const { template, target } = planFor(url, { rate: '1', requests: '1' });
+  const verdicts = [];
+  for (let i = 0; i < 2; i++) {
+    const res = await request(`${target.origin}${target.path}`, { method: 'POST', headers: template.headers, body: template.body });
+    await res.body.dump();
+    if (res.statusCode !== 200) throw new Error(`sluice-cache-hit: HTTP ${res.statusCode}`);
+    verdicts.push(res.headers['x-sluice-cache']);
+  }
+  if (verdicts[1] !== 'hit') throw new Error(`sluice-cache-hit: the repeated request was not a cache hit (x-sluice-cache: ${verdicts.join(', ')})`);
+}
+
+async function addFullTarget(targets, mock) {
   const fullPath = join(tmp, 'sluice-full.yaml');
   writeFileSync(fullPath, JSON.stringify(sluiceConfig(mock.url, { ...FULL_PIPELINE_CONFIG, usage: { enabled: true, spoolDir: join(tmp, 'spool') } }), null, 2));
   const full = await startSluice('sluice-full', fullPath);
@@ -280,12 +342,7 @@ async function addModelTargets(targets, mock) {
  */
 async function addHttpTargets(targets, mocks) {
   const path = join(tmp, 'sluice-http.yaml');
-  const config = {
-    server: { host: '127.0.0.1' },
-    logging: { level: 'warn' },
-    services: [{ name: 'api', match: { pathPrefix: '/v1/chat/completions' }, instances: mocks.map((m) => ({ url: m.origin })), connections: 128 }],
-  };
-  writeFileSync(path, JSON.stringify(config, null, 2));
+  writeFileSync(path, JSON.stringify(serviceConfig(mocks.map((m) => m.origin)), null, 2));
   const s = await startSluice('sluice-http', path);
   children.push(s);
   targets.push({ name: 'sluice-http', url: s.url, what: 'Sluice, one HTTP service (services[]) claiming /v1/chat/completions with the two mock instances, round robin; compression on (the mock answers are below minSize); logging.level warn', proc: s });
@@ -304,7 +361,7 @@ try {
   children.push(...mocks);
   const mock = mocks[0];
   const targets = [{ name: 'direct', url: mock.url, what: http ? 'the first of the two mock instances, no proxy' : 'the mock upstream itself, no proxy' }];
-  if (!opt['no-nginx'] && hasCommand('nginx')) {
+  if (!opt['no-nginx'] && wanted('nginx') && hasCommand('nginx')) {
     const nginx = await startNginx(mocks);
     children.push(nginx);
     const to = http ? 'an upstream of the two mock instances (round robin)' : 'the mock';
@@ -399,7 +456,7 @@ try {
     cpu ? `During the rounds the machine was ${cpu.machineBusyPct}% busy: ${cpu.oursPct}% this benchmark's processes, ${cpu.othersPct}% other processes (other work on the same machine), and ${cpu.stealPct}% of the CPU time was stolen by the hypervisor (a virtual machine's CPU steal: the cores were not ours for that long). Numbers from a shared machine move between runs; ratios within one run are what hold.` : 'CPU share not measured.',
     http
       ? 'HTTP-route scenario: nginx and sluice-http each balance the same two mock instances round robin; direct is the first instance alone. The Sluice service has no limits, auth or cache (the plain forwarding path).'
-      : 'sluice-full: key auth, limits, the cache miss path (Cache-Control: no-cache from the client) and usage accounting, all on in-memory stores.',
+      : 'sluice-full: key auth, limits, the cache miss path (Cache-Control: no-cache from the client) and usage accounting, all on in-memory stores. sluice-service: the same POST forwarded by an HTTP service (services[]) to the same mock, the plain forwarding path (issue 17: it should cost no more CPU per request than sluice-minimal). sluice-cache-hit: every request but the first answered from the in-memory response cache.',
     'Request: POST /v1/chat/completions, JSON, {"messages":[{"role":"user","content":"Say hello."}],"model":"mock-1"}; the mock answers at once (no latency knob), 8-40 words.',
     `Open loop: sluice bench at ${settings.openRate} req/s, latency from each request's scheduled start (queueing and generator lateness included, the same for every target); 1 s warm-up on the same connections first. Closed loop: ${settings.generator === 'wrk' ? `wrk -t1 -c${settings.closedConnections}` : `sluice bench --concurrency ${settings.closedConnections}`}; its latency hides queueing and is shown for reference only.`,
     'Access logs off on both sides: nginx access_log off, Sluice logging.level warn (one JSON log line per request at the default info level costs extra).',

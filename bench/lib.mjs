@@ -306,3 +306,34 @@ export function round(n, digits = 2) {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
 }
+
+/**
+ * The first of `candidates` (paths under ROOT/dist/src) that exists and exports `name`: a base
+ * build and this one may keep a module in different folders (issue 17 moves several).
+ */
+export async function exportedFrom(root, name, candidates) {
+  for (const c of candidates) {
+    const file = join(root, 'dist/src', c);
+    if (!existsSync(file)) continue;
+    const mod = await import(file);
+    if (mod[name] !== undefined) return mod[name];
+  }
+  throw new Error(`${root}: none of ${candidates.map((c) => `dist/src/${c}`).join(', ')} exports ${name} (built? npx tsc -p tsconfig.json)`);
+}
+
+/**
+ * Builds a Gateway of the build at `root` in this process from a raw config object, logging
+ * into nothing (the log line is still formatted: its cost is part of a request's); resolves
+ * with the gateway and its origin once it listens on a loopback port.
+ */
+export async function startGatewayInProcess(root, raw, name = 'bench') {
+  const compileConfig = await exportedFrom(root, 'compileConfig', ['config/compile.js']);
+  const validateConfig = await exportedFrom(root, 'validateConfig', ['config/load.js']);
+  const createLogger = await exportedFrom(root, 'createLogger', ['observability/logger.js', 'observability/logs.js']);
+  const Gateway = await exportedFrom(root, 'Gateway', ['server/app.js', 'gateway/gateway.js', 'gateway/index.js', 'gateway/app.js']);
+  const { Writable } = await import('node:stream');
+  const config = compileConfig(validateConfig(raw, name, {}), name);
+  const level = raw.logging?.level ?? 'info';
+  const gateway = await Gateway.create(config, { logger: createLogger(level, new Writable({ write: (_c, _e, cb) => cb() })) });
+  return { gateway, origin: (await gateway.listen()).url };
+}

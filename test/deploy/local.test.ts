@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { freePort } from '../helpers/redis.js';
+import * as req from '../helpers/requests.js';
 import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
@@ -33,15 +34,7 @@ describe('deploy/local: instances behind haproxy sharing Redis and PostgreSQL', 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const chat = async (): Promise<number> => {
-    const res = await request(`http://127.0.0.1:${port}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
-    });
-    await res.body.text();
-    return res.statusCode;
-  };
+  const chat = async (): Promise<number> => (await req.chat(`http://127.0.0.1:${port}`, { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }, { bearer: key })).status;
 
   test('a request through haproxy is answered, and a key is refused without its secret', async () => {
     assert.equal(await chat(), 200);

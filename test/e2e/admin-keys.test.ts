@@ -2,20 +2,13 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 
 const ADMIN = 'admin-token-0123456789abcdef';
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-async function call(gw: TestGateway, method: 'GET' | 'POST' | 'DELETE', path: string, token: string | null, body?: unknown) {
-  const res = await request(gw.url + path, {
-    method,
-    headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> & { error?: { code: string } } };
-}
+const call = (gw: TestGateway, method: 'GET' | 'POST' | 'DELETE', path: string, token: string | null, body?: unknown) => req.sendJson(gw, path, { method, bearer: token, body });
 
 /** Runs the CLI without blocking this process, which hosts the gateway it talks to. */
 function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; stdout: string; stderr: string }> {

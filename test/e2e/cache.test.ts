@@ -5,18 +5,14 @@ import { request } from 'undici';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
 import { defaultMockOptions } from '../../src/mock/options.js';
 import { parseSseText, startGateway, streamText, type TestGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 
 const KEY_A = 'sk-cache-key-aaaaaaaaaaaaaaaa';
 const KEY_B = 'sk-cache-key-bbbbbbbbbbbbbbbb';
 
 async function chat(gw: TestGateway, key: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
-  const res = await request(`${gw.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...headers },
-    body: JSON.stringify({ model: 'm', temperature: 0, messages: [{ role: 'user', content: 'rank these brands' }], ...extra }),
-  });
-  const text = await res.body.text();
-  return { status: res.statusCode, cache: res.headers['x-sluice-cache'], text };
+  const reply = await req.chat(gw, { model: 'm', temperature: 0, messages: [{ role: 'user', content: 'rank these brands' }], ...extra }, { bearer: key, headers });
+  return { ...reply, cache: req.cacheOf(reply) };
 }
 
 

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 import { HeldUpstream, waitFor } from '../helpers/wait.js';
 
 /**
@@ -22,10 +23,9 @@ interface Answer {
 }
 
 async function send(url: string, path: string, init: { body?: string | Readable | undefined; headers?: Record<string, string> }): Promise<Answer> {
-  const res = await request(`${url}${path}`, { method: 'POST', body: init.body ?? '', headers: { 'content-type': 'application/json', ...init.headers } });
-  const body = await res.body.text();
-  const id = res.headers['x-request-id'];
-  return { status: res.statusCode, type: res.headers['content-type'] as string | undefined, requestId: typeof id === 'string' ? id : undefined, body };
+  const reply = await req.send(url, path, { method: 'POST', body: init.body ?? '', headers: { 'content-type': 'application/json', ...init.headers } });
+  const id = reply.headers['x-request-id'];
+  return { status: reply.status, type: reply.headers['content-type'] as string | undefined, requestId: typeof id === 'string' ? id : undefined, body: reply.text };
 }
 
 /** What must be equal between the two paths: the mock's answers carry fresh ids, so only their shape is compared. */

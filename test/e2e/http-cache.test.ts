@@ -4,13 +4,13 @@ import { request } from 'undici';
 import { FakeClock } from '../../src/lib/clock.js';
 import { Backend, startBackends } from '../helpers/backends.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 
 const KEY = 'sk-http-cache-aaaaaaaaaaaaaaaa';
 
 async function get(gw: TestGateway, path: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' | 'POST' = 'GET') {
-  const res = await request(`${gw.url}${path}`, { method, headers });
-  const text = await res.body.text();
-  return { status: res.statusCode, cache: res.headers['x-sluice-cache'], age: res.headers.age, text, headers: res.headers };
+  const reply = await req.send(gw, path, { method, headers });
+  return { ...reply, cache: req.cacheOf(reply), age: reply.headers.age };
 }
 
 describe('HTTP service response cache (GET/HEAD)', () => {

@@ -3,21 +3,11 @@ import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/wait.js';
+import * as req from '../helpers/requests.js';
 
 async function call(url: string, path: string, init: { method?: 'GET' | 'POST'; body?: string | Buffer; headers?: Record<string, string> } = {}) {
-  const res = await request(url + path, {
-    method: init.method ?? 'POST',
-    headers: init.headers ?? { 'content-type': 'application/json' },
-    body: init.body,
-  });
-  const text = await res.body.text();
-  let json: { error?: { code?: string; message?: string; param?: string | null; type?: string } } & Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // not JSON (metrics)
-  }
-  return { status: res.statusCode, headers: res.headers, text, json };
+  const reply = await req.send(url, path, { method: init.method ?? 'POST', body: init.body, headers: init.headers ?? { 'content-type': 'application/json' } });
+  return { ...reply, json: req.looseJson(reply.text) }; // not JSON: metrics
 }
 
 describe('HTTP surface: bad input is a coded 4xx, never a 5xx', () => {

@@ -4,22 +4,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type KeyObject } from 'jose';
-import { request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 import { waitFor } from '../helpers/wait.js';
 
 const SECRET = 'a-very-long-hmac-secret-of-at-least-32-chars';
 const b64 = (v: unknown): string => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 
-async function chat(gw: TestGateway, token: string) {
-  const res = await request(`${gw.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ model: 'mock-1', messages: [{ role: 'user', content: 'hi' }] }),
-  });
-  const json = (await res.body.json()) as { error?: { code: string; message: string } };
-  return { status: res.statusCode, json };
-}
+const chat = (gw: TestGateway, token: string) => req.chatJson(gw, { model: 'mock-1', messages: [{ role: 'user', content: 'hi' }] }, { bearer: token });
 
 const hs = (claims: Record<string, unknown>, exp = '15m') =>
   new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setIssuer('brand-ranker').setAudience('sluice').setExpirationTime(exp).sign(new TextEncoder().encode(SECRET));

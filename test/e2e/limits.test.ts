@@ -2,19 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 
 const KEY_A = 'sk-test-key-aaaaaaaaaaaaaaaa';
 const KEY_B = 'sk-test-key-bbbbbbbbbbbbbbbb';
 
-async function chat(gw: TestGateway, key: string | null, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
-  const res = await request(`${gw.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(key === null ? {} : { authorization: `Bearer ${key}` }), ...headers },
-    body: JSON.stringify({ model: 'mock-1', messages: [{ role: 'user', content: 'hello there' }], ...extra }),
-  });
-  const text = await res.body.text();
-  return { status: res.statusCode, headers: res.headers, json: JSON.parse(text) as { error?: { code: string; message: string }; usage?: { total_tokens: number } } };
-}
+const chat = (gw: TestGateway, key: string | null, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
+  req.chatJson(gw, { model: 'mock-1', messages: [{ role: 'user', content: 'hello there' }], ...extra }, { bearer: key, headers });
 
 describe('rate limits (in-memory state)', () => {
   test('a key limited to N per minute gets exactly N of many concurrent requests, with IETF headers', async () => {

@@ -6,18 +6,14 @@ import { FakeClock } from '../../src/lib/clock.js';
 import { defaultMockOptions } from '../../src/mock/options.js';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
 import { startGateway, seededRandom, type TestGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 import { HeldUpstream, metricValue, waitFor } from '../helpers/wait.js';
 
 const messages = [{ role: 'user', content: 'route me' }];
 
 async function chat(gw: TestGateway, model: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
-  const res = await request(`${gw.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ model, messages, ...extra }),
-  });
-  const text = await res.body.text();
-  return { status: res.statusCode, headers: res.headers, text, json: JSON.parse(text.startsWith('{') ? text : '{}') as Record<string, unknown> & { error?: { code: string } } };
+  const reply = await req.chat(gw, { model, messages, ...extra }, { headers });
+  return { ...reply, json: req.looseJson(reply.text) };
 }
 
 // Backoff waits run on the gateway's clock: fake-clock tests use none at all.

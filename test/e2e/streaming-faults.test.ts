@@ -6,14 +6,12 @@ import OpenAI from 'openai';
 import { request } from 'undici';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
 import { parseSseText, startGateway, type TestGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 import { waitFor } from '../helpers/wait.js';
 
 const chat = (model: string, stream = true) => JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'tell me a story' }] });
 
-async function post(url: string, body: string) {
-  const res = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
-}
+const post = (url: string, body: string) => req.chat(url, body);
 
 /** A raw upstream under the test's control: `handler` decides what each request gets. */
 async function rawUpstream(handler: http.RequestListener): Promise<{ url: string; close(): Promise<void> }> {

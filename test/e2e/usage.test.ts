@@ -14,6 +14,7 @@ import { PriceBook } from '../../src/usage/prices.js';
 import { insertUsage, pruneUsage } from '../../src/usage/store.js';
 import { UsageWriter } from '../../src/usage/writer.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 import { driveLoad, storedIds, storedTotals } from '../helpers/usage.js';
 
 const ADMIN = 'admin-token-0123456789abcdef';
@@ -32,10 +33,7 @@ function startBareUpstream(): Promise<http.Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-async function admin(gw: TestGateway, path: string, token: string | null = ADMIN): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await request(gw.url + path, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
-  return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> };
-}
+const admin = (gw: TestGateway, path: string, token: string | null = ADMIN): Promise<req.JsonReply<Record<string, unknown>>> => req.sendJson(gw, path, { bearer: token });
 
 describe('usage records in embedded SQLite, and the usage API', () => {
   let gw: TestGateway;

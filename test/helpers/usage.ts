@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { send } from './requests.js';
 import type { Database } from '../../src/db/index.js';
 
 /** What a load run saw answered: request ids and the token usage the answers reported. */
@@ -50,9 +50,9 @@ export async function driveLoad(url: string, n: number, options: { concurrency?:
         ? { model, input: `text number ${i}` }
         : { model, max_tokens: 5 + (i % 7), messages: [{ role: 'user', content: `question ${i}` }], ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}) };
     try {
-      const res = await request(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...options.headers }, body: JSON.stringify(body) });
-      const text = await res.body.text();
-      if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}: ${text}`);
+      const res = await send(url, path, { method: 'POST', body, headers: options.headers });
+      const text = res.text;
+      if (res.status !== 200) throw new Error(`status ${res.status}: ${text}`);
       // A stream cut by a killed gateway ends without [DONE]: not answered.
       if (stream && !text.includes('data: [DONE]')) throw new Error('stream cut');
       const u = usageIn(text, stream);

@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { request } from 'undici';
 import { WebSocket } from 'ws';
 import { Backend, startBackends } from '../helpers/backends.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 
-async function send(gw: TestGateway, path: string, init: { method?: 'GET' | 'POST'; body?: Readable | string; headers?: Record<string, string> } = {}) {
-  const res = await request(gw.url + path, { method: init.method ?? 'GET', headers: init.headers ?? {}, ...(init.body === undefined ? {} : { body: init.body }) });
-  const text = await res.body.text();
-  return { status: res.statusCode, text };
-}
+const send = (gw: TestGateway, path: string, init: { method?: 'GET' | 'POST'; body?: Readable | string; headers?: Record<string, string> } = {}) =>
+  req.send(gw, path, { method: init.method ?? 'GET', body: init.body, headers: init.headers ?? {} });
 
 describe('HTTP service paths are normalised before matching and forwarding (issue 15)', () => {
   let api: Backend;

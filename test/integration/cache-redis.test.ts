@@ -3,21 +3,17 @@ import { after, before, describe, test } from 'node:test';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
-import { request } from 'undici';
 import { defaultMockOptions } from '../../src/mock/options.js';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
 import { startGateway, streamText, type TestGateway } from '../helpers/gateway.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
+import * as req from '../helpers/requests.js';
 
 const KEY = 'sk-cache-redis-aaaaaaaaaaaaaaaa';
 
 async function chat(gw: TestGateway, extra: Record<string, unknown> = {}) {
-  const res = await request(`${gw.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-    body: JSON.stringify({ model: 'm', temperature: 0, messages: [{ role: 'user', content: 'across instances' }], ...extra }),
-  });
-  return { status: res.statusCode, cache: res.headers['x-sluice-cache'], text: await res.body.text() };
+  const reply = await req.chat(gw, { model: 'm', temperature: 0, messages: [{ role: 'user', content: 'across instances' }], ...extra }, { bearer: KEY });
+  return { ...reply, cache: req.cacheOf(reply) };
 }
 
 

@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { request } from 'undici';
 import { migrations } from '../../src/db/migrations.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 
 const ADMIN = 'admin-token-0123456789abcdef';
 
-async function call(gw: TestGateway, method: 'GET' | 'POST' | 'DELETE', path: string, token: string, body?: unknown) {
-  const res = await request(gw.url + path, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> };
-}
+const call = (gw: TestGateway, method: 'GET' | 'POST' | 'DELETE', path: string, token: string, body?: unknown) => req.sendJson(gw, path, { method, bearer: token, body });
 
 const chat = (gw: TestGateway, key: string) => call(gw, 'POST', '/v1/chat/completions', key, { model: 'mock-1', messages: [{ role: 'user', content: 'hi' }] });
 

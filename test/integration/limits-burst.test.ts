@@ -5,6 +5,7 @@ import { Agent, request } from 'undici';
 import { FakeClock, systemClock, type Clock, type TimerHandle } from '../../src/lib/clock.js';
 import { freePort, startRedis, type RedisServer } from '../helpers/redis.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 
 /**
  * Issue 15: limits and budgets exact across instances under bursts, with DEFAULT state
@@ -44,14 +45,8 @@ interface Reply {
 }
 
 async function chat(gw: TestGateway, extra: Record<string, unknown> = {}): Promise<Reply> {
-  const res = await request(`${gw.url}/v1/chat/completions`, {
-    method: 'POST',
-    dispatcher: agent,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-    body: JSON.stringify({ model: 'mock-1', messages: [{ role: 'user', content: 'hello' }], ...extra }),
-  });
-  const json = (await res.body.json()) as { error?: { code: string }; usage?: { total_tokens: number } };
-  return { status: res.statusCode, code: json.error?.code ?? null, totalTokens: json.usage?.total_tokens ?? 0 };
+  const { status, json } = await req.chatJson(gw, { model: 'mock-1', messages: [{ role: 'user', content: 'hello' }], ...extra }, { bearer: KEY, dispatcher: agent });
+  return { status, code: json.error?.code ?? null, totalTokens: json.usage?.total_tokens ?? 0 };
 }
 
 /** Blocks this process's event loop for `ms`: the gateways' own lag, with Redis answering meanwhile. */

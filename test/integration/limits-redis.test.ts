@@ -3,18 +3,11 @@ import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 
 const KEY = 'sk-shared-key-0123456789abcdef';
 
-async function chat(gw: TestGateway, extra: Record<string, unknown> = {}) {
-  const res = await request(`${gw.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-    body: JSON.stringify({ model: 'mock-1', messages: [{ role: 'user', content: 'hello' }], ...extra }),
-  });
-  const json = (await res.body.json()) as { error?: { code: string }; usage?: { total_tokens: number } };
-  return { status: res.statusCode, json };
-}
+const chat = (gw: TestGateway, extra: Record<string, unknown> = {}) => req.chatJson(gw, { model: 'mock-1', messages: [{ role: 'user', content: 'hello' }], ...extra }, { bearer: KEY });
 
 async function ready(gw: TestGateway) {
   const res = await request(`${gw.url}/ready`);

@@ -7,6 +7,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
 import { flushLogs } from '../helpers/wait.js';
 import { startGateway, seededRandom, type TestGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 
 const CLIENT_KEY = 'sk-client-secret-a1b2c3d4e5f6a7b8';
 const WRONG_KEY = 'sk-guessed-secret-0f9e8d7c6b5a4f3e';
@@ -15,14 +16,7 @@ const UPSTREAM_KEY = 'sk-upstream-secret-9a8b7c6d5e4f3a2b';
 const ANTHROPIC_KEY = 'sk-ant-secret-1029384756abcdef';
 const DOWN_KEY = 'sk-down-secret-6f5e4d3c2b1a0987';
 
-async function call(url: string, path: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; text: string }> {
-  const res = await request(url + path, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.statusCode, text: await res.body.text() };
-}
+const call = (url: string, path: string, headers: Record<string, string>, body?: unknown): Promise<req.Reply> => req.send(url, path, { body, headers: { 'content-type': 'application/json', ...headers } });
 
 const hello = (model: string): Record<string, unknown> => ({ model, max_tokens: 16, messages: [{ role: 'user', content: 'hello' }] });
 

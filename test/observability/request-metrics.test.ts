@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { PriceBook } from '../../src/usage/prices.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 
 /** Sum of the samples of `metric` whose labels include every given pair. */
 function sample(text: string, metric: string, labels: Record<string, string>): number {
@@ -18,13 +19,7 @@ function sample(text: string, metric: string, labels: Record<string, string>): n
 }
 
 async function chat(url: string, model: string, stream = false): Promise<void> {
-  const res = await request(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'hello there' }] }),
-  });
-  assert.equal(res.statusCode, 200);
-  await res.body.text();
+  assert.equal((await req.chat(url, { model, stream, messages: [{ role: 'user', content: 'hello there' }] })).status, 200);
 }
 
 describe('request metrics: upstream latency, gateway overhead, cost, bounded model label', () => {

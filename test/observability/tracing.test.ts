@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { request } from 'undici';
 import { upstreamAttempts } from '../../src/routing/attempts.js';
 import { startGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 
 interface OtlpValue {
   stringValue?: string;
@@ -51,15 +51,7 @@ const attr = (span: OtlpSpan, key: string): string | number | boolean | undefine
   return v === undefined ? undefined : (v.stringValue ?? (v.intValue === undefined ? v.boolValue : Number(v.intValue)));
 };
 
-async function chat(url: string, model: string, headers: Record<string, string> = {}): Promise<number> {
-  const res = await request(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hello' }] }),
-  });
-  await res.body.text();
-  return res.statusCode;
-}
+const chat = async (url: string, model: string, headers: Record<string, string> = {}): Promise<number> => (await req.chat(url, { model, messages: [{ role: 'user', content: 'hello' }] }, { headers })).status;
 
 const config = (endpoint: string, sampleRate: number): Record<string, unknown> => ({
   tracing: { endpoint, sampleRate, serviceName: 'sluice-test', headers: { 'x-collector-key': 'collector-secret' } },

@@ -3,20 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 
 const ADMIN = 'admin-token-0123456789abcdef';
 const CONFIG_KEY = 'sk-config-key-0123456789abcdef';
 
-async function call(gw: TestGateway, method: 'GET' | 'POST' | 'DELETE', path: string, body?: string) {
-  const res = await request(gw.url + path, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body,
-  });
-  return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> & { error?: { code: string; param: string | null; message: string } } };
-}
+const call = (gw: TestGateway, method: 'GET' | 'POST' | 'DELETE', path: string, body?: string) =>
+  req.sendJson(gw, path, { method, bearer: ADMIN, body, headers: body === undefined ? {} : { 'content-type': 'application/json' } });
 
 describe('the admin API refuses what the database or the config cannot take, with coded 4xx (issue 15)', () => {
   let gw: TestGateway;

@@ -2,16 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { SignJWT } from 'jose';
-import { request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 
 const CLIENT_KEY = 'sk-models-client-key-0123456789';
 const JWT_SECRET = 'a-very-long-hmac-secret-of-at-least-32-chars';
 
-async function getModels(gw: TestGateway, headers: Record<string, string>): Promise<{ status: number; json: { data?: unknown[]; error?: { code: string } } }> {
-  const res = await request(`${gw.url}/v1/models`, { headers });
-  return { status: res.statusCode, json: (await res.body.json()) as { data?: unknown[]; error?: { code: string } } };
-}
+const getModels = (gw: TestGateway, headers: Record<string, string>) => req.sendJson<{ data?: unknown[]; error?: { code: string } }>(gw, '/v1/models', { headers });
 
 describe('/v1/models requires a valid credential when auth.required is on (issue 15)', () => {
   let gw: TestGateway;

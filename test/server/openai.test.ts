@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import * as req from '../helpers/requests.js';
 
 const ENDPOINTS = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/messages'];
 
-async function post(gw: TestGateway, path: string, body: string, contentType = 'application/json') {
-  const res = await request(gw.url + path, { method: 'POST', headers: { 'content-type': contentType }, body });
-  const json = (await res.body.json()) as { error?: { code: string; param: string | null; type: string } };
-  return { status: res.statusCode, json };
-}
+const post = (gw: TestGateway, path: string, body: string, contentType = 'application/json') => req.sendJson(gw, path, { method: 'POST', body, headers: { 'content-type': contentType } });
 
 describe('hostile request bodies on the model surfaces (issue 15)', () => {
   let gw: TestGateway;
