@@ -4,23 +4,14 @@ import { SluiceError } from '../../../src/errors.js';
 import { MockEngine } from '../../../src/mock/engine.js';
 import { defaultMockOptions, type MockOptions } from '../../../src/mock/options.js';
 import { MockAdapter } from '../../../src/providers/mock/adapter.js';
-import type { Endpoint, JsonObject, ProviderCall, StreamResponse } from '../../../src/providers/types.js';
+import type { JsonObject, ProviderCall, StreamResponse } from '../../../src/providers/types.js';
+import { call as providerCall } from '../helpers.js';
 
 const opts = (o: Partial<MockOptions> = {}): MockOptions => ({ ...defaultMockOptions, ...o });
 const chatBody: JsonObject = { model: 'mock-1', messages: [{ role: 'user', content: 'tell me something' }] };
 
-function call(o: { endpoint?: Endpoint; body?: JsonObject; stream?: boolean; includeUsage?: boolean; signal?: AbortSignal } = {}): ProviderCall {
-  return {
-    endpoint: o.endpoint ?? 'chat',
-    body: o.body ?? chatBody,
-    stream: o.stream ?? false,
-    includeUsage: o.includeUsage ?? false,
-    signal: o.signal ?? new AbortController().signal,
-    bodyText: null,
-    requestId: 'req-test',
-    timeouts: null,
-  };
-}
+/** A call with the chat body unless another is given (the shared builder in ../helpers.ts). */
+const call = (o: Partial<Parameters<typeof providerCall>[0]> = {}): ProviderCall => providerCall({ body: chatBody, ...o });
 
 async function asStream(p: Promise<unknown>): Promise<StreamResponse> {
   const r = (await p) as StreamResponse;
