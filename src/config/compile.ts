@@ -11,7 +11,7 @@ import { compileHttpProvider, type HttpProviderRuntime } from '../translate/http
 import type { BreakerConfig, BudgetConfig, Config, JwtConfig, LimitsConfig, ProviderConfig, QueueConfig, RetryConfig, RouteConfig, RoutingConfig, StrategyName, TargetConfig } from './schema.js';
 import type { HealthCheckConfig } from './schema.js';
 import { compileService, type CompiledService } from './services.js';
-import { PriceBook, type ModelPrice } from '../usage/prices.js';
+import { PriceBook, type ModelPrice } from '../tokens/prices.js';
 
 /** The built-in mock provider and catch-all route used when a config declares no routes. */
 export const DEFAULT_MOCK_PROVIDER = 'mock';

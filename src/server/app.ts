@@ -6,11 +6,11 @@ import type { Logger } from 'pino';
 import type { RuntimeConfig } from '../config/compile.js';
 import { SluiceError } from '../errors.js';
 import { EventBus } from '../observability/events.js';
-import { attachRequestLog } from '../observability/request-log.js';
+import { subscribeAll } from '../observability/subscribers.js';
 import { Metrics } from '../observability/metrics.js';
 import { lazyChildLogger } from '../observability/lazy-logger.js';
 import type { Tracing } from '../observability/tracing.js';
-import { Pipelines } from '../pipeline/pipelines.js';
+import { Pipelines } from '../exchange/pipelines.js';
 import { createAdapters } from '../providers/registry.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { UpstreamPools } from '../upstream/pools.js';
@@ -20,7 +20,6 @@ import cors from '@fastify/cors';
 import { legacyPgliteNotice, openDatabase, type Database } from '../db/index.js';
 import { AdmitStage, type RejectionEvent } from '../policies/admit/admit.js';
 import type { HttpContext } from '../http/context.js';
-import type { RequestContext } from '../pipeline/context.js';
 import { Guard } from '../policies/guard.js';
 import { MemoryResponseStore } from '../policies/cache/memory.js';
 import { RedisResponseStore, RemoteFlights } from '../policies/cache/redis.js';
@@ -38,8 +37,8 @@ import { trustFunction } from '../http/headers.js';
 import { registerHttpMetrics } from '../observability/http-metrics.js';
 import { registerAdminApi } from './admin.js';
 import { ReadRouter } from '../db/replicas.js';
-import { UsageWriter } from '../usage/writer.js';
-import { answeringPrice } from '../usage/prices.js';
+import { UsageWriter } from '../accounting/writer.js';
+import { answeringPrice } from '../tokens/prices.js';
 import { fromFastifyError } from './fastify-errors.js';
 import { registerOpenAISurface } from './openai.js';
 import { FastPath, clientIpFunction, serverFactory, trustProxyFunction } from './fast-path.js';
@@ -140,7 +139,6 @@ export class Gateway {
     const clock = options.clock ?? systemClock;
     const now = (): number => clock.monotonic();
     this.bus = new EventBus((err) => this.#logger.error({ err }, 'event listener failed'));
-    attachRequestLog(this.bus, this.#logger, { sampleRate: config.logging.sampleRate, random: options.random ?? Math.random });
     this.#tracing = config.tracing === null || resources.Tracing === null ? null : new resources.Tracing(config.tracing, this.bus, clock);
     this.#adapters = createAdapters(config.providers, this.#pools);
     for (const [name, provider] of Object.entries(config.providers)) {
@@ -166,11 +164,6 @@ export class Gateway {
     const jwt = config.auth.jwt === null ? null : new JwtVerifier(config.auth.jwt);
     const identifier = new Identifier(config.auth.required, this.keys, jwt, new Set(Object.keys(config.tiers)));
     const guard = new Guard(config.ipLimits, resources.store, identifier, (policy) => onReject({ route: '', policy }));
-    const settle = (ctx: RequestContext | HttpContext): void => {
-      ctx.settlement?.settle(ctx, (alert) => this.bus.emit('budget:alert', alert)).catch((err: unknown) => this.#logger.error({ err, reqId: ctx.id }, 'settling limits failed'));
-    };
-    this.bus.on('request:end', settle);
-    this.bus.on('http:end', settle);
     this.#services = new HttpServices({
       services: config.services,
       pools: this.#pools,
@@ -186,7 +179,8 @@ export class Gateway {
     });
     registerHttpMetrics(this.metrics.registry, this.bus, () => this.#services.runtimes);
     this.usage = config.usage.enabled && resources.db !== null ? new UsageWriter(config.usage, resources.db, config.prices, clock, this.#logger) : null;
-    if (this.usage !== null) this.bus.on('request:end', this.usage.record.bind(this.usage));
+    // The request log, settlement and usage records subscribe to finished requests' summaries.
+    subscribeAll(this.bus, { logger: this.#logger, sampling: { sampleRate: config.logging.sampleRate, random: options.random ?? Math.random }, usage: this.usage });
     const db = resources.db;
     this.#dbCheck = db === null ? null : new PeriodicCheck(() => db.query('SELECT 1'), clock, config.state.checkMs);
     const status = storeStatus(resources.store);

@@ -10,9 +10,9 @@ import { startMockServer, type MockServer } from '../../src/mock/server.js';
 import { Writable } from 'node:stream';
 import { systemClock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { PriceBook } from '../../src/usage/prices.js';
-import { insertUsage, pruneUsage } from '../../src/usage/store.js';
-import { UsageWriter } from '../../src/usage/writer.js';
+import { PriceBook } from '../../src/tokens/prices.js';
+import { insertUsage, pruneUsage } from '../../src/accounting/store.js';
+import { UsageWriter } from '../../src/accounting/writer.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { driveLoad, storedIds, storedTotals } from '../helpers/usage.js';
 

@@ -38,6 +38,8 @@ export class Pipelines {
       const route = this.table.match(model);
       return route === null ? null : (this.#runtimes.get(route) ?? null);
     };
+    // Upstream attempts are kept for the request's summary only when traces are made of them.
+    const recordAttempts = config.tracing !== null;
     for (const route of config.routes) {
       // Identification runs before routing (Guard); admit, cache and dispatch follow.
       // Absent stages are not in the chain at all.
@@ -45,7 +47,7 @@ export class Pipelines {
       if (deps.admit !== null) stages.push(deps.admit(route));
       const cache = deps.cache(route);
       if (cache !== null) stages.push(cache);
-      stages.push(new DispatchStage(this.#runtimes.get(route)!, fallbackFor, deps.clock, config.redactor, deps.random));
+      stages.push(new DispatchStage(this.#runtimes.get(route)!, fallbackFor, deps.clock, config.redactor, deps.random, recordAttempts));
       this.#chains.set(route, compose(stages));
     }
   }
