@@ -10,8 +10,9 @@ import type { Endpoint, JsonObject, ProviderResponse, Usage } from '../providers
 import { Cancellation } from '../lib/cancel.js';
 
 /**
- * What admission (limits, budgets) and its settlement read and write. Model requests and
- * HTTP-route requests both carry it, so one admit stage serves both kinds of route.
+ * The admit stage's view of the exchange: what it reads, and (not readonly) its own result.
+ * Model requests and HTTP-route requests both carry it, so one admit stage serves both kinds
+ * of route. Settlement reads the request's summary once it ended (SettlementInputs).
  */
 export interface AdmissionContext {
   readonly principal: Principal;
@@ -26,9 +27,6 @@ export interface AdmissionContext {
   priority: number;
   settlement: Settlement | null;
   responseHeaders: Record<string, string> | null;
-  readonly usage: Usage | null;
-  /** What answered, for its price; null when nothing priced answered. */
-  readonly target: { readonly price: { readonly input: number; readonly output: number } | null; readonly model: string | null } | null;
 }
 
 /**

@@ -191,7 +191,7 @@ export class DispatchStage implements Stage {
       if (this.#recordAttempts) ctx.recordAttempt(target.config, started, this.#clock.monotonic(), null);
       return response;
     }
-    const tracked = new TrackedStream(response, (verdict, usage) => admission.finish(verdict, usage?.totalTokens), () => ctx.clientGone, this.#redactor);
+    const tracked = new TrackedStream(response, admission, ctx, this.#redactor);
     try {
       await tracked.prime();
     } catch (err) {

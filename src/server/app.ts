@@ -18,7 +18,7 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { HealthChecker } from '../routing/health.js';
 import cors from '@fastify/cors';
 import { legacyPgliteNotice, openDatabase, type Database } from '../db/index.js';
-import { AdmitStage, type RejectionEvent } from '../policies/admit/admit.js';
+import { AdmitStage } from '../policies/admit/admit.js';
 import type { HttpContext } from '../http/context.js';
 import { Guard } from '../policies/guard.js';
 import { MemoryResponseStore } from '../policies/cache/memory.js';
@@ -147,14 +147,13 @@ export class Gateway {
       const probe = adapter.probe.bind(adapter);
       this.#health.set(name, new HealthChecker(name, provider.healthCheck, probe, clock, (t) => this.bus.emit('health:transition', t)));
     }
-    const onReject = (e: RejectionEvent): void => this.bus.emit('limit:rejected', e);
     const cache = (this.#cache = config.routes.some((r) => r.cache !== null) || config.services.some((s) => s.cache !== null) ? createCacheRuntime(config, clock, this.#adapters) : null);
     this.#pipelines = new Pipelines(config, {
       adapters: this.#adapters,
       health: this.#health,
       clock,
-      onBreakerTransition: (e) => this.bus.emit('breaker:transition', e),
-      admit: admits(config) ? (route) => new AdmitStage(route, config.tiers, resources.store, clock, onReject, config.prices) : null,
+      events: this.bus,
+      admit: admits(config) ? (route) => new AdmitStage(route, config.tiers, resources.store, clock, this.bus, config.prices) : null,
       cache: (route) => (route.cache === null || cache === null ? null : new CacheStage(route, route.cache, cache)),
       ...(options.random === undefined ? {} : { random: options.random }),
     });
@@ -163,14 +162,14 @@ export class Gateway {
     this.keys = new KeyRegistry(config.keys, resources.db, clock, config.auth.keyCacheTtlMs);
     const jwt = config.auth.jwt === null ? null : new JwtVerifier(config.auth.jwt);
     const identifier = new Identifier(config.auth.required, this.keys, jwt, new Set(Object.keys(config.tiers)));
-    const guard = new Guard(config.ipLimits, resources.store, identifier, (policy) => onReject({ route: '', policy }));
+    const guard = new Guard(config.ipLimits, resources.store, identifier, (policy) => this.bus.emit('limit:rejected', { route: '', policy }));
     this.#services = new HttpServices({
       services: config.services,
       pools: this.#pools,
       clock,
       random: options.random ?? Math.random,
       guard,
-      admit: admits(config) ? (svc) => new AdmitStage<HttpContext>({ name: svc.name, limits: svc.limits, queue: { priorityHeader: false }, targets: [] }, config.tiers, resources.store, clock, onReject, config.prices) : null,
+      admit: admits(config) ? (svc) => new AdmitStage<HttpContext>({ name: svc.name, limits: svc.limits, queue: { priorityHeader: false }, targets: [] }, config.tiers, resources.store, clock, this.bus, config.prices) : null,
       cache: (svc) => (svc.cache === null || cache === null ? null : new HttpCacheStage(svc, svc.cache, cache)),
       bus: this.bus,
       trusted: trustFunction(config.server.trustProxy),

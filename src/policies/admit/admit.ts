@@ -19,6 +19,11 @@ import type { Principal } from '../../exchange/principal.js';
 /** A concurrency slot not released within this time (a crashed instance) expires. */
 const CONCURRENCY_LEASE_MS = 15 * 60_000;
 
+/** Where refusals are published: the gateway's event bus (declared here so policies need not import it). */
+export interface RejectionSink {
+  emit(event: 'limit:rejected', e: RejectionEvent): void;
+}
+
 export interface RejectionEvent {
   readonly route: string;
   readonly policy: string;
@@ -102,7 +107,7 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
   readonly #tiers: Readonly<Record<string, TierRuntime>>;
   readonly #store: StateStore;
   readonly #clock: Clock;
-  readonly #onReject: (e: RejectionEvent) => void;
+  readonly #events: RejectionSink;
   readonly #globs = new Map<string, RegExp>();
   readonly #estimatePrice: Price | null;
   readonly #plans = new WeakMap<Principal, PrincipalPlan>();
@@ -110,13 +115,13 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
   /** The price of what answered, for settling the budget when the request ends. */
   readonly #priceOf: (finished: SettlementInputs) => Price | null;
 
-  constructor(route: AdmitRoute, tiers: Readonly<Record<string, TierRuntime>>, store: StateStore, clock: Clock, onReject: (e: RejectionEvent) => void, prices: PriceBook) {
+  constructor(route: AdmitRoute, tiers: Readonly<Record<string, TierRuntime>>, store: StateStore, clock: Clock, events: RejectionSink, prices: PriceBook) {
     this.#route = route;
     this.#tiers = tiers;
     this.#store = store;
     this.#clock = clock;
-    this.#onReject = onReject;
-    this.#reject = (policy) => this.#onReject({ route: route.name, policy });
+    this.#events = events;
+    this.#reject = (policy) => this.#events.emit('limit:rejected', { route: route.name, policy });
     // Budgets reserve at the dearest target's price: the real cost is charged afterwards.
     this.#estimatePrice = route.targets.reduce<Price | null>((max, t) => {
       const p = t.price;
