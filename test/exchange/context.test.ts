@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RequestContext, type AdmissionContext, type CacheView, type DispatchView } from '../../src/exchange/context.js';
+import { ANONYMOUS } from '../../src/exchange/principal.js';
 import { compiledRoute } from '../helpers/routes.js';
 
 const route = compiledRoute('r', ['m'], ['m-1']);
@@ -20,7 +21,7 @@ export function dispatchWritesOnlyItsOwn(ctx: DispatchView): void {
   // @ts-expect-error the answer as sent is respond's
   ctx.status = 200;
   // @ts-expect-error who the request is for is identify's
-  ctx.principal = ctx.principal;
+  ctx.principal = ANONYMOUS;
 }
 
 export function cacheWritesOnlyItsOwn(ctx: CacheView): void {
@@ -36,7 +37,7 @@ export function admitWritesOnlyItsOwn(ctx: AdmissionContext): void {
   ctx.priority = 1;
   ctx.settlement = null;
   // @ts-expect-error identify's result
-  ctx.principal = ctx.principal;
+  ctx.principal = ANONYMOUS;
   // @ts-expect-error what the client asked for is the edge's
   ctx.requestedPriority = 1;
 }
