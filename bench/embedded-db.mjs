@@ -101,7 +101,7 @@ function record(i, at) {
 
 async function insertCost() {
   const { openDatabase } = await import(join(root, 'dist/src/db/index.js'));
-  const { insertUsage } = await import(join(root, 'dist/src/usage/store.js'));
+  const { insertUsage } = await import(join(root, 'dist/src/accounting/store.js'));
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-embedded-'));
   const db = await openDatabase({ url: null, dataDir: join(dir, 'data'), poolSize: 1, statementTimeoutMs: 60_000 });
   const at = Date.now();

@@ -14,7 +14,8 @@ import { Redactor } from '../src/lib/redactor.js';
 import { EventBus } from '../src/observability/events.js';
 import { createLogger } from '../src/observability/logger.js';
 import { attachRequestLog } from '../src/observability/request-log.js';
-import { RequestContext } from '../src/pipeline/context.js';
+import { RequestContext } from '../src/exchange/context.js';
+import { summarize } from '../src/exchange/summary.js';
 
 const ITERATIONS = 20_000;
 const ROUNDS = 5;
@@ -54,7 +55,7 @@ const sink = new Writable({ write: (_chunk, _enc, cb) => cb() });
 for (const [name, redactor] of [['request log line, logger without scrubbing', undefined], ['request log line, logger with scrubbing (current)', config.redactor]] as const) {
   const bus = new EventBus();
   attachRequestLog(bus, createLogger('info', sink, redactor), { sampleRate: 1, random: Math.random });
-  results.push({ case: name, ns: time(() => bus.emit('request:end', ctx)) });
+  results.push({ case: name, ns: time(() => bus.emit('request:end', summarize(ctx))) });
 }
 
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average ${os.loadavg()[0]!.toFixed(1)}`;

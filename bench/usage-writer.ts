@@ -17,8 +17,9 @@ import { compileConfig, type UsageRuntime } from '../src/config/compile.js';
 import { validateConfig } from '../src/config/load.js';
 import { openDatabase } from '../src/db/index.js';
 import { systemClock } from '../src/lib/clock.js';
-import { RequestContext } from '../src/pipeline/context.js';
-import { UsageWriter } from '../src/usage/writer.js';
+import { RequestContext } from '../src/exchange/context.js';
+import { summarize, type RequestSummary } from '../src/exchange/summary.js';
+import { UsageWriter } from '../src/accounting/writer.js';
 import { startGateway, type TestGateway } from '../test/helpers/gateway.js';
 import { startPostgres } from '../test/helpers/postgres.js';
 
@@ -36,14 +37,14 @@ const route = config.routes[0]!;
 const logger = pino({ level: 'silent' });
 
 /** A finished request as the gateway would publish it. */
-function context(i: number): RequestContext {
+function context(i: number): RequestSummary {
   const ctx = new RequestContext(`bench-${Date.now()}-${i}`, 'chat', { model: 'mock-1', messages: [{ role: 'user', content: 'hello' }] }, route, 0);
   ctx.target = route.targets[0]!;
   ctx.status = 200;
   ctx.firstByteAt = 3;
   ctx.endedAt = 5;
   ctx.usage = { promptTokens: 12, cachedPromptTokens: 0, completionTokens: 30, totalTokens: 42 };
-  return ctx;
+  return summarize(ctx);
 }
 
 function options(batchSize: number, fsync: UsageRuntime['fsync'], dir: string): UsageRuntime {

@@ -6,7 +6,7 @@ import type { CallTimeouts } from '../providers/types.js';
 import { compileProvider, type ProviderConfig, type ProviderRuntime } from '../providers/catalog.js';
 import type { BreakerConfig, BudgetConfig, Config, JwtConfig, LimitsConfig, QueueConfig, RetryConfig, RouteConfig, RoutingConfig, StrategyName, TargetConfig } from './schema.js';
 import { compileService, type CompiledService } from './services.js';
-import { PriceBook, type ModelPrice } from '../usage/prices.js';
+import { PriceBook, type ModelPrice } from '../tokens/prices.js';
 
 /** The built-in mock provider and catch-all route used when a config declares no routes. */
 export const DEFAULT_MOCK_PROVIDER = 'mock';

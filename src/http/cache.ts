@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { CompiledService, ServiceCache } from '../config/services.js';
-import type { Next, Stage } from '../pipeline/compose.js';
+import type { Next, Stage } from '../exchange/compose.js';
 import { cacheControl } from '../policies/cache/cache-control.js';
 import type { CacheEntry } from '../policies/cache/entry.js';
 import { Flight } from '../policies/cache/flight.js';

@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { CompiledService } from '../config/services.js';
 import type { ErrorCode } from '../errors.js';
-import type { AdmissionContext } from '../pipeline/context.js';
-import type { Settlement } from '../policies/admit/settlement.js';
-import { ANONYMOUS, type Principal } from '../policies/identify/principal.js';
+import type { AdmissionContext } from '../exchange/context.js';
+import type { Settlement } from '../exchange/results.js';
+import { ANONYMOUS, type Principal } from '../exchange/principal.js';
 import type { JsonObject } from '../providers/types.js';
 
 const EMPTY_BODY: JsonObject = Object.freeze({});

@@ -5,7 +5,7 @@ import type { Dispatcher, Pool } from 'undici';
 import type { RetryBudget } from '../routing/retry.js';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
-import type { Next, Stage } from '../pipeline/compose.js';
+import type { Next, Stage } from '../exchange/compose.js';
 import { isTransportError } from '../routing/outcome.js';
 import { mapUpstreamError } from '../upstream/errors.js';
 import type { Balancer } from './balancer.js';

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from '
 import { BlockList } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { credentialHeader } from '../policies/identify/identifier.js';
-import type { Principal } from '../policies/identify/principal.js';
+import type { Principal } from '../exchange/principal.js';
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) are about one connection and are never forwarded, nor

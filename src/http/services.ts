@@ -7,9 +7,10 @@ import type { CompiledService } from '../config/services.js';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { EventBus } from '../observability/events.js';
-import { cancelWhenClientLeaves } from '../pipeline/client-gone.js';
+import { cancelWhenClientLeaves } from '../exchange/client-gone.js';
 import { clientClosed, logInternal, writeErrorBody } from '../server/respond.js';
-import { compose, type Next, type Stage } from '../pipeline/compose.js';
+import { compose, type Next, type Stage } from '../exchange/compose.js';
+import { summarizeService } from '../exchange/summary.js';
 import type { Guard, GuardScope } from '../policies/guard.js';
 import type { UpstreamPools } from '../upstream/pools.js';
 import { RetryBudget } from '../routing/retry.js';
@@ -170,7 +171,7 @@ export class HttpServices {
       }
     }
     ctx.endedAt = this.#deps.now();
-    this.#deps.bus.emit('http:end', ctx);
+    this.#deps.bus.emit('http:end', summarizeService(ctx));
   }
 
   /** The server's 'upgrade' event: WebSocket (or other) upgrades pass through to an instance. */

@@ -7,7 +7,7 @@ import type { Guard } from '../policies/guard.js';
 import { logInternal } from '../server/respond.js';
 import { mapUpstreamError } from '../upstream/errors.js';
 import { credentialToStrip, rewritePath, upstreamHeaders } from './headers.js';
-import type { Principal } from '../policies/identify/principal.js';
+import type { Principal } from '../exchange/principal.js';
 import type { ServiceRuntime } from './services.js';
 
 export interface UpgradeDeps {

@@ -59,7 +59,7 @@ export function registerHttpMetrics(registry: Registry, bus: EventBus, services:
     },
   });
   bus.on('http:end', (ctx) => {
-    const service = ctx.service.name;
+    const service = ctx.service;
     const instance = ctx.instance ?? '';
     // Per-label-set cells, not prom-client's per-call label hashing (see series.ts).
     const status = String(ctx.status);

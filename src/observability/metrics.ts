@@ -1,10 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RouteRuntime } from '../routing/route-runtime.js';
-import type { RequestContext } from '../pipeline/context.js';
+import type { RequestSummary } from '../exchange/summary.js';
 import type { EventBus } from './events.js';
 import type { StoreStats } from '../policies/cache/store.js';
-import { costUsd } from '../usage/cost.js';
-import type { ModelPrice } from '../usage/prices.js';
+import { costUsd } from '../tokens/cost.js';
+import type { ModelPrice } from '../tokens/prices.js';
 import { SeriesCounter, SeriesHistogram, type CounterCell, type HistogramCell } from './series.js';
 
 /** Latency buckets in seconds: fine below 50 ms where gateway overhead lives, coarse above. */
@@ -50,10 +50,10 @@ export class Metrics {
   readonly #queueWait: Histogram<'route'>;
   readonly #breakerTransitions: Counter<'route' | 'target' | 'to'>;
 
-  readonly #priceOf: (ctx: RequestContext) => ModelPrice | null;
+  readonly #priceOf: (ctx: RequestSummary) => ModelPrice | null;
 
   /** `priceOf` gives the price of what answered a request, for the cost counter. */
-  constructor(bus: EventBus, routes: () => Iterable<RouteRuntime> = () => [], priceOf: (ctx: RequestContext) => ModelPrice | null = () => null) {
+  constructor(bus: EventBus, routes: () => Iterable<RouteRuntime> = () => [], priceOf: (ctx: RequestSummary) => ModelPrice | null = () => null) {
     this.#priceOf = priceOf;
     collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
     const requestLabels: RequestLabel[] = ['endpoint', 'route', 'provider', 'model'];
@@ -164,7 +164,7 @@ export class Metrics {
     });
     // HTTP services count under their name: one metric for every cache.
     bus.on('http:end', (ctx) => {
-      if (ctx.cacheResult !== null) cacheResults.cell(`${ctx.service.name}\u0001${ctx.cacheResult}`, { route: ctx.service.name, result: ctx.cacheResult }).pending++;
+      if (ctx.cacheResult !== null) cacheResults.cell(`${ctx.service}\u0001${ctx.cacheResult}`, { route: ctx.service, result: ctx.cacheResult }).pending++;
     });
     bus.on('limit:rejected', (e) => rejections.inc({ route: e.route, policy: e.policy }));
     bus.on('budget:alert', (a) => budgetAlerts.inc({ period: a.period }));
@@ -172,7 +172,7 @@ export class Metrics {
     bus.on('breaker:transition', (e) => this.#breakerTransitions.inc({ route: e.route, target: e.target, to: e.to }));
   }
 
-  #record(ctx: RequestContext): void {
+  #record(ctx: RequestSummary): void {
     const route = ctx.route.name;
     const provider = ctx.target?.provider ?? '';
     const model = modelLabel(ctx);
@@ -283,7 +283,7 @@ export class Metrics {
  * cannot grow the label set. A target that passes the client's model through reports it
  * only when the route (or the fallback that answered) names it exactly; otherwise "*".
  */
-function modelLabel(ctx: RequestContext): string {
+function modelLabel(ctx: RequestSummary): string {
   const t = ctx.target;
   if (t === null) return '';
   if (t.model !== null) return t.model;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { RequestContext } from '../pipeline/context.js';
+import type { RequestSummary } from '../exchange/summary.js';
 import type { EventBus } from './events.js';
 
 /** Which request lines are written: all failures, and this share of successes. */
@@ -10,7 +10,7 @@ export interface RequestLogSampling {
 }
 
 /** Failures are always logged, whatever the sample rate: they are what an operator looks for. */
-function failed(ctx: RequestContext): boolean {
+function failed(ctx: RequestSummary): boolean {
   return ctx.errorCode !== null || ctx.status >= 400;
 }
 
@@ -51,7 +51,7 @@ export function attachRequestLog(bus: EventBus, logger: Logger, sampling: Reques
     logger.info(
       {
         reqId: ctx.id,
-        service: ctx.service.name,
+        service: ctx.service,
         method: ctx.method,
         path: ctx.url.split('?', 1)[0],
         instance: ctx.instance,

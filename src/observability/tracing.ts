@@ -1,4 +1,3 @@
-import diagnostics from 'node:diagnostics_channel';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, defaultTextMapGetter, trace, type Attributes, type Context, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -6,8 +5,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import type { TracingRuntime } from '../config/compile.js';
 import type { Clock } from '../lib/clock.js';
-import type { RequestContext } from '../pipeline/context.js';
-import { upstreamAttempts, type UpstreamAttempt } from '../routing/attempts.js';
+import type { RequestSummary, UpstreamAttempt } from '../exchange/summary.js';
 import type { EventBus } from './events.js';
 
 const operation = { chat: 'chat', completions: 'text_completion', embeddings: 'embeddings' } as const;
@@ -15,8 +13,8 @@ const operation = { chat: 'chat', completions: 'text_completion', embeddings: 'e
 /**
  * OpenTelemetry traces, exported over OTLP/HTTP: one SERVER span per request and one CLIENT
  * span per upstream attempt under it (retries and fallbacks included). Spans are built when
- * the request ends, from the times the context and the attempts recorded, so the request path
- * carries no tracing code. A caller's `traceparent` makes the request span its child.
+ * the request ends, from the times and attempts its summary holds (dispatch keeps the
+ * attempts only while tracing is on), so the request path carries no tracing code. A caller's `traceparent` makes the request span its child.
  *
  * Loaded with a dynamic import only when `tracing.endpoint` is set: with tracing off, none of
  * the SDK is loaded.
@@ -26,14 +24,8 @@ export class Tracing {
   readonly #tracer: Tracer;
   readonly #clock: Clock;
   readonly #propagator = new W3CTraceContextPropagator();
-  /** Attempts of requests still running; a context that never ends here is collected with it. */
-  readonly #attempts = new WeakMap<RequestContext, UpstreamAttempt[]>();
-  readonly #onAttempt = (message: unknown): void => {
-    const a = message as UpstreamAttempt;
-    const list = this.#attempts.get(a.ctx);
-    if (list === undefined) this.#attempts.set(a.ctx, [a]);
-    else list.push(a);
-  };
+  /** Whether request ends still become spans (until shutdown). */
+  #listening = true;
 
   constructor(config: TracingRuntime, bus: EventBus, clock: Clock) {
     this.#clock = clock;
@@ -44,18 +36,18 @@ export class Tracing {
       spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: config.endpoint, headers }))],
     });
     this.#tracer = this.#provider.getTracer('sluice');
-    // Process-wide channel: with several gateways in one process each keeps only the attempts
-    // of the requests its own bus ends.
-    diagnostics.subscribe(upstreamAttempts.name, this.#onAttempt);
-    bus.on('request:end', (ctx) => this.#record(ctx));
+    bus.on('request:end', (s) => {
+      if (this.#listening) this.#record(s);
+    });
   }
 
-  #record(ctx: RequestContext): void {
-    const attempts = this.#attempts.get(ctx) ?? [];
-    this.#attempts.delete(ctx);
-    // Contexts carry monotonic times; spans want wall-clock ones.
+  #record(ctx: RequestSummary): void {
+    // Summaries carry monotonic times; spans want wall-clock ones.
     const toEpoch = this.#clock.now() - this.#clock.monotonic();
-    const parent = this.#propagator.extract(ROOT_CONTEXT, ctx.headers, defaultTextMapGetter);
+    const carrier: Record<string, string> = {};
+    if (ctx.traceparent !== null) carrier.traceparent = ctx.traceparent;
+    if (ctx.tracestate !== null) carrier.tracestate = ctx.tracestate;
+    const parent = this.#propagator.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter);
     const attributes: Attributes = {
       'sluice.request_id': ctx.id,
       'sluice.route': ctx.route.name,
@@ -79,26 +71,26 @@ export class Tracing {
     const span = this.#tracer.startSpan(`${operation[ctx.endpoint]} ${ctx.route.name}`, { kind: SpanKind.SERVER, startTime: toEpoch + ctx.startedAt, attributes }, parent);
     if (ctx.errorCode !== null) span.setStatus({ code: SpanStatusCode.ERROR, message: ctx.errorCode });
     const inRequest = trace.setSpan(parent, span);
-    for (const a of attempts) this.#recordAttempt(a, inRequest, toEpoch);
+    for (const a of ctx.attempts) this.#recordAttempt(ctx, a, inRequest, toEpoch);
     span.end(toEpoch + ctx.endedAt);
   }
 
-  #recordAttempt(a: UpstreamAttempt, parent: Context, toEpoch: number): void {
-    const model = a.target.model ?? a.ctx.model;
+  #recordAttempt(ctx: RequestSummary, a: UpstreamAttempt, parent: Context, toEpoch: number): void {
+    const model = a.target.model ?? ctx.model;
     const attributes: Attributes = { 'gen_ai.provider.name': a.target.provider, 'gen_ai.request.model': model, 'sluice.target': `${a.target.provider}/${a.target.model ?? '*'}` };
     if (a.error !== null) {
       attributes['error.type'] = a.error.code;
       // The upstream's own status, when it answered with an error (not the gateway's 502/504).
       if (a.error.code === 'SLUICE_ERR_UPSTREAM_STATUS') attributes['http.response.status_code'] = a.error.status;
     }
-    const span = this.#tracer.startSpan(`${operation[a.ctx.endpoint]} ${model}`, { kind: SpanKind.CLIENT, startTime: toEpoch + a.startedAt, attributes }, parent);
+    const span = this.#tracer.startSpan(`${operation[ctx.endpoint]} ${model}`, { kind: SpanKind.CLIENT, startTime: toEpoch + a.startedAt, attributes }, parent);
     if (a.error !== null) span.setStatus({ code: SpanStatusCode.ERROR, message: a.error.message });
     span.end(toEpoch + a.endedAt);
   }
 
   /** Stops listening and exports what is buffered. */
   async shutdown(): Promise<void> {
-    diagnostics.unsubscribe(upstreamAttempts.name, this.#onAttempt);
+    this.#listening = false;
     await this.#provider.shutdown();
   }
 }

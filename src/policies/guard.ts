@@ -4,7 +4,7 @@ import type { StateStore } from '../stores/types.js';
 import { consumeAll } from './admit/admit.js';
 import { rulesFor } from './admit/rules.js';
 import type { Identifier } from './identify/identifier.js';
-import type { Principal } from './identify/principal.js';
+import type { Principal } from '../exchange/principal.js';
 
 /**
  * What runs before a request is routed: the client IP's limits, then identification. IP

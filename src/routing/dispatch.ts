@@ -1,13 +1,11 @@
-import type { CompiledTarget } from '../config/compile.js';
 import { SluiceError, toSluiceError } from '../errors.js';
 import { delay, type Clock } from '../lib/clock.js';
 import type { Redactor } from '../lib/redactor.js';
 import { redactError } from '../upstream/errors.js';
-import type { Next, Stage } from '../pipeline/compose.js';
-import type { RequestContext } from '../pipeline/context.js';
+import type { Next, Stage } from '../exchange/compose.js';
+import type { DispatchView, RequestContext } from '../exchange/context.js';
 import type { JsonObject, ProviderResponse } from '../providers/types.js';
-import { declaredMaxTokens } from '../usage/estimate.js';
-import { upstreamAttempts, type UpstreamAttempt } from './attempts.js';
+import { declaredMaxTokens } from '../tokens/estimate.js';
 import { CapacityError } from './capacity.js';
 import { isRetryable, retryAfterOf, verdictOf } from './outcome.js';
 import { backoffMs, parseRetryAfter } from './retry.js';
@@ -40,16 +38,21 @@ export class DispatchStage implements Stage {
   readonly #clock: Clock;
   readonly #redactor: Redactor;
   readonly #random: () => number;
+  /** Whether each upstream attempt is kept on the request for its summary (tracing is on). */
+  readonly #recordAttempts: boolean;
 
-  constructor(rt: RouteRuntime, fallbacks: (model: string) => RouteRuntime | null, clock: Clock, redactor: Redactor, random: () => number = Math.random) {
+  constructor(rt: RouteRuntime, fallbacks: (model: string) => RouteRuntime | null, clock: Clock, redactor: Redactor, random: () => number = Math.random, recordAttempts = false) {
     this.#rt = rt;
     this.#fallbacks = fallbacks;
     this.#clock = clock;
     this.#redactor = redactor;
     this.#random = random;
+    this.#recordAttempts = recordAttempts;
   }
 
-  async run(ctx: RequestContext, next: Next): Promise<void> {
+  async run(exchange: RequestContext, next: Next): Promise<void> {
+    // Dispatch writes only its own result (DispatchView); the whole exchange goes on to `next`.
+    const ctx: DispatchView = exchange;
     const route = this.#rt.route;
     if (route.totalTimeoutMs !== null) ctx.armDeadline(this.#clock, route.totalTimeoutMs);
     const promptTokens = ctx.estimatedPromptTokens;
@@ -57,7 +60,7 @@ export class DispatchStage implements Stage {
     let lastError: SluiceError;
     try {
       ctx.response = await this.#tryRoute(ctx, { rt: this.#rt, body: ctx.body, promptTokens, maxTokens });
-      return await next(ctx);
+      return await next(exchange);
     } catch (err) {
       lastError = toSluiceError(err);
     }
@@ -70,7 +73,7 @@ export class DispatchStage implements Stage {
       try {
         ctx.response = await this.#tryRoute(ctx, { rt, body: { ...ctx.body, model }, promptTokens, maxTokens });
         ctx.fallbackModel = model;
-        return await next(ctx);
+        return await next(exchange);
       } catch (err) {
         lastError = toSluiceError(err);
       }
@@ -79,7 +82,7 @@ export class DispatchStage implements Stage {
   }
 
   /** Attempts on one route's targets, retrying as its policy allows. */
-  async #tryRoute(ctx: RequestContext, t: RouteTry): Promise<ProviderResponse> {
+  async #tryRoute(ctx: DispatchView, t: RouteTry): Promise<ProviderResponse> {
     const { rt } = t;
     const policy = rt.route.retry;
     rt.budget.recordRequest();
@@ -115,7 +118,7 @@ export class DispatchStage implements Stage {
    * Picks a target in rotation with free capacity, preferring ones not tried yet. When every
    * such target is saturated, waits in the strategy's first choice's admission queue.
    */
-  async #choose(ctx: RequestContext, t: RouteTry, tried: readonly TargetState[]): Promise<Admission> {
+  async #choose(ctx: DispatchView, t: RouteTry, tried: readonly TargetState[]): Promise<Admission> {
     const { rt } = t;
     const now = this.#clock.monotonic();
     let candidates = rt.targets.filter((c) => c.available(now));
@@ -137,7 +140,7 @@ export class DispatchStage implements Stage {
     throw noTarget(rt, rt.targets.map((c) => c.backInMs(now)));
   }
 
-  async #queue(ctx: RequestContext, t: RouteTry, target: TargetState): Promise<Admission> {
+  async #queue(ctx: DispatchView, t: RouteTry, target: TargetState): Promise<Admission> {
     const started = this.#clock.monotonic();
     let admission: Admission | null;
     try {
@@ -155,7 +158,7 @@ export class DispatchStage implements Stage {
   }
 
   /** One call to one target; the admission is held until the answer is complete. */
-  async #attempt(ctx: RequestContext, t: RouteTry, admission: Admission): Promise<ProviderResponse> {
+  async #attempt(ctx: DispatchView, t: RouteTry, admission: Admission): Promise<ProviderResponse> {
     const target = admission.target;
     ctx.target = target.config;
     const model = target.config.model;
@@ -178,7 +181,7 @@ export class DispatchStage implements Stage {
       // scrubbed once, before retries, fallbacks, clients, logs and traces see the error.
       const e = ctx.abortedError() ?? redactError(toSluiceError(err), this.#redactor);
       admission.finish(ctx.clientGone ? 'neutral' : verdictOf(e));
-      if (upstreamAttempts.hasSubscribers) this.#publish(ctx, target.config, started, e);
+      if (this.#recordAttempts) ctx.recordAttempt(target.config, started, this.#clock.monotonic(), e);
       throw e;
     }
     const upstreamMs = this.#clock.monotonic() - started;
@@ -186,26 +189,21 @@ export class DispatchStage implements Stage {
       target.observeLatency(upstreamMs);
       ctx.upstreamMs = upstreamMs;
       admission.finish('success', response.usage?.totalTokens);
-      if (upstreamAttempts.hasSubscribers) this.#publish(ctx, target.config, started, null);
+      if (this.#recordAttempts) ctx.recordAttempt(target.config, started, this.#clock.monotonic(), null);
       return response;
     }
-    const tracked = new TrackedStream(response, (verdict, usage) => admission.finish(verdict, usage?.totalTokens), () => ctx.clientGone, this.#redactor);
+    const tracked = new TrackedStream(response, admission, ctx, this.#redactor);
     try {
       await tracked.prime();
     } catch (err) {
-      if (upstreamAttempts.hasSubscribers) this.#publish(ctx, target.config, started, ctx.abortedError() ?? toSluiceError(err));
+      if (this.#recordAttempts) ctx.recordAttempt(target.config, started, this.#clock.monotonic(), ctx.abortedError() ?? toSluiceError(err));
       throw err;
     }
     // Set only once the stream is primed: an attempt that fails here is retried, not answering.
     ctx.upstreamMs = upstreamMs;
     target.observeLatency(this.#clock.monotonic() - started);
-    if (upstreamAttempts.hasSubscribers) this.#publish(ctx, target.config, started, null);
+    if (this.#recordAttempts) ctx.recordAttempt(target.config, started, this.#clock.monotonic(), null);
     return tracked;
-  }
-
-  #publish(ctx: RequestContext, target: CompiledTarget, startedAt: number, error: SluiceError | null): void {
-    const attempt: UpstreamAttempt = { ctx, target, startedAt, endedAt: this.#clock.monotonic(), error };
-    upstreamAttempts.publish(attempt);
   }
 }
 

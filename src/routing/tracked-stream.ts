@@ -4,6 +4,16 @@ import type { Redactor } from '../lib/redactor.js';
 import { redactError } from '../upstream/errors.js';
 import { verdictOf, type Verdict } from './outcome.js';
 
+/** The attempt's hold on its target (target-state's Admission), released once with the tokens used. */
+export interface AttemptHold {
+  finish(verdict: Verdict, actualTokens?: number): void;
+}
+
+/** The request the stream answers: whether its client left (then a failure is neutral). */
+export interface ClientState {
+  readonly clientGone: boolean;
+}
+
 /**
  * Wraps a provider stream so its attempt is settled exactly once, when the stream ends:
  * success when it completed, the error's verdict when it failed, neutral when the client
@@ -17,18 +27,19 @@ export class TrackedStream implements StreamResponse {
   readonly chunks: AsyncIterable<string>;
   readonly #inner: StreamResponse;
   readonly #iterator: AsyncIterator<string>;
-  readonly #settle: (verdict: Verdict, usage: Usage | null) => void;
-  readonly #clientGone: () => boolean;
+  readonly #hold: AttemptHold;
+  readonly #request: ClientState;
   readonly #redactor: Redactor;
   #first: IteratorResult<string> | null = null;
   #settled = false;
 
-  constructor(inner: StreamResponse, settle: (verdict: Verdict, usage: Usage | null) => void, clientGone: () => boolean, redactor: Redactor) {
+  /** Takes the hold and the request themselves, not closures over them: no allocation per stream for either. */
+  constructor(inner: StreamResponse, hold: AttemptHold, request: ClientState, redactor: Redactor) {
     this.status = inner.status;
     this.#inner = inner;
     this.#iterator = inner.chunks[Symbol.asyncIterator]();
-    this.#settle = settle;
-    this.#clientGone = clientGone;
+    this.#hold = hold;
+    this.#request = request;
     this.#redactor = redactor;
     this.chunks = this.#read();
   }
@@ -42,7 +53,7 @@ export class TrackedStream implements StreamResponse {
     try {
       this.#first = await this.#iterator.next();
     } catch (err) {
-      this.#finish(this.#clientGone() ? 'neutral' : verdictOf(toSluiceError(err)));
+      this.#finish(this.#request.clientGone ? 'neutral' : verdictOf(toSluiceError(err)));
       throw this.#redacted(err);
     }
     if (this.#first.done === true) this.#finish('success');
@@ -58,7 +69,7 @@ export class TrackedStream implements StreamResponse {
       }
       this.#finish('success');
     } catch (err) {
-      this.#finish(this.#clientGone() ? 'neutral' : verdictOf(toSluiceError(err)));
+      this.#finish(this.#request.clientGone ? 'neutral' : verdictOf(toSluiceError(err)));
       throw this.#redacted(err);
     } finally {
       // Left early (the consumer stopped reading): close the upstream and release the slot.
@@ -77,6 +88,6 @@ export class TrackedStream implements StreamResponse {
   #finish(verdict: Verdict): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.#settle(verdict, this.#inner.usage());
+    this.#hold.finish(verdict, this.#inner.usage()?.totalTokens);
   }
 }

@@ -4,7 +4,7 @@ import type { Reader } from '../db/replicas.js';
 import { SluiceError } from '../errors.js';
 import { describeIssue } from '../lib/zod-issue.js';
 import { formatPath } from '../config/load.js';
-import { DIMENSIONS, decodeCursor, listUsage, summarizeUsage, type Dimension, type UsageFilter } from '../usage/queries.js';
+import { DIMENSIONS, decodeCursor, listUsage, summarizeUsage, type Dimension, type UsageFilter } from '../accounting/queries.js';
 
 const dimensionNames = Object.keys(DIMENSIONS) as Dimension[];
 const instant = z.iso.datetime({ offset: true });

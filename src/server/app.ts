@@ -6,11 +6,11 @@ import type { Logger } from 'pino';
 import type { RuntimeConfig } from '../config/compile.js';
 import { SluiceError } from '../errors.js';
 import { EventBus } from '../observability/events.js';
-import { attachRequestLog } from '../observability/request-log.js';
+import { subscribeAll } from '../observability/subscribers.js';
 import { Metrics } from '../observability/metrics.js';
 import { lazyChildLogger } from '../observability/lazy-logger.js';
 import type { Tracing } from '../observability/tracing.js';
-import { Pipelines } from '../pipeline/pipelines.js';
+import { Pipelines } from '../exchange/pipelines.js';
 import { createAdapters } from '../providers/catalog.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { UpstreamPools } from '../upstream/pools.js';
@@ -18,9 +18,8 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { HealthChecker } from '../routing/health.js';
 import cors from '@fastify/cors';
 import { legacyPgliteNotice, openDatabase, type Database } from '../db/index.js';
-import { AdmitStage, type RejectionEvent } from '../policies/admit/admit.js';
+import { AdmitStage } from '../policies/admit/admit.js';
 import type { HttpContext } from '../http/context.js';
-import type { RequestContext } from '../pipeline/context.js';
 import { Guard } from '../policies/guard.js';
 import { MemoryResponseStore } from '../policies/cache/memory.js';
 import { RedisResponseStore, RemoteFlights } from '../policies/cache/redis.js';
@@ -38,8 +37,8 @@ import { trustFunction } from '../http/headers.js';
 import { registerHttpMetrics } from '../observability/http-metrics.js';
 import { registerAdminApi } from './admin.js';
 import { ReadRouter } from '../db/replicas.js';
-import { UsageWriter } from '../usage/writer.js';
-import { answeringPrice } from '../usage/prices.js';
+import { UsageWriter } from '../accounting/writer.js';
+import { answeringPrice } from '../tokens/prices.js';
 import { fromFastifyError } from './fastify-errors.js';
 import { registerOpenAISurface } from './openai.js';
 import { FastPath, clientIpFunction, serverFactory, trustProxyFunction } from './fast-path.js';
@@ -140,7 +139,6 @@ export class Gateway {
     const clock = options.clock ?? systemClock;
     const now = (): number => clock.monotonic();
     this.bus = new EventBus((err) => this.#logger.error({ err }, 'event listener failed'));
-    attachRequestLog(this.bus, this.#logger, { sampleRate: config.logging.sampleRate, random: options.random ?? Math.random });
     this.#tracing = config.tracing === null || resources.Tracing === null ? null : new resources.Tracing(config.tracing, this.bus, clock);
     this.#adapters = createAdapters(config.providers, this.#pools);
     for (const [name, provider] of Object.entries(config.providers)) {
@@ -149,14 +147,13 @@ export class Gateway {
       const probe = adapter.probe.bind(adapter);
       this.#health.set(name, new HealthChecker(name, provider.healthCheck, probe, clock, (t) => this.bus.emit('health:transition', t)));
     }
-    const onReject = (e: RejectionEvent): void => this.bus.emit('limit:rejected', e);
     const cache = (this.#cache = config.routes.some((r) => r.cache !== null) || config.services.some((s) => s.cache !== null) ? createCacheRuntime(config, clock, this.#adapters) : null);
     this.#pipelines = new Pipelines(config, {
       adapters: this.#adapters,
       health: this.#health,
       clock,
-      onBreakerTransition: (e) => this.bus.emit('breaker:transition', e),
-      admit: admits(config) ? (route) => new AdmitStage(route, config.tiers, resources.store, clock, onReject, config.prices) : null,
+      events: this.bus,
+      admit: admits(config) ? (route) => new AdmitStage(route, config.tiers, resources.store, clock, this.bus, config.prices) : null,
       cache: (route) => (route.cache === null || cache === null ? null : new CacheStage(route, route.cache, cache)),
       ...(options.random === undefined ? {} : { random: options.random }),
     });
@@ -165,19 +162,14 @@ export class Gateway {
     this.keys = new KeyRegistry(config.keys, resources.db, clock, config.auth.keyCacheTtlMs);
     const jwt = config.auth.jwt === null ? null : new JwtVerifier(config.auth.jwt);
     const identifier = new Identifier(config.auth.required, this.keys, jwt, new Set(Object.keys(config.tiers)));
-    const guard = new Guard(config.ipLimits, resources.store, identifier, (policy) => onReject({ route: '', policy }));
-    const settle = (ctx: RequestContext | HttpContext): void => {
-      ctx.settlement?.settle(ctx, (alert) => this.bus.emit('budget:alert', alert)).catch((err: unknown) => this.#logger.error({ err, reqId: ctx.id }, 'settling limits failed'));
-    };
-    this.bus.on('request:end', settle);
-    this.bus.on('http:end', settle);
+    const guard = new Guard(config.ipLimits, resources.store, identifier, (policy) => this.bus.emit('limit:rejected', { route: '', policy }));
     this.#services = new HttpServices({
       services: config.services,
       pools: this.#pools,
       clock,
       random: options.random ?? Math.random,
       guard,
-      admit: admits(config) ? (svc) => new AdmitStage<HttpContext>({ name: svc.name, limits: svc.limits, queue: { priorityHeader: false }, targets: [] }, config.tiers, resources.store, clock, onReject, config.prices) : null,
+      admit: admits(config) ? (svc) => new AdmitStage<HttpContext>({ name: svc.name, limits: svc.limits, queue: { priorityHeader: false }, targets: [] }, config.tiers, resources.store, clock, this.bus, config.prices) : null,
       cache: (svc) => (svc.cache === null || cache === null ? null : new HttpCacheStage(svc, svc.cache, cache)),
       bus: this.bus,
       trusted: trustFunction(config.server.trustProxy),
@@ -186,7 +178,8 @@ export class Gateway {
     });
     registerHttpMetrics(this.metrics.registry, this.bus, () => this.#services.runtimes);
     this.usage = config.usage.enabled && resources.db !== null ? new UsageWriter(config.usage, resources.db, config.prices, clock, this.#logger) : null;
-    if (this.usage !== null) this.bus.on('request:end', this.usage.record.bind(this.usage));
+    // The request log, settlement and usage records subscribe to finished requests' summaries.
+    subscribeAll(this.bus, { logger: this.#logger, sampling: { sampleRate: config.logging.sampleRate, random: options.random ?? Math.random }, usage: this.usage });
     const db = resources.db;
     this.#dbCheck = db === null ? null : new PeriodicCheck(() => db.query('SELECT 1'), clock, config.state.checkMs);
     const status = storeStatus(resources.store);

@@ -1,5 +1,5 @@
 import type { SluiceError } from '../errors.js';
-import type { RequestContext } from '../pipeline/context.js';
+import type { RequestContext } from '../exchange/context.js';
 import type { Endpoint, JsonObject } from '../providers/types.js';
 
 /** Writes a stream's frames in one client schema. One instance per stream (it may keep state). */

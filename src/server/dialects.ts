@@ -1,5 +1,5 @@
 import type { SluiceError } from '../errors.js';
-import type { RequestContext } from '../pipeline/context.js';
+import type { RequestContext } from '../exchange/context.js';
 import type { JsonObject } from '../providers/types.js';
 import { OpenAIToAnthropicStream, anthropicErrorBody, anthropicErrorEvent, anthropicRequestToOpenAI, openAIResponseToAnthropic } from '../surfaces/anthropic/index.js';
 import type { Dialect, StreamFraming } from './dialect.js';

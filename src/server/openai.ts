@@ -5,9 +5,10 @@ import sjson from 'secure-json-parse';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { EventBus } from '../observability/events.js';
 import type { Metrics } from '../observability/metrics.js';
-import { cancelWhenClientLeaves } from '../pipeline/client-gone.js';
-import { RequestContext } from '../pipeline/context.js';
-import type { Pipelines } from '../pipeline/pipelines.js';
+import { cancelWhenClientLeaves } from '../exchange/client-gone.js';
+import { RequestContext } from '../exchange/context.js';
+import { summarize } from '../exchange/summary.js';
+import type { Pipelines } from '../exchange/pipelines.js';
 import type { Endpoint } from '../providers/types.js';
 import type { RuntimeConfig } from '../config/compile.js';
 import type { Guard } from '../policies/guard.js';
@@ -119,7 +120,7 @@ function publish(ctx: RequestContext, deps: SurfaceDeps): void {
   if (ctx.endedAt >= 0) return;
   ctx.disarmDeadline();
   ctx.endedAt = deps.now();
-  deps.bus.emit('request:end', ctx);
+  deps.bus.emit('request:end', summarize(ctx));
 }
 
 /**

@@ -2,7 +2,7 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { SluiceError, toSluiceError } from '../errors.js';
-import type { RequestContext } from '../pipeline/context.js';
+import type { RequestContext } from '../exchange/context.js';
 import type { StreamResponse } from '../providers/types.js';
 import type { StreamFraming } from './dialect.js';
 import type { Clock } from '../lib/clock.js';

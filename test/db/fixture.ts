@@ -1,4 +1,4 @@
-import type { UsageRecord } from '../../src/usage/record.js';
+import type { UsageRecord } from '../../src/accounting/record.js';
 
 /**
  * A fixed set of usage records over three days, with groups that tie on cost, records that

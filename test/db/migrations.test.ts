@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { openDatabase } from '../../src/db/index.js';
 import { migrations } from '../../src/db/migrations.js';
 import { PostgresDatabase } from '../../src/db/postgres.js';
-import { insertUsage } from '../../src/usage/store.js';
+import { insertUsage } from '../../src/accounting/store.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { usageFixture } from './fixture.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { PriceBook } from '../../src/usage/prices.js';
+import { PriceBook } from '../../src/tokens/prices.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import * as req from '../helpers/requests.js';
 

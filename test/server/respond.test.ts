@@ -9,7 +9,7 @@ import { EventBus } from '../../src/observability/events.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import type { Guard } from '../../src/policies/guard.js';
-import { ANONYMOUS } from '../../src/policies/identify/principal.js';
+import { ANONYMOUS } from '../../src/exchange/principal.js';
 import { registerOpenAISurface } from '../../src/server/openai.js';
 import { StreamSlots } from '../../src/server/stream-limits.js';
 import { FakeClock } from '../../src/lib/clock.js';

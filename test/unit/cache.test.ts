@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RouteCache } from '../../src/config/compile.js';
 import { SluiceError } from '../../src/errors.js';
 import { FakeClock, systemClock } from '../../src/lib/clock.js';
-import { RequestContext } from '../../src/pipeline/context.js';
+import { RequestContext } from '../../src/exchange/context.js';
 import { CacheStage, type CacheRuntime } from '../../src/policies/cache/stage.js';
 import { compiledRoute } from '../helpers/routes.js';
 import { chunksToJson, isUsageOnlyChunk, jsonToChunks, parseEntry, serializeEntry, usageChunk, type CacheEntry } from '../../src/policies/cache/entry.js';

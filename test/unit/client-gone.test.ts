@@ -3,7 +3,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { test } from 'node:test';
 import { Cancellation } from '../../src/lib/cancel.js';
-import { cancelWhenClientLeaves } from '../../src/pipeline/client-gone.js';
+import { cancelWhenClientLeaves } from '../../src/exchange/client-gone.js';
 
 function context(): { clientGone: boolean; controller: Cancellation } {
   return { clientGone: false, controller: new Cancellation() };

@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compiledRoute } from '../helpers/routes.js';
-import { compose, type Stage } from '../../src/pipeline/compose.js';
-import { RequestContext } from '../../src/pipeline/context.js';
+import { compose, type Stage } from '../../src/exchange/compose.js';
+import { RequestContext } from '../../src/exchange/context.js';
 
 const route = compiledRoute('r', ['m']);
 const context = (): RequestContext => new RequestContext('req-1', 'chat', { model: 'm', messages: [] }, route, 0);

@@ -2,21 +2,27 @@ import type { Limits, TierRuntime } from '../../config/compile.js';
 import { SluiceError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { compileGlob } from '../../lib/glob.js';
-import type { Next, Stage } from '../../pipeline/compose.js';
-import type { AdmissionContext, RequestContext } from '../../pipeline/context.js';
+import type { Next, Stage } from '../../exchange/compose.js';
+import type { AdmissionContext, RequestContext } from '../../exchange/context.js';
+import type { SettlementInputs } from '../../exchange/results.js';
 import { isStoreError } from '../../stores/errors.js';
 import type { LimitResult, StateStore } from '../../stores/types.js';
-import { costUsd, type Price } from '../../usage/cost.js';
-import { answeringPrice, type PriceBook } from '../../usage/prices.js';
-import { DEFAULT_COMPLETION_TOKENS } from '../../usage/estimate.js';
+import { costUsd, type Price } from '../../tokens/cost.js';
+import { answeringPrice, type PriceBook } from '../../tokens/prices.js';
+import { DEFAULT_COMPLETION_TOKENS } from '../../tokens/estimate.js';
 import { budgetPeriods, reserve } from './budget.js';
 import { rateLimitHeaders, rateLimitPolicy, rateLimitState } from './headers.js';
 import { mergeLimits, rulesFor, type ScopedRule } from './rules.js';
-import { Settlement } from './settlement.js';
-import type { Principal } from '../identify/principal.js';
+import { AdmissionSettlement } from './settlement.js';
+import type { Principal } from '../../exchange/principal.js';
 
 /** A concurrency slot not released within this time (a crashed instance) expires. */
 const CONCURRENCY_LEASE_MS = 15 * 60_000;
+
+/** Where refusals are published: the gateway's event bus (declared here so policies need not import it). */
+export interface RejectionSink {
+  emit(event: 'limit:rejected', e: RejectionEvent): void;
+}
 
 export interface RejectionEvent {
   readonly route: string;
@@ -101,21 +107,21 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
   readonly #tiers: Readonly<Record<string, TierRuntime>>;
   readonly #store: StateStore;
   readonly #clock: Clock;
-  readonly #onReject: (e: RejectionEvent) => void;
+  readonly #events: RejectionSink;
   readonly #globs = new Map<string, RegExp>();
   readonly #estimatePrice: Price | null;
   readonly #plans = new WeakMap<Principal, PrincipalPlan>();
   readonly #reject: (policy: string) => void;
   /** The price of what answered, for settling the budget when the request ends. */
-  readonly #priceOf: (ctx: AdmissionContext) => Price | null;
+  readonly #priceOf: (finished: SettlementInputs) => Price | null;
 
-  constructor(route: AdmitRoute, tiers: Readonly<Record<string, TierRuntime>>, store: StateStore, clock: Clock, onReject: (e: RejectionEvent) => void, prices: PriceBook) {
+  constructor(route: AdmitRoute, tiers: Readonly<Record<string, TierRuntime>>, store: StateStore, clock: Clock, events: RejectionSink, prices: PriceBook) {
     this.#route = route;
     this.#tiers = tiers;
     this.#store = store;
     this.#clock = clock;
-    this.#onReject = onReject;
-    this.#reject = (policy) => this.#onReject({ route: route.name, policy });
+    this.#events = events;
+    this.#reject = (policy) => this.#events.emit('limit:rejected', { route: route.name, policy });
     // Budgets reserve at the dearest target's price: the real cost is charged afterwards.
     this.#estimatePrice = route.targets.reduce<Price | null>((max, t) => {
       const p = t.price;
@@ -161,7 +167,7 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
         });
       }
       const tokenCosts = plan.tokenRules.map((r) => tokenReservation(r, ctx));
-      ctx.settlement = new Settlement(this.#store, plan.tokenRules, tokenCosts, lease, { scope, periods, reservedUsd: estimate }, this.#priceOf);
+      ctx.settlement = new AdmissionSettlement(this.#store, plan.tokenRules, tokenCosts, lease, { scope, periods, reservedUsd: estimate }, this.#priceOf);
     } catch (err) {
       await this.#undo(rules, costs, lease);
       throw storeError(err);

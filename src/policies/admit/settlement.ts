@@ -1,23 +1,17 @@
-import type { AdmissionContext } from '../../pipeline/context.js';
+import type { BudgetAlert, Settlement, SettlementInputs } from '../../exchange/results.js';
 import type { StateStore } from '../../stores/types.js';
-import { costUsd, type Price } from '../../usage/cost.js';
+import { costUsd, type Price } from '../../tokens/cost.js';
 import { periodTtl, type BudgetPeriod } from './budget.js';
 import type { ScopedRule } from './rules.js';
 
-export interface BudgetAlert {
-  readonly scope: string;
-  readonly period: 'daily' | 'monthly';
-  readonly spentUsd: number;
-  readonly limitUsd: number;
-  readonly share: number;
-}
+export type { BudgetAlert };
 
 /**
  * What a request took at admission, made good when it ends: token limits corrected from the
  * reservation (prompt estimate plus completion bound) to the reported usage (all of it given back when the request failed), the
  * concurrency slot released, the budget reservation corrected to the real cost.
  */
-export class Settlement {
+export class AdmissionSettlement implements Settlement {
   readonly #store: StateStore;
   readonly #tokenRules: readonly ScopedRule[];
   /** What each token rule reserved at admission. */
@@ -26,7 +20,7 @@ export class Settlement {
   readonly #periods: readonly BudgetPeriod[];
   readonly #reservedUsd: number;
   readonly #scope: string;
-  readonly #price: (ctx: AdmissionContext) => Price | null;
+  readonly #price: (finished: SettlementInputs) => Price | null;
 
   constructor(
     store: StateStore,
@@ -34,7 +28,7 @@ export class Settlement {
     reservedTokens: readonly number[],
     lease: { key: string; id: string } | null,
     budget: { scope: string; periods: readonly BudgetPeriod[]; reservedUsd: number },
-    price: (ctx: AdmissionContext) => Price | null,
+    price: (finished: SettlementInputs) => Price | null,
   ) {
     this.#store = store;
     this.#tokenRules = tokenRules;
@@ -47,15 +41,15 @@ export class Settlement {
   }
 
   /** Never rejects: a failure to correct is reported, and the request is already answered. */
-  async settle(ctx: AdmissionContext, onAlert: (a: BudgetAlert) => void): Promise<void> {
-    const actualTokens = ctx.usage?.totalTokens ?? 0;
+  async settle(finished: SettlementInputs, onAlert: (a: BudgetAlert) => void): Promise<void> {
+    const actualTokens = finished.usage?.totalTokens ?? 0;
     const work: Promise<unknown>[] = [];
     if (this.#tokenRules.length > 0 && this.#reservedTokens.some((r) => r !== actualTokens)) {
       work.push(this.#store.adjust(this.#tokenRules, this.#reservedTokens.map((r) => r - actualTokens)));
     }
     if (this.#lease !== null) work.push(this.#store.release(this.#lease.key, this.#lease.id));
     if (this.#periods.length > 0) {
-      const cost = costUsd(ctx.usage, this.#price(ctx));
+      const cost = costUsd(finished.usage, this.#price(finished));
       const delta = cost - this.#reservedUsd;
       for (const p of this.#periods) {
         work.push(

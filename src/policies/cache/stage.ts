@@ -1,8 +1,9 @@
 import type { CompiledRoute, RouteCache } from '../../config/compile.js';
 import { SluiceError, toSluiceError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
-import type { Next, Stage } from '../../pipeline/compose.js';
-import type { RequestContext } from '../../pipeline/context.js';
+import type { Next, Stage } from '../../exchange/compose.js';
+import type { CacheView, RequestContext } from '../../exchange/context.js';
+import type { CacheResult } from '../../exchange/results.js';
 import type { StreamResponse } from '../../providers/types.js';
 import { chunksToJson, entrySize, isUsageOnlyChunk, jsonToChunks, usageChunk, type CacheEntry } from './entry.js';
 import { cacheControl } from './cache-control.js';
@@ -12,7 +13,7 @@ import type { RemoteFlights, RemoteLead } from './redis.js';
 import { SemanticIndex, promptText, withoutPrompt, type Embedder } from './semantic.js';
 import type { ResponseStore } from './store.js';
 
-export type CacheResult = 'hit' | 'miss' | 'coalesced' | 'stale' | 'bypass';
+export type { CacheResult };
 
 /** What every route's cache stage shares: the store, in-flight requests, and the gateway-wide settings. */
 export interface CacheRuntime {
@@ -69,6 +70,7 @@ export class CacheStage implements Stage {
     this.#embed = policy.semantic === null ? null : runtime.embedder(policy.semantic.provider, policy.semantic.model);
   }
 
+  /** Works through its CacheView (writes only what the cache did, and an answer); `run` and `#lead` hold the whole exchange to hand it to `next`. */
   async run(ctx: RequestContext, next: Next): Promise<void> {
     const cc = cacheControl(ctx.headers['cache-control']);
     const noCache = cc.has('no-cache');
@@ -105,7 +107,7 @@ export class CacheStage implements Stage {
   }
 
   /** Embeds the request's prompt for the semantic index; null when the route has none or embedding failed. */
-  async #probe(ctx: RequestContext, scope: CacheScope): Promise<SemanticProbe | null> {
+  async #probe(ctx: CacheView, scope: CacheScope): Promise<SemanticProbe | null> {
     const semantic = this.#policy.semantic;
     if (semantic === null || this.#embed === null) return null;
     const text = promptText(ctx.endpoint, ctx.body);
@@ -121,7 +123,7 @@ export class CacheStage implements Stage {
   }
 
   /** Serves the answer of the nearest cached prompt above the threshold, if it is still cached; returns it. */
-  async #semanticHit(ctx: RequestContext, probe: SemanticProbe, key: string): Promise<CacheEntry | null> {
+  async #semanticHit(ctx: CacheView, probe: SemanticProbe, key: string): Promise<CacheEntry | null> {
     const near = probe.index.nearest(probe.bucket, probe.vector, this.#policy.semantic!.threshold);
     if (near === null || near.key === key) return null;
     const entry = await this.#rt.store.get(near.key);
@@ -135,7 +137,7 @@ export class CacheStage implements Stage {
   }
 
   /** The namespace, tenant and version a request's answers live under. */
-  scope(ctx: RequestContext): CacheScope {
+  scope(ctx: CacheView): CacheScope {
     const p = ctx.principal;
     const s = this.#policy.scope;
     const tenant = s === 'shared' ? 'shared' : s === 'tier' ? `tier:${p.tier}` : s === 'user' && p.user !== null ? `user:${p.user}` : p.id;
@@ -146,7 +148,7 @@ export class CacheStage implements Stage {
    * Serves a request from a flight in progress. Returns false when the flight failed or
    * timed out before anything was sent, so the caller goes upstream itself.
    */
-  async #follow(ctx: RequestContext, flight: Flight): Promise<boolean> {
+  async #follow(ctx: CacheView, flight: Flight): Promise<boolean> {
     const signal = ctx.controller;
     const format = await flight.started(this.#rt.waitMs, signal);
     if (format === null) return false;
@@ -220,7 +222,7 @@ export class CacheStage implements Stage {
   }
 
   /** Stores the leader's answer and hands it to its followers; a stream is recorded as it passes. */
-  #publish(ctx: RequestContext, key: string, flight: Flight, remote: RemoteLead | null): void {
+  #publish(ctx: CacheView, key: string, flight: Flight, remote: RemoteLead | null): void {
     const res = ctx.response;
     if (res === null || res.status !== 200) return;
     if (res.kind === 'json') {
@@ -237,7 +239,7 @@ export class CacheStage implements Stage {
   }
 
   /** Passes a stream through to the leader's client while its followers and the cache get a copy. */
-  #recordStream(ctx: RequestContext, key: string, res: StreamResponse, flight: Flight, remote: RemoteLead | null): StreamResponse {
+  #recordStream(ctx: CacheView, key: string, res: StreamResponse, flight: Flight, remote: RemoteLead | null): StreamResponse {
     const rt = this.#rt;
     let size = 0;
     let complete = false;
@@ -272,7 +274,7 @@ export class CacheStage implements Stage {
   }
 
   /** A follower's stream: the leader's chunks as they arrive (no tokens of its own spent). */
-  #tailResponse(ctx: RequestContext, flight: Flight): StreamResponse {
+  #tailResponse(ctx: CacheView, flight: Flight): StreamResponse {
     const endpoint = ctx.endpoint;
     const wantsUsage = ctx.includeUsage;
     let entryUsage: CacheEntry['usage'] = null;
@@ -286,7 +288,7 @@ export class CacheStage implements Stage {
   }
 
   /** Answers from an entry, in the form the client asked for. Cached answers spend no tokens. */
-  #serve(ctx: RequestContext, entry: CacheEntry, result: CacheResult): void {
+  #serve(ctx: CacheView, entry: CacheEntry, result: CacheResult): void {
     this.#mark(ctx, result);
     if (!ctx.stream) {
       const body = entry.format === 'json' ? entry.body! : chunksToJson(ctx.endpoint, entry.chunks!, entry.usage);
@@ -307,22 +309,22 @@ export class CacheStage implements Stage {
     return entry.freshUntil + this.#policy.staleIfErrorMs > this.#rt.clock.now();
   }
 
-  #freshUntil(ctx: RequestContext): number {
+  #freshUntil(ctx: CacheView): number {
     return this.#rt.clock.now() + this.#ttl(ctx);
   }
 
   /** How long the store keeps an entry: its freshness plus the stale-if-error grace. */
-  #storeTtl(ctx: RequestContext): number {
+  #storeTtl(ctx: CacheView): number {
     return this.#ttl(ctx) + this.#policy.staleIfErrorMs;
   }
 
   /** The route's TTL, or a shorter one the client asks for where the route allows it. */
-  #ttl(ctx: RequestContext): number {
+  #ttl(ctx: CacheView): number {
     const asked = Number(ctx.headers['x-sluice-cache-ttl']);
     return this.#policy.clientTtl && Number.isFinite(asked) && asked > 0 ? Math.min(asked * 1000, this.#policy.ttlMs) : this.#policy.ttlMs;
   }
 
-  #mark(ctx: RequestContext, result: CacheResult): void {
+  #mark(ctx: CacheView, result: CacheResult): void {
     ctx.cacheResult = result;
     // Each request's own object (every stage that sets headers makes it fresh): set in place.
     (ctx.responseHeaders ??= {})['x-sluice-cache'] = result;

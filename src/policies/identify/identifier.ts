@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { SluiceError } from '../../errors.js';
 import type { JwtVerifier } from './jwt.js';
 import type { KeyRegistry } from './keys.js';
-import { ANONYMOUS, type Principal } from './principal.js';
+import { ANONYMOUS, type Principal } from '../../exchange/principal.js';
 
 const jwtShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 

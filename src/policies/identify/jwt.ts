@@ -1,7 +1,7 @@
 import { createLocalJWKSet, createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type KeyObject } from 'jose';
 import type { JwtRuntime } from '../../config/compile.js';
 import { SluiceError } from '../../errors.js';
-import type { Principal } from './principal.js';
+import type { Principal } from '../../exchange/principal.js';
 
 type KeySource = Uint8Array | KeyObject | JWTVerifyGetKey;
 

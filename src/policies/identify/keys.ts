@@ -6,7 +6,7 @@ import type { Database, Row } from '../../db/index.js';
 import { isSluiceError, SluiceError } from '../../errors.js';
 import { digestEquals, generateKey, hashSecret, keyPrefix } from '../../lib/hash.js';
 import type { Clock } from '../../lib/clock.js';
-import type { Principal } from './principal.js';
+import type { Principal } from '../../exchange/principal.js';
 
 /** A key as the admin API shows it: never its value or hash. */
 export interface KeyInfo {

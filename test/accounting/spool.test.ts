@@ -3,7 +3,7 @@ import { appendFileSync, fdatasync, mkdtempSync, readdirSync, readFileSync, rmSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { Spool, type SyncFile } from '../../../src/usage/spool.js';
+import { Spool, type SyncFile } from '../../src/accounting/spool.js';
 
 /** A sync that only completes when the test lets it: counts calls, holds each one. */
 function heldSync(): { sync: SyncFile; calls: number; release: () => void } {

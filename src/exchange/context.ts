@@ -2,16 +2,17 @@ import type { CompiledRoute, CompiledTarget } from '../config/compile.js';
 import { SluiceError, type ErrorCode } from '../errors.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Clock, TimerHandle } from '../lib/clock.js';
-import type { CacheResult } from '../policies/cache/stage.js';
-import { declaredCompletionTokens, estimatePromptTokens } from '../usage/estimate.js';
-import { ANONYMOUS, type Principal } from '../policies/identify/principal.js';
-import type { Settlement } from '../policies/admit/settlement.js';
+import { declaredCompletionTokens, estimatePromptTokens } from '../tokens/estimate.js';
+import { ANONYMOUS, type Principal } from './principal.js';
+import type { CacheResult, Settlement } from './results.js';
+import type { UpstreamAttempt } from './summary.js';
 import type { Endpoint, JsonObject, ProviderResponse, Usage } from '../providers/types.js';
 import { Cancellation } from '../lib/cancel.js';
 
 /**
- * What admission (limits, budgets) and its settlement read and write. Model requests and
- * HTTP-route requests both carry it, so one admit stage serves both kinds of route.
+ * The admit stage's view of the exchange: what it reads, and (not readonly) its own result.
+ * Model requests and HTTP-route requests both carry it, so one admit stage serves both kinds
+ * of route. Settlement reads the request's summary once it ended (SettlementInputs).
  */
 export interface AdmissionContext {
   readonly principal: Principal;
@@ -26,9 +27,6 @@ export interface AdmissionContext {
   priority: number;
   settlement: Settlement | null;
   responseHeaders: Record<string, string> | null;
-  readonly usage: Usage | null;
-  /** What answered, for its price; null when nothing priced answered. */
-  readonly target: { readonly price: { readonly input: number; readonly output: number } | null; readonly model: string | null } | null;
 }
 
 /**
@@ -54,8 +52,49 @@ export class RequestContext implements AdmissionContext {
   readonly estimatedPromptTokens: number;
   readonly declaredCompletionTokens: number | null;
 
+  // Each group below is one step's result: written by that step alone (its view type says
+  // so: AdmissionContext, CacheView, DispatchView), read by the steps after it and, once the
+  // request ends, by its frozen summary (summary.ts).
+
+  // The edge, before the chain: what the request brings beyond its body.
+  /** The client's request headers. */
+  headers: IncomingHttpHeaders = {};
+  region: string | null = null;
+  /** What the client asked for in `x-sluice-priority`, if anything. */
+  requestedPriority: number | null = null;
+
+  // identify (the guard, before the chain).
+  /** Who the request is for. */
+  principal: Principal = ANONYMOUS;
+
+  // admit (AdmissionContext).
+  /** Admission priority (higher first): the tier's, or the client's where allowed. */
+  priority = 0;
+  /** What admission took, to be made good when the request ends. */
+  settlement: Settlement | null = null;
+  /** Extra headers for the answer (rate limit state, cache status …): admit and cache add to them. */
+  responseHeaders: Record<string, string> | null = null;
+
+  // cache (CacheView).
+  /** What the response cache did, when the route caches. */
+  cacheResult: CacheResult | null = null;
+
+  // dispatch (DispatchView); the cache stage also answers with a `response` of its own.
+  /** The target that answered, or was tried last. */
   target: CompiledTarget | null = null;
   response: ProviderResponse | null = null;
+  /** Retries made (attempts after the first, across fallbacks). */
+  retries = 0;
+  /** The fallback model that answered, when the route's own targets did not. */
+  fallbackModel: string | null = null;
+  /** Time spent waiting in an admission queue, in milliseconds. */
+  queueWaitMs = 0;
+  /** Milliseconds from sending the answering upstream attempt to its response headers; -1 when none answered. */
+  upstreamMs = -1;
+  /** Upstream attempts in order, recorded by dispatch only when tracing is on; null until the first. */
+  attempts: UpstreamAttempt[] | null = null;
+
+  // respond: the answer as the client got it.
   usage: Usage | null = null;
   /** HTTP status sent to the client (200 for a stream that later failed). */
   status = 0;
@@ -67,29 +106,6 @@ export class RequestContext implements AdmissionContext {
   endedAt = -1;
   /** True when the client went away before the answer was complete. */
   clientGone = false;
-  /** Admission priority (higher first): the tier's, or the client's where allowed. */
-  priority = 0;
-  /** What the client asked for in `x-sluice-priority`, if anything. */
-  requestedPriority: number | null = null;
-  region: string | null = null;
-  /** Retries made (attempts after the first, across fallbacks). */
-  retries = 0;
-  /** The fallback model that answered, when the route's own targets did not. */
-  fallbackModel: string | null = null;
-  /** Time spent waiting in an admission queue, in milliseconds. */
-  queueWaitMs = 0;
-  /** Who the request is for (identify stage). */
-  principal: Principal = ANONYMOUS;
-  /** Extra headers for the answer (rate limit state, cache status …). */
-  responseHeaders: Record<string, string> | null = null;
-  /** What admission took, to be made good when the request ends. */
-  settlement: Settlement | null = null;
-  /** The client's request headers. */
-  headers: IncomingHttpHeaders = {};
-  /** What the response cache did, when the route caches. */
-  cacheResult: CacheResult | null = null;
-  /** Milliseconds from sending the answering upstream attempt to its response headers; -1 when none answered. */
-  upstreamMs = -1;
 
   #deadline: { clock: Clock; timer: TimerHandle } | null = null;
 
@@ -122,6 +138,13 @@ export class RequestContext implements AdmissionContext {
     this.#deadline = null;
   }
 
+  /** Records one upstream attempt (dispatch, when tracing is on). */
+  recordAttempt(target: CompiledTarget, startedAt: number, endedAt: number, error: SluiceError | null): void {
+    const attempt: UpstreamAttempt = Object.freeze({ target, startedAt, endedAt, error });
+    if (this.attempts === null) this.attempts = [attempt];
+    else this.attempts.push(attempt);
+  }
+
   /** The catalog error behind an abort that was not the client leaving, else null. */
   abortedError(): SluiceError | null {
     if (this.clientGone || !this.controller.aborted) return null;
@@ -129,3 +152,16 @@ export class RequestContext implements AdmissionContext {
     return reason instanceof SluiceError ? reason : null;
   }
 }
+
+/**
+ * A stage's view of the exchange: every field readable, only the stage's own result
+ * writable. Stages take the whole context (to hand it to `next`) and work through their view,
+ * so a write to another stage's result does not compile.
+ */
+export type StageView<W extends keyof RequestContext> = Omit<Readonly<RequestContext>, W> & Pick<RequestContext, W>;
+
+/** The cache stage's view: it marks what it did and may answer in dispatch's place. */
+export type CacheView = StageView<'cacheResult' | 'response' | 'responseHeaders'>;
+
+/** Dispatch's view: which target answered, how, after how many retries and how long a wait. */
+export type DispatchView = StageView<'target' | 'response' | 'retries' | 'fallbackModel' | 'queueWaitMs' | 'upstreamMs'>;

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { RequestContext } from '../pipeline/context.js';
+import type { RequestSummary } from '../exchange/summary.js';
 import type { Usage } from '../providers/types.js';
-import { costUsd } from './cost.js';
-import { answeringPrice, type PriceBook } from './prices.js';
-import { estimateUsage, type TokenCounter } from './tokens.js';
+import { costUsd } from '../tokens/cost.js';
+import { answeringPrice, type PriceBook } from '../tokens/prices.js';
+import { estimateUsage, type TokenCounter } from '../tokens/tokenizer.js';
 
 /**
  * One request as stored in `usage_records`. Field names are the table's columns, so a batch
@@ -92,16 +92,16 @@ function ms(v: number): number {
  * Whether upstream tokens were spent but not reported, so Sluice must count them: an
  * answered request with no usage that did not come from the response cache.
  */
-export function needsEstimate(ctx: RequestContext): boolean {
+export function needsEstimate(ctx: RequestSummary): boolean {
   return ctx.usage === null && ctx.target !== null && ctx.status > 0 && ctx.status < 400 && ctx.cacheResult !== 'hit' && ctx.cacheResult !== 'coalesced';
 }
 
 /**
  * The usage record of a finished request. `nowWall` is the wall-clock time of the end;
- * the start is derived from the monotonic durations the context carries. `countTokens` is
+ * the start is derived from the monotonic durations the summary carries. `countTokens` is
  * needed only when `needsEstimate(ctx)`.
  */
-export function toUsageRecord(ctx: RequestContext, prices: PriceBook, nowWall: number, countTokens: TokenCounter | null): UsageRecord {
+export function toUsageRecord(ctx: RequestSummary, prices: PriceBook, nowWall: number, countTokens: TokenCounter | null): UsageRecord {
   const latency = ctx.endedAt >= 0 ? ctx.endedAt - ctx.startedAt : 0;
   let usage: Usage | null = ctx.usage;
   const estimated = countTokens !== null && needsEstimate(ctx);

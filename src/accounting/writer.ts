@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 import type { UsageRuntime } from '../config/compile.js';
 import type { Database } from '../db/index.js';
 import { systemClock, type Clock, type TimerHandle } from '../lib/clock.js';
-import type { RequestContext } from '../pipeline/context.js';
-import type { PriceBook } from './prices.js';
+import type { RequestSummary } from '../exchange/summary.js';
+import type { PriceBook } from '../tokens/prices.js';
 import { needsEstimate, toUsageRecord } from './record.js';
-import { loadTokenizer, type TokenCounter } from './tokens.js';
+import { loadTokenizer, type TokenCounter } from '../tokens/tokenizer.js';
 import { Spool, type SpoolStats } from './spool.js';
 import { insertUsage, pruneUsage } from './store.js';
 
@@ -86,7 +86,7 @@ export class UsageWriter {
    * The `request:end` listener. Never throws: a record that cannot be spooled is counted and
    * logged. A record whose tokens must be counted waits for the tokenizer the first time.
    */
-  record(ctx: RequestContext): void {
+  record(ctx: RequestSummary): void {
     const now = this.#clock.now();
     if (this.#countTokens === null && needsEstimate(ctx)) {
       this.#tokenizer ??= loadTokenizer().then(
@@ -101,7 +101,7 @@ export class UsageWriter {
     this.#append(ctx, now);
   }
 
-  #append(ctx: RequestContext, now: number): void {
+  #append(ctx: RequestSummary, now: number): void {
     try {
       this.#spool.append(JSON.stringify(toUsageRecord(ctx, this.#prices, now, this.#countTokens)));
       this.stats.spooled++;

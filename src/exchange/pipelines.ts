@@ -11,7 +11,8 @@ export interface PipelineDeps {
   readonly adapters: ReadonlyMap<string, ProviderAdapter>;
   readonly health: ReadonlyMap<string, HealthChecker>;
   readonly clock: Clock;
-  readonly onBreakerTransition: (e: TargetBreakerEvent) => void;
+  /** Where breaker transitions are published: the gateway's event bus. */
+  readonly events: { emit(event: 'breaker:transition', e: TargetBreakerEvent): void };
   /** Builds a route's admit stage; null when nothing is ever limited (the stage is left out). */
   readonly admit: ((route: CompiledRoute) => Stage) | null;
   /** Builds a route's cache stage (only for routes with `cache`). */
@@ -31,13 +32,17 @@ export class Pipelines {
 
   constructor(config: RuntimeConfig, deps: PipelineDeps) {
     this.table = new RouteTable(config.routes);
+    const events = deps.events;
+    const onBreakerTransition = (e: TargetBreakerEvent): void => events.emit('breaker:transition', e);
     for (const route of config.routes) {
-      this.#runtimes.set(route, new RouteRuntime(route, deps.adapters, deps.health, deps.clock, deps.onBreakerTransition, deps.random));
+      this.#runtimes.set(route, new RouteRuntime(route, deps.adapters, deps.health, deps.clock, onBreakerTransition, deps.random));
     }
     const fallbackFor = (model: string): RouteRuntime | null => {
       const route = this.table.match(model);
       return route === null ? null : (this.#runtimes.get(route) ?? null);
     };
+    // Upstream attempts are kept for the request's summary only when traces are made of them.
+    const recordAttempts = config.tracing !== null;
     for (const route of config.routes) {
       // Identification runs before routing (Guard); admit, cache and dispatch follow.
       // Absent stages are not in the chain at all.
@@ -45,7 +50,7 @@ export class Pipelines {
       if (deps.admit !== null) stages.push(deps.admit(route));
       const cache = deps.cache(route);
       if (cache !== null) stages.push(cache);
-      stages.push(new DispatchStage(this.#runtimes.get(route)!, fallbackFor, deps.clock, config.redactor, deps.random));
+      stages.push(new DispatchStage(this.#runtimes.get(route)!, fallbackFor, deps.clock, config.redactor, deps.random, recordAttempts));
       this.#chains.set(route, compose(stages));
     }
   }

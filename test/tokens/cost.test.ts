@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileConfig } from '../../../src/config/compile.js';
-import { validateConfig } from '../../../src/config/load.js';
-import { usageFromOpenAI } from '../../../src/providers/usage.js';
-import { usageFromAnthropic } from '../../../src/providers/anthropic/response.js';
-import { usageOf } from '../../../src/providers/openai/types.js';
-import { costUsd } from '../../../src/usage/cost.js';
-import { PriceBook } from '../../../src/usage/prices.js';
-import { estimateUsage, loadTokenizer } from '../../../src/usage/tokens.js';
+import { compileConfig } from '../../src/config/compile.js';
+import { validateConfig } from '../../src/config/load.js';
+import { usageFromOpenAI } from '../../src/providers/usage.js';
+import { usageFromAnthropic } from '../../src/providers/anthropic/response.js';
+import { usageOf } from '../../src/providers/openai/types.js';
+import { costUsd } from '../../src/tokens/cost.js';
+import { PriceBook } from '../../src/tokens/prices.js';
+import { estimateUsage, loadTokenizer } from '../../src/tokens/tokenizer.js';
 
 describe('price arithmetic', () => {
   const gpt4o = { input: 2.5, output: 10, cachedInput: 1.25 };

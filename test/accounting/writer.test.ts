@@ -10,22 +10,23 @@ import { openDatabase } from '../../src/db/index.js';
 import type { Database } from '../../src/db/types.js';
 import { FakeClock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { RequestContext } from '../../src/pipeline/context.js';
-import { PriceBook } from '../../src/usage/prices.js';
-import { UsageWriter } from '../../src/usage/writer.js';
+import { RequestContext } from '../../src/exchange/context.js';
+import { summarize, type RequestSummary } from '../../src/exchange/summary.js';
+import { PriceBook } from '../../src/tokens/prices.js';
+import { UsageWriter } from '../../src/accounting/writer.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 
 const route = compileConfig(validateConfig({ usage: { enabled: false } }, 'test', {}), 'test').routes[0]!;
 
 /** A finished request as the gateway publishes it. */
-function finished(id: string): RequestContext {
+function finished(id: string): RequestSummary {
   const ctx = new RequestContext(id, 'chat', { model: 'mock-1', messages: [{ role: 'user', content: 'hi' }] }, route, 0);
   ctx.target = route.targets[0]!;
   ctx.status = 200;
   ctx.firstByteAt = 3;
   ctx.endedAt = 5;
   ctx.usage = { promptTokens: 12, cachedPromptTokens: 0, completionTokens: 30, totalTokens: 42 };
-  return ctx;
+  return summarize(ctx);
 }
 
 /** Yields to I/O (the database's answers) until `done`; no timers, so no time passes on any clock. */

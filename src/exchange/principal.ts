@@ -1,4 +1,4 @@
-import type { Budget, Limits } from '../../config/compile.js';
+import type { Budget, Limits } from '../config/compile.js';
 
 /** Who a request is for, as established by the identify stage. */
 export interface Principal {
