@@ -52,7 +52,7 @@ async function startGateway(root, extra) {
   const { compileConfig } = await import(`${root}/dist/src/config/compile.js`);
   const { validateConfig } = await import(`${root}/dist/src/config/load.js`);
   const { createLogger } = await import(`${root}/dist/src/observability/logger.js`);
-  const { Gateway } = await import(`${root}/dist/src/server/app.js`);
+  const { Gateway } = await import(`${root}/dist/src/gateway/gateway.js`).catch(() => import(`${root}/dist/src/server/app.js`));
   const raw = { server: { host: '127.0.0.1', port: 0 }, logging: { level: 'warn' }, usage: { enabled: false }, providers: { mock: { type: 'openai', baseUrl: mockUrl, connections: 256 } }, routes: [{ match: '*', targets: [{ provider: 'mock' }] }], ...extra };
   const gateway = await Gateway.create(compileConfig(validateConfig(raw, 'ab-cpu', {}), 'ab-cpu'), { logger: createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() })) });
   return { gateway, origin: (await gateway.listen()).url };

@@ -4,7 +4,7 @@ import { STATUS_CODES } from 'node:http';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { Logger } from 'pino';
 import type { Guard } from '../policies/guard.js';
-import { logInternal } from '../server/respond.js';
+import { logInternal } from '../surfaces/respond.js';
 import { mapUpstreamError } from '../upstream/errors.js';
 import { credentialToStrip, rewritePath, upstreamHeaders } from './headers.js';
 import type { Principal } from '../policies/identify/principal.js';
