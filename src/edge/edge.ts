@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { HttpServices } from '../http/services.js';
-import { refuseUpgrade } from '../http/websocket.js';
+import { noUpgrades, refuseUpgrade } from '../http/websocket.js';
 import type { ModelEndpoint, ModelListRequest } from '../surfaces/endpoints.js';
 import { logInternal, writeErrorBody, type BaseHeaders } from '../surfaces/respond.js';
 import { hasNoBody, parseJsonBody, readBody, type BodyFailure } from './body.js';
@@ -20,7 +20,8 @@ export interface EdgeDeps {
   readonly endpoints: ReadonlyMap<string, ModelEndpoint>;
   /** GET /v1/models; null leaves the path to the control plane. */
   readonly models: ((x: ModelListRequest) => Promise<void>) | null;
-  readonly services: HttpServices;
+  /** The HTTP services; null when the config has none (model requests then skip the lookup). */
+  readonly services: HttpServices | null;
   /** CORS (`server.cors`); null when no origin is allowed. */
   readonly cors: EdgeCors | null;
   /** The client's address under `server.trustProxy` (edge/client-address.ts). */
@@ -105,7 +106,7 @@ export class Edge {
       return;
     }
     // A service that matches takes the request before its body is read: the body streams through.
-    if (deps.services.take(req, res, id)) return;
+    if (deps.services !== null && deps.services.take(req, res, id)) return;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -140,7 +141,12 @@ export class Edge {
       refuseUpgrade(socket, new SluiceError('SLUICE_ERR_SHUTTING_DOWN'), id);
       return;
     }
-    this.#deps.services.upgrade(req, socket, head, this.#deps.clientAddress(req), id);
+    const services = this.#deps.services;
+    if (services === null) {
+      refuseUpgrade(socket, noUpgrades(), id);
+      return;
+    }
+    services.upgrade(req, socket, head, this.#deps.clientAddress(req), id);
   }
 
   /** Reads and parses a model request's body, then hands it to its endpoint. */

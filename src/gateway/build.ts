@@ -140,7 +140,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     gate: connections,
     endpoints: modelEndpoints(surface),
     models: modelList(surface),
-    services,
+    services: config.services.length === 0 ? null : services,
     cors: corsOptions === null ? null : new EdgeCors(corsOptions),
     clientAddress: addressing.address,
     bodyLimit: config.server.bodyLimit,

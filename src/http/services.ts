@@ -18,7 +18,7 @@ import { ForwardStage } from './forward.js';
 import { InstanceState } from './instance.js';
 import { ServiceTable } from './table.js';
 import { hasEncodedSlash, normalizeTarget } from './path.js';
-import { proxyUpgrade, refuseUpgrade } from './websocket.js';
+import { noUpgrades, proxyUpgrade, refuseUpgrade } from './websocket.js';
 
 export interface HttpServicesDeps {
   readonly services: readonly CompiledService[];
@@ -177,7 +177,7 @@ export class HttpServices {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ip: string, requestId: string): void {
     const found = this.#resolve(req.headers.host, req.url ?? '/', req.method ?? 'GET');
     if (found === null || !found.rt.service.websocket) {
-      refuseUpgrade(socket, new SluiceError('SLUICE_ERR_NOT_FOUND', { message: 'No service takes upgrades on this path.' }), requestId);
+      refuseUpgrade(socket, noUpgrades(), requestId);
       return;
     }
     if ('error' in found) {

@@ -89,3 +89,8 @@ export function refuseUpgrade(socket: Duplex, e: SluiceError, requestId: string)
   for (const [k, v] of Object.entries(e.headers ?? {})) head += `${k}: ${v}\r\n`;
   socket.end(`${head}\r\n${body}`);
 }
+
+/** The refusal of an upgrade no service takes. */
+export function noUpgrades(): SluiceError {
+  return new SluiceError('SLUICE_ERR_NOT_FOUND', { message: 'No service takes upgrades on this path.' });
+}

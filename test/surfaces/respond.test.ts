@@ -12,7 +12,6 @@ import { ANONYMOUS } from '../../src/policies/identify/principal.js';
 import { modelEndpoints } from '../../src/surfaces/endpoints.js';
 import { Edge } from '../../src/edge/edge.js';
 import { ConnectionGate } from '../../src/edge/connection-limits.js';
-import type { HttpServices } from '../../src/http/services.js';
 import { StreamSlots } from '../../src/surfaces/stream-limits.js';
 import { FakeClock } from '../../src/lib/clock.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
@@ -105,9 +104,8 @@ describe('every 500 is logged with its cause and request id (issue 15)', () => {
       streams: new StreamSlots({ streams: 10, streamsPerIp: 10 }),
       writing: { writeTimeoutMs: 30_000, clock: new FakeClock() },
     });
-    // The edge alone, no control plane: no service takes anything.
-    const noServices = { take: () => false } as unknown as HttpServices;
-    const edge = new Edge({ gate: new ConnectionGate({ connections: 100, connectionsPerIp: 100 }), endpoints, models: null, services: noServices, cors: null, clientAddress: (req) => req.socket.remoteAddress ?? '', bodyLimit: 1 << 20, logger });
+    // The edge alone: no control plane, no services.
+    const edge = new Edge({ gate: new ConnectionGate({ connections: 100, connectionsPerIp: 100 }), endpoints, models: null, services: null, cors: null, clientAddress: (req) => req.socket.remoteAddress ?? '', bodyLimit: 1 << 20, logger });
     const server = edge.createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
