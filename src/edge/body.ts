@@ -74,13 +74,26 @@ export function hasNoBody(req: IncomingMessage): boolean {
   return h['content-type'] === undefined && h['transfer-encoding'] === undefined && (h['content-length'] === undefined || h['content-length'] === '0');
 }
 
+/**
+ * Whether a body is declared plain text (`text/plain`, any parameters): such a body is handed
+ * over as text, not parsed, and a model endpoint refuses it as not a JSON object, as it did
+ * when fastify's text parser read it. Any other type is parsed as JSON.
+ */
+export function isPlainText(contentType: string | undefined): boolean {
+  if (contentType === undefined || contentType.length < 10) return false;
+  const c = contentType.charCodeAt(0);
+  if (c !== 116 && c !== 84) return false; // 't' or 'T': the common case (application/json) stops here
+  const type = contentType.slice(0, 10).toLowerCase();
+  return type === 'text/plain' && (contentType.length === 10 || contentType[10] === ';' || contentType[10] === ' ');
+}
+
 const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'ignore' } as const;
 
 /**
  * A model request's JSON body: secure-json-parse (`__proto__` refused), the nesting depth
  * bounded, its text remembered (upstream/json-text) so adapters can forward it as it came
- * instead of serialising the parsed object again. Whatever the content type: clients that
- * post JSON without one (curl -d) are served all the same.
+ * instead of serialising the parsed object again. Whatever the content type but text/plain:
+ * clients that post JSON as a form (curl -d) are served all the same.
  */
 export function parseJsonBody(text: string): unknown {
   if (text.length === 0) throw invalidJson("Body cannot be empty when content-type is set to 'application/json'");

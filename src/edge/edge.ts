@@ -6,7 +6,7 @@ import type { HttpServices } from '../http/services.js';
 import { noUpgrades, refuseUpgrade } from '../http/websocket.js';
 import type { ModelEndpoint, ModelListRequest } from '../surfaces/endpoints.js';
 import { logInternal, writeErrorBody, type BaseHeaders } from '../surfaces/respond.js';
-import { hasNoBody, parseJsonBody, readBody, type BodyFailure } from './body.js';
+import { hasNoBody, isPlainText, parseJsonBody, readBody, type BodyFailure } from './body.js';
 import type { ConnectionGate } from './connection-limits.js';
 import type { EdgeCors } from './cors.js';
 import { requestId } from './request-id.js';
@@ -163,7 +163,7 @@ export class Edge {
       }
       let body: unknown;
       try {
-        body = parseJsonBody(text);
+        body = isPlainText(req.headers['content-type']) ? text : parseJsonBody(text);
       } catch (err) {
         this.#refuse(res, endpoint, toSluiceError(err), id, base);
         return;
