@@ -4,6 +4,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
+import { WebSocket, WebSocketServer } from 'ws';
 import { MAX_REQUEST_ID_LENGTH } from '../../src/edge/request-id.js';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
@@ -299,4 +300,35 @@ describe('service requests and upgrades come in through the same edge', () => {
       assert.match(text, /SLUICE_ERR_NOT_FOUND/);
     }
   });
+});
+
+test('regression: an upgrade behind a trusted proxy was limited as the proxy; now as the forwarded client', async () => {
+  const echo = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise<void>((resolve) => echo.once('listening', () => resolve()));
+  const port = (echo.address() as AddressInfo).port;
+  const gw = await startGateway({
+    server: { trustProxy: ['loopback'] },
+    services: [{ name: 'ws', match: { pathPrefix: '/ws/' }, instances: [{ url: `http://127.0.0.1:${port}` }], websocket: true, ipLimits: { rpm: 1 } }],
+  });
+  const wsUrl = gw.url.replace('http', 'ws');
+  /** The status an upgrade is answered: 101 when it opens. */
+  const upgrade = (client: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${wsUrl}/ws/x`, { headers: { 'x-forwarded-for': client } });
+      ws.once('open', () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('error', reject);
+    });
+  try {
+    assert.equal(await upgrade('198.51.100.7'), 101);
+    // Another client behind the same proxy has its own limit; the first has spent its own.
+    assert.equal(await upgrade('198.51.100.8'), 101);
+    assert.equal(await upgrade('198.51.100.7'), 429);
+  } finally {
+    await gw.close();
+    await new Promise<void>((resolve) => echo.close(() => resolve()));
+  }
 });
