@@ -51,7 +51,7 @@ async function startGateway(build, name, fsync) {
   const { compileConfig } = await import(`${build}/dist/src/config/compile.js`);
   const { validateConfig } = await import(`${build}/dist/src/config/load.js`);
   const { createLogger } = await import(`${build}/dist/src/observability/logger.js`);
-  const { Gateway } = await import(`${build}/dist/src/server/app.js`);
+  const { Gateway } = await import(`${build}/dist/src/gateway/gateway.js`).catch(() => import(`${build}/dist/src/server/app.js`));
   const raw = {
     server: { host: '127.0.0.1', port: 0 },
     logging: { level: 'warn' },

@@ -14,7 +14,7 @@ const root = resolve(process.argv[2] ?? ROOT);
 const { compileConfig } = await import(`${root}/dist/src/config/compile.js`);
 const { validateConfig } = await import(`${root}/dist/src/config/load.js`);
 const { createLogger } = await import(`${root}/dist/src/observability/logger.js`);
-const { Gateway } = await import(`${root}/dist/src/server/app.js`);
+const { Gateway } = await import(`${root}/dist/src/gateway/gateway.js`).catch(() => import(`${root}/dist/src/server/app.js`));
 const { Pool } = await import(`${root}/node_modules/undici/index.js`);
 const raw = {
   server: { host: '127.0.0.1', port: 0 },

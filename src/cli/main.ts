@@ -8,7 +8,7 @@ import { parsePort, resolveConfig } from '../config/resolve.js';
 import { startMockServer } from '../mock/server.js';
 import { defaultMockOptions, type MockOptions } from '../mock/options.js';
 import { createLogger } from '../observability/logger.js';
-import { Gateway } from '../server/app.js';
+import { Gateway } from '../gateway/gateway.js';
 import { benchCommand } from './bench.js';
 import { keysCommand } from './keys.js';
 

@@ -32,7 +32,7 @@ export class HttpContext implements AdmissionContext {
   readonly method: string;
   /** Path and query, normalised (http/path.ts): what was matched and what is forwarded. */
   readonly url: string;
-  /** The client address (fastify's `request.ip`: honours `server.trustProxy`). */
+  /** The client address (edge/client-address.ts: honours `server.trustProxy`). */
   readonly ip: string;
   readonly startedAt: number;
   readonly controller = new AbortController();

@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import { BlockList } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { credentialHeader } from '../policies/identify/identifier.js';
 import type { Principal } from '../exchange/principal.js';
@@ -29,34 +28,6 @@ function connectionTokens(v: string | string[] | undefined): Set<string> | null 
   if (v === undefined) return null;
   const s = Array.isArray(v) ? v.join(',') : v;
   return new Set(s.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== ''));
-}
-
-/** proxy-addr's names for address ranges, which fastify's `trustProxy` list accepts too. */
-const NAMED_RANGES: Record<string, readonly string[]> = {
-  loopback: ['127.0.0.1/8', '::1/128'],
-  linklocal: ['169.254.0.0/16', 'fe80::/10'],
-  uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
-};
-
-/**
- * Whether the direct peer is a proxy whose forwarding headers may be kept, per
- * `server.trustProxy`: true or a hop count trust any peer; a list trusts its addresses, CIDRs
- * and named ranges (as fastify does for the client address).
- */
-export function trustFunction(trustProxy: boolean | number | readonly string[]): (peer: string) => boolean {
-  if (typeof trustProxy === 'boolean') return () => trustProxy;
-  if (typeof trustProxy === 'number') return () => trustProxy > 0;
-  const list = new BlockList();
-  for (const entry of trustProxy.flatMap((e) => NAMED_RANGES[e] ?? [e])) {
-    const [address, bits] = entry.split('/');
-    const type = address!.includes(':') ? 'ipv6' : 'ipv4';
-    if (bits === undefined) list.addAddress(address!, type);
-    else list.addSubnet(address!, Number(bits), type);
-  }
-  return (peer) => {
-    const ip = plainIp(peer);
-    return ip !== '' && list.check(ip, ip.includes(':') ? 'ipv6' : 'ipv4');
-  };
 }
 
 /** `::ffff:127.0.0.1` (an IPv4 client on a dual-stack socket) as `127.0.0.1`. */

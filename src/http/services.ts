@@ -1,6 +1,5 @@
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Pool } from 'undici';
 import type { CompiledService } from '../config/services.js';
@@ -8,7 +7,7 @@ import { SluiceError, toSluiceError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { EventBus } from '../observability/events.js';
 import { cancelWhenClientLeaves } from '../exchange/client-gone.js';
-import { clientClosed, logInternal, writeErrorBody } from '../server/respond.js';
+import { clientClosed, logInternal, writeErrorBody } from '../surfaces/respond.js';
 import { compose, type Next, type Stage } from '../exchange/compose.js';
 import { summarizeService } from '../exchange/summary.js';
 import type { Guard, GuardScope } from '../policies/guard.js';
@@ -20,7 +19,7 @@ import { ForwardStage } from './forward.js';
 import { InstanceState } from './instance.js';
 import { ServiceTable } from './table.js';
 import { hasEncodedSlash, normalizeTarget } from './path.js';
-import { proxyUpgrade, refuseUpgrade } from './websocket.js';
+import { noUpgrades, proxyUpgrade, refuseUpgrade } from './websocket.js';
 
 export interface HttpServicesDeps {
   readonly services: readonly CompiledService[];
@@ -33,7 +32,10 @@ export interface HttpServicesDeps {
   /** Builds a service's response cache stage (only for services with `cache`). */
   readonly cache: (service: CompiledService) => Stage<HttpContext> | null;
   readonly bus: EventBus;
+  /** Whether the direct peer is a trusted proxy (edge/client-address.ts). */
   readonly trusted: (peer: string) => boolean;
+  /** The client's address under `server.trustProxy` (edge/client-address.ts). */
+  readonly clientAddress: (req: IncomingMessage) => string;
   readonly now: () => number;
   /** Where 500s are logged with their cause. */
   readonly logger: Logger;
@@ -109,11 +111,6 @@ export class HttpServices {
     this.#table = new ServiceTable(this.runtimes);
   }
 
-  /** Whether a service would take the request (see take). */
-  claims(req: IncomingMessage): boolean {
-    return this.#table.size > 0 && this.#resolve(req.headers.host, req.url ?? '/', req.method ?? 'GET') !== null;
-  }
-
   /**
    * The service a request goes to, matched on its normalised target (http/path.ts), with that
    * target; or the path error when a service would take a target that is refused.
@@ -131,27 +128,30 @@ export class HttpServices {
     return { rt, url: target };
   }
 
-  /** Takes the request when a service matches it (the reply is then hijacked); false leaves it to the gateway's routes. */
-  take(request: FastifyRequest, reply: FastifyReply): boolean {
+  /**
+   * Takes the request when a service matches it (the edge's dispatch, before any body is read);
+   * false leaves it to the model endpoints and the control plane.
+   */
+  take(req: IncomingMessage, res: ServerResponse, id: string): boolean {
     if (this.#table.size === 0) return false;
-    const found = this.#resolve(request.headers.host, request.url, request.method);
+    const found = this.#resolve(req.headers.host, req.url ?? '/', req.method ?? 'GET');
     if (found === null) return false;
-    reply.hijack();
     if ('error' in found) {
       // Nothing was forwarded; an unread body is drained so the client reads the answer.
-      request.raw.resume();
-      writeErrorBody(reply.raw, found.error, found.error.toBody(), request.id, null, null);
+      req.resume();
+      writeErrorBody(res, found.error, found.error.toBody(), id, null, null);
       return true;
     }
-    void this.#serve(found.rt, request, reply.raw, found.url);
+    void this.#serve(found.rt, req, res, id, found.url);
     return true;
   }
 
-  async #serve(rt: ServiceRuntime, request: FastifyRequest, res: ServerResponse, url: string): Promise<void> {
-    const ctx = new HttpContext(request.id, rt.service, request.raw, res, request.ip, this.#deps.now(), url);
+  async #serve(rt: ServiceRuntime, req: IncomingMessage, res: ServerResponse, id: string, url: string): Promise<void> {
+    const ip = this.#deps.clientAddress(req);
+    const ctx = new HttpContext(id, rt.service, req, res, ip, this.#deps.now(), url);
     cancelWhenClientLeaves(res, ctx);
     try {
-      ctx.principal = await this.#deps.guard.check(request.ip, request.headers, rt.guardScope);
+      ctx.principal = await this.#deps.guard.check(ip, req.headers, rt.guardScope);
       await rt.chain(ctx);
     } catch (err) {
       const reason: unknown = ctx.controller.signal.reason;
@@ -178,7 +178,7 @@ export class HttpServices {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ip: string, requestId: string): void {
     const found = this.#resolve(req.headers.host, req.url ?? '/', req.method ?? 'GET');
     if (found === null || !found.rt.service.websocket) {
-      refuseUpgrade(socket, new SluiceError('SLUICE_ERR_NOT_FOUND', { message: 'No service takes upgrades on this path.' }), requestId);
+      refuseUpgrade(socket, noUpgrades(), requestId);
       return;
     }
     if ('error' in found) {

@@ -4,7 +4,7 @@ import { STATUS_CODES } from 'node:http';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { Logger } from 'pino';
 import type { Guard } from '../policies/guard.js';
-import { logInternal } from '../server/respond.js';
+import { logInternal } from '../surfaces/respond.js';
 import { mapUpstreamError } from '../upstream/errors.js';
 import { credentialToStrip, rewritePath, upstreamHeaders } from './headers.js';
 import type { Principal } from '../exchange/principal.js';
@@ -88,4 +88,9 @@ export function refuseUpgrade(socket: Duplex, e: SluiceError, requestId: string)
   let head = `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n`;
   for (const [k, v] of Object.entries(e.headers ?? {})) head += `${k}: ${v}\r\n`;
   socket.end(`${head}\r\n${body}`);
+}
+
+/** The refusal of an upgrade no service takes. */
+export function noUpgrades(): SluiceError {
+  return new SluiceError('SLUICE_ERR_NOT_FOUND', { message: 'No service takes upgrades on this path.' });
 }

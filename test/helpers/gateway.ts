@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { compileConfig } from '../../src/config/compile.js';
 import { validateConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { Gateway } from '../../src/server/app.js';
+import { Gateway } from '../../src/gateway/gateway.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { mulberry32 } from '../../src/lib/random.js';
 

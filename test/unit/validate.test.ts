@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SluiceError } from '../../src/errors.js';
 import type { Endpoint } from '../../src/providers/types.js';
-import { quickChecks, schemaAccepts, validateBody } from '../../src/server/validate.js';
+import { quickChecks, schemaAccepts, validateBody } from '../../src/surfaces/validate.js';
 
 /** Expects validateBody to throw SLUICE_ERR_INVALID_REQUEST; returns [param, message]. */
 function rejection(endpoint: Endpoint, body: unknown): [string | null, string] {

@@ -74,13 +74,25 @@ function tokenReservation(rule: ScopedRule, ctx: AdmissionContext): number {
   return prompt + (ctx.declaredCompletionTokens ?? Math.min(DEFAULT_COMPLETION_TOKENS, Math.max(0, rule.burst - prompt)));
 }
 
-/** What admission reads of a route; model routes and HTTP services both have it. */
-export interface AdmitRoute {
+/**
+ * What admission reads of a model route or an HTTP service, given explicitly by whoever builds
+ * the stage (gateway/): its name and limits, whether it honours `x-sluice-priority`, and the
+ * price budgets reserve at.
+ */
+export interface AdmitScope {
   readonly name: string;
   readonly limits: Limits | null;
-  readonly queue: { readonly priorityHeader: boolean };
-  /** Priced targets, for budget reservations; HTTP services have none. */
-  readonly targets: readonly { readonly price: Price | null; readonly model: string | null }[];
+  readonly priorityHeader: boolean;
+  /** The dearest target's price (dearestPrice); null when nothing is priced (HTTP services). */
+  readonly reservePrice: Price | null;
+}
+
+/** Budgets reserve at the dearest target's price: the real cost is charged afterwards. */
+export function dearestPrice(targets: readonly { readonly price: Price | null }[]): Price | null {
+  return targets.reduce<Price | null>((max, t) => {
+    const p = t.price;
+    return p === null ? max : max === null || p.input + p.output > max.input + max.output ? p : max;
+  }, null);
 }
 
 /** What admission derives from a principal alone, for one route. */
@@ -103,7 +115,7 @@ interface PrincipalPlan {
  */
 export class AdmitStage<C extends AdmissionContext = RequestContext> implements Stage<C> {
   readonly name = 'admit';
-  readonly #route: AdmitRoute;
+  readonly #route: AdmitScope;
   readonly #tiers: Readonly<Record<string, TierRuntime>>;
   readonly #store: StateStore;
   readonly #clock: Clock;
@@ -115,18 +127,14 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
   /** The price of what answered, for settling the budget when the request ends. */
   readonly #priceOf: (finished: SettlementInputs) => Price | null;
 
-  constructor(route: AdmitRoute, tiers: Readonly<Record<string, TierRuntime>>, store: StateStore, clock: Clock, events: RejectionSink, prices: PriceBook) {
+  constructor(route: AdmitScope, tiers: Readonly<Record<string, TierRuntime>>, store: StateStore, clock: Clock, events: RejectionSink, prices: PriceBook) {
     this.#route = route;
     this.#tiers = tiers;
     this.#store = store;
     this.#clock = clock;
     this.#events = events;
     this.#reject = (policy) => this.#events.emit('limit:rejected', { route: route.name, policy });
-    // Budgets reserve at the dearest target's price: the real cost is charged afterwards.
-    this.#estimatePrice = route.targets.reduce<Price | null>((max, t) => {
-      const p = t.price;
-      return p === null ? max : max === null || p.input + p.output > max.input + max.output ? p : max;
-    }, null);
+    this.#estimatePrice = route.reservePrice;
     this.#priceOf = (ctx) => (ctx.model === null ? (ctx.target?.price ?? null) : answeringPrice(prices, ctx.target, ctx.model));
   }
 
@@ -138,7 +146,7 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
     }
     const plan = this.#planFor(p);
     const { tier, scope, limits, rules } = plan;
-    const mayChoose = tier.priorityHeader || this.#route.queue.priorityHeader;
+    const mayChoose = tier.priorityHeader || this.#route.priorityHeader;
     ctx.priority = mayChoose && ctx.requestedPriority !== null ? ctx.requestedPriority : tier.priority;
     const costs = rules.map((r) => (r.unit === 'requests' ? 1 : tokenReservation(r, ctx)));
     const results = await consumeAll(this.#store, rules, costs, this.#reject);

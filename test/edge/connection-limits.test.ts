@@ -3,7 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { test } from 'node:test';
 import { EventEmitter } from 'node:events';
-import { ConnectionGate, MAX_PENDING_REFUSALS } from '../../src/server/connection-limits.js';
+import { ConnectionGate, MAX_PENDING_REFUSALS } from '../../src/edge/connection-limits.js';
 import { startGateway } from '../helpers/gateway.js';
 import { until } from '../helpers/streaming-upstream.js';
 

@@ -1,5 +1,4 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { RequestContext } from '../exchange/context.js';
@@ -7,12 +6,6 @@ import type { StreamResponse } from '../providers/types.js';
 import type { StreamFraming } from './dialect.js';
 import type { Clock } from '../lib/clock.js';
 import type { CancelSignal } from '../lib/cancel.js';
-
-export function sendError(reply: FastifyReply, err: SluiceError, body: unknown = err.toBody()): void {
-  reply.code(err.status);
-  if (err.headers !== null) reply.headers(err.headers);
-  void reply.send(body);
-}
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 

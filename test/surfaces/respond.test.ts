@@ -3,15 +3,16 @@ import http from 'node:http';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import Fastify from 'fastify';
 import { request } from 'undici';
 import { EventBus } from '../../src/observability/events.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import type { Guard } from '../../src/policies/guard.js';
 import { ANONYMOUS } from '../../src/exchange/principal.js';
-import { registerOpenAISurface } from '../../src/server/openai.js';
-import { StreamSlots } from '../../src/server/stream-limits.js';
+import { modelEndpoints } from '../../src/surfaces/endpoints.js';
+import { Edge } from '../../src/edge/edge.js';
+import { ConnectionGate } from '../../src/edge/connection-limits.js';
+import { StreamSlots } from '../../src/surfaces/stream-limits.js';
 import { FakeClock } from '../../src/lib/clock.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -61,8 +62,8 @@ describe('a client that aborts its upload is a 499, not a 500 (issue 15)', () =>
   });
 
   test('regression: an aborted upload was logged and counted as 500 SLUICE_ERR_INTERNAL; now 499 SLUICE_ERR_CLIENT_CLOSED at info', async () => {
-    const [fast, viaFastify, services] = gateways as [TestGateway, TestGateway, TestGateway];
-    for (const gw of [fast, viaFastify]) {
+    const [plain, withCors, services] = gateways as [TestGateway, TestGateway, TestGateway];
+    for (const gw of [plain, withCors]) {
       await abortUpload(gw, '/v1/chat/completions');
       const line = await metricLine(gw.url, /^sluice_requests_total\{.*code="SLUICE_ERR_CLIENT_CLOSED"/);
       assert.match(line, /status="499"/);
@@ -88,23 +89,26 @@ describe('every 500 is logged with its cause and request id (issue 15)', () => {
       },
     });
     const bus = new EventBus();
-    const app = Fastify({ requestIdHeader: 'x-request-id' });
-    registerOpenAISurface(app, {
+    const logger = createLogger('info', sink);
+    const endpoints = modelEndpoints({
       pipelines: () => {
         throw new TypeError('the pipelines exploded');
       },
       routing: { region: null, regionHeader: 'x-sluice-region' },
       // Identification is not under test: everyone is anonymous.
       guard: { check: async () => ANONYMOUS } as unknown as Guard,
-      bodyLimit: 1 << 20,
       bus,
       metrics: new Metrics(bus),
       now: () => 0,
-      logger: createLogger('info', sink),
+      logger,
       streams: new StreamSlots({ streams: 10, streamsPerIp: 10 }),
       writing: { writeTimeoutMs: 30_000, clock: new FakeClock() },
     });
-    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    // The edge alone: no control plane, no services.
+    const edge = new Edge({ gate: new ConnectionGate({ connections: 100, connectionsPerIp: 100 }), endpoints, models: null, services: null, cors: null, clientAddress: (req) => req.socket.remoteAddress ?? '', bodyLimit: 1 << 20, logger });
+    const server = edge.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
     try {
       const res = await request(`${url}/v1/chat/completions`, {
         method: 'POST',
@@ -119,7 +123,8 @@ describe('every 500 is logged with its cause and request id (issue 15)', () => {
       assert.equal(line.err?.message, 'the pipelines exploded');
       assert.match(line.err?.stack ?? '', /TypeError/);
     } finally {
-      await app.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import OpenAI from 'openai';
 import { Agent, request, type Dispatcher } from 'undici';
-import { StreamSlots } from '../../src/server/stream-limits.js';
+import { StreamSlots } from '../../src/surfaces/stream-limits.js';
 import { startGateway } from '../helpers/gateway.js';
 import { StreamingUpstream, until } from '../helpers/streaming-upstream.js';
 

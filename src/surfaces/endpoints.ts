@@ -1,7 +1,5 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { errorCodes, type FastifyBodyParser, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import sjson from 'secure-json-parse';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { EventBus } from '../observability/events.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -12,18 +10,16 @@ import type { Pipelines } from '../exchange/pipelines.js';
 import type { Endpoint } from '../providers/types.js';
 import type { RuntimeConfig } from '../config/compile.js';
 import type { Guard } from '../policies/guard.js';
-import { clientClosed, logInternal, pumpStream, sendError, writeErrorBody, writeJson, type BaseHeaders, type StreamWriting } from './respond.js';
+import { clientClosed, logInternal, pumpStream, writeErrorBody, writeJson, type BaseHeaders, type StreamWriting } from './respond.js';
 import type { StreamSlots } from './stream-limits.js';
 import type { Dialect } from './dialect.js';
 import { anthropicDialect, openaiDialect } from './dialects.js';
-import { fromFastifyError } from './fastify-errors.js';
-import { MAX_JSON_DEPTH, findUnstorable, unstorable, valueTooDeep } from '../lib/text.js';
+import { findUnstorable, unstorable } from '../lib/text.js';
 
 export interface SurfaceDeps {
   pipelines: () => Pipelines;
   routing: RuntimeConfig['routing'];
   guard: Guard;
-  bodyLimit: number;
   bus: EventBus;
   metrics: Metrics;
   now: () => number;
@@ -41,9 +37,8 @@ export interface SurfaceDeps {
 }
 
 /**
- * One model request as the handlers below see it, whichever way it came in: through fastify's
- * routes, or through the fast path in front of them (server/fast-path). Answers are written
- * on the raw response either way.
+ * One model request as the edge (edge/edge.ts) hands it to its endpoint: read, parsed and
+ * identified by its request id and client address. Answers are written on the raw response.
  */
 export interface ModelExchange {
   readonly id: string;
@@ -55,7 +50,7 @@ export interface ModelExchange {
   /** The JSON text `body` was parsed from (a leading BOM removed), when known. */
   readonly text: string | null;
   readonly res: ServerResponse;
-  /** Headers set before the handler ran (fastify's hooks: the request id, CORS); null on the fast path. */
+  /** Headers every answer carries (CORS, when on); null without. */
   readonly base: BaseHeaders | null;
 }
 
@@ -135,22 +130,16 @@ async function publishBeforeLastBytes(ctx: RequestContext, deps: SurfaceDeps): P
 }
 
 /**
- * The OpenAI-compatible surface (chat, completions, embeddings, models) and Anthropic's
- * /v1/messages, in a plugin scope of its own so that its JSON parser can keep each body's text.
+ * The model endpoints by path: the OpenAI-compatible surface (chat, completions, embeddings)
+ * and Anthropic's /v1/messages. The edge serves POSTs to these paths.
  */
-export function registerOpenAISurface(app: FastifyInstance, deps: SurfaceDeps): ReadonlyMap<string, ModelEndpoint> {
-  const endpoints = new Map<string, ModelEndpoint>([
+export function modelEndpoints(deps: SurfaceDeps): ReadonlyMap<string, ModelEndpoint> {
+  return new Map<string, ModelEndpoint>([
     ['/v1/chat/completions', { serve: serve(deps, openaiDialect, 'chat'), dialect: openaiDialect, closed: closed(deps, 'chat') }],
     ['/v1/completions', { serve: serve(deps, openaiDialect, 'completions'), dialect: openaiDialect, closed: closed(deps, 'completions') }],
     ['/v1/embeddings', { serve: serve(deps, openaiDialect, 'embeddings'), dialect: openaiDialect, closed: closed(deps, 'embeddings') }],
     ['/v1/messages', { serve: serve(deps, anthropicDialect, 'chat'), dialect: anthropicDialect, closed: closed(deps, 'chat') }],
   ]);
-  void app.register((scope, _options, done) => {
-    keepJsonText(scope);
-    routes(scope, deps, endpoints);
-    done();
-  });
-  return endpoints;
 }
 
 /** A client that aborted its upload: not a gateway failure, so not a 5xx, and not an error line. */
@@ -162,96 +151,35 @@ function closed(deps: SurfaceDeps, endpoint: Endpoint): ModelEndpoint['closed'] 
   };
 }
 
-/** A model endpoint as a fastify handler: the reply is hijacked and answered on the raw response. */
-function viaFastify(endpoint: ModelEndpoint) {
-  return (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const base = reply.getHeaders();
-    reply.hijack();
-    const parsed = request.body instanceof ParsedJson ? request.body : null;
-    const body = parsed === null ? request.body : parsed.value;
-    return endpoint.serve({ id: request.id, ip: request.ip, headers: request.headers, body, text: parsed?.text ?? null, res: reply.raw, base });
-  };
+/** A GET (or HEAD) of /v1/models, as the edge hands it over: no body. */
+export interface ModelListRequest {
+  readonly id: string;
+  readonly ip: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly res: ServerResponse;
+  readonly base: BaseHeaders | null;
 }
-
-const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'ignore' } as const;
 
 /**
- * A model request's JSON body, parsed as fastify's default parser parses it (secure-json-parse,
- * `__proto__` refused, fastify's errors). Both ways in (the routes below and the fast path) use
- * this one function, and hand its text on with it (`ModelExchange.text`) so adapters can
- * forward the body as it came instead of serialising the parsed object again.
+ * GET /v1/models: the models the routes serve. Guarded like the model endpoints: the route
+ * list is not for anyone without a credential when auth is required (issue 15).
  */
-export function parseJsonBody(text: string): unknown {
-  if (text.length === 0) throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY();
-  let value: unknown;
-  try {
-    value = sjson.parse(text, null, PARSE_OPTIONS);
-  } catch {
-    throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
-  }
-  // Bounded before anything walks the body (estimates, cache keys, schemas recurse on it).
-  // JSON.parse itself is not recursive; the check walks the parsed containers with a stack:
-  // ~1.4 us for a chat body, where a scan of the text cost more than the parse (issue 15).
-  if (valueTooDeep(value, MAX_JSON_DEPTH)) {
-    throw new SluiceError('SLUICE_ERR_JSON_TOO_DEEP', { message: `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.` });
-  }
-  return value;
-}
-
-/** The body text as adapters forward it: without a leading BOM (which the parser skipped). */
-export function bodyTextOf(text: string): string {
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-}
-
-/** What the model routes' parser hands to their handler: the parsed body and its text. */
-class ParsedJson {
-  constructor(
-    readonly value: unknown,
-    readonly text: string,
-  ) {}
-}
-
-function keepJsonText(scope: FastifyInstance): void {
-  const parse: FastifyBodyParser<string> = (_request, text, done) => {
-    let value: unknown;
+export function modelList(deps: SurfaceDeps): (x: ModelListRequest) => Promise<void> {
+  return async (x) => {
     try {
-      value = parseJsonBody(text);
+      await deps.guard.check(x.ip, x.headers);
+      const pipelines = deps.pipelines();
+      const body = {
+        object: 'list',
+        data: pipelines.table.models().map((id) => ({ id, object: 'model', created: 0, owned_by: pipelines.table.match(id)?.targets[0]?.provider ?? 'sluice' })),
+      };
+      writeJson(x.res, 200, JSON.stringify(body), x.id, x.base, null);
     } catch (err) {
-      done(err as FastifyError, undefined);
-      return;
+      const e = toSluiceError(err);
+      logInternal(deps.logger, e, x.id);
+      writeErrorBody(x.res, e, e.toBody(), x.id, x.base, null);
     }
-    done(null, new ParsedJson(value, bodyTextOf(text)));
   };
-  scope.addContentTypeParser('application/json', { parseAs: 'string' }, parse);
-}
-
-function routes(app: FastifyInstance, deps: SurfaceDeps, endpoints: ReadonlyMap<string, ModelEndpoint>): void {
-  for (const [path, endpoint] of endpoints) {
-    app.post(path, {
-      handler: viaFastify(endpoint),
-      // Errors fastify raises itself (bad JSON, body too large) in the endpoint's dialect: Anthropic's shape on /v1/messages.
-      errorHandler: (err: FastifyError, request, reply) => {
-        const e = err instanceof SluiceError ? err : fromFastifyError(err, deps.bodyLimit);
-        if (e.code === 'SLUICE_ERR_CLIENT_CLOSED') {
-          endpoint.closed(request.id);
-          reply.hijack();
-          return;
-        }
-        logInternal(deps.logger, e, request.id);
-        sendError(reply, e, endpoint.dialect.errorBody(e, request.id));
-      },
-    });
-  }
-
-  // Guarded like the model endpoints: the route list is not for anyone without a credential when auth is required (issue 15).
-  app.get('/v1/models', async (request) => {
-    await deps.guard.check(request.ip, request.headers);
-    const pipelines = deps.pipelines();
-    return {
-      object: 'list',
-      data: pipelines.table.models().map((id) => ({ id, object: 'model', created: 0, owned_by: pipelines.table.match(id)?.targets[0]?.provider ?? 'sluice' })),
-    };
-  });
 }
 
 /**

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { SluiceError, type ErrorCode } from '../errors.js';
-import { writeErrorBody } from './respond.js';
+import { writeErrorBody } from '../surfaces/respond.js';
+import { requestId } from './request-id.js';
 
 export interface ConnectionLimits {
   /** Client connections open at once, in all. */
@@ -107,9 +107,4 @@ export class ConnectionGate {
     this.#open--;
     if (this.#refused.delete(socket)) this.#pendingRefusals--;
   }
-}
-
-function requestId(req: IncomingMessage): string {
-  const v = req.headers['x-request-id'];
-  return typeof v === 'string' && v !== '' && v.length <= 200 ? v : randomUUID();
 }

@@ -6,7 +6,7 @@ import { describeIssue } from '../lib/zod-issue.js';
 import { formatPath } from '../config/load.js';
 import { presentedCredential } from '../policies/identify/identifier.js';
 import type { KeyRegistry } from '../policies/identify/keys.js';
-import { sendError } from './respond.js';
+import { sendError } from './fastify-errors.js';
 import { registerCacheAdmin } from './admin-cache.js';
 import type { ResponseStore } from '../policies/cache/store.js';
 import type { Reader } from '../db/replicas.js';

@@ -1,4 +1,4 @@
-import type { FastifyError } from 'fastify';
+import type { FastifyError, FastifyReply } from 'fastify';
 import { SluiceError } from '../errors.js';
 
 /** Maps fastify's own errors (body parsing, limits) to the catalog. */
@@ -24,3 +24,10 @@ export function fromFastifyError(err: FastifyError, bodyLimit: number): SluiceEr
   return new SluiceError('SLUICE_ERR_INTERNAL', { cause: err });
 }
 
+
+/** Answers a control-plane request with a catalog error. */
+export function sendError(reply: FastifyReply, err: SluiceError, body: unknown = err.toBody()): void {
+  reply.code(err.status);
+  if (err.headers !== null) reply.headers(err.headers);
+  void reply.send(body);
+}

@@ -1,0 +1,151 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { RuntimeConfig } from '../config/compile.js';
+import type { Database } from '../db/index.js';
+import type { ConnectionGate } from '../edge/connection-limits.js';
+import type { HttpServices } from '../http/services.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import type { EventBus } from '../observability/events.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { KeyRegistry } from '../policies/identify/keys.js';
+import type { StreamSlots } from '../surfaces/stream-limits.js';
+import type { UsageWriter } from '../accounting/writer.js';
+import { buildRuntime, type Runtime } from './build.js';
+import { openResources } from './resources.js';
+
+export interface GatewayOptions {
+  logger: Logger;
+  clock?: Clock;
+  /** Randomness for balancing and backoff jitter; tests pass a seeded one. */
+  random?: () => number;
+}
+
+/** How long a stopping gateway tries to ship spooled usage records; the rest waits in the spool. */
+const USAGE_STOP_MS = 5_000;
+
+/**
+ * One running gateway: the runtime built from one config version (gateway/build.ts), its
+ * listening server, and its graceful stop. The runtime is one object, `#runtime`, so that a
+ * reloaded config can later be built beside it and swapped in here.
+ */
+export class Gateway {
+  #runtime: Runtime;
+  readonly #logger: Logger;
+
+  /** Opens what the config needs (database, state store; gateway/resources.ts) and builds the gateway. */
+  static async create(config: RuntimeConfig, options: GatewayOptions): Promise<Gateway> {
+    const clock = options.clock ?? systemClock;
+    const resources = await openResources(config, clock, options.logger);
+    return new Gateway(buildRuntime(config, resources, { logger: options.logger, clock, random: options.random }), options.logger);
+  }
+
+  private constructor(runtime: Runtime, logger: Logger) {
+    this.#runtime = runtime;
+    this.#logger = logger;
+  }
+
+  /** The control plane (fastify); `app.server` is the edge's node:http server. */
+  get app(): FastifyInstance {
+    return this.#runtime.app;
+  }
+
+  get config(): RuntimeConfig {
+    return this.#runtime.config;
+  }
+
+  get bus(): EventBus {
+    return this.#runtime.bus;
+  }
+
+  get metrics(): Metrics {
+    return this.#runtime.metrics;
+  }
+
+  get keys(): KeyRegistry {
+    return this.#runtime.keys;
+  }
+
+  /** Usage accounting, when `usage.enabled`. */
+  get usage(): UsageWriter | null {
+    return this.#runtime.usage;
+  }
+
+  /** Client connection limits (issue 15). */
+  get connections(): ConnectionGate {
+    return this.#runtime.connections;
+  }
+
+  /** Open streams, in all and per client address (issue 15). */
+  get streams(): StreamSlots {
+    return this.#runtime.streams;
+  }
+
+  /** The HTTP services and their instances' state. */
+  get services(): HttpServices {
+    return this.#runtime.services;
+  }
+
+  /** The database, when the config uses one (keys, later usage records). */
+  get database(): Database | null {
+    return this.#runtime.resources.db;
+  }
+
+  get draining(): boolean {
+    return this.#runtime.edge.draining;
+  }
+
+  /** Starts listening (and active health checks); resolves with the bound address. */
+  async listen(): Promise<{ host: string; port: number; url: string }> {
+    const rt = this.#runtime;
+    const server = rt.config.server;
+    await rt.app.listen({ host: server.host, port: server.port, backlog: server.backlog });
+    for (const checker of rt.health.values()) checker.start();
+    rt.dbCheck?.start();
+    rt.services.start();
+    rt.usage?.start();
+    const addr = rt.app.server.address();
+    if (addr === null || typeof addr === 'string') throw new Error('server is not bound to a TCP port');
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    return { host: addr.address, port: addr.port, url: `http://${host}:${addr.port}` };
+  }
+
+  /**
+   * Graceful stop: refuse new requests (503, and /ready fails so load balancers move away),
+   * let requests and streams in flight finish for up to `drainTimeoutMs`, then close every
+   * connection that is left. Resolves true when everything drained in time.
+   */
+  async shutdown(drainTimeoutMs: number = this.#runtime.config.server.drainTimeoutMs): Promise<boolean> {
+    const rt = this.#runtime;
+    rt.edge.drain();
+    for (const checker of rt.health.values()) checker.stop();
+    rt.dbCheck?.stop();
+    rt.services.stop();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), drainTimeoutMs);
+    });
+    const closed = rt.app.close().then(() => true);
+    // server.close() only closes the connections idle at that moment; a keep-alive
+    // connection whose last request finishes while draining would hold the close open
+    // until the timeout, so idle connections are swept as they appear.
+    const sweep = setInterval(() => rt.app.server.closeIdleConnections(), 50);
+    const drained = await Promise.race([closed, timedOut]);
+    clearInterval(sweep);
+    clearTimeout(timer);
+    if (!drained) {
+      this.#logger.warn({ drainTimeoutMs }, 'drain timeout reached; closing remaining connections');
+      rt.app.server.closeAllConnections();
+      await closed;
+    }
+    await rt.tracing?.shutdown().catch((err: unknown) => this.#logger.warn({ err }, 'exporting the last traces failed'));
+    await Promise.all([...rt.adapters.values()].map((a) => a.close()));
+    await rt.pools.close();
+    // Every request has ended, so every record is spooled; ship what the database will take in time.
+    await rt.usage?.stop(USAGE_STOP_MS);
+    await rt.resources.reader?.close();
+    await rt.resources.store.close().catch(() => {});
+    await rt.cache?.store.close().catch(() => {});
+    await rt.resources.db?.close().catch(() => {});
+    return drained;
+  }
+}

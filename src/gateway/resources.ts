@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import type { RuntimeConfig } from '../config/compile.js';
+import { legacyPgliteNotice, openDatabase, type Database } from '../db/index.js';
+import { ReadRouter } from '../db/replicas.js';
+import type { Clock } from '../lib/clock.js';
+import type { Tracing } from '../observability/tracing.js';
+import { GuardedStore, createStateStore, type StateStore } from '../stores/index.js';
+
+/** What a gateway needs that is opened asynchronously: the database and the state store. */
+export interface Resources {
+  readonly db: Database | null;
+  readonly store: StateStore;
+  /** The tracing module, imported only when `tracing.endpoint` is set. */
+  readonly Tracing: typeof Tracing | null;
+  /** Where analytics reads go: the read replicas, falling back to `db`. */
+  readonly reader: ReadRouter | null;
+}
+
+/**
+ * Opens what the config needs: a database when usage is recorded or keys can be stored (with
+ * admin tokens or a `database.url`), its read replicas, and the shared state store.
+ */
+export async function openResources(config: RuntimeConfig, clock: Clock, logger: Logger): Promise<Resources> {
+  const wantsDb = config.usage.enabled || config.adminTokenHashes.length > 0 || config.database.url !== null;
+  const db = wantsDb ? await openDatabase({ ...config.database }) : null;
+  const legacy = db?.kind === 'sqlite' ? legacyPgliteNotice(config.database.dataDir) : null;
+  if (legacy !== null) logger.warn(legacy);
+  const reader = db === null ? null : await ReadRouter.open(db, config.database.replicas, config.database, clock);
+  const store = createStateStore({
+    clock,
+    prefix: config.state.prefix,
+    timeoutMs: config.state.timeoutMs,
+    failure: config.state.failure,
+    checkMs: config.state.checkMs,
+    retryMs: config.state.checkMs,
+    startupWaitMs: config.state.startupWaitMs,
+    ...(config.state.redisUrl === null ? {} : { redis: { url: config.state.redisUrl } }),
+  });
+  const tracing = config.tracing === null ? null : (await import('../observability/tracing.js')).Tracing;
+  return { db, store, reader, Tracing: tracing };
+}
+
+/** The store's health, when it has one (Redis behind a GuardedStore); memory has none. */
+export function storeStatus(store: StateStore): GuardedStore | null {
+  return store instanceof GuardedStore ? store : null;
+}
