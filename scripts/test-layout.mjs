@@ -7,9 +7,8 @@
 //
 // Prints every test file whose folder mirrors no src folder (the rule), then, for information,
 // test files in a mirrored folder whose name matches no source file there, and support files
-// (not *.test.ts) outside helpers/ and fixtures/. Exits 0 for now: while src folders are being
-// renamed the rule does not hold yet; once it does, a test can call layoutMismatches() and
-// assert that `folders` is empty.
+// (not *.test.ts) outside helpers/ and fixtures/. Exits 1 when the rule is broken;
+// test/layout.test.ts asserts the same through layoutMismatches().
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, URL } from 'node:url';
@@ -23,6 +22,12 @@ export const OUTSIDE_SRC = {
   helpers: 'shared test code, not tests',
   fixtures: 'recorded provider answers, not tests',
   deploy: 'the repository’s deploy/ folder (Kubernetes, Prometheus rules, Grafana)',
+};
+
+/** Test files directly in test/ that are about the whole of src/, not one file of it. */
+export const WHOLE_SRC = {
+  'imports.test.ts': 'the import graph of src/ (no cycles but the known ones)',
+  'layout.test.ts': 'this rule',
 };
 
 function walk(dir, out = []) {
@@ -61,6 +66,8 @@ export function layoutMismatches(root = ROOT) {
       continue;
     }
     const srcFolder = join(srcDir, folder);
+    // Directly in test/: a test of a file directly in src/ (errors.ts), or of the whole of src/.
+    if (folder === '' && (file in WHOLE_SRC || existsSync(join(srcDir, file.replace(/\.test\.ts$/, '.ts'))))) continue;
     if (folder === '' || !existsSync(srcFolder) || !statSync(srcFolder).isDirectory()) {
       folders.push({ test: `test/${rel}`, reason: folder === '' ? 'directly in test/' : `src/${folder}/ does not exist`, candidates: candidates(file.slice(0, -'.test.ts'.length)) });
       continue;
@@ -83,4 +90,5 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   out.push('', `## For information: support files (not *.test.ts) outside helpers/ and fixtures/: ${support.length}`, '');
   for (const s of support) out.push(`- ${s}`);
   process.stdout.write(`${out.join('\n')}\n`);
+  process.exitCode = folders.length === 0 ? 0 : 1;
 }

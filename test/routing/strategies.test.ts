@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { STRATEGY_NAMES, createStrategy, type Candidate, type PickRequest, type StrategyName } from '../../../src/routing/strategies.js';
+import { STRATEGY_NAMES, createStrategy, type Candidate, type PickRequest, type StrategyName } from '../../src/routing/strategies.js';
 import { candidate, mulberry32, sequence } from './helpers.js';
 
 const req: PickRequest = { promptTokens: 1_000, maxTokens: 500, region: null };

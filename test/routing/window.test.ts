@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RollingCounter } from '../../../src/routing/window.js';
+import { RollingCounter } from '../../src/routing/window.js';
 
 describe('RollingCounter', () => {
   test('sums what was added', () => {

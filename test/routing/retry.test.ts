@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../../src/lib/clock.js';
-import { RetryBudget, backoffMs, parseRetryAfter } from '../../../src/routing/retry.js';
+import { FakeClock } from '../../src/lib/clock.js';
+import { RetryBudget, backoffMs, parseRetryAfter } from '../../src/routing/retry.js';
 import { mulberry32 } from './helpers.js';
 
 describe('backoffMs', () => {

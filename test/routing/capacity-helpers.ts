@@ -1,5 +1,5 @@
-import { FakeClock } from '../../../src/lib/clock.js';
-import { CapacityGate, type CapacityOptions } from '../../../src/routing/capacity.js';
+import { FakeClock } from '../../src/lib/clock.js';
+import { CapacityGate, type CapacityOptions } from '../../src/routing/capacity.js';
 
 /** Lets promise callbacks run. */
 export const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

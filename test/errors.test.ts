@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { catalog, SluiceError, type ErrorCode } from '../../src/errors.js';
+import { catalog, SluiceError, type ErrorCode } from '../src/errors.js';
 
-const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
+const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
 
 /** Rows of the catalog table: | `CODE` | status | type | when | */
 function documented(): Map<string, { status: string; type: string }> {

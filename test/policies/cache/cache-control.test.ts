@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cacheControl } from '../../src/policies/cache/cache-control.js';
+import { cacheControl } from '../../../src/policies/cache/cache-control.js';
 
 test('Cache-Control directives are lower-cased, with unquoted values, "" when a directive has none', () => {
   assert.deepEqual([...cacheControl('No-Cache, max-age=60, private="set-cookie"')], [

@@ -1,5 +1,5 @@
-import type { Candidate } from '../../../src/routing/strategies.js';
-import { mulberry32 } from '../../../src/lib/random.js';
+import type { Candidate } from '../../src/routing/strategies.js';
+import { mulberry32 } from '../../src/lib/random.js';
 
 export { mulberry32 };
 

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../../src/lib/clock.js';
-import { CircuitBreaker, type BreakerOptions, type BreakerTransition } from '../../../src/routing/breaker.js';
+import { FakeClock } from '../../src/lib/clock.js';
+import { CircuitBreaker, type BreakerOptions, type BreakerTransition } from '../../src/routing/breaker.js';
 
 const base: BreakerOptions = { failureRatio: 0.5, minRequests: 10, windowMs: 10_000, consecutiveFailures: 0, openMs: 30_000, halfOpenProbes: 1 };
 

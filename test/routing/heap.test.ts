@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BinaryHeap } from '../../../src/routing/heap.js';
+import { BinaryHeap } from '../../src/routing/heap.js';
 import { mulberry32 } from './helpers.js';
 
 interface Item {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../../src/lib/clock.js';
-import { CapacityError, CapacityGate, type CapacityOptions } from '../../../src/routing/capacity.js';
+import { FakeClock } from '../../src/lib/clock.js';
+import { CapacityError, CapacityGate, type CapacityOptions } from '../../src/routing/capacity.js';
 import { flush, never, setup, track } from './capacity-helpers.js';
 
 describe('CapacityGate options', () => {

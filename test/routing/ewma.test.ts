@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../../src/lib/clock.js';
-import { PeakEwma } from '../../../src/routing/ewma.js';
+import { FakeClock } from '../../src/lib/clock.js';
+import { PeakEwma } from '../../src/routing/ewma.js';
 
 function close(actual: number, expected: number): void {
   assert.ok(Math.abs(actual - expected) < 1e-9, `${actual} is not ${expected}`);

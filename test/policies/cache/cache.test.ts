@@ -2,17 +2,17 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RouteCache } from '../../src/config/compile.js';
-import { SluiceError } from '../../src/errors.js';
-import { FakeClock, systemClock } from '../../src/lib/clock.js';
-import { RequestContext } from '../../src/exchange/context.js';
-import { CacheStage, type CacheRuntime } from '../../src/policies/cache/stage.js';
-import { compiledRoute } from '../helpers/routes.js';
-import { chunksToJson, isUsageOnlyChunk, jsonToChunks, parseEntry, serializeEntry, usageChunk, type CacheEntry } from '../../src/policies/cache/entry.js';
-import { Flight } from '../../src/policies/cache/flight.js';
-import { cacheKey, keyMatches, purgePattern } from '../../src/policies/cache/key.js';
-import { MemoryResponseStore } from '../../src/policies/cache/memory.js';
-import { SemanticIndex, promptText, vectorOf } from '../../src/policies/cache/semantic.js';
+import type { RouteCache } from '../../../src/config/compile.js';
+import { SluiceError } from '../../../src/errors.js';
+import { FakeClock, systemClock } from '../../../src/lib/clock.js';
+import { RequestContext } from '../../../src/exchange/context.js';
+import { CacheStage, type CacheRuntime } from '../../../src/policies/cache/stage.js';
+import { compiledRoute } from '../../helpers/routes.js';
+import { chunksToJson, isUsageOnlyChunk, jsonToChunks, parseEntry, serializeEntry, usageChunk, type CacheEntry } from '../../../src/policies/cache/entry.js';
+import { Flight } from '../../../src/policies/cache/flight.js';
+import { cacheKey, keyMatches, purgePattern } from '../../../src/policies/cache/key.js';
+import { MemoryResponseStore } from '../../../src/policies/cache/memory.js';
+import { SemanticIndex, promptText, vectorOf } from '../../../src/policies/cache/semantic.js';
 
 const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
   JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 7, model: 'm', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] });
