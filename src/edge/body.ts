@@ -18,16 +18,26 @@ function invalidJson(why: string): SluiceError {
   return new SluiceError('SLUICE_ERR_INVALID_JSON', { message: `The request body is not valid JSON: ${why}` });
 }
 
+const NO_BYTES = Buffer.alloc(0);
+
 /**
- * Reads a body of at most `limit` bytes as UTF-8 text: a declared Content-Length over the
- * limit is refused before reading, a body growing past it while read, and a body whose length
- * differs from its Content-Length after. 'gone' when the request stream failed: the client
- * left (an aborted upload), and there is no one to answer.
+ * Reads a body of at most `limit` bytes as UTF-8 text (readBytes, decoded once at the end, so
+ * a character split across chunks stays whole).
  */
 export function readBody(req: IncomingMessage, limit: number, done: (err: BodyFailure | null, text: string) => void): void {
+  readBytes(req, limit, (err, bytes) => done(err, err === null ? bytes.toString('utf8') : ''));
+}
+
+/**
+ * Reads a body of at most `limit` bytes: a declared Content-Length over the limit is refused
+ * before reading, a body growing past it while read, and a body whose length differs from its
+ * Content-Length after. 'gone' when the request stream failed: the client left (an aborted
+ * upload), and there is no one to answer.
+ */
+export function readBytes(req: IncomingMessage, limit: number, done: (err: BodyFailure | null, bytes: Buffer) => void): void {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) {
-    done(bodyTooLarge(limit), '');
+    done(bodyTooLarge(limit), NO_BYTES);
     return;
   }
   let first: Buffer | null = null;
@@ -42,7 +52,7 @@ export function readBody(req: IncomingMessage, limit: number, done: (err: BodyFa
     received += chunk.length;
     if (received > limit) {
       stop();
-      done(bodyTooLarge(limit), '');
+      done(bodyTooLarge(limit), NO_BYTES);
       return;
     }
     if (first === null) first = chunk;
@@ -51,16 +61,14 @@ export function readBody(req: IncomingMessage, limit: number, done: (err: BodyFa
   const onEnd = (): void => {
     stop();
     if (!Number.isNaN(declared) && received !== declared) {
-      done(lengthMismatch(), '');
+      done(lengthMismatch(), NO_BYTES);
       return;
     }
-    // Decoded once at the end, so a character split across chunks stays whole.
-    const text = rest !== null ? Buffer.concat(rest, received).toString('utf8') : first === null ? '' : (first as Buffer).toString('utf8');
-    done(null, text);
+    done(null, rest !== null ? Buffer.concat(rest, received) : (first ?? NO_BYTES));
   };
   const onError = (): void => {
     stop();
-    done('gone', '');
+    done('gone', NO_BYTES);
   };
   req.on('data', onData);
   req.on('end', onEnd);

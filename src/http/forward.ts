@@ -6,11 +6,12 @@ import type { RetryBudget } from '../routing/retry.js';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { Next, Stage } from '../exchange/compose.js';
+import { readBytes } from '../edge/body.js';
 import { isTransportError } from '../routing/outcome.js';
 import { mapUpstreamError } from '../upstream/errors.js';
 import type { Balancer } from './balancer.js';
 import { chooseEncoding, compressor, shouldCompress } from './compress.js';
-import type { HttpContext } from './context.js';
+import type { HttpContext, ResponseCapture } from './context.js';
 import { credentialToStrip, endToEnd, rewritePath, upstreamHeaders } from './headers.js';
 import type { InstanceAttempt, InstanceState } from './instance.js';
 
@@ -23,6 +24,14 @@ export interface ForwardDeps {
   /** Whether the client's peer is a proxy whose X-Forwarded-* may be kept. */
   readonly trusted: (peer: string) => boolean;
 }
+
+/**
+ * Bodies up to this size (request and response, by their Content-Length) are read whole and
+ * written in one piece: one write for head and body on each side instead of a stream pipeline
+ * (its listeners, its AbortController, a write per chunk). Larger bodies, bodies of unknown
+ * length (chunked, SSE) and compressed answers stream with backpressure.
+ */
+export const WHOLE_BODY_BYTES = 64 * 1024;
 
 /**
  * The terminal stage of an HTTP service: forwards the request to an instance and streams the
@@ -46,6 +55,8 @@ export class ForwardStage implements Stage<HttpContext> {
     const declared = Number(ctx.req.headers['content-length'] ?? 0);
     if (limit !== null && declared > limit) throw bodyTooLarge(limit);
     const retryable = svc.retry.methods.has(ctx.method) && !ctx.hasBody;
+    // A small body of known length is read before the first attempt (the same limit applies).
+    const whole = ctx.hasBody && declared > 0 && declared <= WHOLE_BODY_BYTES && ctx.req.headers['transfer-encoding'] === undefined ? await readWhole(ctx, limit ?? declared) : null;
     const attempts = retryable ? 1 + svc.retry.attempts : 1;
     const tried = new Set<InstanceState>();
     this.#deps.budget.recordRequest();
@@ -66,7 +77,7 @@ export class ForwardStage implements Stage<HttpContext> {
       const started = this.#deps.clock.monotonic();
       let upstream: Dispatcher.ResponseData;
       try {
-        upstream = await this.#send(ctx, pick.instance);
+        upstream = await this.#send(ctx, pick.instance, whole);
       } catch (err) {
         const e = ctx.clientGone ? toSluiceError(err) : toSluiceError(mapUpstreamError(err, pick.instance.config.url, false));
         attempt.finish(ctx.clientGone || !isTransportError(e) ? 'neutral' : 'failure');
@@ -94,13 +105,13 @@ export class ForwardStage implements Stage<HttpContext> {
     return next < attempts && this.#deps.balancer.hasOther(tried) && this.#deps.budget.tryWithdraw();
   }
 
-  #send(ctx: HttpContext, instance: InstanceState): Promise<Dispatcher.ResponseData> {
+  #send(ctx: HttpContext, instance: InstanceState, whole: Buffer | null): Promise<Dispatcher.ResponseData> {
     const svc = ctx.service;
     const inst = instance.config;
     const strip = credentialToStrip(svc.forwardCredentials, ctx.principal, ctx.req.headers);
     const headers = upstreamHeaders(ctx.req, inst.host, ctx.id, this.#deps.trusted(ctx.req.socket.remoteAddress ?? ''), strip);
-    let body: Readable | null = null;
-    if (ctx.hasBody) body = svc.bodyLimit === null ? ctx.req : ctx.req.pipe(new ByteLimit(svc.bodyLimit, () => bodyTooLarge(svc.bodyLimit!)));
+    let body: Readable | Buffer | null = whole;
+    if (whole === null && ctx.hasBody) body = svc.bodyLimit === null ? ctx.req : ctx.req.pipe(new ByteLimit(svc.bodyLimit, () => bodyTooLarge(svc.bodyLimit!)));
     return this.#deps.pool(instance).request({
       method: ctx.method as Dispatcher.HttpMethod,
       path: rewritePath(ctx.url, svc.pathPrefix, svc.rewritePrefix, inst.basePath),
@@ -138,9 +149,13 @@ export class ForwardStage implements Stage<HttpContext> {
       stages.push(compressor(encoding));
     }
     if (svc.responseLimit !== null && length === undefined) stages.push(new ByteLimit(svc.responseLimit, () => responseTooLarge(svc.responseLimit!)));
-    ctx.res.writeHead(upstream.statusCode, headers);
     ctx.status = upstream.statusCode;
     ctx.firstByteAt = this.#deps.clock.monotonic();
+    if (stages.length === (capture === null ? 0 : 1) && length !== undefined && Number(length) <= WHOLE_BODY_BYTES) {
+      await this.#respondWhole(ctx, upstream, headers, attempt, latencyMs, capture === null ? null : ctx.capture);
+      return;
+    }
+    ctx.res.writeHead(upstream.statusCode, headers);
     try {
       await pipeline([upstream.body, ...stages, ctx.res]);
       attempt.finish(upstream.statusCode >= 500 ? 'failure' : 'success', latencyMs);
@@ -158,6 +173,40 @@ export class ForwardStage implements Stage<HttpContext> {
       ctx.errorCode = e.code;
     }
   }
+
+  /**
+   * A small answer of known length: read whole, then head and body written at once. Until the
+   * body is in, nothing has gone to the client, so an upstream that breaks off mid-body gets a
+   * proper 502 instead of a cut connection.
+   */
+  async #respondWhole(ctx: HttpContext, upstream: Dispatcher.ResponseData, headers: OutgoingHttpHeaders, attempt: InstanceAttempt, latencyMs: number, capture: ResponseCapture | null): Promise<void> {
+    let body: Buffer;
+    try {
+      body = Buffer.from(await upstream.body.arrayBuffer());
+    } catch (err) {
+      if (ctx.clientGone) {
+        attempt.finish('neutral');
+        throw err;
+      }
+      const e = toSluiceError(mapUpstreamError(err, ctx.instance ?? ctx.service.name, false));
+      attempt.finish(isTransportError(e) ? 'failure' : 'neutral');
+      throw e;
+    }
+    ctx.res.writeHead(upstream.statusCode, headers);
+    ctx.res.end(body);
+    attempt.finish(upstream.statusCode >= 500 ? 'failure' : 'success', latencyMs);
+    if (capture !== null && body.length <= capture.maxBytes) capture.done(upstream.statusCode, upstream.headers as IncomingHttpHeaders, body);
+  }
+}
+
+/** Reads a request body of known, small length whole, within `limit`; a client that leaves is a client-closed error. */
+function readWhole(ctx: HttpContext, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    readBytes(ctx.req, limit, (failure, bytes) => {
+      if (failure === null) resolve(bytes);
+      else reject(failure === 'gone' ? new SluiceError('SLUICE_ERR_CLIENT_CLOSED') : failure.code === 'SLUICE_ERR_BODY_TOO_LARGE' ? bodyTooLarge(limit) : failure);
+    });
+  });
 }
 
 function ignore(): void {}

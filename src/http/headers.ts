@@ -17,15 +17,17 @@ const FORWARDING = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 
 export function endToEnd(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
   const listed = connectionTokens(headers.connection);
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name) === true) continue;
     out[name] = value;
   }
   return out;
 }
 
+/** The header names a Connection header lists; null when none beyond the hop-by-hop ones (the common `keep-alive`, `close`). */
 function connectionTokens(v: string | string[] | undefined): Set<string> | null {
-  if (v === undefined) return null;
+  if (v === undefined || v === 'keep-alive' || v === 'close' || v === 'Keep-Alive' || v === 'Close') return null;
   const s = Array.isArray(v) ? v.join(',') : v;
   return new Set(s.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== ''));
 }
@@ -81,7 +83,18 @@ function forwardedNode(ip: string): string {
   return ip.includes(':') ? `"[${ip}]"` : ip;
 }
 
+let lastHost = '';
+let lastQuoted = '';
+
+/** A Forwarded value as a token or a quoted string; the last one is kept (one host in front of most instances). */
 function quoted(v: string): string {
+  if (v === lastHost) return lastQuoted;
+  lastHost = v;
+  lastQuoted = quotedString(v);
+  return lastQuoted;
+}
+
+function quotedString(v: string): string {
   return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`;
 }
 

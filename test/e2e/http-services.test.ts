@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
@@ -17,7 +18,7 @@ interface Echo {
   body: string;
 }
 
-async function get(gw: TestGateway, path: string, headers: Record<string, string> = {}, method: 'GET' | 'POST' | 'PUT' | 'HEAD' = 'GET', body?: string) {
+async function get(gw: TestGateway, path: string, headers: Record<string, string> = {}, method: 'GET' | 'POST' | 'PUT' | 'HEAD' = 'GET', body?: string | Buffer) {
   const res = await request(`${gw.url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
   const raw = Buffer.from(await res.body.arrayBuffer());
   const text = raw.toString('utf8');
@@ -388,6 +389,42 @@ describe('HTTP services', () => {
     } finally {
       a.handler = echoHandler;
       await gw.close();
+    }
+  });
+
+  test('small bodies (read whole) travel byte for byte both ways; an answer that breaks off before its length is a coded 502, not a cut connection', async () => {
+    // Every byte value, including ones that are not UTF-8: the body is bytes, never text.
+    const bytes = Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 7) % 256));
+    // Its own instance: the shared backends hand their handlers the body as text.
+    const raw = http.createServer((req, res) => {
+      if (req.url === '/api/short') {
+        // Declares 100 bytes, sends 10, then the connection dies.
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '100' });
+        res.write(Buffer.alloc(10));
+        setImmediate(() => res.socket?.destroy());
+        return;
+      }
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) });
+        res.end(body);
+      });
+    });
+    await new Promise<void>((ok) => raw.listen(0, '127.0.0.1', ok));
+    const gw = await startGateway({ services: [service([`http://127.0.0.1:${(raw.address() as AddressInfo).port}`])] });
+    try {
+      const echoed = await get(gw, '/api/bytes', { 'content-type': 'application/octet-stream' }, 'PUT', bytes);
+      assert.equal(echoed.status, 200);
+      assert.deepEqual(echoed.raw, bytes);
+      const short = await get(gw, '/api/short');
+      assert.equal(short.status, 502);
+      assert.match(short.json!.error!.code, /^SLUICE_ERR_UPSTREAM/);
+    } finally {
+      await gw.close();
+      raw.closeAllConnections();
+      await new Promise((ok) => raw.close(ok));
     }
   });
 
