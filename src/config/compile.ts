@@ -184,6 +184,17 @@ export interface UsageRuntime {
   readonly retentionMs: number | null;
 }
 
+/** What an admin token may do (issue 20): read everything, also manage virtual keys, or everything. */
+export type AdminRole = 'viewer' | 'keys' | 'admin';
+
+export interface AdminTokenRuntime {
+  /** Shown in the audit log: `admin.tokens[].name`, or `token-<n>` for a bare token. */
+  readonly name: string;
+  readonly role: AdminRole;
+  /** SHA-256 digest of the token. */
+  readonly hash: string;
+}
+
 export interface RuntimeConfig {
   /** The file the config came from, or "(built-in default)". */
   readonly source: string;
@@ -222,8 +233,8 @@ export interface RuntimeConfig {
   readonly usage: UsageRuntime;
   /** The bundled price table with the config's `prices` over it. */
   readonly prices: PriceBook;
-  /** SHA-256 digests of the admin tokens. */
-  readonly adminTokenHashes: readonly string[];
+  /** The admin tokens: name, role and SHA-256 digest (the token itself is not kept). */
+  readonly adminTokens: readonly AdminTokenRuntime[];
   readonly routing: { readonly region: string | null; readonly regionHeader: string };
   readonly cache: {
     /** Where answers live: this process, or Redis (`state.redis`) shared by every instance. */
@@ -495,7 +506,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
       retentionMs: config.usage.retention ?? null,
     },
     prices,
-    adminTokenHashes: config.admin.tokens.map(hashSecret),
+    adminTokens: config.admin.tokens.map((t, i) => (typeof t === 'string' ? { name: `token-${i + 1}`, role: 'admin', hash: hashSecret(t) } : { name: t.name, role: t.role, hash: hashSecret(t.token) })),
     cache: {
       backend: config.cache.backend === 'auto' ? (config.state.redis === undefined ? 'memory' : 'redis') : config.cache.backend,
       maxBytes: config.cache.maxBytes,

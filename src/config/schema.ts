@@ -173,8 +173,30 @@ const usageSchema = z.strictObject({
   retention: duration.optional(),
 });
 
+const adminToken = z.string().min(16, 'must be at least 16 characters');
+
+/** An admin token: a bare string (role admin), or named with a role (issue 20: scoped admin access). */
+const adminTokenSchema = z.union([
+  adminToken,
+  z.strictObject({
+    name: z.string().min(1).max(100),
+    token: adminToken,
+    role: z.enum(['viewer', 'keys', 'admin']).default('admin'),
+  }),
+]);
+
 const adminSchema = z.strictObject({
-  tokens: z.array(z.string().min(16, 'must be at least 16 characters')).default([]),
+  tokens: z
+    .array(adminTokenSchema)
+    .default([])
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((t, i) => {
+        if (typeof t === 'string') return;
+        if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate admin token name "${t.name}"` });
+        seen.add(t.name);
+      });
+    }),
 });
 
 const routeCacheSchema = z.strictObject({
