@@ -50,6 +50,12 @@ export interface QueuePolicy {
   readonly timeoutMs: number;
   /** Whether clients may set their priority with `x-sluice-priority`. */
   readonly priorityHeader: boolean;
+  /** Added to the tier's priority for every request on the route (`queue.priority`). */
+  readonly priority: number;
+  /** Added by endpoint (`queue.priorityBy.endpoint`). */
+  readonly priorityByEndpoint: Readonly<Partial<Record<string, number>>>;
+  /** Added by the value of a request header (`queue.priorityBy.header`; name lowercased); null without. */
+  readonly priorityByHeader: { readonly name: string; readonly values: ReadonlyMap<string, number> } | null;
 }
 
 export interface CompiledTarget {
@@ -289,7 +295,7 @@ const defaultBreaker: Required<BreakerConfig> = {
   openFor: 30_000,
   halfOpenProbes: 1,
 };
-const defaultQueue: Required<QueueConfig> = { maxDepth: 100, timeout: 10_000, priorityHeader: false };
+const defaultQueue: Required<QueueConfig> = { maxDepth: 100, timeout: 10_000, priorityHeader: false, priority: 0, priorityBy: {} };
 
 /** `{...a, ...b}` where keys set to undefined in b do not erase a's values. */
 function merge<T extends object>(base: Required<T>, ...layers: (T | undefined)[]): Required<T> {
@@ -356,7 +362,14 @@ function compileRoute(route: RouteConfig, index: number, routing: RoutingConfig,
       openMs: breaker.openFor,
       halfOpenProbes: breaker.halfOpenProbes,
     },
-    queue: { maxDepth: queue.maxDepth, timeoutMs: queue.timeout, priorityHeader: queue.priorityHeader },
+    queue: {
+      maxDepth: queue.maxDepth,
+      timeoutMs: queue.timeout,
+      priorityHeader: queue.priorityHeader,
+      priority: queue.priority,
+      priorityByEndpoint: queue.priorityBy.endpoint ?? {},
+      priorityByHeader: queue.priorityBy.header === undefined ? null : { name: queue.priorityBy.header.name.toLowerCase(), values: new Map(Object.entries(queue.priorityBy.header.values)) },
+    },
     totalTimeoutMs: route.timeouts?.total ?? null,
     limits: compileLimits(route.limits),
     cache:

@@ -74,10 +74,25 @@ const breakerSchema = z.strictObject({
   halfOpenProbes: numeric(z.number().int().min(1)).optional(),
 });
 
+const priorityValue = numeric(z.number().int().min(-100).max(100));
+
+/** Priority by request type (seed 000: interactive ranking ahead of experiments), added to the tier's. */
+const priorityBySchema = z.strictObject({
+  endpoint: z.partialRecord(z.enum(['chat', 'completions', 'embeddings']), priorityValue).optional(),
+  header: z
+    .strictObject({
+      name: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP header name'),
+      values: z.record(z.string().min(1), priorityValue),
+    })
+    .optional(),
+});
+
 const queueSchema = z.strictObject({
   maxDepth: numeric(z.number().int().min(0)).optional(),
   timeout: duration.optional(),
   priorityHeader: z.boolean().optional(),
+  priority: priorityValue.optional(),
+  priorityBy: priorityBySchema.optional(),
 });
 
 const routeTimeoutsSchema = z.strictObject({
