@@ -178,6 +178,12 @@ export interface JwtRuntime {
   readonly userClaim: string;
   readonly tierClaim: string;
   readonly jwksCacheMaxAgeMs: number;
+  /** Check tokens against session revocations in the state store (issue 22). */
+  readonly revocation: boolean;
+  /** The claim naming a token's session (`jti` when the token has none). */
+  readonly sessionClaim: string;
+  /** How long a revocation is kept: longer than any token lives. */
+  readonly revocationTtlMs: number;
 }
 
 export interface UsageRuntime {
@@ -416,6 +422,9 @@ function compileJwt(j: JwtConfig | undefined): JwtRuntime | null {
     userClaim: j.userClaim,
     tierClaim: j.tierClaim,
     jwksCacheMaxAgeMs: j.jwksCacheMaxAge,
+    revocation: j.revocation,
+    sessionClaim: j.sessionClaim,
+    revocationTtlMs: j.revocationTtl,
   };
 }
 

@@ -151,6 +151,9 @@ const jwtSchema = z.strictObject({
   userClaim: z.string().min(1).default('sub'),
   tierClaim: z.string().min(1).default('tier'),
   jwksCacheMaxAge: duration.default(600_000),
+  revocation: z.boolean().default(false),
+  sessionClaim: z.string().min(1).default('sid'),
+  revocationTtl: duration.default(86_400_000),
 });
 
 const authSchema = z.strictObject({

@@ -14,6 +14,7 @@ import { registerUsageApi } from './admin-usage.js';
 import { MAX_JSON_DEPTH, findUnstorable, valueTooDeep } from '../lib/text.js';
 import type { AdminRole, AdminTokenRuntime } from '../config/compile.js';
 import { AUDIT_PAGE_MAX, type AuditLog } from './audit.js';
+import type { SessionRevocations } from '../policies/identify/sessions.js';
 
 const limits = z.strictObject({
   rps: z.number().int().min(1).optional(),
@@ -36,6 +37,11 @@ const newKeySchema = z.strictObject({
   expiresAt: z.iso.datetime({ offset: true }).optional(),
 });
 
+/** One session (the token's `sid`, or `jti`) or every session of a user ("sign out everywhere"). */
+const revokeSchema = z
+  .strictObject({ session: z.string().min(1).max(1_000).optional(), user: z.string().min(1).max(1_000).optional() })
+  .refine((v) => (v.session === undefined) !== (v.user === undefined), { message: 'name exactly one of session, user' });
+
 const auditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(AUDIT_PAGE_MAX).default(100),
   before: z.string().min(1).max(100).optional(),
@@ -52,6 +58,8 @@ const auditQuery = z.strictObject({
 export interface AdminDeps {
   readonly tokens: readonly AdminTokenRuntime[];
   readonly audit: AuditLog;
+  /** JWT session revocations, when `auth.jwt.revocation` is on. */
+  readonly sessions: SessionRevocations | null;
   readonly keys: KeyRegistry;
   readonly usage: Reader | null;
   readonly cache: ResponseStore | null;
@@ -66,7 +74,7 @@ export interface AdminDeps {
 export function permits(role: AdminRole, method: string, route: string): boolean {
   if (method === 'GET' || method === 'HEAD') return true;
   if (role === 'admin') return true;
-  return role === 'keys' && (route === '/admin/keys' || route.startsWith('/admin/keys/'));
+  return role === 'keys' && (route === '/admin/keys' || route.startsWith('/admin/keys/') || route.startsWith('/admin/sessions/'));
 }
 
 export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
@@ -149,6 +157,22 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
 
       if (deps.usage !== null) registerUsageApi(admin, deps.usage);
       if (deps.cache !== null) registerCacheAdmin(admin, deps.cache);
+
+      const sessions = deps.sessions;
+      if (sessions !== null) {
+        admin.post('/sessions/revoke', async (request) => {
+          const parsed = revokeSchema.safeParse(request.body ?? {}, { reportInput: true });
+          if (!parsed.success) {
+            const issue = parsed.error.issues[0]!;
+            const param = formatPath(issue.path);
+            throw new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: `Invalid revocation: ${param === '' ? '' : `"${param}" `}${describeIssue(issue)}.`, ...(param === '' ? {} : { param }) });
+          }
+          const { session, user } = parsed.data;
+          if (session !== undefined) await sessions.revokeSession(session);
+          else await sessions.revokeUser(user!);
+          return { revoked: session !== undefined ? 'session' : 'user' };
+        });
+      }
 
       admin.get('/keys', async () => ({ object: 'list', data: await deps.keys.list() }));
 
