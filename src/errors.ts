@@ -58,6 +58,7 @@ export const catalog = {
   SLUICE_ERR_INVALID_PATH: { status: 400, type: 'invalid_request_error', message: 'The request path is not one the gateway forwards.' },
   SLUICE_ERR_CLIENT_CLOSED: { status: 499, type: 'invalid_request_error', message: 'The client closed the connection before the request was complete.' },
   SLUICE_ERR_CONFIG_KEY: { status: 409, type: 'invalid_request_error', message: 'This key is declared in the config file and is managed there.' },
+  SLUICE_ERR_UNSUPPORTED_MODALITY: { status: 400, type: 'invalid_request_error', message: 'The target model answers text only; audio and image generation are not supported.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof catalog;
