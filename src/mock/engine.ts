@@ -18,6 +18,7 @@ import { mulberry32 } from '../lib/random.js';
 import { isRecord } from '../lib/json.js';
 import { chatOptions, choiceLogprobs, spacedJson, tokenLogprobs, type ChatOptions, type StructuredFormat } from './chat-options.js';
 import { schemaInstance } from './schema-instance.js';
+import { embeddingInputs, embeddingVector, toBase64 } from './embeddings.js';
 
 export { chatRefusal, type MockRefusal, type StructuredFormat } from './chat-options.js';
 export type {
@@ -86,7 +87,7 @@ const DEFAULT_DIMENSIONS = 256;
 /** Bounds `dimensions` so a hostile or mistaken value cannot make the mock allocate gigabytes. */
 const MAX_DIMENSIONS = 8192;
 
-export { mulberry32 };
+export { mulberry32, embeddingInputs, embeddingVector };
 
 function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -153,15 +154,6 @@ function textOf(content: unknown): string {
   return out;
 }
 
-/** The texts of an embeddings `input`: a string, strings, or token arrays (as their JSON). */
-export function embeddingInputs(input: unknown): string[] {
-  if (typeof input === 'string') return [input];
-  if (!Array.isArray(input)) return [];
-  // A flat array of numbers is one tokenised input, not many.
-  if (input.length > 0 && input.every((x) => typeof x === 'number')) return [JSON.stringify(input)];
-  return input.map((x) => (typeof x === 'string' ? x : JSON.stringify(x) ?? ''));
-}
-
 /** Characters of a legacy `prompt` (a string or an array); every prompt counts as input. */
 function promptChars(prompt: unknown): number {
   if (typeof prompt === 'string') return prompt.length;
@@ -169,33 +161,6 @@ function promptChars(prompt: unknown): number {
   let chars = 0;
   for (const p of prompt) chars += typeof p === 'string' ? p.length : (JSON.stringify(p) ?? '').length;
   return chars;
-}
-
-/**
- * A unit-length vector derived from the text alone, so batch position never changes it: the
- * sum of one pseudo-random direction per word (lower-cased), normalised. Texts sharing most
- * of their words point the same way, as real embeddings of similar texts do, which is what a
- * semantic cache needs to be tested against; a text without words gets its own direction.
- */
-export function embeddingVector(text: string, dimensions: number): number[] {
-  const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [text];
-  const v = new Array<number>(dimensions).fill(0);
-  for (const word of words) {
-    const rng = mulberry32(hashWord(sha256Hex(word), 0));
-    for (let i = 0; i < dimensions; i++) v[i] = (v[i] as number) + rng() * 2 - 1;
-  }
-  let sumSq = 0;
-  for (let i = 0; i < dimensions; i++) sumSq += (v[i] as number) ** 2;
-  const norm = Math.sqrt(sumSq) || 1;
-  for (let i = 0; i < dimensions; i++) v[i] = (v[i] as number) / norm;
-  return v;
-}
-
-/** OpenAI's base64 embedding encoding: little-endian float32, what the official SDK asks for. */
-function toBase64(v: number[]): string {
-  const buf = Buffer.alloc(v.length * 4);
-  for (let i = 0; i < v.length; i++) buf.writeFloatLE(v[i] as number, i * 4);
-  return buf.toString('base64');
 }
 
 /** An OpenAI-shaped error body; also used by the standalone server for its own 400/404. */
