@@ -250,6 +250,8 @@ const priceSchema = z.strictObject({
   input: numeric(z.number().min(0)),
   output: numeric(z.number().min(0)),
   cachedInput: numeric(z.number().min(0)).optional(),
+  cacheWrite: numeric(z.number().min(0)).optional(),
+  cacheWrite1h: numeric(z.number().min(0)).optional(),
 });
 
 const targetSchema = z.strictObject({
