@@ -68,15 +68,22 @@ describe('RedisStore (standalone)', { timeout: 30_000 }, () => {
     const store = new RedisStore({ client, clock: systemClock, prefix: uniquePrefix(), timeoutMs: 50 });
     try {
       await store.ping();
-      const pending = Promise.allSettled([store.consume([rule('spin', 100, 60_000)], [1]), store.add('spin', 1, 60_000), store.ping()]);
-      // 400 ms: on a loaded 2-core machine redis-server itself may be scheduled late; the stall
-      // must outlast its answer for the test to be about the loop's phases, not about Redis.
-      const until = performance.now() + 400;
-      while (performance.now() < until) {
-        // A synchronous stall, far longer than the timeout and than Redis needs to answer.
+      // On a loaded machine redis-server itself may be scheduled later than the stall, and then
+      // a timeout is right. So the stall grows until Redis answered within it: the old code
+      // failed every attempt (its timer always ran first after a block), the new one fails
+      // only while Redis is late.
+      const attempts: string[][] = [];
+      for (const stallMs of [400, 800, 1600, 3200]) {
+        const pending = Promise.allSettled([store.consume([rule(`spin-${stallMs}`, 100, 60_000)], [1]), store.add(`spin-${stallMs}`, 1, 60_000), store.ping()]);
+        const until = performance.now() + stallMs;
+        while (performance.now() < until) {
+          // A synchronous stall, far longer than the timeout and than Redis needs to answer.
+        }
+        const results = await pending;
+        attempts.push(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')));
+        if (results.every((r) => r.status === 'fulfilled')) break;
       }
-      const results = await pending;
-      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled'], JSON.stringify(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))));
+      assert.deepEqual(attempts.at(-1), ['ok', 'ok', 'ok'], JSON.stringify(attempts));
     } finally {
       await store.close();
     }
