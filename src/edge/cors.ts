@@ -8,7 +8,7 @@ export interface CorsOptions {
 }
 
 /** Response headers browsers may read: the request id, cache status and rate limit state. */
-const EXPOSED = 'x-request-id, x-sluice-cache, ratelimit, ratelimit-policy, retry-after';
+const EXPOSED = 'x-request-id, request-id, x-sluice-cache, ratelimit, ratelimit-policy, retry-after';
 const METHODS = 'GET,HEAD,POST';
 
 /**

@@ -150,7 +150,10 @@ export class Edge {
   }
 
   /** Reads and parses a model request's body, then hands it to its endpoint. */
-  #model(req: IncomingMessage, res: ServerResponse, endpoint: ModelEndpoint, id: string, base: BaseHeaders | null): void {
+  #model(req: IncomingMessage, res: ServerResponse, endpoint: ModelEndpoint, id: string, cors: BaseHeaders | null): void {
+    // The dialect's own request-id header goes on every answer, errors and streams included.
+    const idHeader = endpoint.dialect.idHeader;
+    const base = idHeader === undefined ? cors : { ...cors, [idHeader]: id };
     // A POST without any body (no type, no length) reaches the endpoint, whose validation names what is missing.
     if (hasNoBody(req)) {
       this.#serve(req, res, endpoint, id, base, undefined, null);

@@ -24,4 +24,9 @@ export interface Dialect {
   json(body: string, ctx: RequestContext): string;
   framing(ctx: RequestContext): StreamFraming;
   errorBody(err: SluiceError, requestId: string): unknown;
+  /**
+   * A header that carries the request id on every answer besides `x-request-id`, where the
+   * dialect's SDKs read it from (Anthropic's `request-id`: the SDK's `_request_id`, `err.requestID`).
+   */
+  readonly idHeader?: string;
 }

@@ -52,4 +52,5 @@ export const anthropicDialect: Dialect = {
   json: (body, ctx) => JSON.stringify(openAIResponseToAnthropic(JSON.parse(body) as JsonObject, ctx.model, ctx.target?.provider)),
   framing: (ctx) => new AnthropicFraming(ctx.model),
   errorBody: (err, requestId) => anthropicErrorBody(err, requestId),
+  idHeader: 'request-id',
 };
