@@ -151,33 +151,68 @@ function closed(deps: SurfaceDeps, endpoint: Endpoint): ModelEndpoint['closed'] 
   };
 }
 
-/** A GET (or HEAD) of /v1/models, as the edge hands it over: no body. */
+/** A GET (or HEAD) of /v1/models or /v1/models/{model}, as the edge hands it over: no body. */
 export interface ModelListRequest {
   readonly id: string;
   readonly ip: string;
   readonly headers: IncomingHttpHeaders;
   readonly res: ServerResponse;
   readonly base: BaseHeaders | null;
+  /** The model asked for (the path after /v1/models/, percent-decoded; it may contain "/"); null for the list. */
+  readonly model?: string | null;
 }
 
+/** What the list and a model look like to one client schema (issue 18). */
+interface ModelShapes {
+  list(ids: readonly string[], ownerOf: (id: string) => string): unknown;
+  one(id: string, owner: string): unknown;
+  error(err: SluiceError, requestId: string): unknown;
+  readonly idHeader: string | undefined;
+}
+
+const openaiModels: ModelShapes = {
+  list: (ids, ownerOf) => ({ object: 'list', data: ids.map((id) => openaiModels.one(id, ownerOf(id))) }),
+  one: (id, owner) => ({ id, object: 'model', created: 0, owned_by: owner }),
+  error: (err) => err.toBody(),
+  idHeader: undefined,
+};
+
+/** Routes carry no release date: the epoch stands for "unknown", as OpenAI's `created: 0` does. */
+const UNKNOWN_DATE = '1970-01-01T00:00:00Z';
+
+const anthropicModels: ModelShapes = {
+  list: (ids) => ({ data: ids.map((id) => anthropicModels.one(id, '')), has_more: false, first_id: ids[0] ?? null, last_id: ids.at(-1) ?? null }),
+  one: (id) => ({ type: 'model', id, display_name: id, created_at: UNKNOWN_DATE }),
+  error: (err, requestId) => anthropicDialect.errorBody(err, requestId),
+  idHeader: anthropicDialect.idHeader,
+};
+
 /**
- * GET /v1/models: the models the routes serve. Guarded like the model endpoints: the route
- * list is not for anyone without a credential when auth is required (issue 15).
+ * GET /v1/models and GET /v1/models/{model}: the models the routes serve, in OpenAI's shape or,
+ * for a client that sends `anthropic-version` (every Anthropic SDK does), in Anthropic's.
+ * Guarded like the model endpoints: the route list is not for anyone without a credential
+ * when auth is required (issue 15). A model no route serves is a 404 in the client's shape.
  */
 export function modelList(deps: SurfaceDeps): (x: ModelListRequest) => Promise<void> {
   return async (x) => {
+    const shapes = x.headers['anthropic-version'] === undefined ? openaiModels : anthropicModels;
+    const base = shapes.idHeader === undefined ? x.base : { ...x.base, [shapes.idHeader]: x.id };
     try {
       await deps.guard.check(x.ip, x.headers);
-      const pipelines = deps.pipelines();
-      const body = {
-        object: 'list',
-        data: pipelines.table.models().map((id) => ({ id, object: 'model', created: 0, owned_by: pipelines.table.match(id)?.targets[0]?.provider ?? 'sluice' })),
-      };
-      writeJson(x.res, 200, JSON.stringify(body), x.id, x.base, null);
+      const table = deps.pipelines().table;
+      const ownerOf = (id: string): string => table.match(id)?.targets[0]?.provider ?? 'sluice';
+      const model = x.model ?? null;
+      let body: unknown;
+      if (model === null) body = shapes.list(table.models(), ownerOf);
+      else {
+        if (model === '' || table.match(model) === null) throw new SluiceError('SLUICE_ERR_MODEL_NOT_FOUND', { message: `No route serves the model ${JSON.stringify(model)}.`, param: 'model' });
+        body = shapes.one(model, ownerOf(model));
+      }
+      writeJson(x.res, 200, JSON.stringify(body), x.id, base, null);
     } catch (err) {
       const e = toSluiceError(err);
       logInternal(deps.logger, e, x.id);
-      writeErrorBody(x.res, e, e.toBody(), x.id, x.base, null);
+      writeErrorBody(x.res, e, shapes.error(e, x.id), x.id, base, null);
     }
   };
 }

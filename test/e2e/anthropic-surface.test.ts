@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -65,5 +66,93 @@ describe('Anthropic surface: request-id (issue 18)', () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('request-id'), null);
     assert.ok(res.headers.get('x-request-id'));
+  });
+});
+
+describe('GET /v1/models and /v1/models/{model} in both dialects (issue 18)', () => {
+  const KEY = 'sk-models-issue18-0123456789abcdef';
+  let mock: MockServer;
+  let gw: TestGateway;
+  let anthropic: Anthropic;
+  let openai: OpenAI;
+
+  before(async () => {
+    mock = await startMockServer({ port: 0 });
+    gw = await startGateway({
+      auth: { required: true },
+      keys: [{ key: KEY, name: 'models' }],
+      providers: { claude: { type: 'anthropic', baseUrl: mock.url, apiKey: 'sk-ant-upstream' }, local: { type: 'openai', baseUrl: mock.url } },
+      routes: [
+        { match: 'claude-sonnet', targets: [{ provider: 'claude', model: 'claude-sonnet-4-20250514' }] },
+        { match: 'meta/llama-3', targets: [{ provider: 'local' }] },
+        { match: 'gpt-*', targets: [{ provider: 'local' }] },
+      ],
+    });
+    anthropic = new Anthropic({ baseURL: gw.url, apiKey: KEY, maxRetries: 0 });
+    openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: KEY, maxRetries: 0 });
+  });
+
+  after(async () => {
+    await gw.close();
+    await mock.close();
+  });
+
+  test('the Anthropic SDK lists the models in Anthropic\'s shape', async () => {
+    const page = await anthropic.models.list();
+    const ids = page.data.map((m) => m.id);
+    assert.deepEqual(ids, ['claude-sonnet', 'meta/llama-3']);
+    for (const m of page.data) {
+      assert.equal(m.type, 'model');
+      assert.equal(m.display_name, m.id);
+      assert.ok(!Number.isNaN(Date.parse(m.created_at)));
+    }
+    assert.equal(page.has_more, false);
+    assert.equal(page.first_id, 'claude-sonnet');
+    assert.equal(page.last_id, 'meta/llama-3');
+    const raw = (await anthropic.models.list().asResponse()).headers;
+    assert.ok(raw.get('request-id'));
+  });
+
+  test('the openai SDK still gets OpenAI\'s list shape', async () => {
+    const page = await openai.models.list();
+    assert.deepEqual(page.data.map((m) => [m.id, m.object, m.owned_by]), [['claude-sonnet', 'model', 'claude'], ['meta/llama-3', 'model', 'local']]);
+  });
+
+  test('models.retrieve in both SDKs, a "/" in the id included', async () => {
+    const o = await openai.models.retrieve('meta/llama-3');
+    assert.deepEqual({ id: o.id, object: o.object, created: o.created, owned_by: o.owned_by }, { id: 'meta/llama-3', object: 'model', created: 0, owned_by: 'local' });
+    const a = await anthropic.models.retrieve('claude-sonnet');
+    assert.equal(a.type, 'model');
+    assert.equal(a.id, 'claude-sonnet');
+    assert.equal(a.display_name, 'claude-sonnet');
+    const slash = await anthropic.models.retrieve('meta/llama-3');
+    assert.equal(slash.id, 'meta/llama-3');
+    // A model a glob route serves exists too; an unescaped "/" in the path is taken as part of the id.
+    assert.equal((await openai.models.retrieve('gpt-4o')).owned_by, 'local');
+    const res = await fetch(`${gw.url}/v1/models/meta/llama-3`, { headers: { authorization: `Bearer ${KEY}` } });
+    assert.equal(((await res.json()) as { id: string }).id, 'meta/llama-3');
+  });
+
+  test('a model no route serves is a 404 in each dialect\'s error shape', async () => {
+    await assert.rejects(openai.models.retrieve('no-such-model'), (err: unknown) => {
+      assert.ok(err instanceof OpenAI.NotFoundError);
+      assert.equal((err.error as { code?: string }).code, 'SLUICE_ERR_MODEL_NOT_FOUND');
+      return true;
+    });
+    await assert.rejects(anthropic.models.retrieve('no-such-model'), (err: unknown) => {
+      assert.ok(err instanceof Anthropic.NotFoundError);
+      assert.equal((err.error as { error?: { type?: string } }).error?.type, 'not_found_error');
+      assert.ok(err.requestID);
+      return true;
+    });
+    const bad = await fetch(`${gw.url}/v1/models/%E0%A4%A`, { headers: { authorization: `Bearer ${KEY}` } });
+    assert.equal(bad.status, 404);
+  });
+
+  test('retrieve is guarded like the list', async () => {
+    const noKey = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'sk-wrong', maxRetries: 0 });
+    await assert.rejects(noKey.models.retrieve('claude-sonnet'), (err: unknown) => err instanceof OpenAI.AuthenticationError);
+    const noKeyAnthropic = new Anthropic({ baseURL: gw.url, apiKey: 'sk-wrong', maxRetries: 0 });
+    await assert.rejects(noKeyAnthropic.models.retrieve('claude-sonnet'), (err: unknown) => err instanceof Anthropic.AuthenticationError);
   });
 });
