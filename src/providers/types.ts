@@ -3,6 +3,7 @@
  * only; it never imports an adapter. Adapters are listed by type in `catalog.ts`.
  */
 
+import type { IncomingHttpHeaders } from 'node:http';
 import type { CancelSignal } from '../lib/cancel.js';
 
 /** The OpenAI-shaped endpoints Sluice serves. */
@@ -51,6 +52,27 @@ export interface ProviderCall {
   readonly requestId: string;
   /** The route's timeouts for this target, or null to use the provider's own. */
   readonly timeouts: CallTimeouts | null;
+  /**
+   * The client's request in its own schema (issue 18, native pass-through). An adapter that
+   * speaks `native.schema` to its upstream sends this instead of translating `body`, and
+   * answers with `native` set on its response; any other adapter ignores it. Absent or null
+   * when the client's schema is the canonical one with nothing more to carry.
+   */
+  readonly native?: NativeRequest | null;
+}
+
+/** A client schema a provider may speak natively (issue 18). */
+export type NativeSchema = 'anthropic-messages' | 'openai-chat';
+
+/** A client's request as it came, for pass-through to a provider of the same schema. */
+export interface NativeRequest {
+  readonly schema: NativeSchema;
+  /** The client's body as parsed, in its own schema (its `model` is the client's). */
+  readonly body: JsonObject;
+  /** The text `body` was parsed from, when known. */
+  readonly text: string | null;
+  /** The client's request headers: an adapter forwards only the ones its schema defines (e.g. `anthropic-beta`), never credentials. */
+  readonly headers: IncomingHttpHeaders;
 }
 
 /** A complete (non-streamed) answer. `body` is JSON text, sent to the client as is. */
@@ -59,6 +81,8 @@ export interface JsonResponse {
   readonly status: number;
   readonly body: string;
   readonly usage: Usage | null;
+  /** Set when `body` is the provider's answer in this client schema, as sent (pass-through): the surface writes it unchanged. */
+  readonly native?: NativeSchema;
 }
 
 /**
@@ -72,6 +96,11 @@ export interface StreamResponse {
   readonly status: number;
   readonly chunks: AsyncIterable<string>;
   usage(): Usage | null;
+  /**
+   * Set when the stream is the provider's, in this client schema (pass-through): each chunk
+   * is then the SSE text of one event, framing included, which the surface writes unchanged.
+   */
+  readonly native?: NativeSchema;
 }
 
 export type ProviderResponse = JsonResponse | StreamResponse;

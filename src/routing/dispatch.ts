@@ -175,6 +175,8 @@ export class DispatchStage implements Stage {
         signal: ctx.controller,
         requestId: ctx.id,
         timeouts: target.config.timeouts,
+        // Each adapter decides per attempt whether it speaks the client's schema (issue 18).
+        native: ctx.native,
       });
     } catch (err) {
       // Every provider error leaves the adapter here: credentials an upstream echoed are

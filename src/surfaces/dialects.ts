@@ -39,6 +39,13 @@ class AnthropicFraming implements StreamFraming {
   }
 }
 
+/** A passed-through Anthropic stream: the provider's events as they came; it has no `[DONE]`. */
+const anthropicNativeFraming: StreamFraming = {
+  chunk: (frame) => frame,
+  end: () => '',
+  error: (err, ctx) => anthropicErrorEvent(err, ctx.id),
+};
+
 /**
  * Anthropic's Messages API on `/v1/messages`: the request is translated to the canonical
  * OpenAI chat form (so any provider can serve it), and answers, events and errors back.
@@ -53,4 +60,6 @@ export const anthropicDialect: Dialect = {
   framing: (ctx) => new AnthropicFraming(ctx.model),
   errorBody: (err, requestId) => anthropicErrorBody(err, requestId),
   idHeader: 'request-id',
+  // An Anthropic provider gets the client's request as sent, and its answer comes back as is.
+  native: { schema: 'anthropic-messages', endpoints: new Set(['chat']), framing: anthropicNativeFraming },
 };

@@ -7,7 +7,7 @@ import { cancelWhenClientLeaves } from '../exchange/client-gone.js';
 import { RequestContext } from '../exchange/context.js';
 import { summarize } from '../exchange/summary.js';
 import type { Pipelines } from '../exchange/pipelines.js';
-import type { Endpoint } from '../providers/types.js';
+import type { Endpoint, JsonObject, ProviderResponse } from '../providers/types.js';
 import type { RuntimeConfig } from '../config/compile.js';
 import type { Guard } from '../policies/guard.js';
 import { clientClosed, logInternal, pumpStream, writeErrorBody, writeJson, type BaseHeaders, type StreamWriting } from './respond.js';
@@ -84,6 +84,9 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
       ctx.bodyText = body === x.body ? x.text : null;
       ctx.principal = principal;
       ctx.headers = x.headers;
+      const native = dialect.native;
+      // The client's own body travels beside the canonical one, for targets of its schema (issue 18).
+      if (native !== undefined && native.endpoints.has(endpoint) && body !== x.body) ctx.native = { schema: native.schema, body: x.body as JsonObject, text: x.text, headers: x.headers };
       ctx.region = headerValue(x.headers[deps.routing.regionHeader]) ?? deps.routing.region;
       ctx.requestedPriority = parsePriority(headerValue(x.headers['x-sluice-priority']));
       // Without an admit stage (no tiers in play) the route alone decides whether to honour it.
@@ -241,6 +244,11 @@ function parsePriority(v: string | null): number | null {
   return Math.max(-100, Math.min(100, Number(v)));
 }
 
+/** Whether an answer is the provider's own in the client's schema (pass-through): written as it came. */
+function isNative(response: ProviderResponse, dialect: Dialect): boolean {
+  return response.native !== undefined && response.native === dialect.native?.schema;
+}
+
 /** Runs a routed request's chain and writes the answer; every outcome is recorded on ctx. */
 async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<void>, x: ModelExchange, dialect: Dialect, deps: SurfaceDeps, finish: (ctx: RequestContext) => Promise<void>): Promise<void> {
   const now = deps.now;
@@ -248,14 +256,15 @@ async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<
     await chain(ctx);
     const response = ctx.response;
     if (response === null) throw new SluiceError('SLUICE_ERR_INTERNAL', { message: 'The pipeline produced no response.' });
+    const native = isNative(response, dialect);
     if (response.kind === 'stream') {
-      await pumpStream(ctx, x.res, x.base, response, dialect.framing(ctx), now, deps.logger, deps.writing, finish);
+      await pumpStream(ctx, x.res, x.base, response, native ? dialect.native!.framing : dialect.framing(ctx), now, deps.logger, deps.writing, finish);
       return;
     }
     ctx.usage = response.usage;
     ctx.status = response.status;
     ctx.firstByteAt = now();
-    const body = dialect.json(response.body, ctx);
+    const body = native ? response.body : dialect.json(response.body, ctx);
     await finish(ctx);
     writeJson(x.res, response.status, body, ctx.id, x.base, ctx.responseHeaders);
   } catch (err) {

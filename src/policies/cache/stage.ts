@@ -224,7 +224,10 @@ export class CacheStage implements Stage {
   /** Stores the leader's answer and hands it to its followers; a stream is recorded as it passes. */
   #publish(ctx: CacheView, key: string, flight: Flight, remote: RemoteLead | null): void {
     const res = ctx.response;
-    if (res === null || res.status !== 200) return;
+    // A passed-through answer is in its client's schema, not the canonical one entries hold:
+    // never stored nor shared (followers go upstream themselves), so no client gets it in
+    // the wrong shape (issue 18).
+    if (res === null || res.status !== 200 || res.native !== undefined) return;
     if (res.kind === 'json') {
       const entry: CacheEntry = { format: 'json', status: 200, body: res.body, chunks: null, usage: res.usage, freshUntil: this.#freshUntil(ctx) };
       if (entrySize(entry) > this.#rt.maxEntryBytes) return;

@@ -14,6 +14,9 @@ import { anthropicStatusError } from './errors.js';
 import { anthropicRequestFromOpenAI } from './request.js';
 import { openAIFromAnthropicMessage } from './response.js';
 import { AnthropicStreamTranslator } from './stream.js';
+import { AnthropicPassThroughStream, passThroughBody, passThroughHeaders, passThroughUsage } from './passthrough.js';
+import type { NativeRequest } from '../types.js';
+import { mapUpstreamError } from '../../upstream/errors.js';
 
 export class AnthropicAdapter implements ProviderAdapter {
   readonly type = 'anthropic';
@@ -35,6 +38,8 @@ export class AnthropicAdapter implements ProviderAdapter {
 
   async send(call: ProviderCall): Promise<ProviderResponse> {
     if (call.endpoint !== 'chat') throw unsupported(this.name, null, `the ${call.endpoint} endpoint (Anthropic serves chat only)`);
+    const native = call.native;
+    if (native !== undefined && native !== null && native.schema === 'anthropic-messages') return this.#passThrough(call, native);
     const body = anthropicRequestFromOpenAI({ ...call.body, stream: call.stream }, { provider: this.name, defaultMaxTokens: this.#config.defaultMaxTokens });
     const res = await this.#client.post(call, '/messages', this.#headers, JSON.stringify(body));
     const created = Math.floor(this.#now() / 1000);
@@ -49,6 +54,28 @@ export class AnthropicAdapter implements ProviderAdapter {
     const message = await readJsonObject(res.body, this.name);
     const completion = openAIFromAnthropicMessage(message, { provider: this.name, created });
     return { kind: 'json', status: res.statusCode, body: JSON.stringify(completion), usage: completion.usage === undefined ? null : usageOf(completion.usage) };
+  }
+
+  /** An Anthropic client's request, sent and answered as is (passthrough.ts, issue 18). */
+  async #passThrough(call: ProviderCall, native: NativeRequest): Promise<ProviderResponse> {
+    const headers = passThroughHeaders(native.headers, this.#config.headers, this.#config.version);
+    if (this.#config.apiKey !== null) headers['x-api-key'] = this.#headers['x-api-key']!;
+    const res = await this.#client.post(call, '/messages', headers, passThroughBody(native, call.body.model));
+    if (call.stream) {
+      if (!isEventStream(res.headers)) {
+        await res.body.dump();
+        throw badResponse(this.name, 'a non-streamed answer to a streamed request');
+      }
+      const stream = await openTranslatedStream(this.name, res.statusCode, res.body, new AnthropicPassThroughStream(this.name));
+      return { ...stream, native: 'anthropic-messages' };
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw mapUpstreamError(err, this.name, false);
+    }
+    return { kind: 'json', status: res.statusCode, body: text, usage: passThroughUsage(text, this.name), native: 'anthropic-messages' };
   }
 
   async close(): Promise<void> {
