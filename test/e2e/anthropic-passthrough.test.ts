@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { startMockServer, type MockServer } from '../../src/mock/server.js';
 import type { RequestSummary } from '../../src/exchange/summary.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
@@ -233,5 +234,80 @@ describe('native pass-through: Anthropic client → anthropic-type provider (iss
     const chat = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude-cached', temperature: 0, max_tokens: 2048, messages: [{ role: 'system', content: 'A long system prompt worth caching.' }, { role: 'user', content: 'Hello' }] }) });
     const json = (await chat.json()) as { object: string };
     assert.equal(json.object, 'chat.completion');
+  });
+});
+
+/**
+ * The OpenAI half of pass-through (issue 18): the OpenAI transport already sends the client's
+ * body text and returns the upstream's answer and chunks as written; this pins that unknown
+ * fields reach the openai SDK.
+ */
+describe('native pass-through: OpenAI client → OpenAI-compatible provider (issue 18)', () => {
+  let server: Server;
+  let gw: TestGateway;
+  let openai: OpenAI;
+  const received: string[] = [];
+  const completion = {
+    id: 'chatcmpl-up',
+    object: 'chat.completion',
+    created: 1,
+    model: 'up-model',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'Hi', reasoning_content: 'thought', annotations: [] }, finish_reason: 'stop', logprobs: null }],
+    usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+    system_fingerprint: 'fp_1',
+    sluice_test_unknown: { kept: true },
+  };
+  const chunks = [
+    { id: 'chatcmpl-up', object: 'chat.completion.chunk', created: 1, model: 'up-model', choices: [{ index: 0, delta: { role: 'assistant', content: 'Hi', reasoning_content: 'thought' }, finish_reason: null }], sluice_test_unknown: 1 },
+    { id: 'chatcmpl-up', object: 'chat.completion.chunk', created: 1, model: 'up-model', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+    { id: 'chatcmpl-up', object: 'chat.completion.chunk', created: 1, model: 'up-model', choices: [], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } },
+  ];
+
+  before(async () => {
+    server = createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => {
+        const text = Buffer.concat(parts).toString('utf8');
+        received.push(text);
+        if ((JSON.parse(text) as { stream?: boolean }).stream === true) {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.end(chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join('') + 'data: [DONE]\n\n');
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(completion));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    gw = await startGateway({
+      providers: { up: { type: 'openai', baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` } },
+      routes: [{ match: 'up-model', targets: [{ provider: 'up' }] }],
+    });
+    openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'x', maxRetries: 0 });
+  });
+
+  after(async () => {
+    await gw.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  test('JSON: unknown fields of the answer reach the client; the body goes up as sent', async () => {
+    const params = { model: 'up-model', messages: [{ role: 'user' as const, content: 'Hi' }], sluice_request_extra: 'x' };
+    const res = await openai.chat.completions.create(params as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    assert.deepEqual(JSON.parse(received.at(-1)!), params);
+    const raw = res as unknown as typeof completion;
+    assert.deepEqual(raw.sluice_test_unknown, { kept: true });
+    assert.equal(raw.choices[0]?.message.reasoning_content, 'thought');
+  });
+
+  test('stream: unknown fields of each chunk reach the client', async () => {
+    const seen: unknown[] = [];
+    for await (const chunk of await openai.chat.completions.create({ model: 'up-model', messages: [{ role: 'user', content: 'Hi' }], stream: true })) seen.push(chunk);
+    const first = seen[0] as (typeof chunks)[0];
+    assert.equal(first.sluice_test_unknown, 1);
+    assert.equal(first.choices[0]?.delta.reasoning_content, 'thought');
+    // The usage chunk the client did not ask for is read for accounting and not sent.
+    assert.equal(seen.length, 2);
   });
 });
