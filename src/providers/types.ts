@@ -119,5 +119,11 @@ export interface ProviderAdapter {
    * as usable, rejects otherwise. Optional; providers without it are checked passively only.
    */
   probe?(signal: AbortSignal): Promise<void>;
+  /**
+   * Counts the prompt tokens of a client's request in its own schema (`call.native`), with the
+   * provider's own counter (Anthropic's `/v1/messages/count_tokens`); the answer is the
+   * provider's, passed through. Optional: without it the gateway estimates (issue 18).
+   */
+  countTokens?(call: ProviderCall): Promise<JsonResponse>;
   close(): Promise<void>;
 }

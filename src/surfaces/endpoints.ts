@@ -15,6 +15,7 @@ import type { StreamSlots } from './stream-limits.js';
 import type { Dialect } from './dialect.js';
 import { anthropicDialect, openaiDialect } from './dialects.js';
 import { findUnstorable, unstorable } from '../lib/text.js';
+import { countTokens } from './anthropic/count-tokens.js';
 
 export interface SurfaceDeps {
   pipelines: () => Pipelines;
@@ -134,7 +135,7 @@ async function publishBeforeLastBytes(ctx: RequestContext, deps: SurfaceDeps): P
 
 /**
  * The model endpoints by path: the OpenAI-compatible surface (chat, completions, embeddings)
- * and Anthropic's /v1/messages. The edge serves POSTs to these paths.
+ * and Anthropic's /v1/messages (and its count_tokens). The edge serves POSTs to these paths.
  */
 export function modelEndpoints(deps: SurfaceDeps): ReadonlyMap<string, ModelEndpoint> {
   return new Map<string, ModelEndpoint>([
@@ -142,6 +143,7 @@ export function modelEndpoints(deps: SurfaceDeps): ReadonlyMap<string, ModelEndp
     ['/v1/completions', { serve: serve(deps, openaiDialect, 'completions'), dialect: openaiDialect, closed: closed(deps, 'completions') }],
     ['/v1/embeddings', { serve: serve(deps, openaiDialect, 'embeddings'), dialect: openaiDialect, closed: closed(deps, 'embeddings') }],
     ['/v1/messages', { serve: serve(deps, anthropicDialect, 'chat'), dialect: anthropicDialect, closed: closed(deps, 'chat') }],
+    ['/v1/messages/count_tokens', { serve: countTokens(deps), dialect: anthropicDialect, closed: closed(deps, 'chat') }],
   ]);
 }
 

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
@@ -154,5 +156,81 @@ describe('GET /v1/models and /v1/models/{model} in both dialects (issue 18)', ()
     await assert.rejects(noKey.models.retrieve('claude-sonnet'), (err: unknown) => err instanceof OpenAI.AuthenticationError);
     const noKeyAnthropic = new Anthropic({ baseURL: gw.url, apiKey: 'sk-wrong', maxRetries: 0 });
     await assert.rejects(noKeyAnthropic.models.retrieve('claude-sonnet'), (err: unknown) => err instanceof Anthropic.AuthenticationError);
+  });
+});
+
+describe('POST /v1/messages/count_tokens (issue 18)', () => {
+  const KEY = 'sk-count-issue18-0123456789abcdef';
+  let upstream: Server;
+  let mock: MockServer;
+  let gw: TestGateway;
+  let anthropic: Anthropic;
+  const received: { path: string; headers: IncomingHttpHeaders; body: unknown }[] = [];
+
+  before(async () => {
+    upstream = createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => {
+        received.push({ path: req.url ?? '', headers: req.headers, body: JSON.parse(Buffer.concat(parts).toString('utf8')) });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"input_tokens":1234,"context_management":null}');
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    mock = await startMockServer({ port: 0 });
+    gw = await startGateway({
+      auth: { required: true },
+      keys: [{ key: KEY, name: 'counter' }],
+      providers: {
+        claude: { type: 'anthropic', baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`, apiKey: 'sk-ant-upstream' },
+        local: { type: 'openai', baseUrl: mock.url },
+      },
+      routes: [
+        { match: 'claude-sonnet', targets: [{ provider: 'claude', model: 'claude-sonnet-4-20250514' }] },
+        { match: 'gpt-*', targets: [{ provider: 'local' }] },
+      ],
+    });
+    anthropic = new Anthropic({ baseURL: gw.url, apiKey: KEY, maxRetries: 0 });
+  });
+
+  after(async () => {
+    await gw.close();
+    await mock.close();
+    await new Promise((resolve) => upstream.close(resolve));
+  });
+
+  const params = {
+    system: 'You are terse.',
+    thinking: { type: 'enabled' as const, budget_tokens: 1024 },
+    messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'How many tokens is this sentence, roughly?', cache_control: { type: 'ephemeral' as const } }] }],
+  };
+
+  test('to an Anthropic provider: passed through to its count_tokens, answered as it answers', async () => {
+    const { data, response } = await anthropic.messages.countTokens({ ...params, model: 'claude-sonnet' }, { headers: { 'anthropic-beta': 'token-counting-beta' } }).withResponse();
+    assert.equal(data.input_tokens, 1234);
+    assert.equal(response.headers.get('x-sluice-estimated'), null);
+    assert.ok(response.headers.get('request-id'));
+    const r = received.at(-1);
+    assert.equal(r?.path, '/v1/messages/count_tokens');
+    assert.deepEqual(r?.body, { ...params, model: 'claude-sonnet-4-20250514' });
+    assert.equal(r?.headers['x-api-key'], 'sk-ant-upstream');
+    assert.equal(r?.headers['anthropic-beta'], 'token-counting-beta');
+  });
+
+  test('elsewhere: estimated with the gateway tokenizer and marked x-sluice-estimated: true', async () => {
+    const { data, response } = await anthropic.messages.countTokens({ ...params, model: 'gpt-4o' }).withResponse();
+    assert.equal(response.headers.get('x-sluice-estimated'), 'true');
+    // Two messages (system, user) of about 4 and 9 tokens, with OpenAI's per-message framing.
+    assert.ok(data.input_tokens > 10 && data.input_tokens < 40, String(data.input_tokens));
+    const longer = await anthropic.messages.countTokens({ model: 'gpt-4o', messages: [{ role: 'user', content: 'word '.repeat(200) }] });
+    assert.ok(longer.input_tokens > 150);
+  });
+
+  test('a model no route serves is a 404; a bad body a 400; no key a 401', async () => {
+    await assert.rejects(anthropic.messages.countTokens({ ...params, model: 'nothing' }), (err: unknown) => err instanceof Anthropic.NotFoundError && err.requestID !== null);
+    await assert.rejects(anthropic.messages.countTokens({ model: 'gpt-4o', messages: 'nope' } as unknown as Anthropic.MessageCountTokensParams), (err: unknown) => err instanceof Anthropic.BadRequestError);
+    const stranger = new Anthropic({ baseURL: gw.url, apiKey: 'sk-wrong', maxRetries: 0 });
+    await assert.rejects(stranger.messages.countTokens({ ...params, model: 'claude-sonnet' }), (err: unknown) => err instanceof Anthropic.AuthenticationError);
   });
 });

@@ -8,7 +8,7 @@ import { usageOf } from '../openai/types.js';
 import { isEventStream, readJsonObject } from '../http/body.js';
 import { UpstreamClient } from '../http/client.js';
 import { openTranslatedStream } from '../http/stream.js';
-import type { ProviderAdapter, ProviderCall, ProviderResponse } from '../types.js';
+import type { JsonResponse, ProviderAdapter, ProviderCall, ProviderResponse } from '../types.js';
 import type { AnthropicProviderRuntime } from './config.js';
 import { anthropicStatusError } from './errors.js';
 import { anthropicRequestFromOpenAI } from './request.js';
@@ -54,6 +54,22 @@ export class AnthropicAdapter implements ProviderAdapter {
     const message = await readJsonObject(res.body, this.name);
     const completion = openAIFromAnthropicMessage(message, { provider: this.name, created });
     return { kind: 'json', status: res.statusCode, body: JSON.stringify(completion), usage: completion.usage === undefined ? null : usageOf(completion.usage) };
+  }
+
+  /** POST /messages/count_tokens with the client's body (its model replaced), answered as Anthropic answers. */
+  async countTokens(call: ProviderCall): Promise<JsonResponse> {
+    const native = call.native;
+    if (native === undefined || native === null || native.schema !== 'anthropic-messages') throw unsupported(this.name, null, 'counting tokens of a request that is not an Anthropic Messages request');
+    const headers = passThroughHeaders(native.headers, this.#config.headers, this.#config.version);
+    if (this.#config.apiKey !== null) headers['x-api-key'] = this.#headers['x-api-key']!;
+    const res = await this.#client.post(call, '/messages/count_tokens', headers, passThroughBody(native, call.body.model));
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw mapUpstreamError(err, this.name, false);
+    }
+    return { kind: 'json', status: res.statusCode, body: text, usage: null, native: 'anthropic-messages' };
   }
 
   /** An Anthropic client's request, sent and answered as is (passthrough.ts, issue 18). */
