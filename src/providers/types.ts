@@ -5,6 +5,7 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { CancelSignal } from '../lib/cancel.js';
+import type { SluiceError } from '../errors.js';
 
 /** The OpenAI-shaped endpoints Sluice serves. */
 export type Endpoint = 'chat' | 'completions' | 'embeddings';
@@ -73,6 +74,12 @@ export interface NativeRequest {
   readonly text: string | null;
   /** The client's request headers: an adapter forwards only the ones its schema defines (e.g. `anthropic-beta`), never credentials. */
   readonly headers: IncomingHttpHeaders;
+  /**
+   * What the canonical body left out because no other schema can carry it (a server tool, a
+   * parameter Sluice does not know): the error a target that needs the translation answers
+   * with; null when the canonical body says everything.
+   */
+  readonly refusal: SluiceError | null;
 }
 
 /** A complete (non-streamed) answer. `body` is JSON text, sent to the client as is. */
@@ -113,6 +120,8 @@ export type ProviderResponse = JsonResponse | StreamResponse;
 export interface ProviderAdapter {
   readonly name: string;
   readonly type: string;
+  /** The client schemas this adapter passes through natively (ProviderCall.native); absent: none. */
+  readonly natives?: ReadonlySet<NativeSchema>;
   send(call: ProviderCall): Promise<ProviderResponse>;
   /**
    * A cheap liveness check for active health checking: resolves when the provider answers

@@ -166,6 +166,9 @@ export class DispatchStage implements Stage {
     const started = this.#clock.monotonic();
     let response: ProviderResponse;
     try {
+      // What only a pass-through can carry is refused by a target that needs the translation (issue 18).
+      const native = ctx.native;
+      if (native !== null && native.refusal !== null && target.adapter.natives?.has(native.schema) !== true) throw native.refusal;
       response = await target.adapter.send({
         endpoint: ctx.endpoint,
         body,

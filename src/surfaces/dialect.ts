@@ -39,6 +39,11 @@ export interface Dialect {
 /** What a dialect needs for pass-through: its schema and the framing of native streams. */
 export interface NativeDialect {
   readonly schema: NativeSchema;
+  /**
+   * Like Dialect.request, but what only a pass-through can carry is left out of the canonical
+   * body instead of refused; the refusal is returned for targets that need the translation.
+   */
+  request(endpoint: Endpoint, body: unknown): { body: JsonObject; refusal: SluiceError | null };
   /** Which endpoints the client's body is passed on for (Anthropic's: `chat`, /v1/messages). */
   readonly endpoints: ReadonlySet<Endpoint>;
   readonly framing: StreamFraming;

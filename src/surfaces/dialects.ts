@@ -1,7 +1,7 @@
 import type { SluiceError } from '../errors.js';
 import type { RequestContext } from '../exchange/context.js';
 import type { JsonObject } from '../providers/types.js';
-import { OpenAIToAnthropicStream, anthropicErrorBody, anthropicErrorEvent, anthropicRequestToOpenAI, openAIResponseToAnthropic } from '../surfaces/anthropic/index.js';
+import { OpenAIToAnthropicStream, Refusals, anthropicErrorBody, anthropicErrorEvent, anthropicRequestToOpenAI, openAIResponseToAnthropic } from '../surfaces/anthropic/index.js';
 import type { Dialect, StreamFraming } from './dialect.js';
 import { validateBody } from './validate.js';
 
@@ -61,5 +61,14 @@ export const anthropicDialect: Dialect = {
   errorBody: (err, requestId) => anthropicErrorBody(err, requestId),
   idHeader: 'request-id',
   // An Anthropic provider gets the client's request as sent, and its answer comes back as is.
-  native: { schema: 'anthropic-messages', endpoints: new Set(['chat']), framing: anthropicNativeFraming },
+  native: {
+    schema: 'anthropic-messages',
+    endpoints: new Set(['chat']),
+    framing: anthropicNativeFraming,
+    request: (_endpoint, body) => {
+      const refusals = new Refusals(false);
+      const translated = anthropicRequestToOpenAI(body, refusals);
+      return { body: validateBody('chat', translated), refusal: refusals.first };
+    },
+  },
 };

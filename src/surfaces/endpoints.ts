@@ -74,7 +74,11 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
     let ctx: RequestContext;
     try {
       refuseUnstorable(x.body);
-      const body = dialect.request(endpoint, x.body);
+      const native = dialect.native !== undefined && dialect.native.endpoints.has(endpoint) ? dialect.native : null;
+      let body: JsonObject;
+      let refusal: SluiceError | null = null;
+      if (native === null) body = dialect.request(endpoint, x.body);
+      else ({ body, refusal } = native.request(endpoint, x.body));
       const principal = await deps.guard.check(x.ip, x.headers);
       const pipelines = deps.pipelines();
       const route = pipelines.table.match(body.model as string);
@@ -85,9 +89,8 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
       ctx.bodyText = body === x.body ? x.text : null;
       ctx.principal = principal;
       ctx.headers = x.headers;
-      const native = dialect.native;
       // The client's own body travels beside the canonical one, for targets of its schema (issue 18).
-      if (native !== undefined && native.endpoints.has(endpoint) && body !== x.body) ctx.native = { schema: native.schema, body: x.body as JsonObject, text: x.text, headers: x.headers };
+      if (native !== null && body !== x.body) ctx.native = { schema: native.schema, body: x.body as JsonObject, text: x.text, headers: x.headers, refusal };
       ctx.region = headerValue(x.headers[deps.routing.regionHeader]) ?? deps.routing.region;
       ctx.requestedPriority = parsePriority(headerValue(x.headers['x-sluice-priority']));
       // Without an admit stage (no tiers in play) the route alone decides whether to honour it.

@@ -213,6 +213,29 @@ describe('native pass-through: Anthropic client → anthropic-type provider (iss
     assert.equal(previous[1]?.type, 'redacted_thinking');
   });
 
+  test('server tools, server-tool blocks, text documents and parameters Sluice does not know reach an Anthropic upstream; other targets refuse them', async () => {
+    const turn = {
+      model: 'claude-alias',
+      max_tokens: 1024,
+      context_management: { edits: [{ type: 'clear_tool_uses_20250919' }] },
+      tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 2 }],
+      messages: [
+        { role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'The sky is blue.' }, citations: { enabled: true } }, { type: 'text', text: 'What colour is the sky?' }] },
+        { role: 'assistant', content: [{ type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: { query: 'sky' } }, { type: 'web_search_tool_result', tool_use_id: 'srvtoolu_1', content: [] }, { type: 'text', text: 'Blue.' }] },
+        { role: 'user', content: 'Thanks' },
+      ],
+    };
+    const res = await fetch(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(turn) });
+    assert.equal(res.status, 200);
+    assert.deepEqual(JSON.parse(lastReceived().text), { ...turn, model: UPSTREAM_MODEL });
+    // A target that needs the translation answers what the canonical form cannot carry, as before.
+    await assert.rejects(anthropic.messages.create({ ...turn, model: 'gpt-4o' } as unknown as Anthropic.MessageCreateParamsNonStreaming), (err: unknown) => {
+      assert.ok(err instanceof Anthropic.BadRequestError);
+      assert.match(err.message, /Not supported on \/v1\/messages/);
+      return true;
+    });
+  });
+
   test('per attempt: a fallback to a non-Anthropic target is translated as before', async () => {
     const message = await anthropic.messages.create({ ...params, model: 'busy-claude' });
     assert.equal(message.type, 'message');

@@ -79,7 +79,8 @@ export class CacheStage implements Stage {
     // Sampling at a temperature above 0 gives a different answer each time: not cached
     // unless the route says so. (OpenAI's default temperature is 1.)
     const deterministic = ctx.endpoint === 'embeddings' || temperature === 0 || this.#policy.anyTemperature;
-    if (noStore || !deterministic) {
+    // A request whose canonical body left something out (kept for a pass-through) has no key that says all it asks.
+    if (noStore || !deterministic || (ctx.native !== null && ctx.native.refusal !== null)) {
       this.#mark(ctx, 'bypass');
       return next(ctx);
     }

@@ -15,11 +15,14 @@ import { anthropicRequestFromOpenAI } from './request.js';
 import { openAIFromAnthropicMessage } from './response.js';
 import { AnthropicStreamTranslator } from './stream.js';
 import { AnthropicPassThroughStream, passThroughBody, passThroughHeaders, passThroughUsage } from './passthrough.js';
-import type { NativeRequest } from '../types.js';
+import type { NativeRequest, NativeSchema } from '../types.js';
 import { mapUpstreamError } from '../../upstream/errors.js';
+
+const ANTHROPIC_NATIVE: ReadonlySet<NativeSchema> = new Set(['anthropic-messages']);
 
 export class AnthropicAdapter implements ProviderAdapter {
   readonly type = 'anthropic';
+  readonly natives: ReadonlySet<NativeSchema> = ANTHROPIC_NATIVE;
   readonly name: string;
   readonly #config: AnthropicProviderRuntime;
   readonly #client: UpstreamClient;

@@ -10,8 +10,11 @@ import { SluiceError, toSluiceError } from '../../errors.js';
 import type { JsonObject, ProviderCall } from '../../providers/types.js';
 import { estimateUsage, loadTokenizer } from '../../tokens/tokenizer.js';
 import { Cancellation } from '../../lib/cancel.js';
-import { logInternal, writeErrorBody, writeJson } from '../respond.js';
-import type { ModelExchange, SurfaceDeps } from '../endpoints.js';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Pipelines } from '../../exchange/pipelines.js';
+import type { Guard } from '../../policies/guard.js';
+import { logInternal, writeErrorBody, writeJson, type BaseHeaders } from '../respond.js';
 import { anthropicErrorBody } from './errors.js';
 import { anthropicRequestToOpenAI } from './request.js';
 
@@ -19,7 +22,25 @@ import { anthropicRequestToOpenAI } from './request.js';
 export const ESTIMATED_HEADER = 'x-sluice-estimated';
 const ESTIMATED = { [ESTIMATED_HEADER]: 'true' } as const;
 
-export function countTokens(deps: SurfaceDeps): (x: ModelExchange) => Promise<void> {
+/** What counting needs of the surface (endpoints.ts SurfaceDeps has it all). */
+export interface CountTokensDeps {
+  readonly pipelines: () => Pipelines;
+  readonly guard: Guard;
+  readonly logger: Logger;
+}
+
+/** A count_tokens request as the edge hands it over (endpoints.ts ModelExchange). */
+export interface CountTokensRequest {
+  readonly id: string;
+  readonly ip: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: unknown;
+  readonly text: string | null;
+  readonly res: ServerResponse;
+  readonly base: BaseHeaders | null;
+}
+
+export function countTokens(deps: CountTokensDeps): (x: CountTokensRequest) => Promise<void> {
   return async (x) => {
     const cancel = new Cancellation();
     const onClose = (): void => cancel.abort(new SluiceError('SLUICE_ERR_CLIENT_CLOSED'));
@@ -44,7 +65,7 @@ export function countTokens(deps: SurfaceDeps): (x: ModelExchange) => Promise<vo
           signal: cancel,
           requestId: x.id,
           timeouts: target.config.timeouts,
-          native: { schema: 'anthropic-messages', body: raw, text: x.text, headers: x.headers },
+          native: { schema: 'anthropic-messages', body: raw, text: x.text, headers: x.headers, refusal: null },
         };
         const answer = await target.adapter.countTokens!(call);
         writeJson(x.res, answer.status, answer.body, x.id, x.base, null);

@@ -8,9 +8,9 @@ const ev = (event: string, data: unknown) => ({ event, data: JSON.stringify(data
 test('the client text is sent as is when the model is unchanged, else the body with the target model', () => {
   const text = '{"model":"m", "max_tokens":1,"x":1.50}';
   const body = { model: 'm', max_tokens: 1, x: 1.5 };
-  assert.equal(passThroughBody({ schema: 'anthropic-messages', body, text, headers: {} }, 'm'), text);
-  assert.deepEqual(JSON.parse(passThroughBody({ schema: 'anthropic-messages', body, text, headers: {} }, 'up')), { ...body, model: 'up' });
-  assert.deepEqual(JSON.parse(passThroughBody({ schema: 'anthropic-messages', body, text: null, headers: {} }, 'm')), body);
+  assert.equal(passThroughBody({ schema: 'anthropic-messages', body, text, headers: {}, refusal: null }, 'm'), text);
+  assert.deepEqual(JSON.parse(passThroughBody({ schema: 'anthropic-messages', body, text, headers: {}, refusal: null }, 'up')), { ...body, model: 'up' });
+  assert.deepEqual(JSON.parse(passThroughBody({ schema: 'anthropic-messages', body, text: null, headers: {}, refusal: null }, 'm')), body);
 });
 
 test('anthropic-version is the client\'s or the provider\'s; anthropic-beta merges both; nothing else is taken from the client', () => {
