@@ -218,6 +218,13 @@ describe('POST /v1/messages/count_tokens (issue 18)', () => {
     assert.equal(r?.headers['anthropic-beta'], 'token-counting-beta');
   });
 
+  test('server tools are counted by an Anthropic provider, refused where the gateway estimates', async () => {
+    const withServerTool = { ...params, tools: [{ type: 'web_search_20250305' as const, name: 'web_search' as const }] };
+    assert.equal((await anthropic.messages.countTokens({ ...withServerTool, model: 'claude-sonnet' })).input_tokens, 1234);
+    assert.deepEqual((received.at(-1)?.body as { tools: unknown }).tools, withServerTool.tools);
+    await assert.rejects(anthropic.messages.countTokens({ ...withServerTool, model: 'gpt-4o' }), (err: unknown) => err instanceof Anthropic.BadRequestError);
+  });
+
   test('elsewhere: estimated with the gateway tokenizer and marked x-sluice-estimated: true', async () => {
     const { data, response } = await anthropic.messages.countTokens({ ...params, model: 'gpt-4o' }).withResponse();
     assert.equal(response.headers.get('x-sluice-estimated'), 'true');

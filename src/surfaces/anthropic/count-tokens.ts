@@ -16,7 +16,7 @@ import type { Pipelines } from '../../exchange/pipelines.js';
 import type { Guard } from '../../policies/guard.js';
 import { logInternal, writeErrorBody, writeJson, type BaseHeaders } from '../respond.js';
 import { anthropicErrorBody } from './errors.js';
-import { anthropicRequestToOpenAI } from './request.js';
+import { Refusals, anthropicRequestToOpenAI } from './request.js';
 
 /** The header that marks a count the gateway estimated rather than the provider counted. */
 export const ESTIMATED_HEADER = 'x-sluice-estimated';
@@ -46,9 +46,11 @@ export function countTokens(deps: CountTokensDeps): (x: CountTokensRequest) => P
     const onClose = (): void => cancel.abort(new SluiceError('SLUICE_ERR_CLIENT_CLOSED'));
     x.res.once('close', onClose);
     try {
-      // count_tokens takes no max_tokens; the Messages checks want one.
+      // count_tokens takes no max_tokens; the Messages checks want one. What only an Anthropic
+      // provider can count (server tools, unknown blocks) is refused only when none will.
       const raw = typeof x.body === 'object' && x.body !== null && !Array.isArray(x.body) ? (x.body as JsonObject) : null;
-      const canonical = anthropicRequestToOpenAI(raw === null ? x.body : { max_tokens: 1, ...raw });
+      const refusals = new Refusals(false);
+      const canonical = anthropicRequestToOpenAI(raw === null ? x.body : { max_tokens: 1, ...raw }, refusals);
       await deps.guard.check(x.ip, x.headers);
       const pipelines = deps.pipelines();
       const model = canonical.model as string;
@@ -71,6 +73,7 @@ export function countTokens(deps: CountTokensDeps): (x: CountTokensRequest) => P
         writeJson(x.res, answer.status, answer.body, x.id, x.base, null);
         return;
       }
+      if (refusals.first !== null) throw refusals.first;
       const count = await loadTokenizer();
       const usage = estimateUsage('chat', canonical, null, count);
       writeJson(x.res, 200, JSON.stringify({ input_tokens: usage.promptTokens }), x.id, x.base, ESTIMATED);
