@@ -78,6 +78,7 @@ async function recordingUpstream(): Promise<{ server: Server; url: string; recei
 
 describe('native pass-through: Anthropic client → anthropic-type provider (issue 18)', () => {
   let upstream: Awaited<ReturnType<typeof recordingUpstream>>;
+  let flaky: Server;
   let overloaded: MockServer;
   let mock: MockServer;
   let gw: TestGateway;
@@ -87,12 +88,22 @@ describe('native pass-through: Anthropic client → anthropic-type provider (iss
 
   before(async () => {
     upstream = await recordingUpstream();
+    // Answers 200, then reports overloaded_error before any content (as Anthropic does under load).
+    flaky = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(`event: message_start\ndata: ${JSON.stringify(EVENTS[0]![1])}\n\nevent: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n`);
+      });
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
     overloaded = await startMockServer({ port: 0, options: { status: 529 } });
     mock = await startMockServer({ port: 0 });
     gw = await startGateway({
       providers: {
         claude: { type: 'anthropic', baseUrl: upstream.url, apiKey: 'sk-ant-upstream-key', headers: { 'anthropic-beta': 'provider-beta-1' } },
         busy: { type: 'anthropic', baseUrl: overloaded.url, apiKey: 'sk-ant-upstream-key' },
+        flaky: { type: 'anthropic', baseUrl: `http://127.0.0.1:${(flaky.address() as AddressInfo).port}/v1`, apiKey: 'sk-ant-upstream-key' },
         local: { type: 'openai', baseUrl: mock.url },
       },
       routes: [
@@ -100,6 +111,7 @@ describe('native pass-through: Anthropic client → anthropic-type provider (iss
         { match: 'claude-cached', cache: { ttl: '5m' }, targets: [{ provider: 'claude', model: UPSTREAM_MODEL }] },
         { match: UPSTREAM_MODEL, targets: [{ provider: 'claude' }] },
         { match: 'busy-claude', targets: [{ provider: 'busy' }], retry: { attempts: 0 }, fallback: ['gpt-4o'] },
+        { match: 'flaky-claude', targets: [{ provider: 'flaky' }], retry: { attempts: 0 }, fallback: ['claude-alias'] },
         { match: 'gpt-*', targets: [{ provider: 'local' }] },
       ],
     });
@@ -114,7 +126,7 @@ describe('native pass-through: Anthropic client → anthropic-type provider (iss
 
   after(async () => {
     await gw.close();
-    await Promise.all([mock.close(), overloaded.close(), new Promise((resolve) => upstream.server.close(resolve))]);
+    await Promise.all([mock.close(), overloaded.close(), new Promise((resolve) => upstream.server.close(resolve)), new Promise((resolve) => flaky.close(resolve))]);
   });
 
   const params = {
@@ -234,6 +246,13 @@ describe('native pass-through: Anthropic client → anthropic-type provider (iss
       assert.match(err.message, /Not supported on \/v1\/messages/);
       return true;
     });
+  });
+
+  test('a passed-through stream that reports an error before any content still falls back; the client sees only the answer', async () => {
+    const res = await fetch(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...params, model: 'flaky-claude', stream: true }) });
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), SSE);
+    assert.deepEqual(JSON.parse(lastReceived().text), { ...params, model: UPSTREAM_MODEL, stream: true });
   });
 
   test('per attempt: a fallback to a non-Anthropic target is translated as before', async () => {
