@@ -57,7 +57,9 @@ export const catalog = {
   SLUICE_ERR_JSON_TOO_DEEP: { status: 400, type: 'invalid_request_error', message: 'The request body nests arrays and objects deeper than the gateway accepts.' },
   SLUICE_ERR_INVALID_PATH: { status: 400, type: 'invalid_request_error', message: 'The request path is not one the gateway forwards.' },
   SLUICE_ERR_CLIENT_CLOSED: { status: 499, type: 'invalid_request_error', message: 'The client closed the connection before the request was complete.' },
+  SLUICE_ERR_ADMIN_FORBIDDEN: { status: 403, type: 'permission_error', message: "This admin token's role may not do this." },
   SLUICE_ERR_CONFIG_KEY: { status: 409, type: 'invalid_request_error', message: 'This key is declared in the config file and is managed there.' },
+  SLUICE_ERR_UNSUPPORTED_MODALITY: { status: 400, type: 'invalid_request_error', message: 'The target model answers text only; audio and image generation are not supported.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof catalog;

@@ -50,6 +50,12 @@ export interface UsageRecord {
   /** What the response cache did (hit, miss, coalesced, bypass); null when the route does not cache. */
   readonly cache: string | null;
   readonly retries: number;
+  /** Prompt tokens written to the provider's prompt cache with the default (5-minute) lifetime; part of `prompt_tokens`. */
+  readonly cache_write_tokens: number;
+  /** Prompt tokens written to the prompt cache with a 1-hour lifetime; part of `prompt_tokens`. */
+  readonly cache_write_1h_tokens: number;
+  /** Completion tokens the model spent reasoning; part of `completion_tokens`. */
+  readonly reasoning_tokens: number;
 }
 
 /**
@@ -135,5 +141,8 @@ export function toUsageRecord(ctx: RequestSummary, prices: PriceBook, nowWall: n
     cost_usd: costUsd(usage, answeringPrice(prices, target, ctx.model)),
     cache: ctx.cacheResult,
     retries: ctx.retries,
+    cache_write_tokens: usage?.cacheWriteTokens ?? 0,
+    cache_write_1h_tokens: usage?.cacheWrite1hTokens ?? 0,
+    reasoning_tokens: usage?.reasoningTokens ?? 0,
   };
 }

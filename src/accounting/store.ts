@@ -30,7 +30,13 @@ export const COLUMNS: readonly (readonly [keyof UsageRecord, string])[] = [
   ['cost_usd', 'double precision'],
   ['cache', 'text'],
   ['retries', 'integer'],
+  ['cache_write_tokens', 'integer'],
+  ['cache_write_1h_tokens', 'integer'],
+  ['reasoning_tokens', 'integer'],
 ];
+
+/** Columns a record spooled before they existed (issue 18) lacks: stored as 0, not refused as null. */
+const ZERO_WHEN_ABSENT: ReadonlySet<string> = new Set(['cache_write_tokens', 'cache_write_1h_tokens', 'reasoning_tokens']);
 
 /** Columns SQLite keeps as 0/1 and the usage API shows as booleans. */
 export const BOOLEAN_COLUMNS: readonly string[] = COLUMNS.filter(([, t]) => t === 'boolean').map(([n]) => n);
@@ -49,7 +55,7 @@ const names = COLUMNS.map(([n]) => n).join(', ');
 const INSERT_POSTGRES = `
   WITH inserted AS (
     INSERT INTO usage_records (${names})
-    SELECT ${COLUMNS.map(([n]) => (n === 'id' ? 'COALESCE(id, request_id)' : n)).join(', ')}
+    SELECT ${COLUMNS.map(([n]) => (n === 'id' ? 'COALESCE(id, request_id)' : ZERO_WHEN_ABSENT.has(n) ? `COALESCE(${n}, 0)` : n)).join(', ')}
     FROM json_to_recordset($1::json) AS r(${COLUMNS.map(([n, t]) => `${n} ${t}`).join(', ')})
     ON CONFLICT (id) DO NOTHING
     RETURNING 1
@@ -63,7 +69,7 @@ const INSERT_POSTGRES = `
  */
 const INSERT_SQLITE = `
   INSERT INTO usage_records (${names})
-  VALUES (${COLUMNS.map(([n], i) => (n === 'id' ? `COALESCE($${i + 1}, $${COLUMNS.findIndex(([c]) => c === 'request_id') + 1})` : `$${i + 1}`)).join(', ')})
+  VALUES (${COLUMNS.map(([n], i) => (n === 'id' ? `COALESCE($${i + 1}, $${COLUMNS.findIndex(([c]) => c === 'request_id') + 1})` : ZERO_WHEN_ABSENT.has(n) ? `COALESCE($${i + 1}, 0)` : `$${i + 1}`)).join(', ')})
   ON CONFLICT (id) DO NOTHING`;
 
 const FIELDS = COLUMNS.map(([n]) => n);

@@ -148,6 +148,60 @@ export const migrations: readonly Migration[] = [
     `,
     sqlite: '',
   },
+  {
+    // Issue 18: prompt-cache writes (5-minute and 1-hour) and reasoning tokens, priced apart.
+    // Id 5 whatever else lands first: the runner applies every id it has not applied, in list
+    // order, so a gap (or an id added below it later) is fine. Records stored before count 0.
+    id: 5,
+    name: 'usage cache writes and reasoning',
+    postgres: `
+      ALTER TABLE usage_records
+        ADD COLUMN cache_write_tokens     integer NOT NULL DEFAULT 0,
+        ADD COLUMN cache_write_1h_tokens  integer NOT NULL DEFAULT 0,
+        ADD COLUMN reasoning_tokens       integer NOT NULL DEFAULT 0;
+    `,
+    sqlite: `
+      ALTER TABLE usage_records ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_records ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE usage_records ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
+    // Issue 20: every admin change, who made it and from where. Ids are UUIDv7 (time-ordered):
+    // the audit API pages newest first by id. (Ids 4 and 5 belong to issue 18's migrations.)
+    id: 6,
+    name: 'admin audit log',
+    postgres: `
+      CREATE TABLE admin_audit (
+        id          text PRIMARY KEY,
+        at          timestamptz NOT NULL,
+        actor       text NOT NULL,
+        role        text NOT NULL,
+        method      text NOT NULL,
+        action      text NOT NULL,
+        target      text,
+        status      integer NOT NULL,
+        ip          text NOT NULL,
+        request_id  text NOT NULL,
+        detail      text
+      );
+    `,
+    sqlite: `
+      CREATE TABLE admin_audit (
+        id          TEXT PRIMARY KEY,
+        at          TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        role        TEXT NOT NULL,
+        method      TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        target      TEXT,
+        status      INTEGER NOT NULL,
+        ip          TEXT NOT NULL,
+        request_id  TEXT NOT NULL,
+        detail      TEXT
+      ) STRICT;
+    `,
+  },
 ];
 
 /** An arbitrary constant naming Sluice's migration lock among PostgreSQL's advisory locks. */
@@ -158,8 +212,11 @@ const LEDGER = {
   sqlite: `CREATE TABLE IF NOT EXISTS sluice_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT ${SQLITE_NOW}) STRICT`,
 } as const;
 
-/** Brings the schema up to date; resolves with the ids it applied. Safe to run from several instances at once. */
-export async function migrate(db: Database): Promise<number[]> {
+/**
+ * Brings the schema up to date; resolves with the ids it applied. Safe to run from several
+ * instances at once. `list` is the migrations to apply (the tests pass their own).
+ */
+export async function migrate(db: Database, list: readonly Migration[] = migrations): Promise<number[]> {
   return db.transaction(async (tx) => {
     // One instance migrates at a time; the others wait here and then find nothing to do. The
     // lock comes first: concurrent CREATE TABLE IF NOT EXISTS collide in PostgreSQL's catalog.
@@ -168,7 +225,7 @@ export async function migrate(db: Database): Promise<number[]> {
     await tx.exec(LEDGER[db.kind]);
     const done = new Set((await tx.query<{ id: number }>('SELECT id FROM sluice_migrations')).map((r) => r.id));
     const applied: number[] = [];
-    for (const m of migrations) {
+    for (const m of list) {
       if (done.has(m.id)) continue;
       const sql = m[db.kind];
       if (sql !== '') await tx.exec(sql);

@@ -20,6 +20,7 @@ import { Guard } from '../policies/guard.js';
 import { Identifier } from '../policies/identify/identifier.js';
 import { JwtVerifier } from '../policies/identify/jwt.js';
 import { KeyRegistry } from '../policies/identify/keys.js';
+import { SessionRevocations } from '../policies/identify/sessions.js';
 import { createAdapters } from '../providers/catalog.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { HealthChecker } from '../routing/health.js';
@@ -36,6 +37,7 @@ import { EdgeCors } from '../edge/cors.js';
 import { Edge } from '../edge/edge.js';
 import { modelEndpoints, modelList } from '../surfaces/endpoints.js';
 import { StreamSlots } from '../surfaces/stream-limits.js';
+import { AuditLog } from '../control/audit.js';
 import { controlPlane, type Readiness } from '../control/control.js';
 import type { FastifyInstance } from 'fastify';
 import { storeStatus, type Resources } from './resources.js';
@@ -95,7 +97,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
   });
   const metrics = new Metrics(bus, () => pipelines.runtimes(), (ctx) => answeringPrice(config.prices, ctx.target, ctx.model));
   if (cache !== null) metrics.watchCache(() => cache.store.stats());
-  const { keys, guard } = buildIdentity(config, resources, clock, bus);
+  const { keys, guard, sessions } = buildIdentity(config, resources, clock, bus);
   const addressing = clientAddressing(config.server.trustProxy);
   const services = new HttpServices({
     services: config.services,
@@ -155,7 +157,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     serverFactory: (handler, opts) => edge.serverFactory(handler, opts),
     readiness: () => readiness(config, resources, dbCheck, usage),
     metrics,
-    admin: config.adminTokenHashes.length === 0 ? null : { tokenHashes: config.adminTokenHashes, keys, usage: usage === null ? null : resources.reader, cache: cache === null ? null : cache.store, tiers: new Set(Object.keys(config.tiers)) },
+    admin: config.adminTokens.length === 0 || resources.db === null ? null : { tokens: config.adminTokens, audit: new AuditLog(resources.db, () => clock.now()), sessions, keys, usage: usage === null ? null : resources.reader, cache: cache === null ? null : cache.store, tiers: new Set(Object.keys(config.tiers)) },
   });
   return { config, resources, bus, tracing, pools, adapters, health, cache, pipelines, metrics, keys, guard, services, usage, dbCheck, addressing, connections, streams, edge, app };
 }
@@ -185,7 +187,7 @@ function buildProviders(config: RuntimeConfig, clock: Clock, bus: EventBus): { p
 /** Whether anything could ever be limited; when not, the admit stage is left out of every chain. */
 export function admits(config: RuntimeConfig): boolean {
   return (
-    config.adminTokenHashes.length > 0 ||
+    config.adminTokens.length > 0 ||
     Object.values(config.tiers).some((t) => t.limits !== null || t.budget !== null || t.totalBudget !== null || t.priority !== 0 || t.priorityHeader) ||
     config.keys.some((k) => k.limits !== null || k.budget !== null || k.models !== null) ||
     config.routes.some((r) => r.limits !== null) ||
@@ -213,12 +215,13 @@ function buildLimits(config: RuntimeConfig, resources: Resources, clock: Clock, 
 }
 
 /** API keys (config and database), JWT, and the guard (IP limits, then identification). */
-function buildIdentity(config: RuntimeConfig, resources: Resources, clock: Clock, bus: EventBus): { keys: KeyRegistry; guard: Guard } {
+function buildIdentity(config: RuntimeConfig, resources: Resources, clock: Clock, bus: EventBus): { keys: KeyRegistry; guard: Guard; sessions: SessionRevocations | null } {
   const keys = new KeyRegistry(config.keys, resources.db, clock, config.auth.keyCacheTtlMs);
-  const jwt = config.auth.jwt === null ? null : new JwtVerifier(config.auth.jwt);
+  const sessions = config.auth.jwt?.revocation === true ? new SessionRevocations(resources.store, clock, config.auth.jwt.revocationTtlMs) : null;
+  const jwt = config.auth.jwt === null ? null : new JwtVerifier(config.auth.jwt, sessions);
   const identifier = new Identifier(config.auth.required, keys, jwt, new Set(Object.keys(config.tiers)));
   const guard = new Guard(config.ipLimits, resources.store, identifier, (policy) => bus.emit('limit:rejected', { route: '', policy }));
-  return { keys, guard };
+  return { keys, guard, sessions };
 }
 
 /** GET /ready. */

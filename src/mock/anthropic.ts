@@ -4,7 +4,9 @@
  * `overloaded_error`). Written from the Messages API reference, independently of Sluice's
  * translators, so tests of those translators are not checked against themselves.
  */
+import { createHash } from 'node:crypto';
 import type { JsonObject } from '../providers/types.js';
+import { mulberry32 } from '../lib/random.js';
 import { splitArguments, type Answer, type AnswerInput } from './engine.js';
 import { json, type MockAnswer, type MockRoute } from './flavour.js';
 import type { MockTool, MockToolChoice } from './tools.js';
@@ -65,8 +67,31 @@ export function anthropicAnswerInput(body: JsonObject): AnswerInput {
 
 const STOP_REASONS = { stop: 'end_turn', length: 'max_tokens', tool_calls: 'tool_use' } as const;
 
-function message(a: Answer, model: string): JsonObject {
-  const content = a.toolCall === null ? [{ type: 'text', text: a.words.join(' ') }] : [{ type: 'tool_use', id: `toolu_${a.toolCall.id}`, name: a.toolCall.name, input: a.toolCall.input }];
+/** The extended-thinking block the mock answers first when the request enables `thinking`. */
+interface Thinking {
+  readonly words: string[];
+  /** Opaque, as Anthropic's is: here a digest of the answer and the thinking text. */
+  readonly signature: string;
+}
+
+const THINKING_WORDS = ['let', 'me', 'consider', 'the', 'question', 'carefully', 'first', 'then', 'answer', 'it', 'step', 'by', 'step', 'so', 'that', 'nothing', 'is', 'missed'] as const;
+
+/** `thinking: {type: "enabled" | "adaptive"}` asks for thinking; "disabled" or absent does not. */
+function thinkingFor(body: JsonObject, a: Answer): Thinking | null {
+  const t = body.thinking;
+  if (!isRecord(t) || (t.type !== 'enabled' && t.type !== 'adaptive')) return null;
+  const rng = mulberry32(Number.parseInt(a.hash.slice(24, 32), 16) >>> 0);
+  const words: string[] = [];
+  for (let i = 0; i < 12; i++) words.push(THINKING_WORDS[Math.floor(rng() * THINKING_WORDS.length)]!);
+  const signature = createHash('sha256').update(`${a.hash}:${words.join(' ')}`).digest('base64');
+  return { words, signature };
+}
+
+function message(a: Answer, model: string, thinking: Thinking | null): JsonObject {
+  const answer = a.toolCall === null ? { type: 'text', text: a.words.join(' ') } : { type: 'tool_use', id: `toolu_${a.toolCall.id}`, name: a.toolCall.name, input: a.toolCall.input };
+  const content: JsonObject[] = thinking === null ? [answer] : [{ type: 'thinking', thinking: thinking.words.join(' '), signature: thinking.signature }, answer];
+  // Thinking tokens are output tokens, as Anthropic bills them.
+  const output = a.usage.completion_tokens + (thinking?.words.length ?? 0);
   return {
     id: `msg_${a.hash.slice(0, 24)}`,
     type: 'message',
@@ -75,7 +100,7 @@ function message(a: Answer, model: string): JsonObject {
     content,
     stop_reason: STOP_REASONS[a.finishReason],
     stop_sequence: null,
-    usage: { input_tokens: a.usage.prompt_tokens, output_tokens: a.usage.completion_tokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+    usage: { input_tokens: a.usage.prompt_tokens, output_tokens: output, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
   };
 }
 
@@ -83,21 +108,33 @@ function frame(type: string, data: JsonObject): string {
   return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 }
 
-/** message_start, ping, one content block (a word per text_delta, or input_json_delta fragments), message_delta, message_stop. */
-function events(a: Answer, model: string): string[] {
-  const msg = message(a, model);
+/**
+ * message_start, ping, the thinking block when asked (a word per thinking_delta, then one
+ * signature_delta), one answer block (a word per text_delta, or input_json_delta fragments),
+ * message_delta, message_stop.
+ */
+function events(a: Answer, model: string, thinking: Thinking | null): string[] {
+  const msg = message(a, model, thinking);
   const start = { ...msg, content: [], stop_reason: null, usage: { ...(msg.usage as JsonObject), output_tokens: 1 } };
   const out = [frame('message_start', { message: start }), frame('ping', {})];
+  let index = 0;
+  if (thinking !== null) {
+    out.push(frame('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } }));
+    thinking.words.forEach((w, i) => out.push(frame('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: i === 0 ? w : ` ${w}` } })));
+    out.push(frame('content_block_delta', { index, delta: { type: 'signature_delta', signature: thinking.signature } }));
+    out.push(frame('content_block_stop', { index }));
+    index++;
+  }
   const call = a.toolCall;
   if (call === null) {
-    out.push(frame('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }));
-    a.words.forEach((w, i) => out.push(frame('content_block_delta', { index: 0, delta: { type: 'text_delta', text: i === 0 ? w : ` ${w}` } })));
+    out.push(frame('content_block_start', { index, content_block: { type: 'text', text: '' } }));
+    a.words.forEach((w, i) => out.push(frame('content_block_delta', { index, delta: { type: 'text_delta', text: i === 0 ? w : ` ${w}` } })));
   } else {
-    out.push(frame('content_block_start', { index: 0, content_block: { type: 'tool_use', id: `toolu_${call.id}`, name: call.name, input: {} } }));
-    for (const piece of ['', ...splitArguments(call.arguments)]) out.push(frame('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: piece } }));
+    out.push(frame('content_block_start', { index, content_block: { type: 'tool_use', id: `toolu_${call.id}`, name: call.name, input: {} } }));
+    for (const piece of ['', ...splitArguments(call.arguments)]) out.push(frame('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } }));
   }
-  out.push(frame('content_block_stop', { index: 0 }));
-  out.push(frame('message_delta', { delta: { stop_reason: msg.stop_reason, stop_sequence: null }, usage: { output_tokens: a.usage.completion_tokens } }));
+  out.push(frame('content_block_stop', { index }));
+  out.push(frame('message_delta', { delta: { stop_reason: msg.stop_reason, stop_sequence: null }, usage: { output_tokens: (msg.usage as { output_tokens: number }).output_tokens } }));
   out.push(frame('message_stop', {}));
   return out;
 }
@@ -112,8 +149,9 @@ const messagesRoute: MockRoute = {
     }
     const a = engine.answerFrom(anthropicAnswerInput(body));
     const model = String(body.model);
-    if (body.stream === true) return { kind: 'sse', frames: events(a, model), trailer: '' };
-    return json(message(a, model));
+    const thinking = thinkingFor(body, a);
+    if (body.stream === true) return { kind: 'sse', frames: events(a, model, thinking), trailer: '' };
+    return json(message(a, model, thinking));
   },
 };
 

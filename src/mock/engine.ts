@@ -16,7 +16,11 @@ import type { ChatCompletion, ChatCompletionChunk, EmbeddingList, FinishReason, 
 import { pickToolCall, type MockTool, type MockToolCall, type MockToolChoice } from './tools.js';
 import { mulberry32 } from '../lib/random.js';
 import { isRecord } from '../lib/json.js';
+import { chatOptions, choiceLogprobs, spacedJson, tokenLogprobs, type ChatOptions, type StructuredFormat } from './chat-options.js';
+import { schemaInstance } from './schema-instance.js';
+import { embeddingInputs, embeddingVector, toBase64 } from './embeddings.js';
 
+export { chatRefusal, type MockRefusal, type StructuredFormat } from './chat-options.js';
 export type {
   ChatCompletion,
   ChatCompletionChunk,
@@ -63,6 +67,8 @@ export interface AnswerInput {
   /** Most completion tokens, or null for no limit. */
   readonly limit: number | null;
   readonly toolCall: MockToolCall | null;
+  /** Structured output asked for (`response_format`); absent or null for free text. */
+  readonly format?: StructuredFormat | null;
 }
 
 const VOCABULARY = [
@@ -81,7 +87,7 @@ const DEFAULT_DIMENSIONS = 256;
 /** Bounds `dimensions` so a hostile or mistaken value cannot make the mock allocate gigabytes. */
 const MAX_DIMENSIONS = 8192;
 
-export { mulberry32 };
+export { mulberry32, embeddingInputs, embeddingVector };
 
 function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -148,15 +154,6 @@ function textOf(content: unknown): string {
   return out;
 }
 
-/** The texts of an embeddings `input`: a string, strings, or token arrays (as their JSON). */
-export function embeddingInputs(input: unknown): string[] {
-  if (typeof input === 'string') return [input];
-  if (!Array.isArray(input)) return [];
-  // A flat array of numbers is one tokenised input, not many.
-  if (input.length > 0 && input.every((x) => typeof x === 'number')) return [JSON.stringify(input)];
-  return input.map((x) => (typeof x === 'string' ? x : JSON.stringify(x) ?? ''));
-}
-
 /** Characters of a legacy `prompt` (a string or an array); every prompt counts as input. */
 function promptChars(prompt: unknown): number {
   if (typeof prompt === 'string') return prompt.length;
@@ -164,33 +161,6 @@ function promptChars(prompt: unknown): number {
   let chars = 0;
   for (const p of prompt) chars += typeof p === 'string' ? p.length : (JSON.stringify(p) ?? '').length;
   return chars;
-}
-
-/**
- * A unit-length vector derived from the text alone, so batch position never changes it: the
- * sum of one pseudo-random direction per word (lower-cased), normalised. Texts sharing most
- * of their words point the same way, as real embeddings of similar texts do, which is what a
- * semantic cache needs to be tested against; a text without words gets its own direction.
- */
-export function embeddingVector(text: string, dimensions: number): number[] {
-  const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [text];
-  const v = new Array<number>(dimensions).fill(0);
-  for (const word of words) {
-    const rng = mulberry32(hashWord(sha256Hex(word), 0));
-    for (let i = 0; i < dimensions; i++) v[i] = (v[i] as number) + rng() * 2 - 1;
-  }
-  let sumSq = 0;
-  for (let i = 0; i < dimensions; i++) sumSq += (v[i] as number) ** 2;
-  const norm = Math.sqrt(sumSq) || 1;
-  for (let i = 0; i < dimensions; i++) v[i] = (v[i] as number) / norm;
-  return v;
-}
-
-/** OpenAI's base64 embedding encoding: little-endian float32, what the official SDK asks for. */
-function toBase64(v: number[]): string {
-  const buf = Buffer.alloc(v.length * 4);
-  for (let i = 0; i < v.length; i++) buf.writeFloatLE(v[i] as number, i * 4);
-  return buf.toString('base64');
 }
 
 /** An OpenAI-shaped error body; also used by the standalone server for its own 400/404. */
@@ -232,8 +202,31 @@ export class MockEngine {
     return openAiError(`Mock fault: status ${status}.`, 'invalid_request_error');
   }
 
-  /** The answer to a chat (messages) or legacy completion (prompt) request. */
+  /** The answer to a chat (messages) or legacy completion (prompt) request: its first choice. */
   answer(body: JsonObject): Answer {
+    return this.#answer(body, 0, this.#optionsOf(body));
+  }
+
+  /** The answer of each of a chat request's `n` choices. */
+  choices(body: JsonObject): Answer[] {
+    const opts = this.#optionsOf(body);
+    const out: Answer[] = [];
+    for (let i = 0; i < opts.n; i++) out.push(this.#answer(body, i, opts));
+    return out;
+  }
+
+  /** The usage of a request with all its choices: the prompt once, every choice's completion. */
+  usage(body: JsonObject): OpenAiUsage {
+    return this.#sum(this.choices(body));
+  }
+
+  #optionsOf(body: JsonObject): ChatOptions {
+    const isChat = !('prompt' in body) || 'messages' in body;
+    return isChat ? chatOptions(body) : { n: 1, format: null, logprobs: false, topLogprobs: 0 };
+  }
+
+  /** Choice `index`: the first is the request's own answer, the others vary it deterministically. */
+  #answer(body: JsonObject, index: number, opts: ChatOptions): Answer {
     const isChat = !('prompt' in body) || 'messages' in body;
     let chars = 0;
     if (isChat) {
@@ -242,15 +235,18 @@ export class MockEngine {
     } else {
       chars = promptChars(body.prompt);
     }
-    const canonical = JSON.stringify([
+    const parts: unknown[] = [
       isChat ? 'chat' : 'completion',
       modelOf(body),
       isChat ? (body.messages ?? null) : (body.prompt ?? null),
       body.max_tokens ?? null,
       body.max_completion_tokens ?? null,
-    ]);
+    ];
+    // Appended only when present, so a plain request keeps the answer (and ids) it always had.
+    if (opts.format !== null) parts.push(opts.format);
+    if (index > 0) parts.push(index);
     const toolCall = isChat ? pickToolCall(openAiToolRequest(body)) : null;
-    return this.answerFrom({ canonical, promptChars: chars, limit: tokenLimit(body), toolCall });
+    return this.answerFrom({ canonical: JSON.stringify(parts), promptChars: chars, limit: tokenLimit(body), toolCall, format: opts.format });
   }
 
   /**
@@ -272,57 +268,93 @@ export class MockEngine {
       };
     }
     const natural = MIN_WORDS + (hashWord(hash, 0) % (MAX_WORDS - MIN_WORDS + 1));
-    const count = input.limit === null ? natural : Math.min(natural, input.limit);
     const rng = mulberry32(hashWord(hash, 8));
-    const words: string[] = [];
-    for (let i = 0; i < count; i++) words.push(VOCABULARY[Math.floor(rng() * VOCABULARY.length)] as string);
+    let words: string[] = [];
+    for (let i = 0; i < natural; i++) words.push(VOCABULARY[Math.floor(rng() * VOCABULARY.length)] as string);
+    // Structured output is JSON text, split on its spaces into the pieces that are counted and streamed.
+    const format = input.format ?? null;
+    if (format?.kind === 'json_object') words = spacedJson({ answer: words.join(' ') }).split(' ');
+    else if (format?.kind === 'json_schema') words = spacedJson(schemaInstance(format.schema)).split(' ');
+    const full = words.length;
+    const count = input.limit === null ? full : Math.min(full, input.limit);
+    words = words.slice(0, count);
     return {
       hash,
       words,
-      finishReason: count < natural ? 'length' : 'stop',
+      finishReason: count < full ? 'length' : 'stop',
       toolCall: null,
       usage: { prompt_tokens: promptTokens, completion_tokens: count, total_tokens: promptTokens + count },
     };
   }
 
+  /** `n` choices; with `logprobs`, each choice's log probabilities per piece of its text. */
   chatCompletion(body: JsonObject): ChatCompletion {
-    const a = this.answer(body);
-    const message: ChatCompletion['choices'][number]['message'] =
-      a.toolCall === null
-        ? { role: 'assistant', content: a.words.join(' '), refusal: null }
-        : { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: `call_${a.toolCall.id}`, type: 'function', function: { name: a.toolCall.name, arguments: a.toolCall.arguments } }] };
+    const opts = chatOptions(body);
+    const answers = this.choices(body);
+    const first = answers[0]!;
+    const choices: ChatCompletion['choices'] = answers.map((a, index) => {
+      const message: ChatCompletion['choices'][number]['message'] =
+        a.toolCall === null
+          ? { role: 'assistant', content: a.words.join(' '), refusal: null }
+          : { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: `call_${a.toolCall.id}`, type: 'function', function: { name: a.toolCall.name, arguments: a.toolCall.arguments } }] };
+      return { index, message, logprobs: opts.logprobs ? choiceLogprobs(this.#logprobs(a, opts)) : null, finish_reason: a.finishReason };
+    });
     return {
-      id: `chatcmpl-mock-${a.hash.slice(0, 24)}`,
+      id: `chatcmpl-mock-${first.hash.slice(0, 24)}`,
       object: 'chat.completion',
       created: this.created(),
       model: modelOf(body),
-      choices: [{ index: 0, message, logprobs: null, finish_reason: a.finishReason }],
-      usage: a.usage,
+      choices,
+      usage: this.#sum(answers),
     };
   }
 
   /**
-   * Role chunk, one chunk per word, a finish chunk; with `includeUsage` every chunk carries
-   * `usage: null` and a last chunk with empty `choices` carries the usage (OpenAI's behaviour).
+   * Per choice: a role chunk, one chunk per word (with its log probability when asked), a
+   * finish chunk; with `n` > 1 the choices' chunks interleave, as OpenAI's do. With
+   * `includeUsage` every chunk carries `usage: null` and a last chunk with empty `choices`
+   * carries the usage (OpenAI's behaviour).
    */
   chatChunks(body: JsonObject, includeUsage: boolean): ChatCompletionChunk[] {
-    const a = this.answer(body);
-    const base = { id: `chatcmpl-mock-${a.hash.slice(0, 24)}`, object: 'chat.completion.chunk' as const, created: this.created(), model: modelOf(body) };
-    const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finish: FinishReason | null): ChatCompletionChunk => {
-      const c: ChatCompletionChunk = { ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] };
+    const opts = chatOptions(body);
+    const answers = this.choices(body);
+    const first = answers[0]!;
+    const base = { id: `chatcmpl-mock-${first.hash.slice(0, 24)}`, object: 'chat.completion.chunk' as const, created: this.created(), model: modelOf(body) };
+    type Choice = ChatCompletionChunk['choices'][number];
+    const chunk = (choice: Choice): ChatCompletionChunk => {
+      const c: ChatCompletionChunk = { ...base, choices: [choice] };
       if (includeUsage) c.usage = null;
       return c;
     };
-    const call = a.toolCall;
-    const chunks = [chunk({ role: 'assistant', content: call === null ? '' : null }, null)];
-    if (call !== null) {
-      chunks.push(chunk({ tool_calls: [{ index: 0, id: `call_${call.id}`, type: 'function', function: { name: call.name, arguments: '' } }] }, null));
-      for (const piece of splitArguments(call.arguments)) chunks.push(chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }, null));
-    }
-    a.words.forEach((w, i) => chunks.push(chunk({ content: i === 0 ? w : ` ${w}` }, null)));
-    chunks.push(chunk({}, a.finishReason));
-    if (includeUsage) chunks.push({ ...base, choices: [], usage: a.usage });
+    const steps = answers.map((a, index) => {
+      const step = (delta: Choice['delta'], finish: FinishReason | null = null, logprobs: Choice['logprobs'] = null): Choice => ({ index, delta, logprobs, finish_reason: finish });
+      const call = a.toolCall;
+      const out = [step({ role: 'assistant', content: call === null ? '' : null })];
+      if (call !== null) {
+        out.push(step({ tool_calls: [{ index: 0, id: `call_${call.id}`, type: 'function', function: { name: call.name, arguments: '' } }] }));
+        for (const piece of splitArguments(call.arguments)) out.push(step({ tool_calls: [{ index: 0, function: { arguments: piece } }] }));
+      }
+      const logprobs = opts.logprobs ? this.#logprobs(a, opts) : null;
+      a.words.forEach((w, i) => out.push(step({ content: i === 0 ? w : ` ${w}` }, null, logprobs === null ? null : choiceLogprobs([logprobs[i]!]))));
+      out.push(step({}, a.finishReason));
+      return out;
+    });
+    const chunks: ChatCompletionChunk[] = [];
+    const longest = Math.max(...steps.map((s) => s.length));
+    for (let j = 0; j < longest; j++) for (const s of steps) if (j < s.length) chunks.push(chunk(s[j]!));
+    if (includeUsage) chunks.push({ ...base, choices: [], usage: this.#sum(answers) });
     return chunks;
+  }
+
+  /** The pieces a choice's text streams as, with their log probabilities. */
+  #logprobs(a: Answer, opts: ChatOptions): ReturnType<typeof tokenLogprobs> {
+    return tokenLogprobs(a.words.map((w, i) => (i === 0 ? w : ` ${w}`)), opts.topLogprobs, hashWord(a.hash, 16), VOCABULARY);
+  }
+
+  #sum(answers: readonly Answer[]): OpenAiUsage {
+    const prompt = answers[0]!.usage.prompt_tokens;
+    const completion = answers.reduce((n, a) => n + a.usage.completion_tokens, 0);
+    return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   }
 
   completion(body: JsonObject): TextCompletion {

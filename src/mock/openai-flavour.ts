@@ -4,7 +4,7 @@
  * (`/openai/deployments/{deployment}/…?api-version=…`, where the deployment names the model).
  */
 import type { JsonObject } from '../providers/types.js';
-import { openAiError } from './engine.js';
+import { chatRefusal, openAiError } from './engine.js';
 import { dataFrames } from './http.js';
 import { json, type MockRoute } from './flavour.js';
 
@@ -30,6 +30,8 @@ function route(op: Op, deployment: string | null): MockRoute {
       const b: JsonObject = deployment !== null && typeof body.model !== 'string' ? { ...body, model: deployment } : body;
       if (op === 'embeddings') return json(engine.embeddings(b));
       const isChat = op === 'chat';
+      const refusal = isChat ? chatRefusal(b) : null;
+      if (refusal !== null) return json({ error: { message: refusal.message, type: 'invalid_request_error', param: refusal.param, code: refusal.kind === 'modality' ? 'unsupported_modality' : 'invalid_value' } }, 400);
       if (b.stream !== true) return json(isChat ? engine.chatCompletion(b) : engine.completion(b));
       const so = b.stream_options;
       const includeUsage = typeof so === 'object' && so !== null && (so as JsonObject).include_usage === true;

@@ -8,6 +8,20 @@ export interface OpenAiUsage {
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls';
 
+/** One token's log probability, with the most likely alternatives when `top_logprobs` asks for them. */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+  top_logprobs: { token: string; logprob: number; bytes: number[] }[];
+}
+
+/** A choice's `logprobs` when the request sets `logprobs: true`. */
+export interface ChoiceLogprobs {
+  content: TokenLogprob[];
+  refusal: null;
+}
+
 export interface OpenAiToolCall {
   id: string;
   type: 'function';
@@ -22,7 +36,7 @@ export interface ChatCompletion {
   choices: {
     index: number;
     message: { role: 'assistant'; content: string | null; refusal: null; tool_calls?: OpenAiToolCall[] };
-    logprobs: null;
+    logprobs: ChoiceLogprobs | null;
     finish_reason: FinishReason;
   }[];
   usage: OpenAiUsage;
@@ -40,7 +54,7 @@ export interface ChatCompletionChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  choices: { index: number; delta: { role?: 'assistant'; content?: string | null; tool_calls?: ToolCallDelta[] }; logprobs: null; finish_reason: FinishReason | null }[];
+  choices: { index: number; delta: { role?: 'assistant'; content?: string | null; tool_calls?: ToolCallDelta[] }; logprobs: ChoiceLogprobs | null; finish_reason: FinishReason | null }[];
   usage?: OpenAiUsage | null;
 }
 

@@ -18,6 +18,15 @@ export interface Usage {
   cachedPromptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /**
+   * The part of the prompt written to the provider's prompt cache with the default (Anthropic:
+   * 5-minute) lifetime, priced apart (`cacheWrite`). Part of `promptTokens`. Absent = 0.
+   */
+  cacheWriteTokens?: number;
+  /** The part of the prompt written to the prompt cache with a 1-hour lifetime (`cacheWrite1h`). Part of `promptTokens`. Absent = 0. */
+  cacheWrite1hTokens?: number;
+  /** The part of `completionTokens` the model spent reasoning (billed as output). Absent = 0. */
+  reasoningTokens?: number;
 }
 
 /** A JSON object as parsed from a client body. */

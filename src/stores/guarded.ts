@@ -170,6 +170,32 @@ export class GuardedStore implements StateStore {
     return this.#local().get(key);
   }
 
+  async mark(key: string, value: number, ttlMs: number): Promise<void> {
+    if (this.#startup !== null) await this.#startup;
+    if (this.#health.healthy) {
+      const epoch = this.#health.epoch;
+      try {
+        return await this.#remote.mark(key, value, ttlMs);
+      } catch (err) {
+        this.#failed(err, epoch);
+      }
+    }
+    return this.#local().mark(key, value, ttlMs);
+  }
+
+  async marks(keys: readonly string[]): Promise<(number | null)[]> {
+    if (this.#startup !== null) await this.#startup;
+    if (this.#health.healthy) {
+      const epoch = this.#health.epoch;
+      try {
+        return await this.#remote.marks(keys);
+      } catch (err) {
+        this.#failed(err, epoch);
+      }
+    }
+    return this.#local().marks(keys);
+  }
+
   /** Reflects the remote under either policy: rejects with StoreUnavailableError while it is down (or has not answered yet). */
   async ping(): Promise<void> {
     if (this.#health.healthy) {

@@ -92,6 +92,18 @@ end
 return redis.call('HINCRBYFLOAT', KEYS[1], 'v', ARGV[2])
 `;
 
+/** Raises a mark (ARGV: now, value, ttlMs, slack): kept when the live mark is at least the value. */
+const MARK_RAISE = `
+local now = tonumber(ARGV[1])
+local cur = redis.call('HMGET', KEYS[1], 'v', 'e')
+if cur[1] and cur[2] and tonumber(cur[2]) > now and tonumber(cur[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'e', string.format('%.0f', now + tonumber(ARGV[3])))
+redis.call('PEXPIRE', KEYS[1], string.format('%.0f', tonumber(ARGV[3]) + tonumber(ARGV[4])))
+return 1
+`;
+
 export type ScriptArg = string | number;
 
 /**
@@ -127,4 +139,5 @@ export const scripts = {
   adjust: new LuaScript(GCRA_ADJUST),
   acquire: new LuaScript(LEASE_ACQUIRE),
   add: new LuaScript(COUNTER_ADD),
+  mark: new LuaScript(MARK_RAISE),
 } as const;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import { ExpiringMap } from './expiring-map.js';
 import { checkCost, checkDelta, checkLengths, compileRule, drainedAt, levelAt, resultOf, tatOf, adjustedLevel, type Tat } from './gcra.js';
-import { checkAcquire, checkAdd, checkKey } from './validate.js';
+import { checkAcquire, checkAdd, checkKey, checkMark } from './validate.js';
 import type { LimitResult, LimitRule, StateStore } from './types.js';
 
 export interface MemoryStoreOptions {
@@ -32,6 +32,7 @@ export class MemoryStore implements StateStore {
   /** key → lease id → expiry time. */
   readonly #leases: ExpiringMap<Map<string, number>>;
   readonly #counters: ExpiringMap<Counter>;
+  readonly #marks: ExpiringMap<number>;
   readonly #sweepMs: number;
   readonly #onSweep: () => void;
   #sweepTimer: TimerHandle | null;
@@ -44,6 +45,7 @@ export class MemoryStore implements StateStore {
     this.#buckets = new ExpiringMap(maxKeys);
     this.#leases = new ExpiringMap(maxKeys);
     this.#counters = new ExpiringMap(maxKeys);
+    this.#marks = new ExpiringMap(maxKeys);
     this.#sweepMs = sweepMs;
     this.#onSweep = () => {
       this.sweep();
@@ -123,6 +125,20 @@ export class MemoryStore implements StateStore {
     return this.#counters.get(key, Math.floor(this.#clock.now()))?.total ?? 0;
   }
 
+  async mark(key: string, value: number, ttlMs: number): Promise<void> {
+    checkMark(key, value, ttlMs);
+    const now = Math.floor(this.#clock.now());
+    const current = this.#marks.get(key, now);
+    if (current !== undefined && current >= value) return;
+    this.#marks.set(key, value, now + ttlMs);
+  }
+
+  async marks(keys: readonly string[]): Promise<(number | null)[]> {
+    for (const key of keys) checkKey(key);
+    const now = Math.floor(this.#clock.now());
+    return keys.map((key) => this.#marks.get(key, now) ?? null);
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
@@ -136,11 +152,12 @@ export class MemoryStore implements StateStore {
     this.#buckets.sweep(now);
     this.#leases.sweep(now);
     this.#counters.sweep(now);
+    this.#marks.sweep(now);
   }
 
   /** Live keys of each kind, for tests and metrics. */
-  get size(): { buckets: number; leases: number; counters: number } {
-    return { buckets: this.#buckets.size, leases: this.#leases.size, counters: this.#counters.size };
+  get size(): { buckets: number; leases: number; counters: number; marks: number } {
+    return { buckets: this.#buckets.size, leases: this.#leases.size, counters: this.#counters.size, marks: this.#marks.size };
   }
 
   #setLevel(key: string, level: number, now: number, perMs: number): void {

@@ -4,7 +4,7 @@ import type { Clock, TimerHandle } from '../lib/clock.js';
 import { StoreError, StoreTimeoutError } from './errors.js';
 import { checkCost, checkDelta, checkLengths, compileRule, resultOf } from './gcra.js';
 import { isNoScript, scripts, type LuaScript, type ScriptArg } from './lua.js';
-import { checkAcquire, checkAdd, checkKey } from './validate.js';
+import { checkAcquire, checkAdd, checkKey, checkMark } from './validate.js';
 import type { LimitResult, LimitRule, StateStore } from './types.js';
 
 export interface RedisStoreOptions {
@@ -32,7 +32,7 @@ const LAG_TOLERANCE_MS = 10;
 const LAG_CAP = 10;
 
 /** What a Redis key holds: a GCRA bucket, a lease set or a counter. */
-export type KeyKind = 'gcra' | 'leases' | 'counter';
+export type KeyKind = 'gcra' | 'leases' | 'counter' | 'mark';
 
 /**
  * The shared store over Redis: one Lua script per operation, one key per script, keys named
@@ -137,6 +137,19 @@ export class RedisStore implements StateStore {
     const [total, expires] = await this.#bounded(this.#command(() => this.#client.hmget(this.keyFor(key, 'counter'), 'v', 'e')));
     if (total === null || total === undefined || expires === null || expires === undefined || Number(expires) <= now) return 0;
     return Number(total);
+  }
+
+  async mark(key: string, value: number, ttlMs: number): Promise<void> {
+    checkMark(key, value, ttlMs);
+    await this.#bounded(this.#run(scripts.mark, this.keyFor(key, 'mark'), [Math.floor(this.#clock.now()), String(value), ttlMs, KEY_TTL_SLACK_MS]));
+  }
+
+  async marks(keys: readonly string[]): Promise<(number | null)[]> {
+    for (const key of keys) checkKey(key);
+    const now = Math.floor(this.#clock.now());
+    // Written to the connection back to back: one round trip for all of them.
+    const replies = await this.#bounded(this.#command(() => Promise.all(keys.map((key) => this.#client.hmget(this.keyFor(key, 'mark'), 'v', 'e')))));
+    return replies.map(([value, expires]) => (value === null || value === undefined || expires === null || expires === undefined || Number(expires) <= now ? null : Number(value)));
   }
 
   async ping(): Promise<void> {

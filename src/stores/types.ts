@@ -64,7 +64,18 @@ export interface CounterStore {
   get(key: string): Promise<number>;
 }
 
-export interface StateStore extends LimiterStore, ConcurrencyStore, CounterStore {
+/**
+ * Marks: a number per key that only rises while it lives (session revocations: "refuse tokens
+ * issued before this time"). Raising is atomic, so concurrent writers end at the largest value.
+ */
+export interface MarkStore {
+  /** Sets `key`'s mark to `value` unless it holds a larger one; a raised mark expires `ttlMs` later. */
+  mark(key: string, value: number, ttlMs: number): Promise<void>;
+  /** Each key's mark, null for a missing or expired one; one round trip for all of them. */
+  marks(keys: readonly string[]): Promise<(number | null)[]>;
+}
+
+export interface StateStore extends LimiterStore, ConcurrencyStore, CounterStore, MarkStore {
   /** Resolves when the store answers. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -10,6 +10,12 @@ export function checkAcquire(key: string, limit: number, leaseMs: number): void 
   if (!Number.isSafeInteger(leaseMs) || leaseMs <= 0) throw new RangeError(`leaseMs must be a positive integer, got ${String(leaseMs)}`);
 }
 
+export function checkMark(key: string, value: number, ttlMs: number): void {
+  checkKey(key);
+  if (!Number.isFinite(value)) throw new RangeError(`mark value must be a finite number, got ${String(value)}`);
+  if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new RangeError(`ttlMs must be a positive integer, got ${String(ttlMs)}`);
+}
+
 export function checkAdd(key: string, amount: number, ttlMs: number): void {
   checkKey(key);
   if (!Number.isFinite(amount)) throw new RangeError(`counter amount must be a finite number, got ${String(amount)}`);

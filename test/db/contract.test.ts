@@ -91,6 +91,22 @@ for (const make of [sqliteOnDisk, sqliteInMemory, postgres]) {
       assert.deepEqual(await migrate(db), []);
     });
 
+    test('migrations: a gap in the ids is tolerated, and an id added into it later is applied then (issue 18: 5 may land before 4)', async () => {
+      const ids = migrations.map((m) => m.id);
+      assert.ok(ids.includes(5), 'migration 5 (usage cache writes and reasoning) is in the list');
+      // A migration 4 arriving after 5 was applied, placed in the list before it.
+      const four = { id: 4, name: 'a later arrival', postgres: 'CREATE TABLE gap_probe (id integer)', sqlite: 'CREATE TABLE gap_probe (id INTEGER) STRICT' };
+      const withFour = [...migrations.filter((m) => m.id < 4), four, ...migrations.filter((m) => m.id > 4)];
+      const had4 = ids.includes(4);
+      assert.deepEqual(await migrate(db, withFour), had4 ? [] : [4]);
+      if (!had4) {
+        assert.deepEqual(await db.query('SELECT id FROM gap_probe'), []);
+        await db.exec('DROP TABLE gap_probe');
+        await db.query('DELETE FROM sluice_migrations WHERE id = 4');
+      }
+      assert.deepEqual(await migrate(db), []);
+    });
+
     test('keys: create, look up, list, rotate, revoke', async () => {
       const clock = new FakeClock(Date.parse('2026-11-22T10:00:00.000Z'));
       const keys = new KeyRegistry([], db, clock, 60_000);
@@ -133,6 +149,13 @@ for (const make of [sqliteOnDisk, sqliteInMemory, postgres]) {
       assert.equal(await insertUsage(db, [JSON.stringify({ ...old, request_id: 'spooled-before-ids' })]), 0);
       const ids = await db.query<{ id: string }>("SELECT id FROM usage_records WHERE request_id = 'spooled-before-ids'");
       assert.deepEqual(ids, [{ id: 'spooled-before-ids' }]);
+      // A record spooled before the cache-write and reasoning columns (issue 18): stored with 0 for them.
+      const { cache_write_tokens: _w, cache_write_1h_tokens: _w1h, reasoning_tokens: _r, ...before18 } = { ...a, id: 'spooled-before-18' };
+      assert.equal(await insertUsage(db, [JSON.stringify(before18)]), 1);
+      const [zeros] = await db.query("SELECT cache_write_tokens, cache_write_1h_tokens, reasoning_tokens FROM usage_records WHERE id = 'spooled-before-18'");
+      assert.deepEqual(zeros, { cache_write_tokens: 0, cache_write_1h_tokens: 0, reasoning_tokens: 0 });
+      const [written] = await db.query('SELECT cache_write_tokens, cache_write_1h_tokens, reasoning_tokens FROM usage_records WHERE id = $1', [a.id]);
+      assert.deepEqual(written, { cache_write_tokens: a.cache_write_tokens, cache_write_1h_tokens: a.cache_write_1h_tokens, reasoning_tokens: a.reasoning_tokens });
       await db.query('DELETE FROM usage_records');
     });
 
@@ -227,6 +250,10 @@ describe('usage API queries answer identically on SQLite and PostgreSQL', () => 
     assert.equal(total!.requests, records.length);
     assert.equal(total!.errors, records.filter((r) => r.status >= 400 || r.error_code !== null).length);
     assert.equal(total!.prompt_tokens, records.reduce((n, r) => n + r.prompt_tokens, 0));
+    assert.equal(total!.cache_write_tokens, records.reduce((n, r) => n + r.cache_write_tokens, 0));
+    assert.equal(total!.cache_write_1h_tokens, records.reduce((n, r) => n + r.cache_write_1h_tokens, 0));
+    assert.equal(total!.reasoning_tokens, records.reduce((n, r) => n + r.reasoning_tokens, 0));
+    assert.ok((total!.cache_write_tokens as number) > 0 && (total!.cache_write_1h_tokens as number) > 0 && (total!.reasoning_tokens as number) > 0);
     assert.equal(total!.estimated, records.filter((r) => r.estimated).length);
     assert.equal(total!.cache_hits, records.filter((r) => r.cache === 'hit' || r.cache === 'coalesced').length);
     const days = await summarizeUsage(sqlite, [], 'day', NO_FILTER);

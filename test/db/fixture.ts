@@ -43,6 +43,10 @@ export function usageFixture(): UsageRecord[] {
       cost_usd: (i % 4) / 1024,
       cache: i % 3 === 0 ? null : i % 3 === 1 ? 'miss' : i % 2 === 0 ? 'hit' : 'coalesced',
       retries: i % 3,
+      // Issue 18: cache writes (parts of the prompt) and reasoning (part of the completion).
+      cache_write_tokens: i % 5 === 1 ? 7 : 0,
+      cache_write_1h_tokens: i % 6 === 2 ? 3 : 0,
+      reasoning_tokens: i % 3 === 1 ? ((i * 3) % 17) >> 1 : 0,
     });
   }
   // Three records alone in their tier that tie on cost and count whatever the grouping:

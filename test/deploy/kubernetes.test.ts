@@ -4,6 +4,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
+import { Deployment as DeploymentModel } from 'kubernetes-models/apps/v1';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { parseConfigText } from '../../src/config/load.js';
 import { compileConfig } from '../../src/config/compile.js';
 
@@ -35,6 +39,34 @@ interface Deployment {
 
 test('the manifests are a Deployment, Service, HPA, PodDisruptionBudget, ConfigMap and Secret', () => {
   assert.deepEqual(docs.map((d) => d.kind).sort(), ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Secret', 'Service']);
+});
+
+/** Validators from the Kubernetes OpenAPI schemas (kubernetes-models), by apiVersion and kind. */
+const models: Record<string, (doc: Doc) => { validate(): void }> = {
+  'v1/ConfigMap': (d) => new ConfigMap(d as ConstructorParameters<typeof ConfigMap>[0]),
+  'v1/Secret': (d) => new Secret(d as ConstructorParameters<typeof Secret>[0]),
+  'v1/Service': (d) => new Service(d as ConstructorParameters<typeof Service>[0]),
+  'apps/v1/Deployment': (d) => new DeploymentModel(d as ConstructorParameters<typeof DeploymentModel>[0]),
+  'autoscaling/v2/HorizontalPodAutoscaler': (d) => new HorizontalPodAutoscaler(d as ConstructorParameters<typeof HorizontalPodAutoscaler>[0]),
+  'policy/v1/PodDisruptionBudget': (d) => new PodDisruptionBudget(d as ConstructorParameters<typeof PodDisruptionBudget>[0]),
+};
+
+test('every manifest validates against the Kubernetes schema of its apiVersion and kind', () => {
+  for (const doc of docs) {
+    const model = models[`${doc.apiVersion}/${doc.kind}`];
+    assert.ok(model, `no schema for ${doc.apiVersion} ${doc.kind}`);
+    assert.doesNotThrow(() => model(doc).validate(), `${doc.kind} ${doc.metadata.name}`);
+  }
+});
+
+test('the schema check catches a broken manifest (a port as text, a missing selector)', () => {
+  const deployment = structuredClone(byKind('Deployment')) as unknown as Deployment & Doc;
+  const containers = deployment.spec.template.spec.containers as unknown as { ports?: { containerPort: unknown }[] }[];
+  containers[0]!.ports = [{ containerPort: 'http' }];
+  assert.throws(() => models['apps/v1/Deployment']!(deployment).validate(), /containerPort must be integer/);
+  const hpa = structuredClone(byKind('HorizontalPodAutoscaler')) as Doc & { spec: Record<string, unknown> };
+  delete hpa.spec.scaleTargetRef;
+  assert.throws(() => models['autoscaling/v2/HorizontalPodAutoscaler']!(hpa).validate(), /scaleTargetRef/);
 });
 
 test('the ConfigMap holds a config that Sluice accepts, reading every secret from the Secret', () => {

@@ -167,7 +167,7 @@ describe('native pass-through: Anthropic client → anthropic-type provider (iss
     assert.equal(message.usage.cache_read_input_tokens, 2000);
     // Usage is still read for accounting: the whole prompt, its cached part, the completion.
     const summary = summaries.find((s) => s.id === 'req-pass-json');
-    assert.deepEqual(summary?.usage && { ...summary.usage }, { promptTokens: 2112, cachedPromptTokens: 2000, completionTokens: 30, totalTokens: 2142 });
+    assert.deepEqual(summary?.usage && { ...summary.usage }, { promptTokens: 2112, cachedPromptTokens: 2000, cacheWriteTokens: 40, cacheWrite1hTokens: 60, completionTokens: 30, totalTokens: 2142 });
   });
 
   test('JSON: with the model unchanged, the upstream gets the client\'s bytes exactly; no anthropic-version: the provider\'s', async () => {
@@ -201,7 +201,7 @@ describe('native pass-through: Anthropic client → anthropic-type provider (iss
     assert.equal(final.usage.cache_creation_input_tokens, 100);
     assert.equal(final.usage.output_tokens, 30);
     const summary = summaries.find((s) => s.id === 'req-pass-stream');
-    assert.deepEqual(summary?.usage && { ...summary.usage }, { promptTokens: 2112, cachedPromptTokens: 2000, completionTokens: 30, totalTokens: 2142 });
+    assert.deepEqual(summary?.usage && { ...summary.usage }, { promptTokens: 2112, cachedPromptTokens: 2000, cacheWriteTokens: 40, cacheWrite1hTokens: 60, completionTokens: 30, totalTokens: 2142 });
   });
 
   test('stream: the bytes are the upstream\'s (ping included), with the gateway\'s request-id', async () => {

@@ -213,6 +213,15 @@ describe('standalone mock: Anthropic, Gemini and Azure flavours', () => {
     assert.equal((await post('/openai/deployments/my-dep/chat/completions', { messages: [] })).status, 404);
   });
 
+  test('OpenAI flavour (issue 18): audio refused with an OpenAI-shaped 400; n and logprobs answered over HTTP', async () => {
+    const audio = await post('/v1/chat/completions', { model: 'mock-1', modalities: ['text', 'audio'], messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(audio.status, 400);
+    assert.deepEqual(JSON.parse(audio.text), { error: { message: 'The model answers text only: output modality "audio" is not supported.', type: 'invalid_request_error', param: 'modalities', code: 'unsupported_modality' } });
+    const r = JSON.parse((await post('/v1/chat/completions', { model: 'mock-1', n: 2, logprobs: true, messages: [{ role: 'user', content: 'hi' }] })).text) as { choices: { message: { content: string }; logprobs: { content: { token: string }[] } }[] };
+    assert.equal(r.choices.length, 2);
+    for (const c of r.choices) assert.equal(c.logprobs.content.map((t) => t.token).join(''), c.message.content);
+  });
+
   test('every flavour counts as a generation request; unknown paths do not', async () => {
     const before = mock.stats.requests;
     await post('/v1/messages', messages);

@@ -260,6 +260,47 @@ export function storeContract(name: string, target: ContractTarget): void {
       }));
     });
 
+    describe('marks', () => {
+      test('a mark only rises while it lives; marks reads several keys in order, null for a missing one', one(async (store) => {
+        assert.deepEqual(await store.marks(['m1', 'm2']), [null, null]);
+        await store.mark('m1', 1_000, 60_000);
+        await store.mark('m1', 500, 60_000);
+        assert.deepEqual(await store.marks(['m1', 'm2', 'm1']), [1_000, null, 1_000]);
+        await store.mark('m1', 2_500.5, 60_000);
+        await store.mark('m2', -3, 60_000);
+        assert.deepEqual(await store.marks(['m2', 'm1']), [-3, 2_500.5]);
+        assert.deepEqual(await store.marks([]), []);
+      }));
+
+      test('a raised mark expires ttlMs after the write that raised it; a lower write neither lowers nor extends it', one(async (store, clock) => {
+        await store.mark('t', 10, 1_000);
+        clock.advance(600);
+        await store.mark('t', 5, 1_000);
+        clock.advance(399);
+        assert.deepEqual(await store.marks(['t']), [10]);
+        clock.advance(1);
+        assert.deepEqual(await store.marks(['t']), [null]);
+        // Once expired, any value is raised from nothing.
+        await store.mark('t', 1, 1_000);
+        assert.deepEqual(await store.marks(['t']), [1]);
+        await store.mark('t', 20, 5_000);
+        clock.advance(4_999);
+        assert.deepEqual(await store.marks(['t']), [20]);
+      }));
+
+      test('concurrent marks from three instances end at the largest value', () =>
+        withStores(3, async (stores) => {
+          await Promise.all(Array.from({ length: 60 }, (_, i) => stores[i % stores.length]!.mark('max', (i * 37) % 101, 60_000)));
+          assert.deepEqual(await stores[1]!.marks(['max']), [100]);
+        }));
+
+      test('invalid arguments are rejected', one(async (store) => {
+        await assert.rejects(store.mark('x', Number.NaN, 1000), RangeError);
+        await assert.rejects(store.mark('x', 1, 0), RangeError);
+        await assert.rejects(store.marks(['']), TypeError);
+      }));
+    });
+
     describe('counters', () => {
       test('add returns the running total; get reads it; keys are separate', one(async (store) => {
         assert.equal(await store.get('usd'), 0);

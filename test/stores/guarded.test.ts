@@ -48,6 +48,12 @@ class FlakyStore implements StateStore {
   get(key: string): Promise<number> {
     return this.#gate(() => this.inner.get(key));
   }
+  mark(key: string, value: number, ttlMs: number): Promise<void> {
+    return this.#gate(() => this.inner.mark(key, value, ttlMs));
+  }
+  marks(keys: readonly string[]): Promise<(number | null)[]> {
+    return this.#gate(() => this.inner.marks(keys));
+  }
   ping(): Promise<void> {
     this.pings++;
     this.calls--;

@@ -32,11 +32,11 @@ describe('MemoryStore', () => {
     await store.consume([rule('k', 10, 1000)], [5]);
     await store.add('c', 1, 2000);
     assert.ok((await store.acquire('l', 1, 3000)) !== null);
-    assert.deepEqual(store.size, { buckets: 1, leases: 1, counters: 1 });
+    assert.deepEqual(store.size, { buckets: 1, leases: 1, counters: 1, marks: 0 });
     clock.advance(9_999);
-    assert.deepEqual(store.size, { buckets: 1, leases: 1, counters: 1 });
+    assert.deepEqual(store.size, { buckets: 1, leases: 1, counters: 1, marks: 0 });
     clock.advance(1);
-    assert.deepEqual(store.size, { buckets: 0, leases: 0, counters: 0 });
+    assert.deepEqual(store.size, { buckets: 0, leases: 0, counters: 0, marks: 0 });
     await store.close();
     assert.equal(clock.pendingTimers, 0);
   });

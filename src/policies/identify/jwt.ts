@@ -2,6 +2,7 @@ import { createLocalJWKSet, createRemoteJWKSet, errors, importSPKI, jwtVerify, t
 import type { JwtRuntime } from '../../config/compile.js';
 import { SluiceError } from '../../errors.js';
 import type { Principal } from '../../exchange/principal.js';
+import type { SessionRevocations } from './sessions.js';
 
 type KeySource = Uint8Array | KeyObject | JWTVerifyGetKey;
 
@@ -9,14 +10,17 @@ type KeySource = Uint8Array | KeyObject | JWTVerifyGetKey;
  * Verifies JWT bearer tokens with jose: signature against the configured secret, public key
  * or JWKS (fetched and cached, refreshed on an unknown `kid`), the allowed algorithms only
  * (never `none`, never HS* against a public key), expiry and not-before with bounded clock
- * skew, issuer and audience; then maps claims to a user and a tier.
+ * skew, issuer and audience; then, with `revocation`, checks the session and the user
+ * against revocations in the state store (sessions.ts); then maps claims to a user and a tier.
  */
 export class JwtVerifier {
   readonly #config: JwtRuntime;
+  readonly #revocations: SessionRevocations | null;
   #key: Promise<KeySource> | null = null;
 
-  constructor(config: JwtRuntime) {
+  constructor(config: JwtRuntime, revocations: SessionRevocations | null = null) {
     this.#config = config;
+    this.#revocations = revocations;
   }
 
   #keySource(): Promise<KeySource> {
@@ -54,6 +58,10 @@ export class JwtVerifier {
     }
     const user = claim(payload, c.userClaim);
     if (user === null) throw new SluiceError('SLUICE_ERR_UNAUTHORIZED', { message: `Invalid bearer token: the "${c.userClaim}" claim is missing.` });
+    if (this.#revocations !== null) {
+      const session = claim(payload, c.sessionClaim) ?? claim(payload, 'jti');
+      await this.#revocations.check(session, user, typeof payload.iat === 'number' ? payload.iat : null);
+    }
     const tierClaim = claim(payload, c.tierClaim);
     const tier = tierClaim !== null && tiers.has(tierClaim) ? tierClaim : 'default';
     return { id: `jwt:${user}`, kind: 'jwt', keyId: null, keyName: null, user, tier, models: null, limits: null, budget: null };

@@ -24,7 +24,14 @@ export function finishReasonFromAnthropic(reason: unknown): OpenAIFinishReason {
 
 /**
  * Anthropic counts cache reads and cache writes apart from `input_tokens`; OpenAI's
- * `prompt_tokens` is the whole prompt, with the cached part in `prompt_tokens_details`.
+ * `prompt_tokens` is the whole prompt, with the cached part in `prompt_tokens_details`. So the
+ * prompt is normalised to OpenAI's convention: prompt_tokens = input_tokens +
+ * cache_read_input_tokens + cache_creation_input_tokens, and each part is priced apart
+ * (src/tokens/cost.ts). Cache writes go in `prompt_tokens_details.cache_write_tokens` (all
+ * writes, OpenRouter's name) and `cache_write_1h_tokens` (the part written with a 1-hour
+ * lifetime, from `cache_creation.ephemeral_1h_input_tokens`); usageFromOpenAI reads them back.
+ * Anthropic's `output_tokens` already includes thinking, as OpenAI's completion_tokens includes
+ * reasoning tokens.
  */
 export function usageFromAnthropic(u: unknown): OpenAIUsage | null {
   if (!isRecord(u)) return null;
@@ -32,9 +39,17 @@ export function usageFromAnthropic(u: unknown): OpenAIUsage | null {
   const output = num(u.output_tokens);
   if (input === null && output === null) return null;
   const cacheRead = num(u.cache_read_input_tokens) ?? 0;
-  const prompt = (input ?? 0) + cacheRead + (num(u.cache_creation_input_tokens) ?? 0);
+  const split = isRecord(u.cache_creation) ? u.cache_creation : {};
+  const writes5m = num(split.ephemeral_5m_input_tokens) ?? 0;
+  const writes1h = num(split.ephemeral_1h_input_tokens) ?? 0;
+  // The total is authoritative when sent; the split alone (a proxy that drops it) still counts.
+  const writes = num(u.cache_creation_input_tokens) ?? writes5m + writes1h;
+  const prompt = (input ?? 0) + cacheRead + writes;
   const completion = output ?? 0;
-  const usage: OpenAIUsage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cacheRead } };
+  const details: NonNullable<OpenAIUsage['prompt_tokens_details']> = { cached_tokens: cacheRead };
+  if (writes > 0) details.cache_write_tokens = writes;
+  if (writes1h > 0) details.cache_write_1h_tokens = Math.min(writes1h, writes);
+  const usage: OpenAIUsage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: details };
   const thinking = isRecord(u.output_tokens_details) ? num(u.output_tokens_details.thinking_tokens) : null;
   if (thinking !== null) usage.completion_tokens_details = { reasoning_tokens: thinking };
   return usage;

@@ -4,7 +4,7 @@
  * streams cut mid-way) so routing, retries and streaming are testable without a network.
  */
 import { SluiceError } from '../../errors.js';
-import { MockEngine, type OpenAiUsage } from '../../mock/engine.js';
+import { MockEngine, chatRefusal, type OpenAiUsage } from '../../mock/engine.js';
 import type { MockOptions } from '../../mock/options.js';
 import { Pacer, sleep } from '../../mock/sleep.js';
 import { upstreamStatusError } from '../upstream-error.js';
@@ -25,6 +25,11 @@ export class MockAdapter implements ProviderAdapter {
   async send(call: ProviderCall): Promise<ProviderResponse> {
     const { signal } = call;
     if (!(await sleep(this.options.latencyMs, signal))) throw abortError(signal);
+
+    // What a text-only model refuses (audio, image generation) or a parameter out of bounds: a
+    // 400 before any fault, as a real upstream validates before it fails.
+    const refusal = call.endpoint === 'chat' ? chatRefusal(call.body) : null;
+    if (refusal !== null) throw new SluiceError(refusal.kind === 'modality' ? 'SLUICE_ERR_UNSUPPORTED_MODALITY' : 'SLUICE_ERR_INVALID_REQUEST', { message: refusal.message, param: refusal.param });
 
     const fault = this.engine.nextFault();
     if (fault !== null) {
@@ -47,7 +52,7 @@ export class MockAdapter implements ProviderAdapter {
       : this.engine.completionChunks(call.body, call.includeUsage);
     // The usage is known up front, but is reported only for a stream that completed, as a real
     // upstream cannot report it for a stream it did not finish.
-    return this.stream(chunks, toUsage(this.engine.answer(call.body).usage), signal);
+    return this.stream(chunks, toUsage(isChat ? this.engine.usage(call.body) : this.engine.answer(call.body).usage), signal);
   }
 
   /** Healthy unless configured to answer every request with an error status. */

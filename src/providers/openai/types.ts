@@ -4,6 +4,7 @@
  * writes or reads are typed; everything else passes through as unknown JSON.
  */
 import type { Endpoint, Usage } from '../types.js';
+import { usageFromOpenAI } from '../usage.js';
 
 /** The path of each endpoint below the API's base (OpenAI's and Azure's alike). */
 export const openAIEndpointPaths: Readonly<Record<Endpoint, string>> = {
@@ -24,7 +25,8 @@ export interface OpenAIUsage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
-  prompt_tokens_details?: { cached_tokens: number };
+  /** `cache_write_tokens` (all cache writes) and `cache_write_1h_tokens` (their 1-hour part) are not OpenAI's: see usageFromOpenAI. */
+  prompt_tokens_details?: { cached_tokens: number; cache_write_tokens?: number; cache_write_1h_tokens?: number };
   completion_tokens_details?: { reasoning_tokens: number };
 }
 
@@ -83,5 +85,5 @@ export interface OpenAIChatChunk {
 
 /** The gateway's camelCase usage from OpenAI's wire usage. */
 export function usageOf(u: OpenAIUsage): Usage {
-  return { promptTokens: u.prompt_tokens, cachedPromptTokens: u.prompt_tokens_details?.cached_tokens ?? 0, completionTokens: u.completion_tokens, totalTokens: u.total_tokens };
+  return usageFromOpenAI(u) ?? { promptTokens: u.prompt_tokens, cachedPromptTokens: 0, completionTokens: u.completion_tokens, totalTokens: u.total_tokens };
 }

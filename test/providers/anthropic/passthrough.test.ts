@@ -19,7 +19,7 @@ test('anthropic-version is the client\'s or the provider\'s; anthropic-beta merg
 });
 
 test('usage of a whole message counts cache reads and writes in the prompt', () => {
-  assert.deepEqual(passThroughUsage(JSON.stringify({ usage: { input_tokens: 1, cache_creation_input_tokens: 2, cache_read_input_tokens: 3, output_tokens: 4 } }), 'p'), { promptTokens: 6, cachedPromptTokens: 3, completionTokens: 4, totalTokens: 10 });
+  assert.deepEqual(passThroughUsage(JSON.stringify({ usage: { input_tokens: 1, cache_creation_input_tokens: 2, cache_read_input_tokens: 3, output_tokens: 4 } }), 'p'), { promptTokens: 6, cachedPromptTokens: 3, cacheWriteTokens: 2, completionTokens: 4, totalTokens: 10 });
   assert.throws(() => passThroughUsage('[]', 'p'), (e: unknown) => isSluiceError(e) && e.code === 'SLUICE_ERR_UPSTREAM_BAD_RESPONSE');
 });
 

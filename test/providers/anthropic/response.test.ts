@@ -17,7 +17,7 @@ describe('Anthropic message → OpenAI chat.completion', () => {
     assert.equal(c.created, 1_700_000_000);
     assert.equal(c.model, 'claude-sonnet-4-5-20250929');
     assert.deepEqual(c.choices, [{ index: 0, message: { role: 'assistant', content: 'Hello! How can I help?', refusal: null }, logprobs: null, finish_reason: 'stop' }]);
-    assert.deepEqual(c.usage, { prompt_tokens: 12 + 2048 + 100, completion_tokens: 9, total_tokens: 2160 + 9, prompt_tokens_details: { cached_tokens: 2048 } });
+    assert.deepEqual(c.usage, { prompt_tokens: 12 + 2048 + 100, completion_tokens: 9, total_tokens: 2160 + 9, prompt_tokens_details: { cached_tokens: 2048, cache_write_tokens: 100 } });
   });
 
   test('tool_use blocks become tool_calls with JSON-stringified arguments', () => {
