@@ -7,8 +7,8 @@ export interface CorsOptions {
   readonly maxAgeMs: number;
 }
 
-/** Response headers browsers may read: the request id, cache status and rate limit state. */
-const EXPOSED = 'x-request-id, x-sluice-cache, ratelimit, ratelimit-policy, retry-after';
+/** Response headers browsers may read: the request id (Anthropic's `request-id` too), cache status, rate limit state, an estimated token count. */
+const EXPOSED = 'x-request-id, request-id, x-sluice-cache, ratelimit, ratelimit-policy, retry-after, x-sluice-estimated';
 const METHODS = 'GET,HEAD,POST';
 
 /**

@@ -18,7 +18,7 @@ export interface EdgeDeps {
   readonly gate: ConnectionGate;
   /** Model endpoints by path (POST). */
   readonly endpoints: ReadonlyMap<string, ModelEndpoint>;
-  /** GET /v1/models; null leaves the path to the control plane. */
+  /** GET /v1/models and /v1/models/{model}; null leaves the paths to the control plane. */
   readonly models: ((x: ModelListRequest) => Promise<void>) | null;
   /** The HTTP services; null when the config has none (model requests then skip the lookup). */
   readonly services: HttpServices | null;
@@ -41,7 +41,7 @@ const CLOSE = { connection: 'close' } as const;
  *
  * 1. an HTTP service that matches host and path takes it (its body streams through unread);
  * 2. a POST to a model endpoint is read, parsed and handed to the endpoint;
- * 3. GET /v1/models is answered;
+ * 3. GET /v1/models and /v1/models/{model} are answered;
  * 4. anything else goes to the control plane (fastify: admin API, health, readiness, metrics,
  *    and the catalog's 404 for unknown paths).
  *
@@ -116,8 +116,9 @@ export class Edge {
         this.#model(req, res, endpoint, id, cors);
         return;
       }
-    } else if ((method === 'GET' || method === 'HEAD') && path === '/v1/models' && deps.models !== null) {
-      deps.models({ id, ip: deps.clientAddress(req), headers: req.headers, res, base: cors }).catch((err: unknown) => this.#unhandled(err, id, res));
+    } else if ((method === 'GET' || method === 'HEAD') && deps.models !== null && (path === '/v1/models' || path.startsWith(MODEL_PREFIX))) {
+      const model = path === '/v1/models' ? null : modelOfPath(path);
+      deps.models({ id, ip: deps.clientAddress(req), headers: req.headers, res, base: cors, model }).catch((err: unknown) => this.#unhandled(err, id, res));
       return;
     }
     if (this.#control !== null) {
@@ -150,7 +151,10 @@ export class Edge {
   }
 
   /** Reads and parses a model request's body, then hands it to its endpoint. */
-  #model(req: IncomingMessage, res: ServerResponse, endpoint: ModelEndpoint, id: string, base: BaseHeaders | null): void {
+  #model(req: IncomingMessage, res: ServerResponse, endpoint: ModelEndpoint, id: string, cors: BaseHeaders | null): void {
+    // The dialect's own request-id header goes on every answer, errors and streams included.
+    const idHeader = endpoint.dialect.idHeader;
+    const base = idHeader === undefined ? cors : { ...cors, [idHeader]: id };
     // A POST without any body (no type, no length) reaches the endpoint, whose validation names what is missing.
     if (hasNoBody(req)) {
       this.#serve(req, res, endpoint, id, base, undefined, null);
@@ -194,6 +198,20 @@ export class Edge {
   #unhandled(err: unknown, id: string, res: ServerResponse): void {
     this.#deps.logger.error({ err, reqId: id }, 'unhandled error');
     res.destroy();
+  }
+}
+
+const MODEL_PREFIX = '/v1/models/';
+
+/**
+ * The model id of GET /v1/models/{model}: the rest of the path, percent-decoded (SDKs encode
+ * a "/" in ids such as "meta/llama-3" as %2F; a raw "/" is taken too). Bad escapes name no model.
+ */
+function modelOfPath(path: string): string {
+  try {
+    return decodeURIComponent(path.slice(MODEL_PREFIX.length));
+  } catch {
+    return '';
   }
 }
 

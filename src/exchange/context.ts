@@ -6,7 +6,7 @@ import { declaredCompletionTokens, estimatePromptTokens } from '../tokens/estima
 import { ANONYMOUS, type Principal } from './principal.js';
 import type { CacheResult, Settlement } from './results.js';
 import type { UpstreamAttempt } from './summary.js';
-import type { Endpoint, JsonObject, ProviderResponse, Usage } from '../providers/types.js';
+import type { Endpoint, JsonObject, NativeRequest, ProviderResponse, Usage } from '../providers/types.js';
 import { Cancellation } from '../lib/cancel.js';
 
 /**
@@ -62,6 +62,8 @@ export class RequestContext implements AdmissionContext {
   region: string | null = null;
   /** What the client asked for in `x-sluice-priority`, if anything. */
   requestedPriority: number | null = null;
+  /** The client's request in its own schema, for targets that speak it (pass-through, issue 18); null when none would. */
+  native: NativeRequest | null = null;
 
   // identify (the guard, before the chain).
   /** Who the request is for. */

@@ -59,6 +59,11 @@ export class Pipelines {
     return this.#chains.get(route)!;
   }
 
+  /** A route's runtime state (its targets and their adapters), for requests served outside its chain (count_tokens, issue 18). */
+  runtime(route: CompiledRoute): RouteRuntime | null {
+    return this.#runtimes.get(route) ?? null;
+  }
+
   /** Every route's runtime state, for metrics. */
   runtimes(): IterableIterator<RouteRuntime> {
     return this.#runtimes.values();

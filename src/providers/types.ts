@@ -3,7 +3,9 @@
  * only; it never imports an adapter. Adapters are listed by type in `catalog.ts`.
  */
 
+import type { IncomingHttpHeaders } from 'node:http';
 import type { CancelSignal } from '../lib/cancel.js';
+import type { SluiceError } from '../errors.js';
 
 /** The OpenAI-shaped endpoints Sluice serves. */
 export type Endpoint = 'chat' | 'completions' | 'embeddings';
@@ -60,6 +62,33 @@ export interface ProviderCall {
   readonly requestId: string;
   /** The route's timeouts for this target, or null to use the provider's own. */
   readonly timeouts: CallTimeouts | null;
+  /**
+   * The client's request in its own schema (issue 18, native pass-through). An adapter that
+   * speaks `native.schema` to its upstream sends this instead of translating `body`, and
+   * answers with `native` set on its response; any other adapter ignores it. Absent or null
+   * when the client's schema is the canonical one with nothing more to carry.
+   */
+  readonly native?: NativeRequest | null;
+}
+
+/** A client schema a provider may speak natively (issue 18). */
+export type NativeSchema = 'anthropic-messages' | 'openai-chat';
+
+/** A client's request as it came, for pass-through to a provider of the same schema. */
+export interface NativeRequest {
+  readonly schema: NativeSchema;
+  /** The client's body as parsed, in its own schema (its `model` is the client's). */
+  readonly body: JsonObject;
+  /** The text `body` was parsed from, when known. */
+  readonly text: string | null;
+  /** The client's request headers: an adapter forwards only the ones its schema defines (e.g. `anthropic-beta`), never credentials. */
+  readonly headers: IncomingHttpHeaders;
+  /**
+   * What the canonical body left out because no other schema can carry it (a server tool, a
+   * parameter Sluice does not know): the error a target that needs the translation answers
+   * with; null when the canonical body says everything.
+   */
+  readonly refusal: SluiceError | null;
 }
 
 /** A complete (non-streamed) answer. `body` is JSON text, sent to the client as is. */
@@ -68,6 +97,8 @@ export interface JsonResponse {
   readonly status: number;
   readonly body: string;
   readonly usage: Usage | null;
+  /** Set when `body` is the provider's answer in this client schema, as sent (pass-through): the surface writes it unchanged. */
+  readonly native?: NativeSchema;
 }
 
 /**
@@ -81,6 +112,11 @@ export interface StreamResponse {
   readonly status: number;
   readonly chunks: AsyncIterable<string>;
   usage(): Usage | null;
+  /**
+   * Set when the stream is the provider's, in this client schema (pass-through): each chunk
+   * is then the SSE text of one event, framing included, which the surface writes unchanged.
+   */
+  readonly native?: NativeSchema;
 }
 
 export type ProviderResponse = JsonResponse | StreamResponse;
@@ -93,11 +129,19 @@ export type ProviderResponse = JsonResponse | StreamResponse;
 export interface ProviderAdapter {
   readonly name: string;
   readonly type: string;
+  /** The client schemas this adapter passes through natively (ProviderCall.native); absent: none. */
+  readonly natives?: ReadonlySet<NativeSchema>;
   send(call: ProviderCall): Promise<ProviderResponse>;
   /**
    * A cheap liveness check for active health checking: resolves when the provider answers
    * as usable, rejects otherwise. Optional; providers without it are checked passively only.
    */
   probe?(signal: AbortSignal): Promise<void>;
+  /**
+   * Counts the prompt tokens of a client's request in its own schema (`call.native`), with the
+   * provider's own counter (Anthropic's `/v1/messages/count_tokens`); the answer is the
+   * provider's, passed through. Optional: without it the gateway estimates (issue 18).
+   */
+  countTokens?(call: ProviderCall): Promise<JsonResponse>;
   close(): Promise<void>;
 }

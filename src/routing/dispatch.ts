@@ -166,6 +166,9 @@ export class DispatchStage implements Stage {
     const started = this.#clock.monotonic();
     let response: ProviderResponse;
     try {
+      // What only a pass-through can carry is refused by a target that needs the translation (issue 18).
+      const native = ctx.native;
+      if (native !== null && native.refusal !== null && target.adapter.natives?.has(native.schema) !== true) throw native.refusal;
       response = await target.adapter.send({
         endpoint: ctx.endpoint,
         body,
@@ -175,6 +178,8 @@ export class DispatchStage implements Stage {
         signal: ctx.controller,
         requestId: ctx.id,
         timeouts: target.config.timeouts,
+        // Each adapter decides per attempt whether it speaks the client's schema (issue 18).
+        native: ctx.native,
       });
     } catch (err) {
       // Every provider error leaves the adapter here: credentials an upstream echoed are

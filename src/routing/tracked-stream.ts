@@ -25,6 +25,7 @@ export class TrackedStream implements StreamResponse {
   readonly kind = 'stream';
   readonly status: number;
   readonly chunks: AsyncIterable<string>;
+  readonly native: StreamResponse['native'];
   readonly #inner: StreamResponse;
   readonly #iterator: AsyncIterator<string>;
   readonly #hold: AttemptHold;
@@ -36,6 +37,7 @@ export class TrackedStream implements StreamResponse {
   /** Takes the hold and the request themselves, not closures over them: no allocation per stream for either. */
   constructor(inner: StreamResponse, hold: AttemptHold, request: ClientState, redactor: Redactor) {
     this.status = inner.status;
+    this.native = inner.native;
     this.#inner = inner;
     this.#iterator = inner.chunks[Symbol.asyncIterator]();
     this.#hold = hold;

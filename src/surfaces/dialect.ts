@@ -1,6 +1,6 @@
 import type { SluiceError } from '../errors.js';
 import type { RequestContext } from '../exchange/context.js';
-import type { Endpoint, JsonObject } from '../providers/types.js';
+import type { Endpoint, JsonObject, NativeSchema } from '../providers/types.js';
 
 /** Writes a stream's frames in one client schema. One instance per stream (it may keep state). */
 export interface StreamFraming {
@@ -24,4 +24,27 @@ export interface Dialect {
   json(body: string, ctx: RequestContext): string;
   framing(ctx: RequestContext): StreamFraming;
   errorBody(err: SluiceError, requestId: string): unknown;
+  /**
+   * A header that carries the request id on every answer besides `x-request-id`, where the
+   * dialect's SDKs read it from (Anthropic's `request-id`: the SDK's `_request_id`, `err.requestID`).
+   */
+  readonly idHeader?: string;
+  /**
+   * The schema a provider may speak natively to this dialect's clients (pass-through, issue
+   * 18), and how its streams are written: chunks are then the provider's SSE events, as sent.
+   */
+  readonly native?: NativeDialect;
+}
+
+/** What a dialect needs for pass-through: its schema and the framing of native streams. */
+export interface NativeDialect {
+  readonly schema: NativeSchema;
+  /**
+   * Like Dialect.request, but what only a pass-through can carry is left out of the canonical
+   * body instead of refused; the refusal is returned for targets that need the translation.
+   */
+  request(endpoint: Endpoint, body: unknown): { body: JsonObject; refusal: SluiceError | null };
+  /** Which endpoints the client's body is passed on for (Anthropic's: `chat`, /v1/messages). */
+  readonly endpoints: ReadonlySet<Endpoint>;
+  readonly framing: StreamFraming;
 }

@@ -1,7 +1,7 @@
 import type { SluiceError } from '../errors.js';
 import type { RequestContext } from '../exchange/context.js';
 import type { JsonObject } from '../providers/types.js';
-import { OpenAIToAnthropicStream, anthropicErrorBody, anthropicErrorEvent, anthropicRequestToOpenAI, openAIResponseToAnthropic } from '../surfaces/anthropic/index.js';
+import { OpenAIToAnthropicStream, Refusals, anthropicErrorBody, anthropicErrorEvent, anthropicRequestToOpenAI, openAIResponseToAnthropic } from '../surfaces/anthropic/index.js';
 import type { Dialect, StreamFraming } from './dialect.js';
 import { validateBody } from './validate.js';
 
@@ -39,6 +39,13 @@ class AnthropicFraming implements StreamFraming {
   }
 }
 
+/** A passed-through Anthropic stream: the provider's events as they came; it has no `[DONE]`. */
+const anthropicNativeFraming: StreamFraming = {
+  chunk: (frame) => frame,
+  end: () => '',
+  error: (err, ctx) => anthropicErrorEvent(err, ctx.id),
+};
+
 /**
  * Anthropic's Messages API on `/v1/messages`: the request is translated to the canonical
  * OpenAI chat form (so any provider can serve it), and answers, events and errors back.
@@ -52,4 +59,16 @@ export const anthropicDialect: Dialect = {
   json: (body, ctx) => JSON.stringify(openAIResponseToAnthropic(JSON.parse(body) as JsonObject, ctx.model, ctx.target?.provider)),
   framing: (ctx) => new AnthropicFraming(ctx.model),
   errorBody: (err, requestId) => anthropicErrorBody(err, requestId),
+  idHeader: 'request-id',
+  // An Anthropic provider gets the client's request as sent, and its answer comes back as is.
+  native: {
+    schema: 'anthropic-messages',
+    endpoints: new Set(['chat']),
+    framing: anthropicNativeFraming,
+    request: (_endpoint, body) => {
+      const refusals = new Refusals(false);
+      const translated = anthropicRequestToOpenAI(body, refusals);
+      return { body: validateBody('chat', translated), refusal: refusals.first };
+    },
+  },
 };

@@ -7,7 +7,7 @@ import { cancelWhenClientLeaves } from '../exchange/client-gone.js';
 import { RequestContext } from '../exchange/context.js';
 import { summarize } from '../exchange/summary.js';
 import type { Pipelines } from '../exchange/pipelines.js';
-import type { Endpoint } from '../providers/types.js';
+import type { Endpoint, JsonObject, ProviderResponse } from '../providers/types.js';
 import type { RuntimeConfig } from '../config/compile.js';
 import type { Guard } from '../policies/guard.js';
 import { clientClosed, logInternal, pumpStream, writeErrorBody, writeJson, type BaseHeaders, type StreamWriting } from './respond.js';
@@ -15,6 +15,7 @@ import type { StreamSlots } from './stream-limits.js';
 import type { Dialect } from './dialect.js';
 import { anthropicDialect, openaiDialect } from './dialects.js';
 import { findUnstorable, unstorable } from '../lib/text.js';
+import { countTokens } from './anthropic/count-tokens.js';
 import { routePriority } from '../routing/priority.js';
 
 export interface SurfaceDeps {
@@ -74,7 +75,11 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
     let ctx: RequestContext;
     try {
       refuseUnstorable(x.body);
-      const body = dialect.request(endpoint, x.body);
+      const native = dialect.native !== undefined && dialect.native.endpoints.has(endpoint) ? dialect.native : null;
+      let body: JsonObject;
+      let refusal: SluiceError | null = null;
+      if (native === null) body = dialect.request(endpoint, x.body);
+      else ({ body, refusal } = native.request(endpoint, x.body));
       const principal = await deps.guard.check(x.ip, x.headers);
       const pipelines = deps.pipelines();
       const route = pipelines.table.match(body.model as string);
@@ -85,6 +90,8 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
       ctx.bodyText = body === x.body ? x.text : null;
       ctx.principal = principal;
       ctx.headers = x.headers;
+      // The client's own body travels beside the canonical one, for targets of its schema (issue 18).
+      if (native !== null && body !== x.body) ctx.native = { schema: native.schema, body: x.body as JsonObject, text: x.text, headers: x.headers, refusal };
       ctx.region = headerValue(x.headers[deps.routing.regionHeader]) ?? deps.routing.region;
       ctx.requestedPriority = parsePriority(headerValue(x.headers['x-sluice-priority']));
       // The route's priority by request type; the admit stage adds the tier's. Without an admit
@@ -133,7 +140,7 @@ async function publishBeforeLastBytes(ctx: RequestContext, deps: SurfaceDeps): P
 
 /**
  * The model endpoints by path: the OpenAI-compatible surface (chat, completions, embeddings)
- * and Anthropic's /v1/messages. The edge serves POSTs to these paths.
+ * and Anthropic's /v1/messages (and its count_tokens). The edge serves POSTs to these paths.
  */
 export function modelEndpoints(deps: SurfaceDeps): ReadonlyMap<string, ModelEndpoint> {
   return new Map<string, ModelEndpoint>([
@@ -141,6 +148,7 @@ export function modelEndpoints(deps: SurfaceDeps): ReadonlyMap<string, ModelEndp
     ['/v1/completions', { serve: serve(deps, openaiDialect, 'completions'), dialect: openaiDialect, closed: closed(deps, 'completions') }],
     ['/v1/embeddings', { serve: serve(deps, openaiDialect, 'embeddings'), dialect: openaiDialect, closed: closed(deps, 'embeddings') }],
     ['/v1/messages', { serve: serve(deps, anthropicDialect, 'chat'), dialect: anthropicDialect, closed: closed(deps, 'chat') }],
+    ['/v1/messages/count_tokens', { serve: countTokens(deps), dialect: anthropicDialect, closed: closed(deps, 'chat') }],
   ]);
 }
 
@@ -153,33 +161,68 @@ function closed(deps: SurfaceDeps, endpoint: Endpoint): ModelEndpoint['closed'] 
   };
 }
 
-/** A GET (or HEAD) of /v1/models, as the edge hands it over: no body. */
+/** A GET (or HEAD) of /v1/models or /v1/models/{model}, as the edge hands it over: no body. */
 export interface ModelListRequest {
   readonly id: string;
   readonly ip: string;
   readonly headers: IncomingHttpHeaders;
   readonly res: ServerResponse;
   readonly base: BaseHeaders | null;
+  /** The model asked for (the path after /v1/models/, percent-decoded; it may contain "/"); null for the list. */
+  readonly model?: string | null;
 }
 
+/** What the list and a model look like to one client schema (issue 18). */
+interface ModelShapes {
+  list(ids: readonly string[], ownerOf: (id: string) => string): unknown;
+  one(id: string, owner: string): unknown;
+  error(err: SluiceError, requestId: string): unknown;
+  readonly idHeader: string | undefined;
+}
+
+const openaiModels: ModelShapes = {
+  list: (ids, ownerOf) => ({ object: 'list', data: ids.map((id) => openaiModels.one(id, ownerOf(id))) }),
+  one: (id, owner) => ({ id, object: 'model', created: 0, owned_by: owner }),
+  error: (err) => err.toBody(),
+  idHeader: undefined,
+};
+
+/** Routes carry no release date: the epoch stands for "unknown", as OpenAI's `created: 0` does. */
+const UNKNOWN_DATE = '1970-01-01T00:00:00Z';
+
+const anthropicModels: ModelShapes = {
+  list: (ids) => ({ data: ids.map((id) => anthropicModels.one(id, '')), has_more: false, first_id: ids[0] ?? null, last_id: ids.at(-1) ?? null }),
+  one: (id) => ({ type: 'model', id, display_name: id, created_at: UNKNOWN_DATE }),
+  error: (err, requestId) => anthropicDialect.errorBody(err, requestId),
+  idHeader: anthropicDialect.idHeader,
+};
+
 /**
- * GET /v1/models: the models the routes serve. Guarded like the model endpoints: the route
- * list is not for anyone without a credential when auth is required (issue 15).
+ * GET /v1/models and GET /v1/models/{model}: the models the routes serve, in OpenAI's shape or,
+ * for a client that sends `anthropic-version` (every Anthropic SDK does), in Anthropic's.
+ * Guarded like the model endpoints: the route list is not for anyone without a credential
+ * when auth is required (issue 15). A model no route serves is a 404 in the client's shape.
  */
 export function modelList(deps: SurfaceDeps): (x: ModelListRequest) => Promise<void> {
   return async (x) => {
+    const shapes = x.headers['anthropic-version'] === undefined ? openaiModels : anthropicModels;
+    const base = shapes.idHeader === undefined ? x.base : { ...x.base, [shapes.idHeader]: x.id };
     try {
       await deps.guard.check(x.ip, x.headers);
-      const pipelines = deps.pipelines();
-      const body = {
-        object: 'list',
-        data: pipelines.table.models().map((id) => ({ id, object: 'model', created: 0, owned_by: pipelines.table.match(id)?.targets[0]?.provider ?? 'sluice' })),
-      };
-      writeJson(x.res, 200, JSON.stringify(body), x.id, x.base, null);
+      const table = deps.pipelines().table;
+      const ownerOf = (id: string): string => table.match(id)?.targets[0]?.provider ?? 'sluice';
+      const model = x.model ?? null;
+      let body: unknown;
+      if (model === null) body = shapes.list(table.models(), ownerOf);
+      else {
+        if (model === '' || table.match(model) === null) throw new SluiceError('SLUICE_ERR_MODEL_NOT_FOUND', { message: `No route serves the model ${JSON.stringify(model)}.`, param: 'model' });
+        body = shapes.one(model, ownerOf(model));
+      }
+      writeJson(x.res, 200, JSON.stringify(body), x.id, base, null);
     } catch (err) {
       const e = toSluiceError(err);
       logInternal(deps.logger, e, x.id);
-      writeErrorBody(x.res, e, e.toBody(), x.id, x.base, null);
+      writeErrorBody(x.res, e, shapes.error(e, x.id), x.id, base, null);
     }
   };
 }
@@ -208,6 +251,11 @@ function parsePriority(v: string | null): number | null {
   return Math.max(-100, Math.min(100, Number(v)));
 }
 
+/** Whether an answer is the provider's own in the client's schema (pass-through): written as it came. */
+function isNative(response: ProviderResponse, dialect: Dialect): boolean {
+  return response.native !== undefined && response.native === dialect.native?.schema;
+}
+
 /** Runs a routed request's chain and writes the answer; every outcome is recorded on ctx. */
 async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<void>, x: ModelExchange, dialect: Dialect, deps: SurfaceDeps, finish: (ctx: RequestContext) => Promise<void>): Promise<void> {
   const now = deps.now;
@@ -215,14 +263,15 @@ async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<
     await chain(ctx);
     const response = ctx.response;
     if (response === null) throw new SluiceError('SLUICE_ERR_INTERNAL', { message: 'The pipeline produced no response.' });
+    const native = isNative(response, dialect);
     if (response.kind === 'stream') {
-      await pumpStream(ctx, x.res, x.base, response, dialect.framing(ctx), now, deps.logger, deps.writing, finish);
+      await pumpStream(ctx, x.res, x.base, response, native ? dialect.native!.framing : dialect.framing(ctx), now, deps.logger, deps.writing, finish);
       return;
     }
     ctx.usage = response.usage;
     ctx.status = response.status;
     ctx.firstByteAt = now();
-    const body = dialect.json(response.body, ctx);
+    const body = native ? response.body : dialect.json(response.body, ctx);
     await finish(ctx);
     writeJson(x.res, response.status, body, ctx.id, x.base, ctx.responseHeaders);
   } catch (err) {

@@ -79,7 +79,8 @@ export class CacheStage implements Stage {
     // Sampling at a temperature above 0 gives a different answer each time: not cached
     // unless the route says so. (OpenAI's default temperature is 1.)
     const deterministic = ctx.endpoint === 'embeddings' || temperature === 0 || this.#policy.anyTemperature;
-    if (noStore || !deterministic) {
+    // A request whose canonical body left something out (kept for a pass-through) has no key that says all it asks.
+    if (noStore || !deterministic || (ctx.native !== null && ctx.native.refusal !== null)) {
       this.#mark(ctx, 'bypass');
       return next(ctx);
     }
@@ -224,7 +225,10 @@ export class CacheStage implements Stage {
   /** Stores the leader's answer and hands it to its followers; a stream is recorded as it passes. */
   #publish(ctx: CacheView, key: string, flight: Flight, remote: RemoteLead | null): void {
     const res = ctx.response;
-    if (res === null || res.status !== 200) return;
+    // A passed-through answer is in its client's schema, not the canonical one entries hold:
+    // never stored nor shared (followers go upstream themselves), so no client gets it in
+    // the wrong shape (issue 18).
+    if (res === null || res.status !== 200 || res.native !== undefined) return;
     if (res.kind === 'json') {
       const entry: CacheEntry = { format: 'json', status: 200, body: res.body, chunks: null, usage: res.usage, freshUntil: this.#freshUntil(ctx) };
       if (entrySize(entry) > this.#rt.maxEntryBytes) return;

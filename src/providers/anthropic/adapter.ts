@@ -8,15 +8,21 @@ import { usageOf } from '../openai/types.js';
 import { isEventStream, readJsonObject } from '../http/body.js';
 import { UpstreamClient } from '../http/client.js';
 import { openTranslatedStream } from '../http/stream.js';
-import type { ProviderAdapter, ProviderCall, ProviderResponse } from '../types.js';
+import type { JsonResponse, ProviderAdapter, ProviderCall, ProviderResponse } from '../types.js';
 import type { AnthropicProviderRuntime } from './config.js';
 import { anthropicStatusError } from './errors.js';
 import { anthropicRequestFromOpenAI } from './request.js';
 import { openAIFromAnthropicMessage } from './response.js';
 import { AnthropicStreamTranslator } from './stream.js';
+import { AnthropicPassThroughStream, passThroughBody, passThroughHeaders, passThroughUsage } from './passthrough.js';
+import type { NativeRequest, NativeSchema } from '../types.js';
+import { mapUpstreamError } from '../../upstream/errors.js';
+
+const ANTHROPIC_NATIVE: ReadonlySet<NativeSchema> = new Set(['anthropic-messages']);
 
 export class AnthropicAdapter implements ProviderAdapter {
   readonly type = 'anthropic';
+  readonly natives: ReadonlySet<NativeSchema> = ANTHROPIC_NATIVE;
   readonly name: string;
   readonly #config: AnthropicProviderRuntime;
   readonly #client: UpstreamClient;
@@ -35,6 +41,8 @@ export class AnthropicAdapter implements ProviderAdapter {
 
   async send(call: ProviderCall): Promise<ProviderResponse> {
     if (call.endpoint !== 'chat') throw unsupported(this.name, null, `the ${call.endpoint} endpoint (Anthropic serves chat only)`);
+    const native = call.native;
+    if (native !== undefined && native !== null && native.schema === 'anthropic-messages') return this.#passThrough(call, native);
     const body = anthropicRequestFromOpenAI({ ...call.body, stream: call.stream }, { provider: this.name, defaultMaxTokens: this.#config.defaultMaxTokens });
     const res = await this.#client.post(call, '/messages', this.#headers, JSON.stringify(body));
     const created = Math.floor(this.#now() / 1000);
@@ -49,6 +57,44 @@ export class AnthropicAdapter implements ProviderAdapter {
     const message = await readJsonObject(res.body, this.name);
     const completion = openAIFromAnthropicMessage(message, { provider: this.name, created });
     return { kind: 'json', status: res.statusCode, body: JSON.stringify(completion), usage: completion.usage === undefined ? null : usageOf(completion.usage) };
+  }
+
+  /** POST /messages/count_tokens with the client's body (its model replaced), answered as Anthropic answers. */
+  async countTokens(call: ProviderCall): Promise<JsonResponse> {
+    const native = call.native;
+    if (native === undefined || native === null || native.schema !== 'anthropic-messages') throw unsupported(this.name, null, 'counting tokens of a request that is not an Anthropic Messages request');
+    const headers = passThroughHeaders(native.headers, this.#config.headers, this.#config.version);
+    if (this.#config.apiKey !== null) headers['x-api-key'] = this.#headers['x-api-key']!;
+    const res = await this.#client.post(call, '/messages/count_tokens', headers, passThroughBody(native, call.body.model));
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw mapUpstreamError(err, this.name, false);
+    }
+    return { kind: 'json', status: res.statusCode, body: text, usage: null, native: 'anthropic-messages' };
+  }
+
+  /** An Anthropic client's request, sent and answered as is (passthrough.ts, issue 18). */
+  async #passThrough(call: ProviderCall, native: NativeRequest): Promise<ProviderResponse> {
+    const headers = passThroughHeaders(native.headers, this.#config.headers, this.#config.version);
+    if (this.#config.apiKey !== null) headers['x-api-key'] = this.#headers['x-api-key']!;
+    const res = await this.#client.post(call, '/messages', headers, passThroughBody(native, call.body.model));
+    if (call.stream) {
+      if (!isEventStream(res.headers)) {
+        await res.body.dump();
+        throw badResponse(this.name, 'a non-streamed answer to a streamed request');
+      }
+      const stream = await openTranslatedStream(this.name, res.statusCode, res.body, new AnthropicPassThroughStream(this.name));
+      return { ...stream, native: 'anthropic-messages' };
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw mapUpstreamError(err, this.name, false);
+    }
+    return { kind: 'json', status: res.statusCode, body: text, usage: passThroughUsage(text, this.name), native: 'anthropic-messages' };
   }
 
   async close(): Promise<void> {

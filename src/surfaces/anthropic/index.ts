@@ -7,7 +7,7 @@
  *   stream:   new OpenAIToAnthropicStream(requestedModel): push(chunkJson) / finish() → SSE text
  *   errors:   anthropicErrorBody(err) / anthropicErrorEvent(err)
  */
-export { anthropicRequestToOpenAI } from './request.js';
+export { anthropicRequestToOpenAI, Refusals } from './request.js';
 export { anthropicRequestSchema, parseAnthropicRequest, type AnthropicRequest } from './schema.js';
 export { openAIResponseToAnthropic, anthropicUsageFromOpenAI, stopReasonFromOpenAI } from './response.js';
 export { OpenAIToAnthropicStream, anthropicEvent } from './stream.js';

@@ -7,6 +7,7 @@ import {
   anthropicErrorBody,
   anthropicErrorEvent,
   anthropicRequestToOpenAI,
+  Refusals,
   OpenAIToAnthropicStream,
   openAIResponseToAnthropic,
 } from '../../../src/surfaces/anthropic/index.js';
@@ -284,5 +285,47 @@ describe('OpenAI chunks → Anthropic stream events', () => {
       await ok.close();
       await bad.close();
     }
+  });
+});
+
+describe('lenient translation for pass-through (issue 18)', () => {
+  const serverTurn = {
+    model: 'claude-sonnet-4-5',
+    max_tokens: 256,
+    context_management: { edits: [] },
+    tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 2 }, { name: 'get_weather', input_schema: { type: 'object' } }],
+    tool_choice: { type: 'auto' },
+    messages: [
+      { role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'The sky is blue.' }, citations: { enabled: true } }, { type: 'text', text: 'What colour is the sky?' }] },
+      { role: 'assistant', content: [{ type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: { query: 'sky' } }, { type: 'web_search_tool_result', tool_use_id: 'srvtoolu_1', content: [] }, { type: 'text', text: 'Blue.' }] },
+      { role: 'user', content: 'Thanks' },
+    ],
+  };
+
+  test('strict (the default) refuses the first thing the canonical form cannot carry', () => {
+    assert.throws(() => anthropicRequestToOpenAI(serverTurn), (e: unknown) => e instanceof SluiceError && e.status === 400);
+  });
+
+  test('lenient skips what it cannot carry, keeps the rest, and returns the first refusal', () => {
+    const refusals = new Refusals(false);
+    const out = anthropicRequestToOpenAI(serverTurn, refusals);
+    assert.ok(refusals.first instanceof SluiceError);
+    assert.equal(refusals.first.status, 400);
+    assert.equal(refusals.first.param, 'messages[1].content[0].type');
+    assert.deepEqual(out.messages, [
+      { role: 'user', content: 'What colour is the sky?' },
+      { role: 'assistant', content: 'Blue.' },
+      { role: 'user', content: 'Thanks' },
+    ]);
+    assert.deepEqual((out.tools as { function: { name: string } }[]).map((t) => t.function.name), ['get_weather']);
+    assert.equal(out.context_management, undefined);
+    // The client's body is not changed.
+    assert.equal(serverTurn.messages[1]?.content.length, 3);
+  });
+
+  test('lenient with nothing to skip is the strict translation, without a refusal', () => {
+    const refusals = new Refusals(false);
+    assert.deepEqual(anthropicRequestToOpenAI(base, refusals), anthropicRequestToOpenAI(base));
+    assert.equal(refusals.first, null);
   });
 });
