@@ -36,6 +36,7 @@ import { EdgeCors } from '../edge/cors.js';
 import { Edge } from '../edge/edge.js';
 import { modelEndpoints, modelList } from '../surfaces/endpoints.js';
 import { StreamSlots } from '../surfaces/stream-limits.js';
+import { ResponsesStore } from '../db/responses.js';
 import { controlPlane, type Readiness } from '../control/control.js';
 import type { FastifyInstance } from 'fastify';
 import { storeStatus, type Resources } from './resources.js';
@@ -135,6 +136,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     streams,
     writing: { writeTimeoutMs: config.server.streamWriteTimeoutMs, clock },
     ...(usage === null ? {} : { recorded: usage.handedOff.bind(usage) }),
+    responses: db === null ? null : new ResponsesStore(db, clock, config.responses.retentionMs, logger),
   };
   const corsOptions = config.server.cors.origins.length > 0 ? config.server.cors : null;
   const edge = new Edge({

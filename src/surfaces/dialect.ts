@@ -1,5 +1,6 @@
 import type { SluiceError } from '../errors.js';
 import type { RequestContext } from '../exchange/context.js';
+import type { Principal } from '../exchange/principal.js';
 import type { Endpoint, JsonObject } from '../providers/types.js';
 
 /** Writes a stream's frames in one client schema. One instance per stream (it may keep state). */
@@ -24,4 +25,16 @@ export interface Dialect {
   json(body: string, ctx: RequestContext): string;
   framing(ctx: RequestContext): StreamFraming;
   errorBody(err: SluiceError, requestId: string): unknown;
+  /**
+   * A stateful surface only (the Responses API, issue 18): translates once the caller is known,
+   * instead of `request`, and returns the body to route and the dialect that answers this one
+   * request (earlier turns are the caller's own; what is answered may be kept for them).
+   */
+  bind?(body: unknown, principal: Principal): Promise<BoundDialect>;
+}
+
+/** A request bound to its caller by a stateful dialect: the body to route and who answers it. */
+export interface BoundDialect {
+  readonly body: JsonObject;
+  readonly dialect: Dialect;
 }

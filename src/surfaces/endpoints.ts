@@ -15,6 +15,8 @@ import type { StreamSlots } from './stream-limits.js';
 import type { Dialect } from './dialect.js';
 import { anthropicDialect, openaiDialect } from './dialects.js';
 import { findUnstorable, unstorable } from '../lib/text.js';
+import type { ResponsesStore } from '../db/responses.js';
+import { ResponsesDialect } from './responses/dialect.js';
 
 export interface SurfaceDeps {
   pipelines: () => Pipelines;
@@ -34,6 +36,8 @@ export interface SurfaceDeps {
   streams: StreamSlots;
   /** How streams are written to clients (the write timeout). */
   writing: StreamWriting;
+  /** Stored responses of /v1/responses (issue 18); absent or null without a database. */
+  responses?: ResponsesStore | null;
 }
 
 /**
@@ -73,8 +77,11 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
     let ctx: RequestContext;
     try {
       refuseUnstorable(x.body);
-      const body = dialect.request(endpoint, x.body);
+      let body = dialect.bind === undefined ? dialect.request(endpoint, x.body) : null;
       const principal = await deps.guard.check(x.ip, x.headers);
+      let answering = dialect;
+      // A stateful dialect (the Responses API) translates once the caller is known.
+      if (body === null) ({ body, dialect: answering } = await dialect.bind!(x.body, principal));
       const pipelines = deps.pipelines();
       const route = pipelines.table.match(body.model as string);
       if (route === null) {
@@ -95,7 +102,7 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
       }
       cancelWhenClientLeaves(x.res, ctx);
       try {
-        await run(ctx, chain, x, dialect, deps, finish);
+        await run(ctx, chain, x, answering, deps, finish);
       } finally {
         if (ctx.stream) deps.streams.release(x.ip);
       }
@@ -134,11 +141,13 @@ async function publishBeforeLastBytes(ctx: RequestContext, deps: SurfaceDeps): P
  * and Anthropic's /v1/messages. The edge serves POSTs to these paths.
  */
 export function modelEndpoints(deps: SurfaceDeps): ReadonlyMap<string, ModelEndpoint> {
+  const responsesDialect = new ResponsesDialect(deps.responses ?? null, deps.writing.clock);
   return new Map<string, ModelEndpoint>([
     ['/v1/chat/completions', { serve: serve(deps, openaiDialect, 'chat'), dialect: openaiDialect, closed: closed(deps, 'chat') }],
     ['/v1/completions', { serve: serve(deps, openaiDialect, 'completions'), dialect: openaiDialect, closed: closed(deps, 'completions') }],
     ['/v1/embeddings', { serve: serve(deps, openaiDialect, 'embeddings'), dialect: openaiDialect, closed: closed(deps, 'embeddings') }],
     ['/v1/messages', { serve: serve(deps, anthropicDialect, 'chat'), dialect: anthropicDialect, closed: closed(deps, 'chat') }],
+    ['/v1/responses', { serve: serve(deps, responsesDialect, 'chat'), dialect: responsesDialect, closed: closed(deps, 'chat') }],
   ]);
 }
 
