@@ -37,6 +37,7 @@ import { Edge } from '../edge/edge.js';
 import { modelEndpoints, modelList } from '../surfaces/endpoints.js';
 import { StreamSlots } from '../surfaces/stream-limits.js';
 import { ResponsesStore } from '../db/responses.js';
+import { storedResponses } from '../surfaces/responses/stored.js';
 import { controlPlane, type Readiness } from '../control/control.js';
 import type { FastifyInstance } from 'fastify';
 import { storeStatus, type Resources } from './resources.js';
@@ -138,6 +139,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     ...(usage === null ? {} : { recorded: usage.handedOff.bind(usage) }),
     responses: db === null ? null : new ResponsesStore(db, clock, config.responses.retentionMs, logger),
   };
+  const stored = storedResponses({ guard, store: surface.responses, logger });
   const corsOptions = config.server.cors.origins.length > 0 ? config.server.cors : null;
   const edge = new Edge({
     gate: connections,
@@ -148,6 +150,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     clientAddress: addressing.address,
     bodyLimit: config.server.bodyLimit,
     logger,
+    storedResponses: stored,
   });
   const app = controlPlane({
     logger,
