@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Backend } from '../helpers/backends.js';
 import { parseSseText, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { send } from '../helpers/requests.js';
 
@@ -80,6 +82,8 @@ function validateStream(sse: string): Json[] {
     'response.output_text.delta': 2,
     'response.refusal.delta': 2,
     'response.function_call_arguments.delta': 2,
+    'response.reasoning_text.delta': 2,
+    'response.reasoning_text.done': 3,
     'response.output_text.done': 3,
     'response.refusal.done': 3,
     'response.function_call_arguments.done': 3,
@@ -112,13 +116,25 @@ function isRecord(v: unknown): v is Json {
 describe('/v1/responses streams', () => {
   let gw: TestGateway;
   let client: OpenAI;
+  let thinker: Backend;
   const weather = { type: 'function' as const, name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }, strict: false };
   const prompt = 'Rank these brands by trust: Acme, Globex, Initech.';
 
   before(async () => {
+    // An OpenAI-compatible upstream that reasons first (DeepSeek's and vLLM's reasoning_content).
+    thinker = await new Backend('thinker', (_req: IncomingMessage, res: ServerResponse) => {
+      const chunk = (delta: object, finish: string | null = null): string => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'r1', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunk({ role: 'assistant', reasoning_content: 'Acme is ' }));
+      res.write(chunk({ reasoning_content: 'oldest.' }));
+      res.write(chunk({ content: 'Acme.' }, 'stop'));
+      res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'r1', choices: [], usage: { prompt_tokens: 4, completion_tokens: 6, total_tokens: 10, completion_tokens_details: { reasoning_tokens: 4 } } })}\n\n`);
+      res.end('data: [DONE]\n\n');
+    }).start();
     gw = await startGateway({
-      providers: { mock: { type: 'mock' }, drops: { type: 'mock', dropAfterChunks: 3 } },
+      providers: { mock: { type: 'mock' }, drops: { type: 'mock', dropAfterChunks: 3 }, thinker: { type: 'openai', baseUrl: thinker.url, apiKey: 'sk-up' } },
       routes: [
+        { match: 'thinker', targets: [{ provider: 'thinker', model: 'r1' }] },
         { match: 'mock-*', targets: [{ provider: 'mock', model: 'mock-1' }] },
         { match: 'drops', targets: [{ provider: 'drops', model: 'mock-1' }] },
       ],
@@ -128,6 +144,7 @@ describe('/v1/responses streams', () => {
 
   after(async () => {
     await gw.close();
+    await thinker.stop();
   });
 
   test('responses.stream: text deltas reassemble to the JSON answer; finalResponse has usage', async () => {
@@ -198,5 +215,20 @@ describe('/v1/responses streams', () => {
     const response = last.response as Json;
     assert.equal(response.status, 'failed');
     assert.equal((response.error as Json).code, 'SLUICE_ERR_STREAM_INTERRUPTED');
+  });
+
+  test('an upstream that reasons: a reasoning item with reasoning_text events before the message', async () => {
+    const reply = await send(gw, '/v1/responses', { body: { model: 'thinker', input: 'Which is oldest?', stream: true } });
+    const events = validateStream(reply.text);
+    const reasoning = events.filter((e) => e.type === 'response.reasoning_text.delta').map((e) => e.delta);
+    assert.deepEqual(reasoning, ['Acme is ', 'oldest.']);
+    const final = events.at(-1)!.response as Json;
+    const output = final.output as Json[];
+    assert.deepEqual(output.map((o) => o.type), ['reasoning', 'message']);
+    assert.deepEqual(output[0]!.content, [{ type: 'reasoning_text', text: 'Acme is oldest.' }]);
+    assert.equal((final.usage as { output_tokens_details: { reasoning_tokens: number } }).output_tokens_details.reasoning_tokens, 4);
+    const sdk = await client.responses.stream({ model: 'thinker', input: 'Which is oldest?' }).finalResponse();
+    assert.equal(sdk.output_text, 'Acme.');
+    assert.equal(sdk.output[0]?.type, 'reasoning');
   });
 });

@@ -75,6 +75,19 @@ export function responseEnd(finishReason: unknown): { status: 'completed' | 'inc
   return { status: 'completed', incomplete: null };
 }
 
+/**
+ * Reasoning text an OpenAI-compatible upstream gives beside the answer (`reasoning_content`:
+ * DeepSeek, vLLM, Groq …; `reasoning`: OpenRouter, newer vLLM); null when there is none.
+ */
+export function reasoningOf(message: JsonObject): string | null {
+  const text = str(message.reasoning_content) ?? str(message.reasoning);
+  return text === null || text === '' ? null : text;
+}
+
+export function reasoningItem(id: string, text: string, status: string): JsonObject {
+  return { id, type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text }], status };
+}
+
 export function outputText(text: string): JsonObject {
   return { type: 'output_text', text, annotations: [], logprobs: [] };
 }
@@ -88,6 +101,8 @@ export function chatCompletionToResponse(completion: unknown, head: ResponseHead
   if (!isRecord(completion) || choice === undefined || !isRecord(choice.message)) throw badResponse(provider, 'an answer without choices');
   const message = choice.message;
   const output: JsonObject[] = [];
+  const reasoning = reasoningOf(message);
+  if (reasoning !== null) output.push(reasoningItem(itemId('rs'), reasoning, 'completed'));
   const refusal = str(message.refusal);
   const content = message.content;
   const text = typeof content === 'string' ? content : Array.isArray(content) ? content.map((p) => (isRecord(p) ? (str(p.text) ?? '') : '')).join('') : '';

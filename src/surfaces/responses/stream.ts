@@ -6,7 +6,9 @@
  *
  * Event order, as OpenAI sends it: response.created, response.in_progress, then per output item
  * output_item.added → (content_part.added → output_text.delta… → output_text.done →
- * content_part.done) or function_call_arguments.delta… → .done → output_item.done; items run
+ * content_part.done) or function_call_arguments.delta… → .done, or (a reasoning item, from an
+ * upstream's `reasoning_content`) the same part events with reasoning_text deltas, then
+ * output_item.done; items run
  * one after another, never interleaved. Every event carries `type` and a `sequence_number`
  * that counts from 0. Chat usage arrives in the last chunk, so only the final event has it.
  */
@@ -14,10 +16,11 @@ import type { SluiceError } from '../../errors.js';
 import type { JsonObject } from '../../providers/types.js';
 import { badResponse } from '../../providers/http/errors.js';
 import { arr, isRecord, num, parseObject, str } from '../../providers/http/json.js';
-import { itemId, outputText, responseEnd, responseShell, responsesUsage, type ResponseHead } from './response.js';
+import { itemId, outputText, reasoningItem, reasoningOf, responseEnd, responseShell, responsesUsage, type ResponseHead } from './response.js';
 
 /** The output item being streamed: a message (its text or refusal part) or a function call. */
 type OpenItem =
+  | { kind: 'reasoning'; item: JsonObject; text: string }
   | { kind: 'message'; item: JsonObject; part: 'text' | 'refusal'; text: string }
   | { kind: 'call'; index: number; item: JsonObject; args: string }
   | null;
@@ -46,6 +49,8 @@ export class ChatToResponsesStream {
     const choice = arr(chunk.choices).find((c) => isRecord(c) && (num(c.index) ?? 0) === 0);
     if (!isRecord(choice)) return out;
     const delta = isRecord(choice.delta) ? choice.delta : {};
+    const reasoning = reasoningOf(delta);
+    if (reasoning !== null) out += this.#reasoning(reasoning);
     const text = str(delta.content);
     if (text !== null && text !== '') out += this.#text('text', text);
     const refusal = str(delta.refusal);
@@ -115,6 +120,20 @@ export class ChatToResponsesStream {
     return out;
   }
 
+  #reasoning(delta: string): string {
+    let out = '';
+    if (this.#open?.kind !== 'reasoning') {
+      out += this.#close();
+      const item: JsonObject = { id: itemId('rs'), type: 'reasoning', summary: [], content: [], status: 'in_progress' };
+      this.#open = { kind: 'reasoning', item, text: '' };
+      out += this.#event('response.output_item.added', { output_index: this.#output.length, item });
+      out += this.#event('response.content_part.added', { item_id: item.id, output_index: this.#output.length, content_index: 0, part: { type: 'reasoning_text', text: '' } });
+    }
+    const open = this.#open as Extract<OpenItem, { kind: 'reasoning' }>;
+    open.text += delta;
+    return out + this.#event('response.reasoning_text.delta', { item_id: open.item.id, output_index: this.#output.length, content_index: 0, delta });
+  }
+
   #part(part: 'text' | 'refusal', text: string): JsonObject {
     return part === 'text' ? outputText(text) : { type: 'refusal', refusal: text };
   }
@@ -150,7 +169,12 @@ export class ChatToResponsesStream {
     const outputIndex = this.#output.length;
     let out = '';
     let item: JsonObject;
-    if (open.kind === 'message') {
+    if (open.kind === 'reasoning') {
+      const at = { item_id: open.item.id, output_index: outputIndex, content_index: 0 };
+      out += this.#event('response.reasoning_text.done', { ...at, text: open.text });
+      out += this.#event('response.content_part.done', { ...at, part: { type: 'reasoning_text', text: open.text } });
+      item = reasoningItem(String(open.item.id), open.text, status);
+    } else if (open.kind === 'message') {
       const at = { item_id: open.item.id, output_index: outputIndex, content_index: 0 };
       out += open.part === 'text' ? this.#event('response.output_text.done', { ...at, text: open.text, logprobs: [] }) : this.#event('response.refusal.done', { ...at, refusal: open.text });
       const part = this.#part(open.part, open.text);

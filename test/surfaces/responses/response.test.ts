@@ -63,4 +63,14 @@ describe('chat.completion → Response', () => {
     assert.equal(shell.store, true);
     assert.deepEqual(shell.text, { format: { type: 'text' } });
   });
+
+  test('reasoning_content (or reasoning) becomes a reasoning item before the message', () => {
+    for (const field of ['reasoning_content', 'reasoning']) {
+      const res = chatCompletionToResponse({ choices: [{ index: 0, message: { role: 'assistant', content: 'A.', [field]: 'Because.' }, finish_reason: 'stop' }] }, head({}));
+      const [reasoning, message] = res.output as Record<string, unknown>[];
+      assert.match(String(reasoning!.id), /^rs_/);
+      assert.deepEqual({ ...reasoning, id: 'x' }, { id: 'x', type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text: 'Because.' }], status: 'completed' });
+      assert.equal(message!.type, 'message');
+    }
+  });
 });
