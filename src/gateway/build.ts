@@ -78,6 +78,8 @@ export interface Runtime {
   readonly streams: StreamSlots;
   readonly edge: Edge;
   readonly app: FastifyInstance;
+  /** Stored responses of /v1/responses (issue 18); null without a database. */
+  readonly responses: ResponsesStore | null;
 }
 
 export function buildRuntime(config: RuntimeConfig, resources: Resources, options: BuildOptions): Runtime {
@@ -162,7 +164,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     metrics,
     admin: config.adminTokenHashes.length === 0 ? null : { tokenHashes: config.adminTokenHashes, keys, usage: usage === null ? null : resources.reader, cache: cache === null ? null : cache.store, tiers: new Set(Object.keys(config.tiers)) },
   });
-  return { config, resources, bus, tracing, pools, adapters, health, cache, pipelines, metrics, keys, guard, services, usage, dbCheck, addressing, connections, streams, edge, app };
+  return { config, resources, bus, tracing, pools, adapters, health, cache, pipelines, metrics, keys, guard, services, usage, dbCheck, addressing, connections, streams, edge, app, responses: surface.responses };
 }
 
 /** The event bus and tracing, its first listener. */
