@@ -57,6 +57,7 @@ export const catalog = {
   SLUICE_ERR_JSON_TOO_DEEP: { status: 400, type: 'invalid_request_error', message: 'The request body nests arrays and objects deeper than the gateway accepts.' },
   SLUICE_ERR_INVALID_PATH: { status: 400, type: 'invalid_request_error', message: 'The request path is not one the gateway forwards.' },
   SLUICE_ERR_CLIENT_CLOSED: { status: 499, type: 'invalid_request_error', message: 'The client closed the connection before the request was complete.' },
+  SLUICE_ERR_ADMIN_FORBIDDEN: { status: 403, type: 'permission_error', message: "This admin token's role may not do this." },
   SLUICE_ERR_CONFIG_KEY: { status: 409, type: 'invalid_request_error', message: 'This key is declared in the config file and is managed there.' },
   SLUICE_ERR_RESPONSE_NOT_FOUND: { status: 404, type: 'not_found_error', message: 'No stored response with this id for this caller.' },
   SLUICE_ERR_RESPONSES_NOT_STORED: { status: 400, type: 'invalid_request_error', message: 'This gateway keeps no responses (it has no database), so previous_response_id cannot be followed.' },

@@ -50,6 +50,12 @@ export interface QueuePolicy {
   readonly timeoutMs: number;
   /** Whether clients may set their priority with `x-sluice-priority`. */
   readonly priorityHeader: boolean;
+  /** Added to the tier's priority for every request on the route (`queue.priority`). */
+  readonly priority: number;
+  /** Added by endpoint (`queue.priorityBy.endpoint`). */
+  readonly priorityByEndpoint: Readonly<Partial<Record<string, number>>>;
+  /** Added by the value of a request header (`queue.priorityBy.header`; name lowercased); null without. */
+  readonly priorityByHeader: { readonly name: string; readonly values: ReadonlyMap<string, number> } | null;
 }
 
 export interface CompiledTarget {
@@ -184,6 +190,17 @@ export interface UsageRuntime {
   readonly retentionMs: number | null;
 }
 
+/** What an admin token may do (issue 20): read everything, also manage virtual keys, or everything. */
+export type AdminRole = 'viewer' | 'keys' | 'admin';
+
+export interface AdminTokenRuntime {
+  /** Shown in the audit log: `admin.tokens[].name`, or `token-<n>` for a bare token. */
+  readonly name: string;
+  readonly role: AdminRole;
+  /** SHA-256 digest of the token. */
+  readonly hash: string;
+}
+
 export interface RuntimeConfig {
   /** The file the config came from, or "(built-in default)". */
   readonly source: string;
@@ -222,8 +239,8 @@ export interface RuntimeConfig {
   readonly usage: UsageRuntime;
   /** The bundled price table with the config's `prices` over it. */
   readonly prices: PriceBook;
-  /** SHA-256 digests of the admin tokens. */
-  readonly adminTokenHashes: readonly string[];
+  /** The admin tokens: name, role and SHA-256 digest (the token itself is not kept). */
+  readonly adminTokens: readonly AdminTokenRuntime[];
   readonly routing: { readonly region: string | null; readonly regionHeader: string };
   readonly cache: {
     /** Where answers live: this process, or Redis (`state.redis`) shared by every instance. */
@@ -280,7 +297,7 @@ const defaultBreaker: Required<BreakerConfig> = {
   openFor: 30_000,
   halfOpenProbes: 1,
 };
-const defaultQueue: Required<QueueConfig> = { maxDepth: 100, timeout: 10_000, priorityHeader: false };
+const defaultQueue: Required<QueueConfig> = { maxDepth: 100, timeout: 10_000, priorityHeader: false, priority: 0, priorityBy: {} };
 
 /** `{...a, ...b}` where keys set to undefined in b do not erase a's values. */
 function merge<T extends object>(base: Required<T>, ...layers: (T | undefined)[]): Required<T> {
@@ -347,7 +364,14 @@ function compileRoute(route: RouteConfig, index: number, routing: RoutingConfig,
       openMs: breaker.openFor,
       halfOpenProbes: breaker.halfOpenProbes,
     },
-    queue: { maxDepth: queue.maxDepth, timeoutMs: queue.timeout, priorityHeader: queue.priorityHeader },
+    queue: {
+      maxDepth: queue.maxDepth,
+      timeoutMs: queue.timeout,
+      priorityHeader: queue.priorityHeader,
+      priority: queue.priority,
+      priorityByEndpoint: queue.priorityBy.endpoint ?? {},
+      priorityByHeader: queue.priorityBy.header === undefined ? null : { name: queue.priorityBy.header.name.toLowerCase(), values: new Map(Object.entries(queue.priorityBy.header.values)) },
+    },
     totalTimeoutMs: route.timeouts?.total ?? null,
     limits: compileLimits(route.limits),
     cache:
@@ -497,7 +521,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
       retentionMs: config.usage.retention ?? null,
     },
     prices,
-    adminTokenHashes: config.admin.tokens.map(hashSecret),
+    adminTokens: config.admin.tokens.map((t, i) => (typeof t === 'string' ? { name: `token-${i + 1}`, role: 'admin', hash: hashSecret(t) } : { name: t.name, role: t.role, hash: hashSecret(t.token) })),
     cache: {
       backend: config.cache.backend === 'auto' ? (config.state.redis === undefined ? 'memory' : 'redis') : config.cache.backend,
       maxBytes: config.cache.maxBytes,

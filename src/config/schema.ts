@@ -74,10 +74,25 @@ const breakerSchema = z.strictObject({
   halfOpenProbes: numeric(z.number().int().min(1)).optional(),
 });
 
+const priorityValue = numeric(z.number().int().min(-100).max(100));
+
+/** Priority by request type (seed 000: interactive ranking ahead of experiments), added to the tier's. */
+const priorityBySchema = z.strictObject({
+  endpoint: z.partialRecord(z.enum(['chat', 'completions', 'embeddings']), priorityValue).optional(),
+  header: z
+    .strictObject({
+      name: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP header name'),
+      values: z.record(z.string().min(1), priorityValue),
+    })
+    .optional(),
+});
+
 const queueSchema = z.strictObject({
   maxDepth: numeric(z.number().int().min(0)).optional(),
   timeout: duration.optional(),
   priorityHeader: z.boolean().optional(),
+  priority: priorityValue.optional(),
+  priorityBy: priorityBySchema.optional(),
 });
 
 const routeTimeoutsSchema = z.strictObject({
@@ -173,8 +188,30 @@ const usageSchema = z.strictObject({
   retention: duration.optional(),
 });
 
+const adminToken = z.string().min(16, 'must be at least 16 characters');
+
+/** An admin token: a bare string (role admin), or named with a role (issue 20: scoped admin access). */
+const adminTokenSchema = z.union([
+  adminToken,
+  z.strictObject({
+    name: z.string().min(1).max(100),
+    token: adminToken,
+    role: z.enum(['viewer', 'keys', 'admin']).default('admin'),
+  }),
+]);
+
 const adminSchema = z.strictObject({
-  tokens: z.array(z.string().min(16, 'must be at least 16 characters')).default([]),
+  tokens: z
+    .array(adminTokenSchema)
+    .default([])
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((t, i) => {
+        if (typeof t === 'string') return;
+        if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate admin token name "${t.name}"` });
+        seen.add(t.name);
+      });
+    }),
 });
 
 const routeCacheSchema = z.strictObject({

@@ -17,7 +17,7 @@ export function configSecrets(config: Config): string[] {
     if ('headers' in p && p.headers !== undefined) out.push(...Object.values(p.headers));
   }
   for (const k of config.keys) out.push(k.key);
-  out.push(...config.admin.tokens);
+  for (const t of config.admin.tokens) out.push(typeof t === 'string' ? t : t.token);
   if (config.auth.jwt?.secret !== undefined) out.push(config.auth.jwt.secret);
   out.push(...Object.values(config.tracing.headers));
   const urls = [config.state.redis, config.database.url, ...config.database.replicas];

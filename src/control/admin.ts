@@ -12,6 +12,8 @@ import type { ResponseStore } from '../policies/cache/store.js';
 import type { Reader } from '../db/replicas.js';
 import { registerUsageApi } from './admin-usage.js';
 import { MAX_JSON_DEPTH, findUnstorable, valueTooDeep } from '../lib/text.js';
+import type { AdminRole, AdminTokenRuntime } from '../config/compile.js';
+import { AUDIT_PAGE_MAX, type AuditLog } from './audit.js';
 
 const limits = z.strictObject({
   rps: z.number().int().min(1).optional(),
@@ -34,15 +36,22 @@ const newKeySchema = z.strictObject({
   expiresAt: z.iso.datetime({ offset: true }).optional(),
 });
 
+const auditQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(AUDIT_PAGE_MAX).default(100),
+  before: z.string().min(1).max(100).optional(),
+});
+
 /**
  * The admin API under /admin: virtual keys created, listed, rotated and revoked, and the
  * usage API (admin-usage.ts) when usage is recorded, and the cache's (admin-cache.ts) when a
- * route caches. Authorised
- * by admin tokens, which are distinct from client keys and compared as hashes in constant
- * time. A created or rotated key's value is in the answer once and stored only hashed.
+ * route caches. Authorised by admin tokens, which are distinct from client keys and compared
+ * as hashes in constant time; each token has a role (viewer, keys, admin: `permits`), and
+ * every change is written to the audit log (audit.ts), readable at GET /admin/audit. A
+ * created or rotated key's value is in the answer once and stored only hashed.
  */
 export interface AdminDeps {
-  readonly tokenHashes: readonly string[];
+  readonly tokens: readonly AdminTokenRuntime[];
+  readonly audit: AuditLog;
   readonly keys: KeyRegistry;
   readonly usage: Reader | null;
   readonly cache: ResponseStore | null;
@@ -50,23 +59,82 @@ export interface AdminDeps {
   readonly tiers: ReadonlySet<string>;
 }
 
+/**
+ * What a role may do: every role reads (GET, HEAD); `keys` also creates, rotates and revokes
+ * virtual keys; `admin` does everything (cache purges, and whatever later routes change).
+ */
+export function permits(role: AdminRole, method: string, route: string): boolean {
+  if (method === 'GET' || method === 'HEAD') return true;
+  if (role === 'admin') return true;
+  return role === 'keys' && (route === '/admin/keys' || route.startsWith('/admin/keys/'));
+}
+
 export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
-  const authorised = (request: FastifyRequest): boolean => {
+  /** The token presented, or null; every token is compared, with no early exit. */
+  const tokenOf = (request: FastifyRequest): AdminTokenRuntime | null => {
     const presented = presentedCredential(request.headers);
-    if (presented === null) return false;
+    if (presented === null) return null;
     const hash = hashSecret(presented);
-    let ok = false;
-    for (const h of deps.tokenHashes) ok = digestEquals(h, hash) || ok; // every token is compared: no early exit
-    return ok;
+    let found: AdminTokenRuntime | null = null;
+    for (const t of deps.tokens) if (digestEquals(t.hash, hash) && found === null) found = t;
+    return found;
   };
+  /** Who made each request, for the audit hook. */
+  const actors = new WeakMap<FastifyRequest, AdminTokenRuntime>();
 
   void app.register(
     async (admin) => {
       admin.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-        if (!authorised(request)) {
+        const token = tokenOf(request);
+        if (token === null) {
           sendError(reply, new SluiceError('SLUICE_ERR_UNAUTHORIZED', { message: 'A valid admin token is required.' }));
           return reply;
         }
+        actors.set(request, token);
+        const route = request.routeOptions.url ?? request.url;
+        if (!permits(token.role, request.method, route)) {
+          sendError(reply, new SluiceError('SLUICE_ERR_ADMIN_FORBIDDEN', { message: `The admin token "${token.name}" has the role ${token.role}, which may not ${request.method} ${route}.` }));
+          return reply;
+        }
+      });
+
+      // Every change by a known caller is written before its answer goes out, refusals included.
+      // When the database cannot take the entry (it is down: the change itself most likely
+      // failed too), the answer goes out unchanged and the entry is logged at error level.
+      admin.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+        const token = actors.get(request);
+        if (token === undefined || request.method === 'GET' || request.method === 'HEAD') return payload;
+        const params = request.params as Record<string, unknown> | undefined;
+        const entry = {
+          actor: token.name,
+          role: token.role,
+          method: request.method,
+          action: request.routeOptions.url ?? request.url.split('?', 1)[0]!,
+          target: typeof params?.id === 'string' ? params.id : null,
+          status: reply.statusCode,
+          ip: request.ip,
+          requestId: request.id,
+          detail: auditDetail(request.body),
+        };
+        try {
+          await deps.audit.write(entry);
+        } catch (err) {
+          request.log.error({ err, audit: entry }, 'the admin audit entry could not be written');
+        }
+        return payload;
+      });
+
+      admin.get('/audit', async (request) => {
+        const parsed = auditQuery.safeParse(request.query ?? {});
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0]!;
+          const param = `query.${formatPath(issue.path)}`;
+          throw new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: `Invalid audit query: "${param}" ${describeIssue(issue)}.`, param });
+        }
+        // One more than asked tells whether there is a next page.
+        const rows = await deps.audit.list(parsed.data.limit + 1, parsed.data.before ?? null);
+        const data = rows.slice(0, parsed.data.limit);
+        return { object: 'list', data, has_more: rows.length > parsed.data.limit, last_id: data.at(-1)?.id ?? null };
       });
 
       // Client input never produces a 5xx: what the database cannot store (NUL, lone
@@ -120,6 +188,13 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
     },
     { prefix: '/admin' },
   );
+}
+
+/** A request body as the audit log keeps it: JSON text, or a note when it is too deep to walk. */
+function auditDetail(body: unknown): string | null {
+  if (body === undefined || body === null) return null;
+  if (valueTooDeep(body, MAX_JSON_DEPTH)) return '"(not recorded: nested too deep)"';
+  return typeof body === 'string' ? body : JSON.stringify(body);
 }
 
 /** `keys list` shows config keys, so rotating or revoking one must say why it cannot, not 404. */

@@ -178,6 +178,42 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX stored_responses_expires ON stored_responses (expires_at);
     `,
   },
+  {
+    // Issue 20: every admin change, who made it and from where. Ids are UUIDv7 (time-ordered):
+    // the audit API pages newest first by id. (Ids 4 and 5 belong to issue 18's migrations.)
+    id: 6,
+    name: 'admin audit log',
+    postgres: `
+      CREATE TABLE admin_audit (
+        id          text PRIMARY KEY,
+        at          timestamptz NOT NULL,
+        actor       text NOT NULL,
+        role        text NOT NULL,
+        method      text NOT NULL,
+        action      text NOT NULL,
+        target      text,
+        status      integer NOT NULL,
+        ip          text NOT NULL,
+        request_id  text NOT NULL,
+        detail      text
+      );
+    `,
+    sqlite: `
+      CREATE TABLE admin_audit (
+        id          TEXT PRIMARY KEY,
+        at          TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        role        TEXT NOT NULL,
+        method      TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        target      TEXT,
+        status      INTEGER NOT NULL,
+        ip          TEXT NOT NULL,
+        request_id  TEXT NOT NULL,
+        detail      TEXT
+      ) STRICT;
+    `,
+  },
 ];
 
 /** An arbitrary constant naming Sluice's migration lock among PostgreSQL's advisory locks. */

@@ -38,6 +38,7 @@ import { modelEndpoints, modelList } from '../surfaces/endpoints.js';
 import { StreamSlots } from '../surfaces/stream-limits.js';
 import { ResponsesStore } from '../db/responses.js';
 import { storedResponses } from '../surfaces/responses/stored.js';
+import { AuditLog } from '../control/audit.js';
 import { controlPlane, type Readiness } from '../control/control.js';
 import type { FastifyInstance } from 'fastify';
 import { storeStatus, type Resources } from './resources.js';
@@ -162,7 +163,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     serverFactory: (handler, opts) => edge.serverFactory(handler, opts),
     readiness: () => readiness(config, resources, dbCheck, usage),
     metrics,
-    admin: config.adminTokenHashes.length === 0 ? null : { tokenHashes: config.adminTokenHashes, keys, usage: usage === null ? null : resources.reader, cache: cache === null ? null : cache.store, tiers: new Set(Object.keys(config.tiers)) },
+    admin: config.adminTokens.length === 0 || resources.db === null ? null : { tokens: config.adminTokens, audit: new AuditLog(resources.db, () => clock.now()), keys, usage: usage === null ? null : resources.reader, cache: cache === null ? null : cache.store, tiers: new Set(Object.keys(config.tiers)) },
   });
   return { config, resources, bus, tracing, pools, adapters, health, cache, pipelines, metrics, keys, guard, services, usage, dbCheck, addressing, connections, streams, edge, app, responses: surface.responses };
 }
@@ -192,7 +193,7 @@ function buildProviders(config: RuntimeConfig, clock: Clock, bus: EventBus): { p
 /** Whether anything could ever be limited; when not, the admit stage is left out of every chain. */
 export function admits(config: RuntimeConfig): boolean {
   return (
-    config.adminTokenHashes.length > 0 ||
+    config.adminTokens.length > 0 ||
     Object.values(config.tiers).some((t) => t.limits !== null || t.budget !== null || t.totalBudget !== null || t.priority !== 0 || t.priorityHeader) ||
     config.keys.some((k) => k.limits !== null || k.budget !== null || k.models !== null) ||
     config.routes.some((r) => r.limits !== null) ||

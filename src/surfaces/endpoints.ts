@@ -17,6 +17,7 @@ import { anthropicDialect, openaiDialect } from './dialects.js';
 import { findUnstorable, unstorable } from '../lib/text.js';
 import type { ResponsesStore } from '../db/responses.js';
 import { ResponsesDialect } from './responses/dialect.js';
+import { routePriority } from '../routing/priority.js';
 
 export interface SurfaceDeps {
   pipelines: () => Pipelines;
@@ -93,8 +94,9 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
       ctx.headers = x.headers;
       ctx.region = headerValue(x.headers[deps.routing.regionHeader]) ?? deps.routing.region;
       ctx.requestedPriority = parsePriority(headerValue(x.headers['x-sluice-priority']));
-      // Without an admit stage (no tiers in play) the route alone decides whether to honour it.
-      if (route.queue.priorityHeader && ctx.requestedPriority !== null) ctx.priority = ctx.requestedPriority;
+      // The route's priority by request type; the admit stage adds the tier's. Without an admit
+      // stage (no tiers in play) the route alone decides whether to honour x-sluice-priority.
+      ctx.priority = route.queue.priorityHeader && ctx.requestedPriority !== null ? ctx.requestedPriority : routePriority(route.queue, endpoint, x.headers);
       const chain = pipelines.chain(route);
       if (ctx.stream) {
         const refusal = deps.streams.acquire(x.ip);

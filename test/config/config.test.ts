@@ -609,7 +609,7 @@ describe('routing policies', () => {
     assert.deepEqual([...r.fallbackOn], [429, 500, 502, 503, 504, 529]);
     assert.deepEqual({ ...r.retry, on: [...r.retry.on] }, { attempts: 2, on: [429, 500, 502, 503, 504, 529], backoffBaseMs: 100, backoffMaxMs: 2000, budget: 0.2, budgetMinPerSecond: 5, maxRetryAfterMs: 2000 });
     assert.deepEqual(r.breaker, { enabled: true, failureRatio: 0.5, minRequests: 10, windowMs: 30_000, consecutiveFailures: 5, openMs: 30_000, halfOpenProbes: 1 });
-    assert.deepEqual(r.queue, { maxDepth: 100, timeoutMs: 10_000, priorityHeader: false });
+    assert.deepEqual(r.queue, { maxDepth: 100, timeoutMs: 10_000, priorityHeader: false, priority: 0, priorityByEndpoint: {}, priorityByHeader: null });
     assert.equal(r.totalTimeoutMs, null);
     assert.equal(r.targets[0]!.timeouts, null, 'no route timeouts: the provider decides');
     assert.equal(r.targets[0]!.maxConcurrent, Infinity);

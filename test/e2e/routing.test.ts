@@ -329,6 +329,54 @@ describe('admission queue', { timeout: 30_000 }, () => {
     }
   });
 
+  test('priority by request type: a header mapping and the tier add up, so interactive work passes queued experiments (seed 000)', async () => {
+    const upstream = await new HeldUpstream().start();
+    const PRO = 'sk-pro-key-0123456789abcdef';
+    const gw = await startGateway({
+      providers: { p: { type: 'openai', baseUrl: `${upstream.url}/v1` } },
+      tiers: { pro: { priority: 30 } },
+      keys: [{ name: 'pro', key: PRO, tier: 'pro' }],
+      auth: { required: false },
+      routes: [
+        {
+          match: 'm',
+          queue: { maxDepth: 10, timeout: '20s', priorityBy: { header: { name: 'X-Request-Type', values: { interactive: 10, experiment: -10 } } } },
+          targets: [{ provider: 'p', maxConcurrent: 1 }],
+        },
+      ],
+    });
+    try {
+      const depth = async (): Promise<number> => metricValue(await (await request(`${gw.url}/metrics`)).body.text(), 'sluice_queue_depth', 'route="m",target="p/*"') ?? 0;
+      const order: string[] = [];
+      const send = (name: string, headers: Record<string, string>) => chat(gw, 'm', {}, headers).then((r) => (order.push(name), r));
+      const first = send('first', {});
+      await waitFor(() => upstream.held === 1, 'the first request to hold the only slot');
+      const queued: Promise<unknown>[] = [];
+      // Sent in the reverse of the order they should be served in; each waits until queued.
+      const arrivals: [string, Record<string, string>][] = [
+        ['experiment', { 'x-request-type': 'experiment' }], // -10
+        ['plain', {}], // 0
+        ['unlisted', { 'x-request-type': 'other' }], // 0, after plain (FIFO)
+        ['interactive', { 'x-request-type': 'interactive' }], // +10
+        ['pro-experiment', { 'x-request-type': 'experiment', authorization: `Bearer ${PRO}` }], // 30 - 10
+      ];
+      for (const [i, [name, headers]] of arrivals.entries()) {
+        queued.push(send(name, headers));
+        await waitFor(async () => (await depth()) === i + 1, `${name} queued`);
+      }
+      for (let answered = 1; answered <= arrivals.length + 1; answered++) {
+        upstream.release();
+        await waitFor(() => order.length === answered && (answered === arrivals.length + 1 || upstream.held === 1), `answer ${answered}`);
+      }
+      await Promise.all([first, ...queued]);
+      assert.deepEqual(order, ['first', 'pro-experiment', 'interactive', 'plain', 'unlisted', 'experiment']);
+    } finally {
+      upstream.releaseAll();
+      await gw.close();
+      await upstream.stop();
+    }
+  });
+
   test('a request that waits past the queue timeout gets a coded 503', async () => {
     // The first request is held upstream until the test lets it go, so the second one waits in
     // the queue for its whole 100 ms deadline however slow the machine is.

@@ -15,6 +15,7 @@ import { rateLimitHeaders, rateLimitPolicy, rateLimitState } from './headers.js'
 import { mergeLimits, rulesFor, type ScopedRule } from './rules.js';
 import { AdmissionSettlement } from './settlement.js';
 import type { Principal } from '../../exchange/principal.js';
+import { clampPriority } from '../../routing/priority.js';
 
 /** A concurrency slot not released within this time (a crashed instance) expires. */
 const CONCURRENCY_LEASE_MS = 15 * 60_000;
@@ -147,7 +148,8 @@ export class AdmitStage<C extends AdmissionContext = RequestContext> implements 
     const plan = this.#planFor(p);
     const { tier, scope, limits, rules } = plan;
     const mayChoose = tier.priorityHeader || this.#route.priorityHeader;
-    ctx.priority = mayChoose && ctx.requestedPriority !== null ? ctx.requestedPriority : tier.priority;
+    // The tier's priority plus what the surface set from the route's request type (routing/priority.ts).
+    ctx.priority = mayChoose && ctx.requestedPriority !== null ? ctx.requestedPriority : clampPriority(tier.priority + ctx.priority);
     const costs = rules.map((r) => (r.unit === 'requests' ? 1 : tokenReservation(r, ctx)));
     const results = await consumeAll(this.#store, rules, costs, this.#reject);
 
