@@ -60,6 +60,8 @@ export const catalog = {
   SLUICE_ERR_ADMIN_FORBIDDEN: { status: 403, type: 'permission_error', message: "This admin token's role may not do this." },
   SLUICE_ERR_CONFIG_KEY: { status: 409, type: 'invalid_request_error', message: 'This key is declared in the config file and is managed there.' },
   SLUICE_ERR_UNSUPPORTED_MODALITY: { status: 400, type: 'invalid_request_error', message: 'The target model answers text only; audio and image generation are not supported.' },
+  SLUICE_ERR_RESPONSE_NOT_FOUND: { status: 404, type: 'not_found_error', message: 'No stored response with this id for this caller.' },
+  SLUICE_ERR_RESPONSES_NOT_STORED: { status: 400, type: 'invalid_request_error', message: 'This gateway keeps no responses (it has no database), so previous_response_id cannot be followed.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof catalog;

@@ -263,6 +263,8 @@ export interface RuntimeConfig {
   readonly services: readonly CompiledService[];
   /** Scrubs the config's secrets and credential shapes from upstream text and log lines (issue 15). */
   readonly redactor: Redactor;
+  /** Stored responses of /v1/responses (issue 18): how long they are kept. */
+  readonly responses: { readonly retentionMs: number };
 }
 
 export interface TracingRuntime {
@@ -542,6 +544,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     routes: routesIn.map((r, i) => compileRoute(r, i, config.routing, providers, prices)),
     services: config.services.map(compileService),
     redactor: redactorFor(config),
+    responses: { retentionMs: config.responses.retention },
   });
 }
 

@@ -420,6 +420,7 @@ export const configSchema = z.strictObject({
         seen.add(svc.name);
       });
     }),
+  responses: z.strictObject({ retention: duration.default(30 * 86_400_000) }).prefault({}),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -149,6 +149,36 @@ export const migrations: readonly Migration[] = [
     sqlite: '',
   },
   {
+    // Issue 18: responses kept for the Responses API (`store`, `previous_response_id`, GET and
+    // DELETE /v1/responses/{id}), per tenant, until `expires_at` (ms since the epoch).
+    id: 4,
+    name: 'stored responses',
+    postgres: `
+      CREATE TABLE stored_responses (
+        id           text PRIMARY KEY,
+        tenant       text NOT NULL,
+        created_at   bigint NOT NULL,
+        expires_at   bigint NOT NULL,
+        response     text NOT NULL,
+        input_items  text NOT NULL,
+        messages     text NOT NULL
+      );
+      CREATE INDEX stored_responses_expires ON stored_responses (expires_at);
+    `,
+    sqlite: `
+      CREATE TABLE stored_responses (
+        id           TEXT PRIMARY KEY,
+        tenant       TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        response     TEXT NOT NULL,
+        input_items  TEXT NOT NULL,
+        messages     TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX stored_responses_expires ON stored_responses (expires_at);
+    `,
+  },
+  {
     // Issue 18: prompt-cache writes (5-minute and 1-hour) and reasoning tokens, priced apart.
     // Id 5 whatever else lands first: the runner applies every id it has not applied, in list
     // order, so a gap (or an id added below it later) is fine. Records stored before count 0.

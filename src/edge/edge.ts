@@ -5,6 +5,7 @@ import { SluiceError, toSluiceError } from '../errors.js';
 import type { HttpServices } from '../http/services.js';
 import { noUpgrades, refuseUpgrade } from '../http/websocket.js';
 import type { ModelEndpoint, ModelListRequest } from '../surfaces/endpoints.js';
+import type { StoredResponseRequest } from '../surfaces/responses/stored.js';
 import { logInternal, writeErrorBody, type BaseHeaders } from '../surfaces/respond.js';
 import { bodyTextOf, hasNoBody, isPlainText, parseJsonBody, readBody, type BodyFailure } from './body.js';
 import type { ConnectionGate } from './connection-limits.js';
@@ -29,6 +30,8 @@ export interface EdgeDeps {
   readonly bodyLimit: number;
   /** Where 500s are logged with their cause. */
   readonly logger: Logger;
+  /** GET and DELETE under /v1/responses/ (stored responses, issue 18); absent leaves them to the control plane. */
+  readonly storedResponses?: (x: StoredResponseRequest) => Promise<void>;
 }
 
 const CLOSE = { connection: 'close' } as const;
@@ -119,6 +122,11 @@ export class Edge {
     } else if ((method === 'GET' || method === 'HEAD') && deps.models !== null && (path === '/v1/models' || path.startsWith(MODEL_PREFIX))) {
       const model = path === '/v1/models' ? null : modelOfPath(path);
       deps.models({ id, ip: deps.clientAddress(req), headers: req.headers, res, base: cors, model }).catch((err: unknown) => this.#unhandled(err, id, res));
+      return;
+    } else if ((method === 'GET' || method === 'DELETE') && deps.storedResponses !== undefined && path.startsWith('/v1/responses/')) {
+      req.resume();
+      const x = { id, ip: deps.clientAddress(req), method, path, query: q === -1 ? '' : url.slice(q + 1), headers: req.headers, res, base: cors };
+      deps.storedResponses(x).catch((err: unknown) => this.#unhandled(err, id, res));
       return;
     }
     if (this.#control !== null) {

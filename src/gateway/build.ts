@@ -37,6 +37,8 @@ import { EdgeCors } from '../edge/cors.js';
 import { Edge } from '../edge/edge.js';
 import { modelEndpoints, modelList } from '../surfaces/endpoints.js';
 import { StreamSlots } from '../surfaces/stream-limits.js';
+import { ResponsesStore } from '../db/responses.js';
+import { storedResponses } from '../surfaces/responses/stored.js';
 import { AuditLog } from '../control/audit.js';
 import { controlPlane, type Readiness } from '../control/control.js';
 import type { FastifyInstance } from 'fastify';
@@ -78,6 +80,8 @@ export interface Runtime {
   readonly streams: StreamSlots;
   readonly edge: Edge;
   readonly app: FastifyInstance;
+  /** Stored responses of /v1/responses (issue 18); null without a database. */
+  readonly responses: ResponsesStore | null;
 }
 
 export function buildRuntime(config: RuntimeConfig, resources: Resources, options: BuildOptions): Runtime {
@@ -137,7 +141,9 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     streams,
     writing: { writeTimeoutMs: config.server.streamWriteTimeoutMs, clock },
     ...(usage === null ? {} : { recorded: usage.handedOff.bind(usage) }),
+    responses: db === null ? null : new ResponsesStore(db, clock, config.responses.retentionMs, logger),
   };
+  const stored = storedResponses({ guard, store: surface.responses, logger });
   const corsOptions = config.server.cors.origins.length > 0 ? config.server.cors : null;
   const edge = new Edge({
     gate: connections,
@@ -148,6 +154,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     clientAddress: addressing.address,
     bodyLimit: config.server.bodyLimit,
     logger,
+    storedResponses: stored,
   });
   const app = controlPlane({
     logger,
@@ -159,7 +166,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     metrics,
     admin: config.adminTokens.length === 0 || resources.db === null ? null : { tokens: config.adminTokens, audit: new AuditLog(resources.db, () => clock.now()), sessions, keys, usage: usage === null ? null : resources.reader, cache: cache === null ? null : cache.store, tiers: new Set(Object.keys(config.tiers)) },
   });
-  return { config, resources, bus, tracing, pools, adapters, health, cache, pipelines, metrics, keys, guard, services, usage, dbCheck, addressing, connections, streams, edge, app };
+  return { config, resources, bus, tracing, pools, adapters, health, cache, pipelines, metrics, keys, guard, services, usage, dbCheck, addressing, connections, streams, edge, app, responses: surface.responses };
 }
 
 /** The event bus and tracing, its first listener. */

@@ -142,6 +142,8 @@ export class Gateway {
     await rt.pools.close();
     // Every request has ended, so every record is spooled; ship what the database will take in time.
     await rt.usage?.stop(USAGE_STOP_MS);
+    // Stored responses are written after their answers; let the last ones land (issue 18).
+    await rt.responses?.settled();
     await rt.resources.reader?.close();
     await rt.resources.store.close().catch(() => {});
     await rt.cache?.store.close().catch(() => {});

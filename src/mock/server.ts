@@ -14,6 +14,7 @@ import type { MockRoute } from './flavour.js';
 import { geminiRoute } from './gemini.js';
 import { readBody, sendJson, writeSse } from './http.js';
 import { openAIRoute } from './openai-flavour.js';
+import { responsesRoute } from './responses.js';
 import { defaultMockOptions, type MockOptions } from './options.js';
 import { sleep } from './sleep.js';
 
@@ -50,7 +51,7 @@ const MODELS = { object: 'list', data: [{ id: 'mock-1', object: 'model', created
 
 /** The generation endpoint a POST addresses, in whichever flavour; null for none. */
 function route(path: string, query: URLSearchParams): MockRoute | null {
-  return openAIRoute(path, query) ?? anthropicRoute(path) ?? geminiRoute(path, query);
+  return openAIRoute(path, query) ?? anthropicRoute(path) ?? geminiRoute(path, query) ?? responsesRoute(path);
 }
 
 export async function startMockServer(opts: MockServerOptions = {}): Promise<MockServer> {

@@ -1,5 +1,6 @@
 import type { SluiceError } from '../errors.js';
 import type { RequestContext } from '../exchange/context.js';
+import type { Principal } from '../exchange/principal.js';
 import type { Endpoint, JsonObject, NativeSchema } from '../providers/types.js';
 
 /** Writes a stream's frames in one client schema. One instance per stream (it may keep state). */
@@ -34,6 +35,12 @@ export interface Dialect {
    * 18), and how its streams are written: chunks are then the provider's SSE events, as sent.
    */
   readonly native?: NativeDialect;
+  /**
+   * A stateful surface only (the Responses API, issue 18): translates once the caller is known,
+   * instead of `request`, and returns the body to route and the dialect that answers this one
+   * request (earlier turns are the caller's own; what is answered may be kept for them).
+   */
+  bind?(body: unknown, principal: Principal): Promise<BoundDialect>;
 }
 
 /** What a dialect needs for pass-through: its schema and the framing of native streams. */
@@ -47,4 +54,10 @@ export interface NativeDialect {
   /** Which endpoints the client's body is passed on for (Anthropic's: `chat`, /v1/messages). */
   readonly endpoints: ReadonlySet<Endpoint>;
   readonly framing: StreamFraming;
+}
+
+/** A request bound to its caller by a stateful dialect: the body to route and who answers it. */
+export interface BoundDialect {
+  readonly body: JsonObject;
+  readonly dialect: Dialect;
 }

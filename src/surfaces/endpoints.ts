@@ -16,6 +16,8 @@ import type { Dialect } from './dialect.js';
 import { anthropicDialect, openaiDialect } from './dialects.js';
 import { findUnstorable, unstorable } from '../lib/text.js';
 import { countTokens } from './anthropic/count-tokens.js';
+import type { ResponsesStore } from '../db/responses.js';
+import { ResponsesDialect } from './responses/dialect.js';
 import { routePriority } from '../routing/priority.js';
 
 export interface SurfaceDeps {
@@ -36,6 +38,8 @@ export interface SurfaceDeps {
   streams: StreamSlots;
   /** How streams are written to clients (the write timeout). */
   writing: StreamWriting;
+  /** Stored responses of /v1/responses (issue 18); absent or null without a database. */
+  responses?: ResponsesStore | null;
 }
 
 /**
@@ -76,11 +80,16 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
     try {
       refuseUnstorable(x.body);
       const native = dialect.native !== undefined && dialect.native.endpoints.has(endpoint) ? dialect.native : null;
-      let body: JsonObject;
+      let body: JsonObject | null = null;
       let refusal: SluiceError | null = null;
-      if (native === null) body = dialect.request(endpoint, x.body);
-      else ({ body, refusal } = native.request(endpoint, x.body));
+      if (dialect.bind === undefined) {
+        if (native === null) body = dialect.request(endpoint, x.body);
+        else ({ body, refusal } = native.request(endpoint, x.body));
+      }
       const principal = await deps.guard.check(x.ip, x.headers);
+      let answering = dialect;
+      // A stateful dialect (the Responses API) translates once the caller is known.
+      if (body === null) ({ body, dialect: answering } = await dialect.bind!(x.body, principal));
       const pipelines = deps.pipelines();
       const route = pipelines.table.match(body.model as string);
       if (route === null) {
@@ -104,7 +113,7 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
       }
       cancelWhenClientLeaves(x.res, ctx);
       try {
-        await run(ctx, chain, x, dialect, deps, finish);
+        await run(ctx, chain, x, answering, deps, finish);
       } finally {
         if (ctx.stream) deps.streams.release(x.ip);
       }
@@ -143,12 +152,14 @@ async function publishBeforeLastBytes(ctx: RequestContext, deps: SurfaceDeps): P
  * and Anthropic's /v1/messages (and its count_tokens). The edge serves POSTs to these paths.
  */
 export function modelEndpoints(deps: SurfaceDeps): ReadonlyMap<string, ModelEndpoint> {
+  const responsesDialect = new ResponsesDialect(deps.responses ?? null, deps.writing.clock);
   return new Map<string, ModelEndpoint>([
     ['/v1/chat/completions', { serve: serve(deps, openaiDialect, 'chat'), dialect: openaiDialect, closed: closed(deps, 'chat') }],
     ['/v1/completions', { serve: serve(deps, openaiDialect, 'completions'), dialect: openaiDialect, closed: closed(deps, 'completions') }],
     ['/v1/embeddings', { serve: serve(deps, openaiDialect, 'embeddings'), dialect: openaiDialect, closed: closed(deps, 'embeddings') }],
     ['/v1/messages', { serve: serve(deps, anthropicDialect, 'chat'), dialect: anthropicDialect, closed: closed(deps, 'chat') }],
     ['/v1/messages/count_tokens', { serve: countTokens(deps), dialect: anthropicDialect, closed: closed(deps, 'chat') }],
+    ['/v1/responses', { serve: serve(deps, responsesDialect, 'chat'), dialect: responsesDialect, closed: closed(deps, 'chat') }],
   ]);
 }
 
