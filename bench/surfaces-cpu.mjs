@@ -7,7 +7,7 @@
 // the mock directly (the load client's own share), is the gateway's CPU per request, and each
 // kind's ratio to the chat-completions path is taken batch by batch.
 //
-//   node bench/surfaces-cpu.mjs [--batches 30] [--batch 300] [--concurrency 16]
+//   node bench/surfaces-cpu.mjs [--batches 30] [--batch 300] [--concurrency 16] [--kinds responses,chat-stream]
 //
 // Kinds (the mock answers every one; usage off, no keys, no limits):
 //   chat                  POST /v1/chat/completions, JSON, to an openai-type provider
@@ -27,6 +27,8 @@ const { values: opt } = parseArgs({
     batches: { type: 'string', default: '30' },
     batch: { type: 'string', default: '300' },
     concurrency: { type: 'string', default: '16' },
+    // A comma-separated subset of the kinds (direct and chat always run: the ratios need them).
+    kinds: { type: 'string', default: '' },
   },
 });
 const concurrency = Number(opt.concurrency);
@@ -60,6 +62,8 @@ const kinds = [
   { name: 'responses', origin, ...json('/v1/responses', { model: 'mock-1', input: 'Say hello.', store: false }) },
   { name: 'responses-stream', origin, ...json('/v1/responses', { model: 'mock-1', input: 'Say hello.', store: false, stream: true }) },
 ];
+const only = new Set(['direct', 'chat', ...opt.kinds.split(',').map((x) => x.trim()).filter((x) => x !== '')]);
+if (only.size > 2) kinds.splice(0, kinds.length, ...kinds.filter((k) => only.has(k.name)));
 for (const k of kinds) {
   k.pool = new Pool(k.origin, { connections: concurrency });
   k.samples = [];
