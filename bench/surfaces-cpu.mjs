@@ -18,6 +18,7 @@
 //   responses             POST /v1/responses ("store": false), translated to chat
 //   responses-stream      the same, streamed: chat chunks become Responses events
 // `--batches 1 --batch 50` is a smoke run of a few seconds.
+import { URL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { ROOT, startGatewayInProcess } from './lib.mjs';
