@@ -27,8 +27,15 @@ export function stopReasonFromOpenAI(reason: unknown): AnthropicStopReason {
 export function anthropicUsageFromOpenAI(usage: unknown): JsonObject {
   const u = isRecord(usage) ? usage : {};
   const prompt = num(u.prompt_tokens) ?? 0;
-  const cached = isRecord(u.prompt_tokens_details) ? (num(u.prompt_tokens_details.cached_tokens) ?? 0) : 0;
-  return { input_tokens: prompt - cached, output_tokens: num(u.completion_tokens) ?? 0, cache_creation_input_tokens: 0, cache_read_input_tokens: cached };
+  const details = isRecord(u.prompt_tokens_details) ? u.prompt_tokens_details : {};
+  const cached = num(details.cached_tokens) ?? 0;
+  // Cache writes (usageFromAnthropic's cache_write_tokens, or OpenRouter's) are Anthropic's
+  // cache_creation_input_tokens, not plain input: an Anthropic client prices them apart.
+  const writes = num(details.cache_write_tokens) ?? 0;
+  const writes1h = Math.min(num(details.cache_write_1h_tokens) ?? 0, writes);
+  const out: JsonObject = { input_tokens: Math.max(0, prompt - cached - writes), output_tokens: num(u.completion_tokens) ?? 0, cache_creation_input_tokens: writes, cache_read_input_tokens: cached };
+  if (writes > 0) out.cache_creation = { ephemeral_5m_input_tokens: writes - writes1h, ephemeral_1h_input_tokens: writes1h };
+  return out;
 }
 
 /** Anthropic message ids start with `msg_`; an upstream id is kept after that prefix. */
