@@ -171,9 +171,13 @@ class OpenAIStream implements StreamResponse {
     let done = false;
     try {
       for await (const ev of parseSse(this.#body)) {
+        // After [DONE] the body is read to its end (nothing is expected) rather than left with
+        // a break: leaving a body early destroys it, which builds an AbortError with its stack
+        // and, when the end had not been parsed yet, closes the pooled upstream connection.
+        if (done) continue;
         if (ev.data === '[DONE]') {
           done = true;
-          break;
+          continue;
         }
         if (ev.event === 'error' || ev.data.startsWith('{"error"')) throw this.#inStreamError(ev.data);
         // Only the final usage chunk carries an object; the others say "usage":null.
@@ -185,7 +189,8 @@ class OpenAIStream implements StreamResponse {
         yield ev.data;
       }
     } catch (err) {
-      throw mapUpstreamError(err, this.#provider, true);
+      // Everything was received: a failure while reading what follows [DONE] changes nothing.
+      if (!done) throw mapUpstreamError(err, this.#provider, true);
     }
     if (!done) throw new SluiceError('SLUICE_ERR_STREAM_INTERRUPTED', { message: `The stream from provider "${this.#provider}" ended without [DONE].` });
   }
