@@ -69,7 +69,7 @@ export class HttpCacheStage implements Stage<HttpContext> {
       }
       const flight = this.#rt.inflight.get(key);
       if (flight !== undefined) {
-        const shared = await flight.done(this.#rt.waitMs, ctx.controller.signal);
+        const shared = await flight.done(this.#rt.waitMs, ctx.controller);
         if (shared !== null && this.#varyMatches(shared, ctx.headers)) {
           this.#write(ctx, shared, 'coalesced');
           return;

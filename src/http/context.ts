@@ -5,6 +5,7 @@ import type { AdmissionContext } from '../exchange/context.js';
 import type { Settlement } from '../exchange/results.js';
 import { ANONYMOUS, type Principal } from '../exchange/principal.js';
 import type { JsonObject } from '../providers/types.js';
+import { Cancellation } from '../lib/cancel.js';
 
 const EMPTY_BODY: JsonObject = Object.freeze({});
 
@@ -35,7 +36,8 @@ export class HttpContext implements AdmissionContext {
   /** The client address (edge/client-address.ts: honours `server.trustProxy`). */
   readonly ip: string;
   readonly startedAt: number;
-  readonly controller = new AbortController();
+  /** Aborted when the client leaves; no AbortController is built unless something asks for `signal`. */
+  readonly controller = new Cancellation();
 
   // AdmissionContext: no model, no JSON body, no tokens on an HTTP route.
   readonly model = null;

@@ -5,6 +5,7 @@ import type { Dispatcher, Pool } from 'undici';
 import type { RetryBudget } from '../routing/retry.js';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
+import { undiciSignal } from '../lib/cancel.js';
 import type { Next, Stage } from '../exchange/compose.js';
 import { readBytes } from '../edge/body.js';
 import { isTransportError } from '../routing/outcome.js';
@@ -63,7 +64,7 @@ export class ForwardStage implements Stage<HttpContext> {
     const path = ctx.url.split('?', 1)[0]!;
     let last: SluiceError | null = null;
     for (let n = 0; n < attempts; n++) {
-      if (ctx.controller.signal.aborted) break;
+      if (ctx.controller.aborted) break;
       const pick = this.#deps.balancer.pick({ headers: ctx.req.headers, ip: ctx.ip, path }, tried);
       if (pick === null) break;
       tried.add(pick.instance);
@@ -117,7 +118,7 @@ export class ForwardStage implements Stage<HttpContext> {
       path: rewritePath(ctx.url, svc.pathPrefix, svc.rewritePrefix, inst.basePath),
       headers: headers as Record<string, string | string[]>,
       body,
-      signal: ctx.controller.signal,
+      signal: undiciSignal(ctx.controller),
       headersTimeout: svc.timeouts.firstByteMs,
       bodyTimeout: svc.timeouts.idleMs,
     });

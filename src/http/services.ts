@@ -154,7 +154,7 @@ export class HttpServices {
       ctx.principal = await this.#deps.guard.check(ip, req.headers, rt.guardScope);
       await rt.chain(ctx);
     } catch (err) {
-      const reason: unknown = ctx.controller.signal.reason;
+      const reason: unknown = ctx.controller.reason;
       // A client that left (an aborted upload too) is its own outcome, 499, not a gateway 500.
       const e = ctx.clientGone ? clientClosed() : reason instanceof SluiceError ? reason : toSluiceError(err);
       ctx.status = e.status;

@@ -78,3 +78,13 @@ export class Cancellation implements CancelSignal {
 export function abortSignalOf(signal: CancelSignal): AbortSignal {
   return signal instanceof Cancellation ? signal.signal : (signal as AbortSignal);
 }
+
+/**
+ * The signal to hand undici's request(): the Cancellation itself, no AbortController built.
+ * undici takes any EventTarget-like signal (it reads `aborted` and `reason` and calls
+ * `addEventListener('abort', …)` / `removeEventListener`: lib/core/util.js addAbortListener,
+ * lib/api/api-request.js), which a CancelSignal is; its types name only AbortSignal.
+ */
+export function undiciSignal(signal: CancelSignal): AbortSignal {
+  return signal as unknown as AbortSignal;
+}

@@ -10,7 +10,7 @@ import type { UpstreamPools } from '../../upstream/pools.js';
 import type { ProviderCall } from '../types.js';
 import type { HttpProviderRuntime } from './config.js';
 import { readErrorBody, retryAfterOf } from './body.js';
-import { abortSignalOf } from '../../lib/cancel.js';
+import { undiciSignal } from '../../lib/cancel.js';
 
 /** Builds the error for an upstream status >= 400 from the start of its body. */
 export type StatusErrorMapper = (status: number, bodyText: string, retryAfter: string | null) => SluiceError;
@@ -42,7 +42,7 @@ export class UpstreamClient {
         path: config.basePath + path,
         headers: { ...config.headers, ...headers, 'content-type': 'application/json', accept: call.stream ? 'text/event-stream' : 'application/json', 'x-request-id': call.requestId },
         body,
-        signal: abortSignalOf(call.signal),
+        signal: undiciSignal(call.signal),
         headersTimeout: timeouts.firstByteMs,
         bodyTimeout: timeouts.idleMs,
       });

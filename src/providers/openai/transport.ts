@@ -8,7 +8,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { SluiceError } from '../../errors.js';
-import { abortSignalOf, type CancelSignal } from '../../lib/cancel.js';
+import { undiciSignal, type CancelSignal } from '../../lib/cancel.js';
 import { mapUpstreamError } from '../../upstream/errors.js';
 import { topLevelMember } from '../../upstream/json-tail.js';
 import type { UpstreamPools } from '../../upstream/pools.js';
@@ -110,7 +110,7 @@ export class OpenAITransport {
     const name = this.#config.name;
     let res: Dispatcher.ResponseData;
     try {
-      res = await pool.request({ ...options, signal: abortSignalOf(call.signal) });
+      res = await pool.request({ ...options, signal: undiciSignal(call.signal) });
     } catch (err) {
       throw mapUpstreamError(err, name, false);
     }
