@@ -121,7 +121,7 @@ export class Edge {
       }
     } else if ((method === 'GET' || method === 'HEAD') && deps.models !== null && (path === '/v1/models' || path.startsWith(MODEL_PREFIX))) {
       const model = path === '/v1/models' ? null : modelOfPath(path);
-      deps.models({ id, ip: deps.clientAddress(req), headers: req.headers, res, base: cors, model }).catch((err: unknown) => this.#unhandled(err, id, res));
+      deps.models({ id, ip: deps.clientAddress(req), headers: req.headers, res, base: cors, model, query: q === -1 ? '' : url.slice(q + 1) }).catch((err: unknown) => this.#unhandled(err, id, res));
       return;
     } else if ((method === 'GET' || method === 'DELETE') && deps.storedResponses !== undefined && path.startsWith('/v1/responses/')) {
       req.resume();

@@ -181,11 +181,13 @@ export interface ModelListRequest {
   readonly base: BaseHeaders | null;
   /** The model asked for (the path after /v1/models/, percent-decoded; it may contain "/"); null for the list. */
   readonly model?: string | null;
+  /** The query string, without its `?` (Anthropic's list pages with limit, after_id, before_id). */
+  readonly query?: string;
 }
 
 /** What the list and a model look like to one client schema (issue 18). */
 interface ModelShapes {
-  list(ids: readonly string[], ownerOf: (id: string) => string): unknown;
+  list(ids: readonly string[], ownerOf: (id: string) => string, query: string): unknown;
   one(id: string, owner: string): unknown;
   error(err: SluiceError, requestId: string): unknown;
   readonly idHeader: string | undefined;
@@ -201,8 +203,31 @@ const openaiModels: ModelShapes = {
 /** Routes carry no release date: the epoch stands for "unknown", as OpenAI's `created: 0` does. */
 const UNKNOWN_DATE = '1970-01-01T00:00:00Z';
 
+/** Anthropic's list page: `limit` (1–1000, default 20), then the ids after `after_id` or before `before_id`. */
+function anthropicPage(ids: readonly string[], query: string): { page: readonly string[]; hasMore: boolean } {
+  const params = new URLSearchParams(query);
+  const raw = params.get('limit');
+  const limit = raw === null ? 20 : Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: 'Invalid request: "limit" must be an integer from 1 to 1000.', param: 'limit' });
+  const after = params.get('after_id');
+  const before = params.get('before_id');
+  if (after !== null && before !== null) throw new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: 'Invalid request: name at most one of after_id and before_id.', param: 'before_id' });
+  if (before !== null) {
+    const end = ids.indexOf(before);
+    const upTo = end === -1 ? 0 : end;
+    const start = Math.max(0, upTo - limit);
+    return { page: ids.slice(start, upTo), hasMore: start > 0 };
+  }
+  const start = after === null ? 0 : ids.indexOf(after) + 1;
+  const from = after !== null && start === 0 ? ids.length : start; // an unknown after_id: nothing after it
+  return { page: ids.slice(from, from + limit), hasMore: from + limit < ids.length };
+}
+
 const anthropicModels: ModelShapes = {
-  list: (ids) => ({ data: ids.map((id) => anthropicModels.one(id, '')), has_more: false, first_id: ids[0] ?? null, last_id: ids.at(-1) ?? null }),
+  list: (ids, _owner, query) => {
+    const { page, hasMore } = anthropicPage(ids, query);
+    return { data: page.map((id) => anthropicModels.one(id, '')), has_more: hasMore, first_id: page[0] ?? null, last_id: page.at(-1) ?? null };
+  },
   one: (id) => ({ type: 'model', id, display_name: id, created_at: UNKNOWN_DATE }),
   error: (err, requestId) => anthropicDialect.errorBody(err, requestId),
   idHeader: anthropicDialect.idHeader,
@@ -224,7 +249,7 @@ export function modelList(deps: SurfaceDeps): (x: ModelListRequest) => Promise<v
       const ownerOf = (id: string): string => table.match(id)?.targets[0]?.provider ?? 'sluice';
       const model = x.model ?? null;
       let body: unknown;
-      if (model === null) body = shapes.list(table.models(), ownerOf);
+      if (model === null) body = shapes.list(table.models(), ownerOf, x.query ?? '');
       else {
         if (model === '' || table.match(model) === null) throw new SluiceError('SLUICE_ERR_MODEL_NOT_FOUND', { message: `No route serves the model ${JSON.stringify(model)}.`, param: 'model' });
         body = shapes.one(model, ownerOf(model));

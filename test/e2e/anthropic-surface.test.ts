@@ -115,6 +115,21 @@ describe('GET /v1/models and /v1/models/{model} in both dialects (issue 18)', ()
     assert.ok(raw.get('request-id'));
   });
 
+  test('the Anthropic list pages with limit, after_id and before_id; the SDK walks every page', async () => {
+    const first = await anthropic.models.list({ limit: 1 });
+    assert.deepEqual(first.data.map((m) => m.id), ['claude-sonnet']);
+    assert.equal(first.has_more, true);
+    const all: string[] = [];
+    for await (const m of anthropic.models.list({ limit: 1 })) all.push(m.id);
+    assert.deepEqual(all, ['claude-sonnet', 'meta/llama-3']);
+    const before = await anthropic.models.list({ before_id: 'meta/llama-3' });
+    assert.deepEqual(before.data.map((m) => m.id), ['claude-sonnet']);
+    assert.equal(before.has_more, false);
+    const none = await anthropic.models.list({ after_id: 'no-such-model' });
+    assert.deepEqual(none.data, []);
+    await assert.rejects(anthropic.models.list({ limit: 0 }), (err: unknown) => err instanceof Anthropic.BadRequestError);
+  });
+
   test('the openai SDK still gets OpenAI\'s list shape', async () => {
     const page = await openai.models.list();
     assert.deepEqual(page.data.map((m) => [m.id, m.object, m.owned_by]), [['claude-sonnet', 'model', 'claude'], ['meta/llama-3', 'model', 'local']]);
