@@ -27,7 +27,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { URL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ROOT, startGatewayInProcess } from './lib.mjs';
+import { ROOT, cpuBatch, quantile, startGatewayInProcess } from './lib.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -101,26 +101,17 @@ async function expectCacheHit(t) {
   if (res.headers['x-sluice-cache'] !== 'hit') throw new Error(`${t.name}: the repeated request was not a cache hit (HTTP ${res.statusCode}, x-sluice-cache: ${res.headers['x-sluice-cache']})`);
 }
 
-/** µs of this process's CPU per request over `n` requests at the set concurrency. */
+/** µs of this process's CPU per request over `n` requests to target `t` (usage shipped within the batch). */
 async function batch(t, n) {
-  let started = 0;
+  const us = await cpuBatch(t.pool, { name: t.name, path: '/v1/chat/completions', headers: { 'content-type': 'application/json', ...t.headers }, body: BODY }, n, concurrency);
+  if (t.gateway?.usage === undefined || t.gateway.usage === null) return us;
+  // Shipping the batch's usage records is part of its cost: measured and added per request.
   const before = process.cpuUsage();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (started++ < n) {
-        const res = await t.pool.request({ method: 'POST', path: '/v1/chat/completions', headers: { 'content-type': 'application/json', ...t.headers }, body: BODY });
-        await res.body.dump();
-        if (res.statusCode !== 200) throw new Error(`${t.name}: HTTP ${res.statusCode}`);
-      }
-    }),
-  );
-  await t.gateway?.usage?.drain();
+  await t.gateway.usage.drain();
   const used = process.cpuUsage(before);
-  return (used.user + used.system) / n;
+  return us + (used.user + used.system) / n;
 }
 
-const sorted = (xs) => [...xs].sort((x, y) => x - y);
-const quantile = (xs, q) => sorted(xs)[Math.floor((xs.length - 1) * q)];
 const fmt = (v, d = 1) => v.toFixed(d);
 try {
   for (const t of targets) await batch(t, Math.max(1500, Number(opt.batch))); // JIT and connections warm

@@ -337,3 +337,29 @@ export async function startGatewayInProcess(root, raw, name = 'bench') {
   const gateway = await Gateway.create(config, { logger: createLogger(level, new Writable({ write: (_c, _e, cb) => cb() })) });
   return { gateway, origin: (await gateway.listen()).url };
 }
+
+/**
+ * µs of this process's CPU (user + system) per request over `n` POSTs of `body` to `path` on
+ * `pool`, `concurrency` at a time; every answer read whole and required to be a 200. The CPU
+ * A/B benches (ab-cpu, surfaces-cpu) alternate such batches between their targets.
+ */
+export async function cpuBatch(pool, { name, path, headers, body }, n, concurrency) {
+  let started = 0;
+  const before = process.cpuUsage();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (started++ < n) {
+        const res = await pool.request({ method: 'POST', path, headers, body });
+        await res.body.dump();
+        if (res.statusCode !== 200) throw new Error(`${name}: HTTP ${res.statusCode}`);
+      }
+    }),
+  );
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / n;
+}
+
+/** The q-quantile of `xs` (nearest rank below). */
+export function quantile(xs, q) {
+  return [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) * q)];
+}

@@ -21,7 +21,7 @@
 import { URL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { ROOT, startGatewayInProcess } from './lib.mjs';
+import { ROOT, cpuBatch, quantile, startGatewayInProcess } from './lib.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -70,25 +70,9 @@ for (const k of kinds) {
   k.samples = [];
 }
 
-/** µs of this process's CPU per request over `n` requests at the set concurrency. */
-async function batch(k, n) {
-  let started = 0;
-  const before = process.cpuUsage();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (started++ < n) {
-        const res = await k.pool.request({ method: 'POST', path: k.path, headers: k.headers, body: k.body });
-        await res.body.dump();
-        if (res.statusCode !== 200) throw new Error(`${k.name}: HTTP ${res.statusCode}`);
-      }
-    }),
-  );
-  const used = process.cpuUsage(before);
-  return (used.user + used.system) / n;
-}
+/** µs of this process's CPU per request over `n` requests of kind `k`. */
+const batch = (k, n) => cpuBatch(k.pool, k, n, concurrency);
 
-const sorted = (xs) => [...xs].sort((x, y) => x - y);
-const quantile = (xs, q) => sorted(xs)[Math.floor((xs.length - 1) * q)];
 const fmt = (v, d = 1) => v.toFixed(d);
 try {
   for (const k of kinds) await batch(k, Math.max(1500, Number(opt.batch))); // JIT and connections warm

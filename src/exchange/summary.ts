@@ -67,33 +67,15 @@ export interface RequestSummary extends SettlementInputs {
   readonly response: ProviderResponse | null;
 }
 
-/** The fields of a finished model request that its summary is built from (RequestContext). */
-export interface FinishedRequest {
-  readonly id: string;
-  readonly endpoint: Endpoint;
-  readonly model: string;
-  readonly stream: boolean;
-  readonly route: CompiledRoute;
-  readonly principal: Principal;
-  readonly target: CompiledTarget | null;
-  readonly fallbackModel: string | null;
-  readonly status: number;
-  readonly errorCode: ErrorCode | null;
-  readonly clientGone: boolean;
-  readonly startedAt: number;
-  readonly firstByteAt: number;
-  readonly endedAt: number;
-  readonly upstreamMs: number;
-  readonly queueWaitMs: number;
-  readonly retries: number;
-  readonly usage: Usage | null;
-  readonly cacheResult: CacheResult | null;
-  readonly settlement: Settlement | null;
+/**
+ * The fields of a finished model request that its summary is built from (RequestContext): the
+ * summary's own, but the attempts as recorded (null when tracing is off) and the trace context
+ * still in the client's headers.
+ */
+export type FinishedRequest = Omit<RequestSummary, 'attempts' | 'traceparent' | 'tracestate'> & {
   readonly attempts: readonly UpstreamAttempt[] | null;
   readonly headers: IncomingHttpHeaders;
-  readonly body: JsonObject;
-  readonly response: ProviderResponse | null;
-}
+};
 
 function header(v: string | string[] | undefined): string | null {
   return typeof v === 'string' ? v : null;
@@ -162,24 +144,8 @@ export interface ServiceSummary extends SettlementInputs {
   readonly target: null;
 }
 
-/** The fields of a finished service request that its summary is built from (HttpContext). */
-export interface FinishedServiceRequest {
-  readonly id: string;
-  readonly service: { readonly name: string };
-  readonly method: string;
-  readonly url: string;
-  readonly instance: string | null;
-  readonly principal: Principal;
-  readonly status: number;
-  readonly errorCode: ErrorCode | null;
-  readonly clientGone: boolean;
-  readonly startedAt: number;
-  readonly firstByteAt: number;
-  readonly endedAt: number;
-  readonly retries: number;
-  readonly cacheResult: string | null;
-  readonly settlement: Settlement | null;
-}
+/** The fields of a finished service request that its summary is built from (HttpContext): the service itself rather than its name. */
+export type FinishedServiceRequest = Omit<ServiceSummary, 'service' | 'model' | 'usage' | 'target'> & { readonly service: { readonly name: string } };
 
 /** The frozen summary of a finished service request. */
 export function summarizeService(ctx: FinishedServiceRequest): ServiceSummary {

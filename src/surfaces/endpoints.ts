@@ -10,7 +10,7 @@ import type { Pipelines } from '../exchange/pipelines.js';
 import type { Endpoint, JsonObject, ProviderResponse } from '../providers/types.js';
 import type { RuntimeConfig } from '../config/compile.js';
 import type { Guard } from '../policies/guard.js';
-import { clientClosed, logInternal, pumpStream, writeErrorBody, writeJson, type BaseHeaders, type StreamWriting } from './respond.js';
+import { clientClosed, logInternal, pumpStream, writeErrorBody, writeJson, type BaseHeaders, type ModelExchange, type StreamWriting } from './respond.js';
 import type { StreamSlots } from './stream-limits.js';
 import type { Dialect } from './dialect.js';
 import { anthropicDialect, openaiDialect } from './dialects.js';
@@ -40,24 +40,6 @@ export interface SurfaceDeps {
   writing: StreamWriting;
   /** Stored responses of /v1/responses (issue 18); absent or null without a database. */
   responses?: ResponsesStore | null;
-}
-
-/**
- * One model request as the edge (edge/edge.ts) hands it to its endpoint: read, parsed and
- * identified by its request id and client address. Answers are written on the raw response.
- */
-export interface ModelExchange {
-  readonly id: string;
-  /** The client's address (after trusted proxies). */
-  readonly ip: string;
-  readonly headers: IncomingHttpHeaders;
-  /** The parsed JSON body. */
-  readonly body: unknown;
-  /** The JSON text `body` was parsed from (a leading BOM removed), when known. */
-  readonly text: string | null;
-  readonly res: ServerResponse;
-  /** Headers every answer carries (CORS, when on); null without. */
-  readonly base: BaseHeaders | null;
 }
 
 /** A model endpoint: its handler, and the dialect its errors are written in. */

@@ -1,4 +1,4 @@
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { RequestContext } from '../exchange/context.js';
@@ -25,6 +25,24 @@ export function clientClosed(): SluiceError {
 
 /** Response headers set before a handler ran, as fastify's `reply.getHeaders()` gives them. */
 export type BaseHeaders = Readonly<Record<string, string | number | string[] | undefined>>;
+
+/**
+ * One model request as the edge (edge/edge.ts) hands it to its endpoint: read, parsed and
+ * identified by its request id and client address. Answers are written on the raw response.
+ */
+export interface ModelExchange {
+  readonly id: string;
+  /** The client's address (after trusted proxies). */
+  readonly ip: string;
+  readonly headers: IncomingHttpHeaders;
+  /** The parsed JSON body. */
+  readonly body: unknown;
+  /** The JSON text `body` was parsed from (a leading BOM removed), when known. */
+  readonly text: string | null;
+  readonly res: ServerResponse;
+  /** Headers every answer carries (CORS, when on); null without. */
+  readonly base: BaseHeaders | null;
+}
 
 /**
  * Writes a complete JSON answer on the raw response: `base` first (headers set before the

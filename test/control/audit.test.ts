@@ -1,27 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { AuditLog, DETAIL_MAX } from '../../src/control/audit.js';
-import { openDatabase, type Database } from '../../src/db/index.js';
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { bothDatabases } from '../helpers/postgres.js';
 
 // The audit log's table and queries on both databases (issue 20).
 
-const options = { poolSize: 2, statementTimeoutMs: 5_000 };
-let server: PostgresServer | null = null;
-after(async () => {
-  await server?.stop();
-});
-
-const targets: { name: string; open: () => Promise<Database> }[] = [
-  { name: 'SQLite (memory)', open: () => openDatabase({ ...options, url: null, dataDir: null }) },
-  {
-    name: 'PostgreSQL',
-    open: async () => {
-      server ??= await startPostgres();
-      return openDatabase({ ...options, url: server.url, dataDir: null });
-    },
-  },
-];
+const { targets, stop } = bothDatabases();
+after(stop);
 
 for (const target of targets) {
   describe(`audit log: ${target.name}`, () => {

@@ -6,13 +6,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
-import { openDatabase, type Database } from '../../src/db/index.js';
+import type { Database } from '../../src/db/index.js';
 import { ResponsesStore, type StoredResponse } from '../../src/db/responses.js';
 import { SluiceError } from '../../src/errors.js';
 import { FakeClock } from '../../src/lib/clock.js';
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { bothDatabases } from '../helpers/postgres.js';
 
-const options = { poolSize: 2, statementTimeoutMs: 5_000 };
 const DAY = 86_400_000;
 const logger = pino({ level: 'silent' });
 
@@ -23,21 +22,8 @@ const stored = (id: string): StoredResponse => ({
   messages: [{ role: 'user', content: 'hi' }],
 });
 
-let server: PostgresServer | null = null;
-after(async () => {
-  await server?.stop();
-});
-
-const targets: { name: string; open: () => Promise<Database> }[] = [
-  { name: 'SQLite (memory)', open: () => openDatabase({ ...options, url: null, dataDir: null }) },
-  {
-    name: 'PostgreSQL',
-    open: async () => {
-      server ??= await startPostgres();
-      return openDatabase({ ...options, url: server.url, dataDir: null });
-    },
-  },
-];
+const { targets, stop } = bothDatabases();
+after(stop);
 
 for (const target of targets) {
   describe(`ResponsesStore: ${target.name}`, () => {

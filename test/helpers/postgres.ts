@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from './redis.js';
+import { openDatabase, type Database } from '../../src/db/index.js';
 
 const run = promisify(execFile);
 const BIN = '/usr/lib/postgresql/15/bin';
@@ -93,4 +94,34 @@ export async function startReplica(primary: PostgresServer): Promise<PostgresSer
   const [cmd, args] = asPostgres(`${BIN}/pg_basebackup`, ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', data, '-R', '-X', 'stream', '--no-sync']);
   await run(cmd, args);
   return serve(dir, data, await freePort());
+}
+
+/** One database a test opens fresh: embedded SQLite in memory, or the file's PostgreSQL server. */
+export interface DatabaseTarget {
+  readonly name: string;
+  open(): Promise<Database>;
+}
+
+/**
+ * The same cases against embedded SQLite (in memory) and a real PostgreSQL server, started on
+ * first use and shared by the file's cases; `stop` it in the file's `after`.
+ */
+export function bothDatabases(): { readonly targets: readonly DatabaseTarget[]; stop(): Promise<void> } {
+  const options = { poolSize: 2, statementTimeoutMs: 5_000 };
+  let server: PostgresServer | null = null;
+  return {
+    targets: [
+      { name: 'SQLite (memory)', open: () => openDatabase({ ...options, url: null, dataDir: null }) },
+      {
+        name: 'PostgreSQL',
+        open: async () => {
+          server ??= await startPostgres();
+          return openDatabase({ ...options, url: server.url, dataDir: null });
+        },
+      },
+    ],
+    stop: async () => {
+      await server?.stop();
+    },
+  };
 }

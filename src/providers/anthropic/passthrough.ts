@@ -65,6 +65,9 @@ function frame(event: SseEvent): string {
  * attempt, so it can still be retried or fall back; after it, the stream is interrupted and
  * the client gets an `error` event.
  */
+/** Events whose data the pass-through need not read (once content has started, a delta cannot commit anything new). */
+const PASSED_UNREAD: ReadonlySet<string> = new Set(['content_block_delta', 'content_block_stop', 'ping']);
+
 export class AnthropicPassThroughStream implements ChunkTranslator {
   committed = false;
   readonly #provider: string;
@@ -76,6 +79,9 @@ export class AnthropicPassThroughStream implements ChunkTranslator {
   }
 
   push(event: SseEvent): string[] {
+    // Most of a stream is deltas, which carry no usage and decide nothing: passed on by their
+    // event name without parsing their JSON (a stream without event names is parsed whole).
+    if (event.event !== null && PASSED_UNREAD.has(event.event)) return [frame(event)];
     const data = parseObject(event.data);
     if (data === null) throw badResponse(this.#provider, `a stream event that is not a JSON object (${event.event ?? 'unnamed'})`);
     switch (str(data.type) ?? event.event) {

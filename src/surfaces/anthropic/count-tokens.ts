@@ -10,11 +10,10 @@ import { SluiceError, toSluiceError } from '../../errors.js';
 import type { JsonObject, ProviderCall } from '../../providers/types.js';
 import { estimateUsage, loadTokenizer } from '../../tokens/tokenizer.js';
 import { Cancellation } from '../../lib/cancel.js';
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Pipelines } from '../../exchange/pipelines.js';
 import type { Guard } from '../../policies/guard.js';
-import { logInternal, writeErrorBody, writeJson, type BaseHeaders } from '../respond.js';
+import { logInternal, writeErrorBody, writeJson, type ModelExchange } from '../respond.js';
 import { anthropicErrorBody } from './errors.js';
 import { Refusals, anthropicRequestToOpenAI } from './request.js';
 
@@ -29,18 +28,7 @@ export interface CountTokensDeps {
   readonly logger: Logger;
 }
 
-/** A count_tokens request as the edge hands it over (endpoints.ts ModelExchange). */
-export interface CountTokensRequest {
-  readonly id: string;
-  readonly ip: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: unknown;
-  readonly text: string | null;
-  readonly res: ServerResponse;
-  readonly base: BaseHeaders | null;
-}
-
-export function countTokens(deps: CountTokensDeps): (x: CountTokensRequest) => Promise<void> {
+export function countTokens(deps: CountTokensDeps): (x: ModelExchange) => Promise<void> {
   return async (x) => {
     const cancel = new Cancellation();
     const onClose = (): void => cancel.abort(new SluiceError('SLUICE_ERR_CLIENT_CLOSED'));
