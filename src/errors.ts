@@ -62,6 +62,7 @@ export const catalog = {
   SLUICE_ERR_UNSUPPORTED_MODALITY: { status: 400, type: 'invalid_request_error', message: 'The target model answers text only; audio and image generation are not supported.' },
   SLUICE_ERR_RESPONSE_NOT_FOUND: { status: 404, type: 'not_found_error', message: 'No stored response with this id for this caller.' },
   SLUICE_ERR_RESPONSES_NOT_STORED: { status: 400, type: 'invalid_request_error', message: 'This gateway keeps no responses (it has no database), so previous_response_id cannot be followed.' },
+  SLUICE_ERR_RELOAD_REFUSED: { status: 422, type: 'invalid_request_error', message: 'The config was not reloaded; the running config keeps serving.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof catalog;

@@ -41,7 +41,7 @@ export class UsageWriter {
   readonly #spool: Spool;
   readonly #db: Database;
   readonly #options: UsageRuntime;
-  readonly #prices: PriceBook;
+  #prices: PriceBook;
   /** Time for decisions: backoff, retention. */
   readonly #clock: Clock;
   /** Timers for pacing rounds and bounding the stop: real time unless a test drives them. */
@@ -75,6 +75,11 @@ export class UsageWriter {
     this.#clock = clock;
     this.#pacer = pacer;
     this.#logger = logger;
+  }
+
+  /** The price table records are costed with from now on (a reloaded config's `prices`). */
+  reprice(prices: PriceBook): void {
+    this.#prices = prices;
   }
 
   /** What the spool did: records written to the OS, records synced, writes and syncs. */

@@ -2,9 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, formatProblem, loadConfigFile } from '../config/load.js';
-import { compileConfig } from '../config/compile.js';
+import { compileConfig, type RuntimeConfig } from '../config/compile.js';
 import { StartupError } from '../db/startup-error.js';
-import { parsePort, resolveConfig } from '../config/resolve.js';
+import { BUILTIN_SOURCE, parsePort, resolveConfig } from '../config/resolve.js';
+import { watchConfig } from '../gateway/watch.js';
 import { startMockServer } from '../mock/server.js';
 import { defaultMockOptions, type MockOptions } from '../mock/options.js';
 import { createLogger } from '../observability/logger.js';
@@ -44,7 +45,8 @@ Options:
   -h, --help          Show this help
 
 SIGTERM or SIGINT stops accepting requests, lets requests and streams in flight finish for up
-to server.drainTimeout, then exits 0.
+to server.drainTimeout, then exits 0. SIGHUP reloads the config file: an invalid one, or one
+that changes a restart-only setting, is refused and the running config keeps serving.
 `;
 
 const MOCK_HELP = `Usage: sluice mock [--port PORT] [--host HOST] [fault options]
@@ -93,8 +95,10 @@ async function start(argv: string[]): Promise<void> {
     return;
   }
   let config;
+  // The same flags and environment resolve the config again at every reload.
+  const load = (): RuntimeConfig => resolveConfig({ configFile: values.config, host: values.host, port: values.port === undefined ? undefined : parsePort(values.port, '--port') });
   try {
-    config = resolveConfig({ configFile: values.config, host: values.host, port: values.port === undefined ? undefined : parsePort(values.port, '--port') });
+    config = load();
   } catch (err) {
     if (err instanceof ConfigError) {
       // A file that cannot be read is one problem with no path: one line says it all.
@@ -104,10 +108,12 @@ async function start(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(config.logging.level, undefined, config.redactor);
+  // Lines are scrubbed of the secrets of the config serving (a reload's new keys included).
+  let serving: RuntimeConfig = config;
+  const logger = createLogger(config.logging.level, undefined, { scrub: (line) => serving.redactor.scrub(line) });
   let gateway: Gateway;
   try {
-    gateway = await Gateway.create(config, { logger });
+    gateway = await Gateway.create(config, { logger, load });
   } catch (err) {
     // A setup problem the operator fixes (a data folder in use): one line, no stack trace.
     if (err instanceof StartupError) {
@@ -146,9 +152,17 @@ async function start(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  // SIGHUP's default action kills the process without draining. Until config reload exists,
-  // it is acknowledged and ignored (issue 15).
-  process.on('SIGHUP', () => logger.warn({ signal: 'SIGHUP' }, 'config reload is not supported yet; SIGHUP ignored, still serving'));
+  // Hot reload (issue 20): the outcome is logged by the gateway; a refused config leaves the old one serving.
+  const reload = (trigger: string): void => {
+    if (stopping) return;
+    logger.info({ trigger }, 'reloading the config');
+    void gateway.reload().then((outcome) => {
+      if (outcome.ok) serving = gateway.config;
+    });
+  };
+  process.on('SIGHUP', () => reload('SIGHUP'));
+  const file = config.source === BUILTIN_SOURCE ? null : config.source;
+  if (config.reload.watch && file !== null) watchConfig(file, config.reload.debounceMs, () => reload('file change'), logger);
 }
 
 /** One line for an operator's mistake at listen time (port taken, not allowed), else null. */

@@ -265,6 +265,8 @@ export interface RuntimeConfig {
   readonly redactor: Redactor;
   /** Stored responses of /v1/responses (issue 18): how long they are kept. */
   readonly responses: { readonly retentionMs: number };
+  /** Hot reload: whether the config file is watched, and how long changes settle before a reload. */
+  readonly reload: { readonly watch: boolean; readonly debounceMs: number };
 }
 
 export interface TracingRuntime {
@@ -545,6 +547,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     services: config.services.map(compileService),
     redactor: redactorFor(config),
     responses: { retentionMs: config.responses.retention },
+    reload: { watch: config.reload.watch, debounceMs: config.reload.debounce },
   });
 }
 

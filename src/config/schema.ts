@@ -421,6 +421,8 @@ export const configSchema = z.strictObject({
       });
     }),
   responses: z.strictObject({ retention: duration.default(30 * 86_400_000) }).prefault({}),
+  /** Hot reload (issue 20): SIGHUP and POST /admin/config/reload always; watching the file when `watch`. */
+  reload: z.strictObject({ watch: z.boolean().default(false), debounce: duration.default(250) }).prefault({}),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

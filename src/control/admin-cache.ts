@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { notFound } from '../edge/edge.js';
 import { z } from 'zod';
 import { SluiceError } from '../errors.js';
 import { describeIssue } from '../lib/zod-issue.js';
@@ -34,10 +35,20 @@ function tenantOf(v: z.output<typeof purgeSchema>): string | undefined {
  * unless the route sets one), tenant and version. Bumping a route's `cache.version` in the
  * config invalidates it without any purge.
  */
-export function registerCacheAdmin(admin: FastifyInstance, store: ResponseStore): void {
-  admin.get('/cache', async () => ({ backend: store.kind, ...store.stats() }));
+export function registerCacheAdmin(admin: FastifyInstance, current: () => ResponseStore | null): void {
+  // Without a cache in the running config, both answer the catalog's 404 (as an unknown path).
+  const storeFor = (request: FastifyRequest): ResponseStore => {
+    const store = current();
+    if (store === null) throw notFound(request.method, request.url.split('?')[0] ?? '');
+    return store;
+  };
+  admin.get('/cache', async (request) => {
+    const store = storeFor(request);
+    return { backend: store.kind, ...store.stats() };
+  });
 
   admin.post('/cache/purge', async (request) => {
+    const store = storeFor(request);
     const parsed = purgeSchema.safeParse(request.body ?? {}, { reportInput: true });
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;

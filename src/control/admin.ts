@@ -7,6 +7,7 @@ import { formatPath } from '../config/load.js';
 import { presentedCredential } from '../policies/identify/identifier.js';
 import type { KeyRegistry } from '../policies/identify/keys.js';
 import { sendError } from './fastify-errors.js';
+import { notFound } from '../edge/edge.js';
 import { registerCacheAdmin } from './admin-cache.js';
 import type { ResponseStore } from '../policies/cache/store.js';
 import type { Reader } from '../db/replicas.js';
@@ -15,6 +16,7 @@ import { MAX_JSON_DEPTH, findUnstorable, valueTooDeep } from '../lib/text.js';
 import type { AdminRole, AdminTokenRuntime } from '../config/compile.js';
 import { AUDIT_PAGE_MAX, type AuditLog } from './audit.js';
 import type { SessionRevocations } from '../policies/identify/sessions.js';
+import type { ReloadOutcome } from '../gateway/reload.js';
 
 const limits = z.strictObject({
   rps: z.number().int().min(1).optional(),
@@ -65,6 +67,8 @@ export interface AdminDeps {
   readonly cache: ResponseStore | null;
   /** The config's tier names (with `default`): a key created here must name one, as `config check` demands. */
   readonly tiers: ReadonlySet<string>;
+  /** Reloads the config from its source (issue 20); resolves with the outcome, never rejects. */
+  readonly reload: () => Promise<ReloadOutcome>;
 }
 
 /**
@@ -156,23 +160,31 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
       });
 
       if (deps.usage !== null) registerUsageApi(admin, deps.usage);
-      if (deps.cache !== null) registerCacheAdmin(admin, deps.cache);
+      // Registered whatever the config: a reload may turn the cache or revocation on or off,
+      // and while one is off its routes answer the catalog's 404 as unknown paths do.
+      registerCacheAdmin(admin, () => deps.cache);
 
-      const sessions = deps.sessions;
-      if (sessions !== null) {
-        admin.post('/sessions/revoke', async (request) => {
-          const parsed = revokeSchema.safeParse(request.body ?? {}, { reportInput: true });
-          if (!parsed.success) {
-            const issue = parsed.error.issues[0]!;
-            const param = formatPath(issue.path);
-            throw new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: `Invalid revocation: ${param === '' ? '' : `"${param}" `}${describeIssue(issue)}.`, ...(param === '' ? {} : { param }) });
-          }
-          const { session, user } = parsed.data;
-          if (session !== undefined) await sessions.revokeSession(session);
-          else await sessions.revokeUser(user!);
-          return { revoked: session !== undefined ? 'session' : 'user' };
-        });
-      }
+      admin.post('/config/reload', async (_request, reply) => {
+        const outcome = await deps.reload();
+        if (!outcome.ok) throw new SluiceError('SLUICE_ERR_RELOAD_REFUSED', { message: `The config was not reloaded; version ${outcome.version} keeps serving: ${outcome.error ?? 'unknown reason'}` });
+        reply.code(200);
+        return outcome;
+      });
+
+      admin.post('/sessions/revoke', async (request) => {
+        const sessions = deps.sessions;
+        if (sessions === null) throw notFound(request.method, request.url.split('?')[0] ?? '');
+        const parsed = revokeSchema.safeParse(request.body ?? {}, { reportInput: true });
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0]!;
+          const param = formatPath(issue.path);
+          throw new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: `Invalid revocation: ${param === '' ? '' : `"${param}" `}${describeIssue(issue)}.`, ...(param === '' ? {} : { param }) });
+        }
+        const { session, user } = parsed.data;
+        if (session !== undefined) await sessions.revokeSession(session);
+        else await sessions.revokeUser(user!);
+        return { revoked: session !== undefined ? 'session' : 'user' };
+      });
 
       admin.get('/keys', async () => ({ object: 'list', data: await deps.keys.list() }));
 

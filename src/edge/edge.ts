@@ -14,15 +14,27 @@ import { requestId } from './request-id.js';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
-export interface EdgeDeps {
-  /** Client connection limits: a refused connection's request is answered its refusal first. */
-  readonly gate: ConnectionGate;
+/**
+ * What the edge dispatches to: the handlers of one config version (gateway/version.ts). A
+ * reload swaps them (`Edge.swap`); each request reads them once, so it finishes on the
+ * version it started with.
+ */
+export interface EdgeRoutes {
   /** Model endpoints by path (POST). */
   readonly endpoints: ReadonlyMap<string, ModelEndpoint>;
   /** GET /v1/models and /v1/models/{model}; null leaves the paths to the control plane. */
   readonly models: ((x: ModelListRequest) => Promise<void>) | null;
   /** The HTTP services; null when the config has none (model requests then skip the lookup). */
   readonly services: HttpServices | null;
+  /** GET and DELETE under /v1/responses/ (stored responses, issue 18); absent leaves them to the control plane. */
+  readonly storedResponses?: (x: StoredResponseRequest) => Promise<void>;
+}
+
+export interface EdgeDeps {
+  /** Client connection limits: a refused connection's request is answered its refusal first. */
+  readonly gate: ConnectionGate;
+  /** The first config version's handlers. */
+  readonly routes: EdgeRoutes;
   /** CORS (`server.cors`); null when no origin is allowed. */
   readonly cors: EdgeCors | null;
   /** The client's address under `server.trustProxy` (edge/client-address.ts). */
@@ -30,8 +42,6 @@ export interface EdgeDeps {
   readonly bodyLimit: number;
   /** Where 500s are logged with their cause. */
   readonly logger: Logger;
-  /** GET and DELETE under /v1/responses/ (stored responses, issue 18); absent leaves them to the control plane. */
-  readonly storedResponses?: (x: StoredResponseRequest) => Promise<void>;
 }
 
 const CLOSE = { connection: 'close' } as const;
@@ -53,13 +63,20 @@ const CLOSE = { connection: 'close' } as const;
  */
 export class Edge {
   readonly #deps: EdgeDeps;
+  #routes: EdgeRoutes;
   #control: RequestListener | null = null;
   #draining = false;
 
   constructor(deps: EdgeDeps) {
     this.#deps = deps;
+    this.#routes = deps.routes;
     this.onRequest = this.onRequest.bind(this);
     this.onUpgrade = this.onUpgrade.bind(this);
+  }
+
+  /** From now on new requests and upgrades go to `routes` (a reloaded config); those in flight finish where they started. */
+  swap(routes: EdgeRoutes): void {
+    this.#routes = routes;
   }
 
   /** From now on every request and upgrade is answered 503 SLUICE_ERR_SHUTTING_DOWN with Connection: close. */
@@ -108,25 +125,26 @@ export class Edge {
       deps.cors!.preflight(req, res, cors, id);
       return;
     }
+    const routes = this.#routes;
     // A service that matches takes the request before its body is read: the body streams through.
-    if (deps.services !== null && deps.services.take(req, res, id)) return;
+    if (routes.services !== null && routes.services.take(req, res, id)) return;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (method === 'POST') {
-      const endpoint = deps.endpoints.get(path);
+      const endpoint = routes.endpoints.get(path);
       if (endpoint !== undefined) {
         this.#model(req, res, endpoint, id, cors);
         return;
       }
-    } else if ((method === 'GET' || method === 'HEAD') && deps.models !== null && (path === '/v1/models' || path.startsWith(MODEL_PREFIX))) {
+    } else if ((method === 'GET' || method === 'HEAD') && routes.models !== null && (path === '/v1/models' || path.startsWith(MODEL_PREFIX))) {
       const model = path === '/v1/models' ? null : modelOfPath(path);
-      deps.models({ id, ip: deps.clientAddress(req), headers: req.headers, res, base: cors, model, query: q === -1 ? '' : url.slice(q + 1) }).catch((err: unknown) => this.#unhandled(err, id, res));
+      routes.models({ id, ip: deps.clientAddress(req), headers: req.headers, res, base: cors, model, query: q === -1 ? '' : url.slice(q + 1) }).catch((err: unknown) => this.#unhandled(err, id, res));
       return;
-    } else if ((method === 'GET' || method === 'DELETE') && deps.storedResponses !== undefined && path.startsWith('/v1/responses/')) {
+    } else if ((method === 'GET' || method === 'DELETE') && routes.storedResponses !== undefined && path.startsWith('/v1/responses/')) {
       req.resume();
       const x = { id, ip: deps.clientAddress(req), method, path, query: q === -1 ? '' : url.slice(q + 1), headers: req.headers, res, base: cors };
-      deps.storedResponses(x).catch((err: unknown) => this.#unhandled(err, id, res));
+      routes.storedResponses(x).catch((err: unknown) => this.#unhandled(err, id, res));
       return;
     }
     if (this.#control !== null) {
@@ -150,7 +168,7 @@ export class Edge {
       refuseUpgrade(socket, new SluiceError('SLUICE_ERR_SHUTTING_DOWN'), id);
       return;
     }
-    const services = this.#deps.services;
+    const services = this.#routes.services;
     if (services === null) {
       refuseUpgrade(socket, noUpgrades(), id);
       return;

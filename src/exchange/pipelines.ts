@@ -18,6 +18,11 @@ export interface PipelineDeps {
   /** Builds a route's cache stage (only for routes with `cache`). */
   readonly cache: (route: CompiledRoute) => Stage | null;
   readonly random?: () => number;
+  /**
+   * The version this one replaces (a reload, issue 20): a target whose route policies, own
+   * settings and adapter are unchanged keeps its state (breaker, latency, capacity, in-flight).
+   */
+  readonly previous?: Pipelines | null;
 }
 
 /**
@@ -34,8 +39,10 @@ export class Pipelines {
     this.table = new RouteTable(config.routes);
     const events = deps.events;
     const onBreakerTransition = (e: TargetBreakerEvent): void => events.emit('breaker:transition', e);
+    const before = new Map<string, RouteRuntime>();
+    for (const rt of deps.previous?.runtimes() ?? []) before.set(rt.route.name, rt);
     for (const route of config.routes) {
-      this.#runtimes.set(route, new RouteRuntime(route, deps.adapters, deps.health, deps.clock, onBreakerTransition, deps.random));
+      this.#runtimes.set(route, new RouteRuntime(route, deps.adapters, deps.health, deps.clock, onBreakerTransition, deps.random, before.get(route.name) ?? null));
     }
     const fallbackFor = (model: string): RouteRuntime | null => {
       const route = this.table.match(model);

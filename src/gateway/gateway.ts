@@ -11,6 +11,8 @@ import type { KeyRegistry } from '../policies/identify/keys.js';
 import type { StreamSlots } from '../surfaces/stream-limits.js';
 import type { UsageWriter } from '../accounting/writer.js';
 import { buildRuntime, type Runtime } from './build.js';
+import type { ReloadOutcome, ReloadStatus } from './reload.js';
+import type { Version } from './version.js';
 import { openResources } from './resources.js';
 
 export interface GatewayOptions {
@@ -18,15 +20,20 @@ export interface GatewayOptions {
   clock?: Clock;
   /** Randomness for balancing and backoff jitter; tests pass a seeded one. */
   random?: () => number;
+  /**
+   * Reads and compiles the config again, for a reload from its source (SIGHUP, POST
+   * /admin/config/reload, the file watch). Without it, only `reload(config)` reloads.
+   */
+  load?: () => RuntimeConfig;
 }
 
 /** How long a stopping gateway tries to ship spooled usage records; the rest waits in the spool. */
 const USAGE_STOP_MS = 5_000;
 
 /**
- * One running gateway: the runtime built from one config version (gateway/build.ts), its
- * listening server, and its graceful stop. The runtime is one object, `#runtime`, so that a
- * reloaded config can later be built beside it and swapped in here.
+ * One running gateway: the runtime (gateway/build.ts) serving one config version at a time
+ * (gateway/version.ts; `reload` swaps in the next, gateway/reload.ts), its listening server,
+ * and its graceful stop.
  */
 export class Gateway {
   #runtime: Runtime;
@@ -36,7 +43,7 @@ export class Gateway {
   static async create(config: RuntimeConfig, options: GatewayOptions): Promise<Gateway> {
     const clock = options.clock ?? systemClock;
     const resources = await openResources(config, clock, options.logger);
-    return new Gateway(buildRuntime(config, resources, { logger: options.logger, clock, random: options.random }), options.logger);
+    return new Gateway(buildRuntime(config, resources, { logger: options.logger, clock, random: options.random, load: options.load ?? null }), options.logger);
   }
 
   private constructor(runtime: Runtime, logger: Logger) {
@@ -49,8 +56,32 @@ export class Gateway {
     return this.#runtime.app;
   }
 
+  /** The config serving new requests (the latest successful reload's). */
   get config(): RuntimeConfig {
-    return this.#runtime.config;
+    return this.#runtime.current().config;
+  }
+
+  /** The config version serving new requests: 1 at start, +1 per successful reload. */
+  get version(): Version {
+    return this.#runtime.current();
+  }
+
+  /**
+   * Reloads the config: from `config` when given, else from its source (`options.load`).
+   * Resolves with the outcome; on failure the running config keeps serving (issue 20).
+   */
+  reload(config?: RuntimeConfig): Promise<ReloadOutcome> {
+    return this.#runtime.reloader.reload(config);
+  }
+
+  /** The current version and the last reload attempt, as /ready shows them. */
+  get reloadStatus(): ReloadStatus {
+    return this.#runtime.reloader.status();
+  }
+
+  /** Closes now what replaced config versions no longer use (pools, cache), instead of after `server.drainTimeout`. */
+  retireReplaced(): Promise<void> {
+    return this.#runtime.reloader.retireNow();
   }
 
   get bus(): EventBus {
@@ -62,7 +93,7 @@ export class Gateway {
   }
 
   get keys(): KeyRegistry {
-    return this.#runtime.keys;
+    return this.#runtime.current().keys;
   }
 
   /** Usage accounting, when `usage.enabled`. */
@@ -82,7 +113,7 @@ export class Gateway {
 
   /** The HTTP services and their instances' state. */
   get services(): HttpServices {
-    return this.#runtime.services;
+    return this.#runtime.current().services;
   }
 
   /** The database, when the config uses one (keys, later usage records). */
@@ -97,11 +128,10 @@ export class Gateway {
   /** Starts listening (and active health checks); resolves with the bound address. */
   async listen(): Promise<{ host: string; port: number; url: string }> {
     const rt = this.#runtime;
-    const server = rt.config.server;
+    const server = rt.current().config.server;
     await rt.app.listen({ host: server.host, port: server.port, backlog: server.backlog });
-    for (const checker of rt.health.values()) checker.start();
+    rt.start();
     rt.dbCheck?.start();
-    rt.services.start();
     rt.usage?.start();
     const addr = rt.app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('server is not bound to a TCP port');
@@ -114,12 +144,11 @@ export class Gateway {
    * let requests and streams in flight finish for up to `drainTimeoutMs`, then close every
    * connection that is left. Resolves true when everything drained in time.
    */
-  async shutdown(drainTimeoutMs: number = this.#runtime.config.server.drainTimeoutMs): Promise<boolean> {
+  async shutdown(drainTimeoutMs: number = this.#runtime.current().config.server.drainTimeoutMs): Promise<boolean> {
     const rt = this.#runtime;
     rt.edge.drain();
-    for (const checker of rt.health.values()) checker.stop();
+    rt.stop();
     rt.dbCheck?.stop();
-    rt.services.stop();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), drainTimeoutMs);
@@ -138,7 +167,9 @@ export class Gateway {
       await closed;
     }
     await rt.tracing?.shutdown().catch((err: unknown) => this.#logger.warn({ err }, 'exporting the last traces failed'));
-    await Promise.all([...rt.adapters.values()].map((a) => a.close()));
+    await rt.reloader.retireNow();
+    const version = rt.current();
+    await Promise.all([...version.adapters.values()].map((a) => a.close()));
     await rt.pools.close();
     // Every request has ended, so every record is spooled; ship what the database will take in time.
     await rt.usage?.stop(USAGE_STOP_MS);
@@ -146,7 +177,7 @@ export class Gateway {
     await rt.responses?.settled();
     await rt.resources.reader?.close();
     await rt.resources.store.close().catch(() => {});
-    await rt.cache?.store.close().catch(() => {});
+    await version.cache?.store.close().catch(() => {});
     await rt.resources.db?.close().catch(() => {});
     return drained;
   }

@@ -19,7 +19,7 @@ export const redactPaths = [...['req.headers', 'headers'].flatMap((at) => creden
  * error messages, causes, stacks and health reasons, and one hook at the end covers them all
  * (issue 15). A line without a credential is written as it was.
  */
-export function createLogger(level: string, destination?: DestinationStream, redactor?: Redactor): Logger {
+export function createLogger(level: string, destination?: DestinationStream, redactor?: Pick<Redactor, 'scrub'>): Logger {
   return pino(
     {
       level,

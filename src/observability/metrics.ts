@@ -253,6 +253,20 @@ export class Metrics {
     });
   }
 
+  /** Exposes the config version serving; returns what counts each reload attempt (issue 20). */
+  watchReloads(version: () => number): (result: 'success' | 'failure') => void {
+    const reloads = new Counter({ name: 'sluice_config_reloads_total', help: 'Config reloads by result (success: swapped in; failure: refused, the old config kept serving).', labelNames: ['result'], registers: [this.registry] });
+    new Gauge({
+      name: 'sluice_config_version',
+      help: 'The config version serving: 1 at start, +1 per successful reload.',
+      registers: [this.registry],
+      collect() {
+        this.set(version());
+      },
+    });
+    return (result) => reloads.inc({ result });
+  }
+
   /** Exposes the response cache's size, evictions and backend errors. */
   watchCache(stats: () => StoreStats): void {
     const gauge = (name: string, help: string, read: (s: StoreStats) => number | null): void => {

@@ -6,6 +6,7 @@ import type { HealthChecker } from './health.js';
 import { RetryBudget } from './retry.js';
 import { createStrategy, type Strategy } from './strategies.js';
 import { TargetState } from './target-state.js';
+import { sameValue } from '../lib/same.js';
 
 export interface TargetBreakerEvent extends BreakerTransition {
   readonly route: string;
@@ -26,6 +27,7 @@ export class RouteRuntime {
     clock: Clock,
     onBreakerTransition: (e: TargetBreakerEvent) => void,
     random: () => number = Math.random,
+    previous: RouteRuntime | null = null,
   ) {
     this.route = route;
     this.strategy = createStrategy(route.strategy, { random });
@@ -33,6 +35,8 @@ export class RouteRuntime {
     this.targets = route.targets.map((t, i) => {
       const adapter = adapters.get(t.provider);
       if (adapter === undefined) throw new Error(`route ${route.name}: no adapter for provider "${t.provider}"`);
+      const kept = previous === null ? null : carried(previous, route, i, adapter, health.get(t.provider) ?? null);
+      if (kept !== null) return kept;
       const label = `${t.provider}/${t.model ?? '*'}`;
       return new TargetState(i, t, adapter, { breaker: route.breaker, queue: route.queue }, clock, health.get(t.provider) ?? null, (e) =>
         onBreakerTransition({ ...e, route: route.name, target: label }),
@@ -41,3 +45,17 @@ export class RouteRuntime {
   }
 }
 
+
+/**
+ * The previous version's state of target `index`, when nothing it was built from changed: the
+ * route's breaker and queue policies, the target's settings, its adapter and health checker
+ * (the same objects only when their provider's settings are unchanged). Shared, not copied:
+ * requests still in flight on the old version settle on the same breaker and capacity.
+ */
+function carried(previous: RouteRuntime, route: CompiledRoute, index: number, adapter: ProviderAdapter, health: HealthChecker | null): TargetState | null {
+  const old = previous.targets[index];
+  if (old === undefined || old.adapter !== adapter || old.health !== health) return null;
+  const before = previous.route;
+  if (!sameValue(before.breaker, route.breaker) || !sameValue(before.queue, route.queue) || !sameValue(old.config, route.targets[index])) return null;
+  return old;
+}

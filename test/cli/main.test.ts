@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,20 +68,63 @@ describe('operator mistakes get one clear line and no stack trace (issue 15)', (
   });
 });
 
-describe('SIGHUP (issue 15)', () => {
-  test('regression: SIGHUP killed the gateway without draining; now it is logged and the gateway keeps answering', async () => {
-    const config = join(dir, 'sluice.yaml');
-    writeFileSync(config, 'providers:\n  mock: { type: mock }\nroutes:\n  - match: "*"\n    targets: [{ provider: mock }]\n');
+const ROUTES_GPT = 'providers:\n  mock: { type: mock }\nroutes:\n  - match: "gpt-*"\n    targets: [{ provider: mock }]\n';
+const ROUTES_BOTH = `${ROUTES_GPT}  - match: "claude-*"\n    targets: [{ provider: mock }]\n`;
+
+async function chat(url: string, model: string): Promise<number> {
+  const res = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }) });
+  await res.body.dump();
+  return res.statusCode;
+}
+
+async function ready(url: string): Promise<{ reload: { version: number; lastAttempt: { ok: boolean; error: string | null } | null } }> {
+  const res = await request(`${url}/ready`);
+  return (await res.body.json()) as { reload: { version: number; lastAttempt: { ok: boolean; error: string | null } | null } };
+}
+
+describe('SIGHUP reloads the config (issues 15, 20)', () => {
+  test('regression: SIGHUP killed the gateway without draining; now it reloads the file, and a broken file leaves the old config serving', async () => {
+    const config = join(dir, 'sighup.yaml');
+    writeFileSync(config, ROUTES_GPT);
     const { child, url, output } = await startCli(config);
-    const warned = waitForLine(child, /SIGHUP/);
+    assert.equal(await chat(url, 'claude-x'), 404, 'no route for claude-* yet');
+
+    writeFileSync(config, ROUTES_BOTH);
+    const reloaded = waitForLine(child, /config reloaded/);
     child.kill('SIGHUP');
     // Rejects if the process exits first (the old behaviour: killed by the signal).
-    await warned;
+    await reloaded;
     assert.equal(child.signalCode, null, 'not killed by the signal');
-    assert.match(output(), /config reload is not supported yet/);
-    const res = await request(`${url}/health`);
-    assert.equal(res.statusCode, 200);
-    await res.body.dump();
+    assert.equal(await chat(url, 'claude-x'), 200, 'the route added by the reload serves');
+    assert.equal((await ready(url)).reload.version, 2);
+
+    writeFileSync(config, `${ROUTES_BOTH}  - match: "x-*"\n    targets: [{ provider: nope }]\n`);
+    const refused = waitForLine(child, /config reload refused/);
+    child.kill('SIGHUP');
+    await refused;
+    assert.match(output(), /unknown provider \\"nope\\"/);
+    const r = await ready(url);
+    assert.equal(r.reload.version, 2, 'the old config keeps serving');
+    assert.equal(r.reload.lastAttempt?.ok, false);
+    assert.match(r.reload.lastAttempt?.error ?? '', /routes\[2\]\.targets\[0\]\.provider: unknown provider "nope"/);
+    assert.equal(await chat(url, 'claude-x'), 200);
+    assert.equal(await chat(url, 'gpt-4o'), 200);
+    child.kill('SIGTERM');
+    assert.equal(await exitCode(child), 0);
+  });
+
+  test('reload.watch reloads when the file changes (an editor renaming a new file over it included)', async () => {
+    const sub = mkdtempSync(join(dir, 'watch-'));
+    const config = join(sub, 'sluice.yaml');
+    writeFileSync(config, `reload: { watch: true, debounce: 50ms }\n${ROUTES_GPT}`);
+    const { child, url } = await startCli(config);
+    assert.equal(await chat(url, 'claude-x'), 404);
+    const reloaded = waitForLine(child, /config reloaded/);
+    // Written aside and renamed over the file, as editors and ConfigMap updates do.
+    writeFileSync(join(sub, 'next.yaml'), `reload: { watch: true, debounce: 50ms }\n${ROUTES_BOTH}`);
+    renameSync(join(sub, 'next.yaml'), config);
+    await reloaded;
+    assert.equal(await chat(url, 'claude-x'), 200);
     child.kill('SIGTERM');
     assert.equal(await exitCode(child), 0);
   });

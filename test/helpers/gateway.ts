@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { compileConfig } from '../../src/config/compile.js';
+import { compileConfig, type RuntimeConfig } from '../../src/config/compile.js';
 import { validateConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Gateway } from '../../src/gateway/gateway.js';
@@ -20,7 +20,7 @@ export interface TestGateway {
  * Usage accounting (on by default, with an embedded database and a spool folder) is off
  * unless the config has a `usage` section: most tests are not about it.
  */
-export async function startGateway(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, options: { clock?: Clock; random?: () => number } = {}): Promise<TestGateway> {
+export async function startGateway(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, options: { clock?: Clock; random?: () => number; load?: () => RuntimeConfig } = {}): Promise<TestGateway> {
   const config = compileConfig(validateConfig({ usage: { enabled: false }, ...raw, server: { ...(raw.server as object | undefined), port: 0 } }, 'test', env), 'test');
   const logs: string[] = [];
   const sink = new Writable({

@@ -68,6 +68,8 @@ const pinned: readonly (readonly [name: string, type: string, labels: string])[]
   ['sluice_open_connections', 'gauge', ''],
   ['sluice_open_streams', 'gauge', ''],
   ['sluice_connections_refused_total', 'counter', 'code'],
+  ['sluice_config_reloads_total', 'counter', 'result'],
+  ['sluice_config_version', 'gauge', ''],
 ];
 
 /** What the registry exposes, in the pinned shape (the state store gauge exists only with Redis, the cache gauges with a caching route). */
@@ -76,6 +78,7 @@ async function exposed(): Promise<string[]> {
   metrics.watchStateStore(() => true);
   metrics.watchCache(() => ({ bytes: 0, entries: 0, evictions: 0, errors: 0 }));
   metrics.watchEdge(() => ({ connections: 0, streams: 0 }));
+  metrics.watchReloads(() => 1);
   const rows: string[] = [];
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     const labelNames = (metrics.registry.getSingleMetric(m.name) as unknown as { labelNames: readonly string[] }).labelNames;

@@ -105,7 +105,7 @@ describe('every 500 is logged with its cause and request id (issue 15)', () => {
       writing: { writeTimeoutMs: 30_000, clock: new FakeClock() },
     });
     // The edge alone: no control plane, no services.
-    const edge = new Edge({ gate: new ConnectionGate({ connections: 100, connectionsPerIp: 100 }), endpoints, models: null, services: null, cors: null, clientAddress: (req) => req.socket.remoteAddress ?? '', bodyLimit: 1 << 20, logger });
+    const edge = new Edge({ gate: new ConnectionGate({ connections: 100, connectionsPerIp: 100 }), routes: { endpoints, models: null, services: null }, cors: null, clientAddress: (req) => req.socket.remoteAddress ?? '', bodyLimit: 1 << 20, logger });
     const server = edge.createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
