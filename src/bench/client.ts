@@ -9,9 +9,12 @@ import { parseSse } from '../upstream/sse.js';
 import { classifyError } from './errors.js';
 
 export interface RequestTemplate {
+  /** POST for model endpoints; any method for `--path` (an HTTP service's route). */
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   headers: Record<string, string>;
-  body: string;
+  /** null sends no body (GET, HEAD). */
+  body: string | null;
   stream: boolean;
   /** Longest wait for the response headers, and between two pieces of the body. */
   timeoutMs: number;
@@ -70,7 +73,7 @@ export class LoadClient {
     this.#next = (this.#next + 1) % this.#pools.length;
     let res;
     try {
-      res = await pool.request({ method: 'POST', path: t.path, headers: t.headers, body: t.body, headersTimeout: t.timeoutMs, bodyTimeout: t.timeoutMs });
+      res = await pool.request({ method: t.method, path: t.path, headers: t.headers, body: t.body, headersTimeout: t.timeoutMs, bodyTimeout: t.timeoutMs });
     } catch (err) {
       const { kind, message } = classifyError(err, null);
       return { ok: false, kind, message, endedAt: performance.now() };

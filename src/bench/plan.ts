@@ -24,6 +24,8 @@ export interface BenchOptions {
   duration?: string;
   requests?: string;
   endpoint?: string;
+  path?: string;
+  method?: string;
   model?: string;
   stream?: boolean;
   prompt?: string;
@@ -108,7 +110,47 @@ function buildLoad(o: BenchOptions, requests: number | undefined): LoadPlan {
   return { mode: 'open', schedule, stages, description };
 }
 
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/** The common headers: extra ones (--header) and the API key. */
+function requestHeaders(o: BenchOptions, base: Record<string, string>): Record<string, string> {
+  const headers: Record<string, string> = { ...base, 'user-agent': 'sluice-bench' };
+  for (const h of o.header ?? []) {
+    const colon = h.indexOf(':');
+    if (colon <= 0) throw new BenchUsageError(`--header: expected "Name: value", got ${JSON.stringify(h)}`);
+    headers[h.slice(0, colon).trim().toLowerCase()] = h.slice(colon + 1).trim();
+  }
+  if (o['api-key'] !== undefined) headers.authorization = `Bearer ${o['api-key']}`;
+  return headers;
+}
+
+/**
+ * `--path`: a request to any path of the target's origin (an HTTP service behind Sluice, a
+ * health endpoint), GET by default, POST with `--body` (the file's bytes as they are).
+ */
+function pathTemplate(o: BenchOptions, path: string): RequestTemplate {
+  for (const flag of ['endpoint', 'model', 'stream', 'prompt', 'max-tokens'] as const) {
+    if (o[flag] !== undefined) throw new BenchUsageError(`--${flag} applies to model endpoints, not to --path`);
+  }
+  if (!path.startsWith('/')) throw new BenchUsageError(`--path: expected an absolute path such as /api/v1/health, got ${JSON.stringify(path)}`);
+  let body: string | null = null;
+  if (o.body !== undefined) {
+    try {
+      body = readFileSync(o.body, 'utf8');
+    } catch (err) {
+      throw new BenchUsageError(`--body: cannot read ${o.body}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const method = (o.method ?? (body === null ? 'GET' : 'POST')).toUpperCase();
+  if (!(METHODS as readonly string[]).includes(method)) throw new BenchUsageError(`--method: expected one of ${METHODS.join(', ')}, got ${JSON.stringify(o.method)}`);
+  if (body !== null && (method === 'GET' || method === 'HEAD')) throw new BenchUsageError(`--body: a ${method} request has no body`);
+  const headers = requestHeaders(o, body === null ? { accept: '*/*' } : { 'content-type': 'application/json', accept: '*/*' });
+  const timeoutMs = duration(o.timeout, '--timeout') ?? 30_000;
+  return { method: method as RequestTemplate['method'], path, headers, body, stream: false, timeoutMs };
+}
+
 function buildTemplate(o: BenchOptions, endpoint: Endpoint, path: string): RequestTemplate {
+  if (o.method !== undefined && o.method.toUpperCase() !== 'POST') throw new BenchUsageError('--method: model endpoints take POST; use --path for other requests');
   let body: Record<string, unknown>;
   if (o.body !== undefined) {
     let parsed: unknown;
@@ -130,27 +172,21 @@ function buildTemplate(o: BenchOptions, endpoint: Endpoint, path: string): Reque
   const stream = body.stream === true;
   if (stream && endpoint === 'embeddings') throw new BenchUsageError('--stream: embeddings do not stream');
 
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json', 'user-agent': 'sluice-bench' };
-  for (const h of o.header ?? []) {
-    const colon = h.indexOf(':');
-    if (colon <= 0) throw new BenchUsageError(`--header: expected "Name: value", got ${JSON.stringify(h)}`);
-    headers[h.slice(0, colon).trim().toLowerCase()] = h.slice(colon + 1).trim();
-  }
-  if (o['api-key'] !== undefined) headers.authorization = `Bearer ${o['api-key']}`;
+  const headers = requestHeaders(o, { 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json' });
   const timeoutMs = duration(o.timeout, '--timeout') ?? 30_000;
-  return { path, headers, body: JSON.stringify(body), stream, timeoutMs };
+  return { method: 'POST', path, headers, body: JSON.stringify(body), stream, timeoutMs };
 }
 
 export function buildPlan(o: BenchOptions, positionals: string[]): PlannedRun {
   if (positionals.length > 1) throw new BenchUsageError(`expected one URL, got ${positionals.length} arguments: ${positionals.join(' ')}`);
   const url = positionals[0] ?? DEFAULT_URL;
   const endpoint = (o.endpoint ?? 'chat') as Endpoint;
-  if (!ENDPOINTS.includes(endpoint)) throw new BenchUsageError(`--endpoint: expected one of ${ENDPOINTS.join(', ')}, got ${JSON.stringify(o.endpoint)}`);
+  if (o.path === undefined && !ENDPOINTS.includes(endpoint)) throw new BenchUsageError(`--endpoint: expected one of ${ENDPOINTS.join(', ')}, got ${JSON.stringify(o.endpoint)}`);
   // The target is checked first: a refused URL must not depend on the other flags being right.
-  const target = resolveTarget(url, endpoint, o['allow-remote'] === true);
+  const target = resolveTarget(url, o.path === undefined ? endpoint : 'chat', o['allow-remote'] === true);
   const requests = int(o.requests, '--requests', 1);
   const load = buildLoad(o, requests);
-  const template = buildTemplate(o, endpoint, target.path);
+  const template = o.path === undefined ? buildTemplate(o, endpoint, target.path) : pathTemplate(o, o.path);
   const nSources = int(o['source-addresses'], '--source-addresses', 1, 254);
   if (nSources !== undefined && nSources > 1 && !target.ipv4Loopback) {
     throw new BenchUsageError('--source-addresses: spreading over 127.0.0.x needs an IPv4 loopback target such as http://127.0.0.1:8787/v1');

@@ -50,6 +50,10 @@ Requests:
       --max-tokens N    max_tokens sent with each request
       --body FILE       Send this JSON object as the body (--model, --max-tokens, --stream
                         still apply)
+      --path PATH       Instead of a model endpoint: request PATH on the URL's origin (an HTTP
+                        service behind Sluice, e.g. /api/v1/rankings); GET, or POST with --body
+                        (sent as it is); any 2xx or 3xx counts as a success
+      --method M        With --path: GET, HEAD, POST, PUT, PATCH or DELETE
       --header "K: V"   Extra request header (repeatable)
       --api-key KEY     Sent as Authorization: Bearer KEY
       --timeout D       Longest wait for response headers and between two body chunks
@@ -98,6 +102,8 @@ const OPTIONS = {
   duration: { type: 'string', short: 'd' },
   requests: { type: 'string', short: 'n' },
   endpoint: { type: 'string' },
+  path: { type: 'string' },
+  method: { type: 'string' },
   model: { type: 'string', short: 'm' },
   stream: { type: 'boolean' },
   prompt: { type: 'string' },

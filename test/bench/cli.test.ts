@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { benchCommand, BENCH_HELP } from '../../src/cli/bench.js';
 import type { BenchResult } from '../../src/bench/result.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { Backend } from '../helpers/backends.js';
 
 /** Runs benchCommand with captured stdout/stderr (not terminals, so no progress line). */
 async function bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -93,6 +94,54 @@ describe('sluice bench against a local Sluice', () => {
     const r = JSON.parse(bad.stdout) as BenchResult;
     assert.deepEqual(r.errors, { http_404: 4 });
     assert.equal(r.counts.ok, 0);
+  });
+});
+
+describe('sluice bench --path: any route of the target, such as an HTTP service behind Sluice (issue 22)', () => {
+  test('GET by default, POST with --body sent as it is; 4xx counted as errors by status', async () => {
+    const seen: { method: string; url: string; body: string; auth: string | undefined }[] = [];
+    const backend = await new Backend('api', (req, res, body) => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', body, auth: req.headers.authorization });
+      res.writeHead(req.url === '/missing' ? 404 : 200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    }).start();
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-path-'));
+    try {
+      const get = await bench([backend.url, '--path', '/api/v1/rankings?page=2', '--requests', '5', '--rate', '50', '--api-key', 'k-123', '--json']);
+      assert.equal(get.code, 0, get.stderr);
+      assert.equal((JSON.parse(get.stdout) as BenchResult).counts.ok, 5);
+      assert.deepEqual(seen.map((s) => [s.method, s.url, s.body, s.auth]), Array.from({ length: 5 }, () => ['GET', '/api/v1/rankings?page=2', '', 'Bearer k-123']));
+
+      seen.length = 0;
+      const file = join(dir, 'issue.json');
+      writeFileSync(file, '{"title":"pothole","where":[1,2]}');
+      const post = await bench([backend.url, '--path', '/api/v1/issues', '--body', file, '--requests', '3', '--rate', '50', '--json']);
+      assert.equal(post.code, 0, post.stderr);
+      assert.deepEqual(seen.map((s) => [s.method, s.body]), Array.from({ length: 3 }, () => ['POST', '{"title":"pothole","where":[1,2]}']), 'the body as written, no model field added');
+
+      const missing = await bench([backend.url, '--path', '/missing', '--requests', '2', '--rate', '50', '--json']);
+      const r = JSON.parse(missing.stdout) as BenchResult;
+      assert.equal(r.counts.errors, 2);
+      assert.deepEqual(r.errors, { http_404: 2 });
+    } finally {
+      await backend.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('model-endpoint flags are refused with --path, and --method with a model endpoint', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--path', '/x', '--model', 'm'], /--model applies to model endpoints, not to --path/],
+      [['--path', '/x', '--stream'], /--stream applies to model endpoints/],
+      [['--path', 'x'], /--path: expected an absolute path/],
+      [['--path', '/x', '--method', 'TRACE'], /--method: expected one of GET, HEAD, POST, PUT, PATCH, DELETE/],
+      [['--method', 'GET'], /--method: model endpoints take POST; use --path/],
+    ];
+    for (const [args, message] of cases) {
+      const { code, stderr } = await bench(['http://127.0.0.1:9', ...args]);
+      assert.equal(code, 2, args.join(' '));
+      assert.match(stderr, message, args.join(' '));
+    }
   });
 });
 
