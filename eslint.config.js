@@ -13,6 +13,10 @@ export default tseslint.config(
   },
   {
     files: ['**/*.mjs', '**/*.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', performance: 'readonly', TextEncoder: 'readonly' } },
+  },
+  {
+    files: ['examples/**/*.mjs'],
+    languageOptions: { globals: { setTimeout: 'readonly', clearTimeout: 'readonly' } },
   },
 );

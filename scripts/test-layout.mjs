@@ -22,6 +22,7 @@ export const OUTSIDE_SRC = {
   helpers: 'shared test code, not tests',
   fixtures: 'recorded provider answers, not tests',
   deploy: 'the repository’s deploy/ folder (Kubernetes, Prometheus rules, Grafana)',
+  examples: 'the seed systems’ scenarios in examples/, run in their short mode',
 };
 
 /** Test files directly in test/ that are about the whole of src/, not one file of it. */

@@ -1,0 +1,193 @@
+// The harness of the seed scenarios (issue 22): stand-ins for a system's API instances, the
+// gateway as a child process started from the example's sluice.yaml, `sluice bench` as a
+// second child for load, admin API calls, and the table of checks each scenario prints.
+// Everything listens on 127.0.0.1, on ports the OS picks; nothing is left running.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+
+/** Resolves after `ms` of real time (only for the latencies stand-ins simulate). */
+export const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * N stand-in API instances: node:http servers whose `handler(req, res, body, index)` answers.
+ * `kill(i)` stops one as a crash does (open connections cut); `hits[i]` counts what each saw.
+ */
+export async function startInstances(n, handler) {
+  const servers = [];
+  const hits = Array.from({ length: n }, () => 0);
+  for (let i = 0; i < n; i++) {
+    const server = http.createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        if (!req.url.endsWith('/health')) hits[i]++;
+        Promise.resolve(handler(req, res, Buffer.concat(chunks).toString('utf8'), i)).catch((err) => {
+          res.writeHead(500).end(String(err));
+        });
+      });
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+  }
+  const urls = servers.map((s) => `http://127.0.0.1:${s.address().port}`);
+  const alive = servers.map(() => true);
+  const stop = async (i) => {
+    if (!alive[i]) return;
+    alive[i] = false;
+    const closed = new Promise((resolve) => servers[i].close(resolve));
+    servers[i].closeAllConnections();
+    await closed;
+  };
+  return { urls, hits, kill: stop, close: () => Promise.all(servers.map((_, i) => stop(i))) };
+}
+
+/** Answers JSON. */
+export function json(res, status, body, headers = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * A Sluice process started from `configFile` with `env` for its ${VAR} references, on a free
+ * port, in a data folder of its own unless `dataDir` is given. Resolves once it listens.
+ */
+export async function startSluice(configFile, env, { dataDir } = {}) {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'sluice-example-'));
+  const child = spawn(process.execPath, [CLI, 'start', '--config', configFile, '--port', '0'], {
+    cwd: dir,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      output += chunk.toString('utf8');
+      for (const line of output.split('\n')) {
+        if (!line.includes('"sluice listening"')) continue;
+        child.stdout.off('data', onData);
+        resolve(JSON.parse(line).url);
+        return;
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (c) => (output += c.toString('utf8')));
+    child.once('exit', (code, signal) => reject(new Error(`sluice exited (${code ?? signal}) before listening:\n${output}`)));
+  });
+  child.stdout.on('data', (c) => (output += c.toString('utf8')));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    url,
+    dir,
+    child,
+    output: () => output,
+    /** SIGTERM: drains, exits 0. */
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+    /** SIGKILL: what a crash or an OOM kill does. */
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    removeData: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** One HTTP request; the body parsed as JSON when it is JSON. */
+export async function call(url, { method = 'GET', headers = {}, body } = {}) {
+  const res = await request(url, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await res.body.text();
+  let parsed = null;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.statusCode, headers: res.headers, text, json: parsed };
+}
+
+/** Runs `sluice bench … --json` as a child process and resolves with its result (and exit code). */
+export async function bench(args) {
+  const child = spawn(process.execPath, [CLI, 'bench', ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c.toString('utf8')));
+  child.stderr.on('data', (c) => (stderr += c.toString('utf8')));
+  const code = await new Promise((resolve) => child.once('exit', resolve));
+  if (stdout.trim() === '') throw new Error(`sluice bench printed nothing (exit ${code}): ${stderr}`);
+  return { code, result: JSON.parse(stdout), stderr };
+}
+
+/** The value of one sample of a Prometheus text exposition, or null. */
+export function metric(text, name, labels = '') {
+  const line = text.split('\n').find((l) => l.startsWith(labels === '' ? `${name} ` : `${name}{${labels}}`));
+  return line === undefined ? null : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+/** Polls `check` until it holds or `ms` pass; resolves with whether it held. */
+export async function eventually(check, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await delay(20);
+  }
+  return false;
+}
+
+/** A config file in a temp folder, from the example's sluice.yaml (read as is: ${VAR}s are the gateway's to resolve). */
+export function configFile(example) {
+  const dir = mkdtempSync(join(tmpdir(), `sluice-${example}-`));
+  const file = join(dir, 'sluice.yaml');
+  writeFileSync(file, readFileSync(join(ROOT, 'examples', example, 'sluice.yaml'), 'utf8'));
+  return file;
+}
+
+/**
+ * The checks a scenario makes: each a behaviour or target of the design, the figure measured,
+ * and whether it held. `print` writes the table; the run fails when one check failed.
+ */
+export class Checks {
+  rows = [];
+
+  /** In a short run, speed targets are measured and shown but do not fail it (the suite may share the machine). */
+  constructor(full = false) {
+    this.full = full;
+  }
+
+  /** A behaviour: always checked. */
+  add(what, ok, figure, target = '') {
+    this.rows.push({ what, ok: Boolean(ok), figure: String(figure), target, mark: ok ? 'ok' : 'FAIL' });
+  }
+
+  /** A speed target (latency, throughput): checked in a full run, shown as "info" in a short one. */
+  target(what, ok, figure, target = '') {
+    if (this.full) this.add(what, ok, figure, target);
+    else this.rows.push({ what, ok: true, figure: String(figure), target: `${target} (checked with --full)`, mark: 'info' });
+  }
+
+  get failed() {
+    return this.rows.filter((r) => !r.ok);
+  }
+
+  print(title, out = process.stdout) {
+    const head = ['', 'check', 'measured', 'target'];
+    const body = this.rows.map((r) => [r.mark, r.what, r.figure, r.target]);
+    const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+    const line = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+    out.write(`\n${title}\n\n${line(head)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${body.map(line).join('\n')}\n\n`);
+    out.write(this.failed.length === 0 ? `all ${this.rows.length} checks passed\n` : `${this.failed.length} of ${this.rows.length} checks FAILED\n`);
+  }
+}
