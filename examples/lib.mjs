@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +48,45 @@ export async function startInstances(n, handler) {
     await closed;
   };
   return { urls, hits, kill: stop, close: () => Promise.all(servers.map((_, i) => stop(i))) };
+}
+
+/** A free TCP port on 127.0.0.1 (for servers that cannot be told to pick one, like redis-server). */
+export async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A redis-server on loopback, without persistence; `stop()` ends it. Needs redis-server on PATH. */
+export async function startRedis() {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c) => (output += c.toString('utf8')));
+  await new Promise((resolve, reject) => {
+    child.once('error', (err) => reject(new Error(`this scenario needs redis-server on PATH (Debian: apt-get install redis-server): ${err.message}`)));
+    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${output}`)));
+    const poll = setInterval(() => {
+      if (!output.includes('Ready to accept connections')) return;
+      clearInterval(poll);
+      resolve();
+    }, 10);
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Waits until `sluice` has logged `pattern` (after `from` characters of its output). */
+export function logged(sluice, pattern, from = 0, ms = 10_000) {
+  return eventually(() => pattern.test(sluice.output().slice(from)), ms);
 }
 
 /** Answers JSON. */

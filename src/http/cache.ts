@@ -7,6 +7,9 @@ import type { CacheEntry } from '../policies/cache/entry.js';
 import { Flight } from '../policies/cache/flight.js';
 import { scopePrefix } from '../policies/cache/key.js';
 import type { CacheRuntime } from '../policies/cache/stage.js';
+import type { RemoteLead } from '../policies/cache/redis.js';
+
+const refuse = (): boolean => false;
 import type { HttpContext, ResponseCapture } from './context.js';
 import { endToEnd } from './headers.js';
 
@@ -81,27 +84,55 @@ export class HttpCacheStage implements Stage<HttpContext> {
       this.#mark(ctx, 'miss');
       return next(ctx);
     }
-    await this.#lead(ctx, next, key);
+    await this.#lead(ctx, next, key, cc.has('no-cache'));
   }
 
-  async #lead(ctx: HttpContext, next: Next<HttpContext>, key: string): Promise<void> {
-    const flight = new Flight(this.#rt.clock);
+  /** A stored answer another instance's claim may serve: an HTTP entry still fresh. */
+  readonly #usable = (entry: CacheEntry): boolean => entry.format === 'http' && entry.freshUntil > this.#rt.clock.now();
+
+  async #lead(ctx: HttpContext, next: Next<HttpContext>, key: string, noCache: boolean): Promise<void> {
+    let flight = new Flight(this.#rt.clock);
     const own = !this.#rt.inflight.has(key);
     if (own) {
       this.#rt.inflight.set(key, flight);
       flight.onSettled(() => this.#rt.inflight.get(key) === flight && this.#rt.inflight.delete(key));
     }
-    this.#mark(ctx, 'miss');
-    ctx.capture = this.#capture(ctx, key, flight);
+    let remote: RemoteLead | null = null;
     try {
+      // With the Redis backend, identical requests on other instances make one upstream call too.
+      if (this.#rt.remote !== null) {
+        const claim = await this.#rt.remote.claim(key, noCache ? refuse : this.#usable);
+        if (claim.role === 'hit') {
+          flight.finish(claim.entry);
+          if (this.#varyMatches(claim.entry, ctx.headers)) {
+            this.#write(ctx, claim.entry, 'hit');
+            return;
+          }
+        } else if (claim.role === 'follow') {
+          if (await claim.feed(flight, this.#rt.waitMs)) {
+            const shared = await flight.done(this.#rt.waitMs, ctx.controller);
+            if (shared !== null && shared.format === 'http' && this.#varyMatches(shared, ctx.headers)) {
+              this.#write(ctx, shared, 'coalesced');
+              return;
+            }
+          }
+          // Nothing usable came in time: this request goes upstream on its own.
+          if (flight.settled || flight.format !== null) flight = new Flight(this.#rt.clock);
+        } else remote = claim;
+      }
+      this.#mark(ctx, 'miss');
+      ctx.capture = this.#capture(ctx, key, flight, remote);
       await next(ctx);
     } finally {
       // No complete, storable answer: followers go upstream themselves.
-      flight.fail();
+      if (!flight.settled) {
+        flight.fail();
+        remote?.fail();
+      }
     }
   }
 
-  #capture(ctx: HttpContext, key: string, flight: Flight): ResponseCapture {
+  #capture(ctx: HttpContext, key: string, flight: Flight, remote: RemoteLead | null): ResponseCapture {
     const rt = this.#rt;
     const policy = this.#policy;
     const request = ctx.headers;
@@ -121,8 +152,10 @@ export class HttpCacheStage implements Stage<HttpContext> {
           if (n !== '') vary[n] = headerText(request[n]);
         }
         const entry: CacheEntry = { format: 'http', status, body: body.toString('base64'), chunks: null, usage: null, freshUntil: rt.clock.now() + ttl, headers: storedHeaders(headers), vary };
+        // Stored before the remote lock is released (one connection, in order): a late claim finds the entry.
         void rt.store.set(key, entry, ttl);
         flight.finish(entry);
+        remote?.finish(entry);
       },
     };
   }

@@ -8,6 +8,7 @@ import { startMockServer, type MockServer } from '../../src/mock/server.js';
 import { startGateway, streamText, type TestGateway } from '../helpers/gateway.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import * as req from '../helpers/requests.js';
+import { waitFor } from '../helpers/wait.js';
 
 const KEY = 'sk-cache-redis-aaaaaaaaaaaaaaaa';
 
@@ -154,6 +155,58 @@ describe('coalescing across instances right after the leader answers (issue 15)'
       await Promise.all([a.close(), b.close()]);
       admin.disconnect();
       await upstream.close();
+      await redis.stop();
+    }
+  });
+});
+
+describe('HTTP service answers coalesced across instances through Redis (issue 22, seed 003)', () => {
+  test('regression: 40 concurrent cold GETs over two instances reached the API once per instance; now once in all', async () => {
+    const redis = await startRedis();
+    let reads = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const api = createServer((_r, res) => {
+      reads++;
+      // Held until every request has arrived at a gateway, so all 40 overlap the one read.
+      void released.then(() => {
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300', vary: 'accept-language' });
+        res.end(JSON.stringify({ id: 7, price: 12.5 }));
+      });
+    });
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+    const config = {
+      state: { redis: redis.url },
+      cache: { backend: 'redis' },
+      services: [{ name: 'api', match: { pathPrefix: '/api/' }, instances: [{ url: `http://127.0.0.1:${(api.address() as AddressInfo).port}` }], cache: { ttl: '5m' } }],
+    };
+    const a = await startGateway(config);
+    const b = await startGateway(config);
+    try {
+      // One public name in front of both instances (the cache key has the Host).
+      const get = (gw: TestGateway, lang = 'en') => req.send(gw, '/api/v1/products/7', { headers: { 'accept-language': lang, host: 'shop.example' } });
+      const pending = Array.from({ length: 40 }, (_, i) => get(i % 2 === 0 ? a : b));
+      // The API answers once the other instance follows the first one's flight (a blocked
+      // XREAD on Redis), or once it has read the API a second time (what the bug did).
+      const probe = new Redis(redis.url);
+      const blocked = async () => Number(/blocked_clients:(\d+)/.exec(await probe.info('clients'))?.[1] ?? 0);
+      await waitFor(async () => reads >= 2 || (reads >= 1 && (await blocked()) >= 1), 'a follower on the other instance, or a second read');
+      probe.disconnect();
+      release();
+      const results = await Promise.all(pending);
+      assert.equal(reads, 1, 'one read of the API for all 40 requests');
+      assert.ok(results.every((r) => r.status === 200 && r.text === '{"id":7,"price":12.5}'));
+      const marks = results.map(req.cacheOf);
+      assert.equal(marks.filter((m) => m === 'miss').length, 1, marks.join(','));
+      assert.ok(marks.filter((_, i) => i % 2 === 1).every((m) => m === 'coalesced' || m === 'hit' || m === 'miss'));
+      // A request whose Vary header differs is not served the shared answer.
+      assert.equal(req.cacheOf(await get(b, 'de')), 'miss');
+      assert.equal(reads, 2);
+      // (One variant is kept per URL: the latest, here the German one, now shared by both instances.)
+      assert.equal(req.cacheOf(await get(a, 'de')), 'hit');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      api.close();
       await redis.stop();
     }
   });

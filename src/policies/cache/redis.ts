@@ -217,7 +217,8 @@ export class RemoteFlights {
       role: 'lead',
       streaming: () => add('t', 's'),
       chunk: (text) => add('t', 'c', 'd', text),
-      finish: (entry) => (entry.format === 'json' ? end('t', 'e', 'd', serializeEntry(entry)) : end('t', 'e', 'u', JSON.stringify(entry.usage), 'f', String(entry.freshUntil))),
+      // A stream's chunks went out already: its end carries usage and freshness; any other entry (JSON, an HTTP service's answer) goes whole.
+      finish: (entry) => (entry.format === 'stream' ? end('t', 'e', 'u', JSON.stringify(entry.usage), 'f', String(entry.freshUntil)) : end('t', 'e', 'd', serializeEntry(entry))),
       fail: () => end('t', 'f'),
     };
   }
