@@ -246,7 +246,7 @@ function readiness(config: RuntimeConfig, resources: Resources, dbCheck: Periodi
       config: config.source,
       routes: config.routes.length,
       providers: Object.keys(config.providers).length,
-      state: { backend: config.state.redisUrl === null ? 'memory' : 'redis', healthy: state.healthy, error: state.lastError },
+      state: { backend: config.state.redis === null ? 'memory' : 'redis', mode: config.state.redis?.mode ?? null, healthy: state.healthy, error: state.lastError },
       // Informational, like usage: keys are cached and records wait in the spool while the database is away.
       database: resources.db === null || db === null ? null : { kind: resources.db.kind, healthy: db.healthy, error: db.lastError },
       // Informational: records wait in the spool while the database is away, so serving goes on.
@@ -260,8 +260,8 @@ function buildResponseCache(config: RuntimeConfig, clock: Clock, adapters: Reado
   if (!config.routes.some((r) => r.cache !== null) && !config.services.some((s) => s.cache !== null)) return null;
   const c = config.cache;
   const common = { inflight: new Map(), clock, maxEntryBytes: c.maxEntryBytes, waitMs: c.waitMs, semanticIndexes: new Map(), embedder: (provider: string, model: string) => embedderFor(adapters, provider, model) };
-  if (c.backend === 'redis' && config.state.redisUrl !== null) {
-    const store = new RedisResponseStore({ url: config.state.redisUrl, prefix: config.state.prefix, timeoutMs: c.timeoutMs, leaseMs: c.leaseMs });
+  if (c.backend === 'redis' && config.state.redis !== null) {
+    const store = new RedisResponseStore({ connection: config.state.redis, prefix: config.state.prefix, timeoutMs: c.timeoutMs, leaseMs: c.leaseMs });
     return { ...common, store, remote: new RemoteFlights(store, c.leaseMs) };
   }
   return { ...common, store: new MemoryResponseStore(c.maxBytes, clock), remote: null };
