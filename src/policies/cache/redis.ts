@@ -93,6 +93,8 @@ export class RedisResponseStore implements ResponseStore {
    */
   async purge(filter: PurgeFilter): Promise<number> {
     const match = `${this.#prefix}{${purgePattern(filter)}}`;
+    // A Cluster lists its masters once it has the slot map.
+    await this.ready();
     if (!this.client.isCluster) return purgeNode(this.client as Redis, match, (keys) => (this.client as Redis).unlink(...keys));
     const cluster = this.client as Cluster;
     let n = 0;
