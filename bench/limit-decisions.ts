@@ -44,7 +44,7 @@ async function run(store: StateStore, concurrency: number): Promise<{ perSecond:
 const redis = await startRedis();
 const stores: [string, StateStore][] = [
   ['memory', createStateStore({ clock: systemClock })],
-  ['redis', createStateStore({ clock: systemClock, redis: { url: redis.url }, timeoutMs: 1000 })],
+  ['redis', createStateStore({ clock: systemClock, redis: { mode: 'standalone', url: redis.url }, timeoutMs: 1000 })],
 ];
 console.log(`limit decisions (2 rules each), ${DURATION_MS / 1000} s per cell, ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}, redis-server on loopback\n`);
 console.log('| store | in flight | decisions/s | p50 | p99 |\n|---|---|---|---|---|');

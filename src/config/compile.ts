@@ -7,6 +7,7 @@ import { compileProvider, type ProviderConfig, type ProviderRuntime } from '../p
 import type { BreakerConfig, BudgetConfig, Config, JwtConfig, LimitsConfig, QueueConfig, RetryConfig, RouteConfig, RoutingConfig, StrategyName, TargetConfig } from './schema.js';
 import { compileService, type CompiledService } from './services.js';
 import { PriceBook, type ModelPrice } from '../tokens/prices.js';
+import { compileRedisConnection, type RedisConnection } from '../stores/connection.js';
 
 /** The built-in mock provider and catch-all route used when a config declares no routes. */
 export const DEFAULT_MOCK_PROVIDER = 'mock';
@@ -233,7 +234,7 @@ export interface RuntimeConfig {
   /** Always has a `default` tier. */
   readonly tiers: Readonly<Record<string, TierRuntime>>;
   readonly ipLimits: Limits | null;
-  readonly state: { readonly redisUrl: string | null; readonly prefix: string; readonly timeoutMs: number; readonly failure: 'open' | 'closed'; readonly checkMs: number; readonly startupWaitMs: number };
+  readonly state: { readonly redis: RedisConnection | null; readonly prefix: string; readonly timeoutMs: number; readonly failure: 'open' | 'closed'; readonly checkMs: number; readonly startupWaitMs: number };
   readonly database: {
     readonly url: string | null;
     /** Read replicas for analytics (the usage API); empty = read from `url`. */
@@ -514,7 +515,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     })),
     tiers: compileTiers(config),
     ipLimits: compileLimits(config.limits.ip),
-    state: { redisUrl: config.state.redis ?? null, prefix: config.state.prefix, timeoutMs: config.state.timeout, failure: config.state.failure, checkMs: config.state.checkInterval, startupWaitMs: config.state.startupWait },
+    state: { redis: config.state.redis === undefined ? null : compileRedisConnection(config.state.redis), prefix: config.state.prefix, timeoutMs: config.state.timeout, failure: config.state.failure, checkMs: config.state.checkInterval, startupWaitMs: config.state.startupWait },
     database: {
       url: config.database.url ?? null,
       // Replicas of the embedded database cannot exist: they only count with a server.

@@ -3,6 +3,7 @@ import { duration, numeric, size } from './fields.js';
 import { healthCheckSchema } from './health-check.js';
 import { providerSchema } from '../providers/catalog.js';
 import { baseUrlSchema } from '../providers/http/config.js';
+import { redisConnectionSchema } from '../stores/connection.js';
 
 /**
  * The configuration schema. Every key here is documented in docs/configuration.md; a test
@@ -163,7 +164,7 @@ const authSchema = z.strictObject({
 });
 
 const stateSchema = z.strictObject({
-  redis: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  redis: redisConnectionSchema.optional(),
   prefix: z.string().default('sluice:'),
   timeout: duration.default(500),
   failure: z.enum(['open', 'closed']).default('open'),

@@ -1,5 +1,6 @@
 import { Redactor } from '../lib/redactor.js';
 import type { Config } from './schema.js';
+import { redisSecrets } from '../stores/connection.js';
 
 /**
  * Every value the config holds that is a credential: provider API keys and the values of
@@ -20,7 +21,8 @@ export function configSecrets(config: Config): string[] {
   for (const t of config.admin.tokens) out.push(typeof t === 'string' ? t : t.token);
   if (config.auth.jwt?.secret !== undefined) out.push(config.auth.jwt.secret);
   out.push(...Object.values(config.tracing.headers));
-  const urls = [config.state.redis, config.database.url, ...config.database.replicas];
+  out.push(...redisSecrets(config.state.redis));
+  const urls = [config.database.url, ...config.database.replicas];
   for (const p of Object.values(config.providers ?? {})) if ('baseUrl' in p) urls.push(p.baseUrl);
   for (const url of urls) {
     const password = url === undefined ? '' : urlPassword(url);

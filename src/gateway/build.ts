@@ -212,7 +212,7 @@ function readiness(config: RuntimeConfig, resources: Resources, dbCheck: Periodi
       config: config.source,
       routes: config.routes.length,
       providers: Object.keys(config.providers).length,
-      state: { backend: config.state.redisUrl === null ? 'memory' : 'redis', healthy: state.healthy, error: state.lastError },
+      state: { backend: config.state.redis === null ? 'memory' : 'redis', mode: config.state.redis?.mode ?? null, healthy: state.healthy, error: state.lastError },
       // Informational, like usage: keys are cached and records wait in the spool while the database is away.
       database: resources.db === null || db === null ? null : { kind: resources.db.kind, healthy: db.healthy, error: db.lastError },
       // Informational: records wait in the spool while the database is away, so serving goes on.

@@ -34,7 +34,7 @@ export async function openResources(config: RuntimeConfig, clock: Clock, logger:
     checkMs: config.state.checkMs,
     retryMs: config.state.checkMs,
     startupWaitMs: config.state.startupWaitMs,
-    ...(config.state.redisUrl === null ? {} : { redis: { url: config.state.redisUrl } }),
+    ...(config.state.redis === null ? {} : { redis: config.state.redis }),
   });
   const tracing = config.tracing === null ? null : (await import('../observability/tracing.js')).Tracing;
   return { db, store, reader, Tracing: tracing };

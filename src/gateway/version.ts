@@ -211,8 +211,8 @@ function buildResponseCache(config: RuntimeConfig, clock: Clock, adapters: () =>
   if (!cachesAnything(config)) return null;
   const c = config.cache;
   const common = { inflight: new Map(), clock, maxEntryBytes: c.maxEntryBytes, waitMs: c.waitMs, semanticIndexes: new Map(), embedder: (provider: string, model: string) => embedderFor(adapters, provider, model) };
-  if (c.backend === 'redis' && config.state.redisUrl !== null) {
-    const store = new RedisResponseStore({ url: config.state.redisUrl, prefix: config.state.prefix, timeoutMs: c.timeoutMs, leaseMs: c.leaseMs });
+  if (c.backend === 'redis' && config.state.redis !== null) {
+    const store = new RedisResponseStore({ connection: config.state.redis, prefix: config.state.prefix, timeoutMs: c.timeoutMs, leaseMs: c.leaseMs });
     return { ...common, store, remote: new RemoteFlights(store, c.leaseMs) };
   }
   return { ...common, store: new MemoryResponseStore(c.maxBytes, clock), remote: null };

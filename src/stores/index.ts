@@ -1,5 +1,5 @@
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Clock } from '../lib/clock.js';
+import { openRedis, type RedisConnection } from './connection.js';
 import { GuardedStore, type FailurePolicy } from './guarded.js';
 import { MemoryStore } from './memory.js';
 import { RedisStore } from './redis.js';
@@ -12,15 +12,11 @@ export { StoreError, StoreTimeoutError, StoreUnavailableError, isStoreError } fr
 export { GuardedStore } from './guarded.js';
 export { MemoryStore } from './memory.js';
 export { RedisStore } from './redis.js';
-
-export interface ClusterNodeAddress {
-  readonly host: string;
-  readonly port: number;
-}
+export { openRedis, type RedisConnection, type RedisMode } from './connection.js';
 
 export interface StateStoreOptions {
   /** Absent: the in-process store (one instance only). */
-  readonly redis?: { readonly url: string } | { readonly cluster: readonly ClusterNodeAddress[] };
+  readonly redis?: RedisConnection;
   /** Key prefix in Redis. Default "sluice:". */
   readonly prefix?: string;
   /** Bound on every Redis call, ms, not counting the gateway's own event-loop lag. Default 500. */
@@ -39,8 +35,6 @@ export interface StateStoreOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 500;
-/** Reconnect forever, backing off to at most this delay between attempts. */
-const MAX_RECONNECT_DELAY_MS = 1000;
 
 /**
  * The store the gateway shares its limits, leases and budgets through: a MemoryStore without
@@ -54,7 +48,16 @@ export function createStateStore(options: StateStoreOptions): StateStore {
   if (failure !== 'open' && failure !== 'closed') throw new TypeError(`state.failure must be "open" or "closed", got ${String(failure)}`);
   const memory = new MemoryStore({ clock: options.clock, ...(options.maxKeys === undefined ? {} : { maxKeys: options.maxKeys }) });
   if (options.redis === undefined) return memory;
-  const client = createClient(options.redis, timeoutMs);
+  const client = openRedis(options.redis, {
+    // Fail fast while disconnected instead of queueing: the GuardedStore then serves the call
+    // by the failure policy.
+    offlineQueue: false,
+    // No ioredis commandTimeout: its timer fires in the loop's timers phase, before a reply
+    // already waiting in the socket is read, so a busy gateway would time out a healthy Redis.
+    // RedisStore bounds every call itself, lag-aware (issue 15).
+    commandTimeoutMs: null,
+    connectTimeoutMs: Math.max(1000, timeoutMs),
+  });
   const remote = new RedisStore({ client, clock: options.clock, timeoutMs, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) });
   return new GuardedStore({
     remote,
@@ -67,41 +70,3 @@ export function createStateStore(options: StateStoreOptions): StateStore {
   });
 }
 
-function createClient(redis: NonNullable<StateStoreOptions['redis']>, timeoutMs: number): Redis | Cluster {
-  const common: RedisOptions = {
-    lazyConnect: false,
-    // Fail fast while disconnected instead of queueing: the GuardedStore then serves the call
-    // by the failure policy. No retries either: a resent consume could be counted twice.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    // No ioredis commandTimeout: its timer fires in the loop's timers phase, before a reply
-    // already waiting in the socket is read, so a busy gateway would time out a healthy Redis.
-    // RedisStore bounds every call itself, lag-aware (issue 15).
-    connectTimeout: Math.max(1000, timeoutMs),
-  };
-  let client: Redis | Cluster;
-  if ('url' in redis) {
-    if (typeof redis.url !== 'string' || !/^rediss?:\/\//.test(redis.url)) throw new TypeError(`state.redis.url must be a redis:// or rediss:// URL, got ${JSON.stringify(redis.url)}`);
-    client = new Redis(redis.url, { ...common, retryStrategy: reconnectDelay });
-  } else {
-    if (!Array.isArray(redis.cluster) || redis.cluster.length === 0) throw new TypeError('state.redis.cluster must list at least one node');
-    for (const node of redis.cluster) {
-      if (typeof node.host !== 'string' || !Number.isInteger(node.port)) throw new TypeError(`state.redis.cluster: bad node ${JSON.stringify(node)}`);
-    }
-    const { enableOfflineQueue, ...redisOptions } = common;
-    client = new Cluster(
-      redis.cluster.map((n) => ({ host: n.host, port: n.port })),
-      { enableOfflineQueue, clusterRetryStrategy: reconnectDelay, redisOptions },
-    );
-  }
-  // ioredis reports connection errors as events; the GuardedStore already learns of them from
-  // the failing calls, and an unhandled 'error' event would only print noise.
-  client.on('error', ignore);
-  return client;
-}
-
-function reconnectDelay(times: number): number {
-  return Math.min(50 * times, MAX_RECONNECT_DELAY_MS);
-}
-
-function ignore(): void {}

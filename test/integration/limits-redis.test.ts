@@ -11,7 +11,7 @@ const chat = (gw: TestGateway, extra: Record<string, unknown> = {}) => req.chatJ
 
 async function ready(gw: TestGateway) {
   const res = await request(`${gw.url}/ready`);
-  return { status: res.statusCode, json: (await res.body.json()) as { status: string; state: { healthy: boolean } } };
+  return { status: res.statusCode, json: (await res.body.json()) as { status: string; state: { healthy: boolean; mode: string | null } } };
 }
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
@@ -108,6 +108,7 @@ describe('limits hold across instances sharing Redis', () => {
       await until('fail-closed recovers', async () => (await chat(closed[0]!)).status === 200);
       await until('fail-open is healthy again', async () => (await ready(open[0]!)).json.state.healthy);
       assert.equal((await ready(closed[0]!)).json.status, 'ready');
+      assert.equal((await ready(closed[0]!)).json.state.mode, 'standalone');
       const metrics = await (await request(`${closed[0]!.url}/metrics`)).body.text();
       assert.match(metrics, /sluice_state_store_up 1/);
       assert.ok(closed[0]!.logs.some((l) => l.includes('"msg":"shared state store"') && l.includes('"healthy":false')));

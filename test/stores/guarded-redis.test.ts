@@ -16,7 +16,7 @@ async function waitFor(condition: () => boolean, ms: number, what: string): Prom
 }
 
 function guarded(server: RedisServer, failure: 'open' | 'closed', prefix: string, startupWaitMs = 5000): GuardedStore {
-  const store = createStateStore({ redis: { url: server.url }, prefix, failure, retryMs: 100, timeoutMs: 500, startupWaitMs, clock: systemClock });
+  const store = createStateStore({ redis: { mode: 'standalone', url: server.url }, prefix, failure, retryMs: 100, timeoutMs: 500, startupWaitMs, clock: systemClock });
   assert.ok(store instanceof GuardedStore);
   return store;
 }
@@ -108,9 +108,9 @@ describe('createStateStore', () => {
 
   test('checks its options at construction', () => {
     const clock = new FakeClock();
-    assert.throws(() => createStateStore({ clock, redis: { url: 'http://localhost:6379' } }), TypeError);
-    assert.throws(() => createStateStore({ clock, redis: { cluster: [] } }), TypeError);
-    assert.throws(() => createStateStore({ clock, redis: { url: 'redis://127.0.0.1:1' }, timeoutMs: 0 }), RangeError);
-    assert.throws(() => createStateStore({ clock, redis: { url: 'redis://127.0.0.1:1' }, failure: 'maybe' as 'open' }), TypeError);
+    assert.throws(() => createStateStore({ clock, redis: { mode: 'standalone', url: 'http://localhost:6379' } }), TypeError);
+    assert.throws(() => createStateStore({ clock, redis: { mode: 'cluster', nodes: [], username: null, password: null, tls: false } }), TypeError);
+    assert.throws(() => createStateStore({ clock, redis: { mode: 'standalone', url: 'redis://127.0.0.1:1' }, timeoutMs: 0 }), RangeError);
+    assert.throws(() => createStateStore({ clock, redis: { mode: 'standalone', url: 'redis://127.0.0.1:1' }, failure: 'maybe' as 'open' }), TypeError);
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { openRedis, type RedisConnection } from '../../stores/connection.js';
 import type { Usage } from '../../providers/types.js';
 import { parseEntry, serializeEntry, type CacheEntry } from './entry.js';
 import type { Flight } from './flight.js';
@@ -7,7 +8,8 @@ import { purgePattern, type PurgeFilter } from './key.js';
 import type { ResponseStore, StoreStats } from './store.js';
 
 export interface RedisCacheOptions {
-  readonly url: string;
+  /** The compiled `state.redis`: one server, a Cluster or a Sentinel-managed master. */
+  readonly connection: RedisConnection;
   /** Prepended to every key, after the state prefix: `${prefix}cache:`. */
   readonly prefix: string;
   /** Bound on each command, ms; a slower call reads as a miss. */
@@ -23,12 +25,15 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  * Cached answers in Redis, shared by every instance: one string key per answer with a TTL
  * (freshness plus stale grace). Commands are bounded by `timeoutMs`; a failure is counted and
  * read as a miss, so a Redis outage costs cache hits, never requests.
+ *
+ * An answer's entry, lock and flight stream share the hash tag `{<cache key>}`, so the
+ * transactions that touch two of them run on one Redis Cluster slot (issue 20).
  */
 export class RedisResponseStore implements ResponseStore {
   readonly kind = 'redis';
-  readonly client: Redis;
+  readonly client: Redis | Cluster;
   readonly #prefix: string;
-  readonly #url: string;
+  readonly #connection: RedisConnection;
   readonly #timeoutMs: number;
   #errors = 0;
   /** Resolves at the client's first `ready` (bounded by the timeout); null once it has been ready. */
@@ -36,11 +41,10 @@ export class RedisResponseStore implements ResponseStore {
 
   constructor(options: RedisCacheOptions) {
     this.#prefix = `${options.prefix}cache:`;
-    this.#url = options.url;
+    this.#connection = options.connection;
     this.#timeoutMs = options.timeoutMs;
-    this.client = new Redis(options.url, { enableOfflineQueue: false, commandTimeout: options.timeoutMs, maxRetriesPerRequest: 0, retryStrategy: (n) => Math.min(n * 100, 1000) });
-    // Errors surface on the calls; without a listener ioredis would print each reconnect failure.
-    this.client.on('error', () => {});
+    // Errors surface on the calls (openRedis listens for the 'error' events).
+    this.client = openRedis(options.connection, { offlineQueue: false, commandTimeoutMs: options.timeoutMs, connectTimeoutMs: Math.max(1000, options.timeoutMs) });
     this.#firstReady = new Promise<void>((resolve) => this.client.once('ready', resolve)).then(() => {
       this.#firstReady = null;
     });
@@ -57,9 +61,10 @@ export class RedisResponseStore implements ResponseStore {
     clearTimeout(timer);
   }
 
-  /** The Redis key of an answer, a lock or a flight's event stream. */
+  /** The Redis key of an answer, a lock or a flight's event stream: all three in the slot of `{key}`. */
   keyOf(key: string, kind: 'entry' | 'lock' | 'flight'): string {
-    return kind === 'entry' ? this.#prefix + key : `${this.#prefix}${kind}:${key}`;
+    // Cache keys are escaped (keyPart, base64url): they hold no brace to end the tag early.
+    return kind === 'entry' ? `${this.#prefix}{${key}}` : `${this.#prefix}${kind}:{${key}}`;
   }
 
   async get(key: string): Promise<CacheEntry | null> {
@@ -81,15 +86,21 @@ export class RedisResponseStore implements ResponseStore {
     }
   }
 
+  /**
+   * Deletes the entries under a filter. SCAN walks one server's keys, so on a Cluster every
+   * master is scanned, and keys are unlinked one by one (one UNLINK of several keys would span
+   * slots).
+   */
   async purge(filter: PurgeFilter): Promise<number> {
+    const match = `${this.#prefix}{${purgePattern(filter)}}`;
+    // A Cluster lists its masters once it has the slot map.
+    await this.ready();
+    if (!this.client.isCluster) return purgeNode(this.client as Redis, match, (keys) => (this.client as Redis).unlink(...keys));
+    const cluster = this.client as Cluster;
     let n = 0;
-    let cursor = '0';
-    const match = this.#prefix + purgePattern(filter);
-    do {
-      const [next, keys] = await this.client.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) n += await this.client.unlink(...keys);
-    } while (cursor !== '0');
+    for (const node of cluster.nodes('master')) {
+      n += await purgeNode(node, match, async (keys) => (await Promise.all(keys.map((k) => cluster.unlink(k)))).reduce((a, b) => a + b, 0));
+    }
     return n;
   }
 
@@ -102,10 +113,8 @@ export class RedisResponseStore implements ResponseStore {
   }
 
   /** A separate connection for blocking reads (a blocked connection serves nothing else). */
-  blockingClient(): Redis {
-    const c = new Redis(this.#url, { enableOfflineQueue: true, maxRetriesPerRequest: 0, lazyConnect: false, connectTimeout: this.#timeoutMs * 10 });
-    c.on('error', () => {});
-    return c;
+  blockingClient(): Redis | Cluster {
+    return openRedis(this.#connection, { offlineQueue: true, commandTimeoutMs: null, connectTimeoutMs: this.#timeoutMs * 10 });
   }
 
   async close(): Promise<void> {
@@ -274,6 +283,18 @@ export class RemoteFlights {
       });
     return startedP;
   }
+}
+
+/** SCANs one server for `match`, deleting each batch found; the number deleted. */
+async function purgeNode(node: Redis, match: string, unlink: (keys: string[]) => Promise<number>): Promise<number> {
+  let n = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) n += await unlink(keys);
+  } while (cursor !== '0');
+  return n;
 }
 
 const silentLead: RemoteLead = { role: 'lead', streaming: () => {}, chunk: () => {}, finish: () => {}, fail: () => {} };
