@@ -66,9 +66,10 @@ export interface CompiledTarget {
   readonly weight: number;
   readonly region: string | null;
   readonly maxConcurrent: number;
-  /** Provider-side limits for this target, per rolling minute; null = none. */
+  /** Provider-side limits for this target, per rolling minute (and day); null = none. Counted across instances in the state store. */
   readonly rpm: number | null;
   readonly tpm: number | null;
+  readonly rpd: number | null;
   /** USD per million tokens; null = unknown (the cost strategy then ranks it last). */
   readonly price: ModelPrice | null;
   /** The route's timeouts merged over the provider's; null when the route sets none. */
@@ -338,6 +339,7 @@ function compileTarget(t: TargetConfig, route: RouteConfig, providers: Readonly<
     maxConcurrent: t.maxConcurrent ?? Infinity,
     rpm: t.limits?.rpm ?? null,
     tpm: t.limits?.tpm ?? null,
+    rpd: t.limits?.rpd ?? null,
     price: t.price ?? (t.model === undefined ? null : prices.lookup(t.model)),
     timeouts,
   };

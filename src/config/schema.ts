@@ -261,7 +261,7 @@ const targetSchema = z.strictObject({
   weight: numeric(z.number().min(0)).default(1),
   region: z.string().min(1).optional(),
   maxConcurrent: numeric(z.number().int().min(1)).optional(),
-  limits: z.strictObject({ rpm: numeric(z.number().int().min(1)).optional(), tpm: numeric(z.number().int().min(1)).optional() }).optional(),
+  limits: z.strictObject({ rpm: numeric(z.number().int().min(1)).optional(), tpm: numeric(z.number().int().min(1)).optional(), rpd: numeric(z.number().int().min(1)).optional() }).optional(),
   price: priceSchema.optional(),
 });
 

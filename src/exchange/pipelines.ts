@@ -6,6 +6,7 @@ import type { HealthChecker } from '../routing/health.js';
 import { RouteRuntime, type TargetBreakerEvent } from '../routing/route-runtime.js';
 import { RouteTable } from '../routing/table.js';
 import { compose, type Next, type Stage } from './compose.js';
+import type { LimiterStore } from '../stores/types.js';
 
 export interface PipelineDeps {
   readonly adapters: ReadonlyMap<string, ProviderAdapter>;
@@ -23,6 +24,8 @@ export interface PipelineDeps {
    * settings and adapter are unchanged keeps its state (breaker, latency, capacity, in-flight).
    */
   readonly previous?: Pipelines | null;
+  /** Where targets' provider limits are counted across instances (the state store). */
+  readonly store?: LimiterStore | null;
 }
 
 /**
@@ -42,7 +45,7 @@ export class Pipelines {
     const before = new Map<string, RouteRuntime>();
     for (const rt of deps.previous?.runtimes() ?? []) before.set(rt.route.name, rt);
     for (const route of config.routes) {
-      this.#runtimes.set(route, new RouteRuntime(route, deps.adapters, deps.health, deps.clock, onBreakerTransition, deps.random, before.get(route.name) ?? null));
+      this.#runtimes.set(route, new RouteRuntime(route, deps.adapters, deps.health, deps.clock, onBreakerTransition, deps.random, before.get(route.name) ?? null, deps.store ?? null));
     }
     const fallbackFor = (model: string): RouteRuntime | null => {
       const route = this.table.match(model);

@@ -91,6 +91,7 @@ export function buildVersion(id: number, config: RuntimeConfig, base: VersionBas
     admit: limits.admitRoute,
     cache: (route) => (route.cache === null || cache === null ? null : new CacheStage(route, route.cache, cache)),
     previous: previous?.pipelines ?? null,
+    store: base.resources.store,
     ...(base.random === undefined ? {} : { random: base.random }),
   });
   const { keys, guard, sessions } = buildIdentity(config, base.resources, clock, bus);

@@ -10,7 +10,7 @@ import { CapacityError } from './capacity.js';
 import { isRetryable, retryAfterOf, verdictOf } from './outcome.js';
 import { backoffMs, parseRetryAfter } from './retry.js';
 import type { RouteRuntime } from './route-runtime.js';
-import type { Admission, TargetState } from './target-state.js';
+import { Admission, type TargetState } from './target-state.js';
 import { TrackedStream } from './tracked-stream.js';
 
 /** Completion tokens assumed by cost routing when a request sets no max_tokens. */
@@ -116,9 +116,33 @@ export class DispatchStage implements Stage {
 
   /**
    * Picks a target in rotation with free capacity, preferring ones not tried yet. When every
-   * such target is saturated, waits in the strategy's first choice's admission queue.
+   * such target is saturated, waits in the strategy's first choice's admission queue. When
+   * every one is over its provider limits counted across instances (routing/shared-limits.ts),
+   * waits for the first to have room again, within the route's queue timeout; past it, the
+   * route answers 503 SLUICE_ERR_QUEUE_TIMEOUT, which moves on to the fallbacks (and a stale
+   * answer, where the route keeps one).
    */
   async #choose(ctx: DispatchView, t: RouteTry, tried: readonly TargetState[]): Promise<Admission> {
+    const queue = t.rt.route.queue;
+    let waited = 0;
+    for (;;) {
+      const picked = await this.#pick(ctx, t, tried);
+      if (picked instanceof Admission) return picked;
+      const waitMs = picked.sharedWaitMs;
+      if (!Number.isFinite(waitMs) || waited + waitMs > queue.timeoutMs) {
+        throw new SluiceError('SLUICE_ERR_QUEUE_TIMEOUT', {
+          message: `Every target of route "${t.rt.route.name}" is at its provider limits (targets[].limits) for longer than the queue timeout.`,
+          headers: { 'retry-after': String(Number.isFinite(waitMs) ? Math.max(1, Math.ceil(waitMs / 1000)) : 60) },
+        });
+      }
+      await delay(this.#clock, waitMs, ctx.controller);
+      waited += waitMs;
+      ctx.queueWaitMs += waitMs;
+    }
+  }
+
+  /** One pass over the candidates: an admission, or how long until a target's shared limits have room. */
+  async #pick(ctx: DispatchView, t: RouteTry, tried: readonly TargetState[]): Promise<Admission | { sharedWaitMs: number }> {
     const { rt } = t;
     const now = this.#clock.monotonic();
     let candidates = rt.targets.filter((c) => c.available(now));
@@ -129,15 +153,37 @@ export class DispatchStage implements Stage {
     }
     const request = { promptTokens: t.promptTokens, maxTokens: t.maxTokens, region: ctx.region };
     let saturated: TargetState | null = null;
+    let sharedWaitMs = Infinity;
+    let overShared = false;
     while (candidates.length > 0) {
       const pick = rt.strategy.pick(candidates, request) as TargetState;
       const admission = pick.tryAdmit(t.promptTokens);
       if (admission === 'saturated') saturated ??= pick;
-      else if (admission !== 'refused') return admission;
+      else if (admission !== 'refused') {
+        const wait = await this.#shared(admission, t);
+        if (wait === 0) return admission;
+        overShared = true;
+        sharedWaitMs = Math.min(sharedWaitMs, wait);
+      }
       candidates = candidates.filter((c) => c !== pick);
     }
-    if (saturated !== null) return this.#queue(ctx, t, saturated);
+    if (saturated !== null) {
+      const admission = await this.#queue(ctx, t, saturated);
+      const wait = await this.#shared(admission, t);
+      if (wait === 0) return admission;
+      return { sharedWaitMs: Math.min(sharedWaitMs, wait) };
+    }
+    if (overShared) return { sharedWaitMs };
     throw noTarget(rt, rt.targets.map((c) => c.backInMs(now)));
+  }
+
+  /** Takes the attempt from its target's shared limits: 0 when taken, else the wait (the admission is undone). */
+  async #shared(admission: Admission, t: RouteTry): Promise<number> {
+    const shared = admission.target.shared;
+    if (shared === null) return 0;
+    const wait = await shared.take(t.promptTokens);
+    if (wait !== 0) admission.target.cancel(admission);
+    return wait;
   }
 
   async #queue(ctx: DispatchView, t: RouteTry, target: TargetState): Promise<Admission> {

@@ -7,6 +7,8 @@ import { RetryBudget } from './retry.js';
 import { createStrategy, type Strategy } from './strategies.js';
 import { TargetState } from './target-state.js';
 import { sameValue } from '../lib/same.js';
+import type { LimiterStore } from '../stores/types.js';
+import { SharedTargetLimits } from './shared-limits.js';
 
 export interface TargetBreakerEvent extends BreakerTransition {
   readonly route: string;
@@ -28,6 +30,7 @@ export class RouteRuntime {
     onBreakerTransition: (e: TargetBreakerEvent) => void,
     random: () => number = Math.random,
     previous: RouteRuntime | null = null,
+    store: LimiterStore | null = null,
   ) {
     this.route = route;
     this.strategy = createStrategy(route.strategy, { random });
@@ -38,8 +41,15 @@ export class RouteRuntime {
       const kept = previous === null ? null : carried(previous, route, i, adapter, health.get(t.provider) ?? null);
       if (kept !== null) return kept;
       const label = `${t.provider}/${t.model ?? '*'}`;
-      return new TargetState(i, t, adapter, { breaker: route.breaker, queue: route.queue }, clock, health.get(t.provider) ?? null, (e) =>
-        onBreakerTransition({ ...e, route: route.name, target: label }),
+      return new TargetState(
+        i,
+        t,
+        adapter,
+        { breaker: route.breaker, queue: route.queue },
+        clock,
+        health.get(t.provider) ?? null,
+        (e) => onBreakerTransition({ ...e, route: route.name, target: label }),
+        store === null ? null : SharedTargetLimits.of(route.name, label, t, store),
       );
     });
   }

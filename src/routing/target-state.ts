@@ -8,6 +8,7 @@ import type { HealthChecker } from './health.js';
 import type { Candidate } from './strategies.js';
 import type { Verdict } from './outcome.js';
 import type { CancelSignal } from '../lib/cancel.js';
+import type { SharedTargetLimits } from './shared-limits.js';
 
 /** Latency memory of the `latency` strategy: samples older than this weigh little. */
 const LATENCY_DECAY_MS = 10_000;
@@ -28,6 +29,8 @@ export class TargetState implements Candidate {
   readonly breaker: CircuitBreaker | null;
   readonly gate: CapacityGate | null;
   readonly health: HealthChecker | null;
+  /** The provider limits counted across instances (routing/shared-limits.ts); null without limits. */
+  readonly shared: SharedTargetLimits | null;
   inFlight = 0;
   /** Monotonic ms before which the target is skipped (a Retry-After too long to wait for). */
   cooldownUntil = 0;
@@ -41,7 +44,9 @@ export class TargetState implements Candidate {
     clock: Clock,
     health: HealthChecker | null,
     onBreakerTransition: (t: BreakerTransition) => void,
+    shared: SharedTargetLimits | null = null,
   ) {
+    this.shared = shared;
     this.index = index;
     this.config = config;
     this.adapter = adapter;
@@ -116,10 +121,18 @@ export class TargetState implements Candidate {
     return new Admission(this, tokens, this.breaker?.epoch ?? 0);
   }
 
+  /** Undoes an admission whose attempt was never sent (its shared limits refused it). */
+  cancel(admission: Admission): void {
+    this.inFlight--;
+    this.gate?.cancel(admission.tokens);
+    this.breaker?.onNeutral(admission.epoch);
+  }
+
   /** Ends an attempt: frees its slot and tells the breaker what happened. */
   settle(admission: Admission, verdict: Verdict, actualTokens: number | undefined): void {
     this.inFlight--;
     this.gate?.release(actualTokens, admission.tokens);
+    this.shared?.correct(admission.tokens, actualTokens);
     if (this.breaker === null) return;
     // The epoch makes an answer that outlived a breaker transition count for nothing.
     if (verdict === 'success') this.breaker.onSuccess(admission.epoch);
