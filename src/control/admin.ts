@@ -15,6 +15,12 @@ import { MAX_JSON_DEPTH, findUnstorable, valueTooDeep } from '../lib/text.js';
 import type { AdminRole, AdminTokenRuntime } from '../config/compile.js';
 import { AUDIT_PAGE_MAX, type AuditLog } from './audit.js';
 import type { SessionRevocations } from '../policies/identify/sessions.js';
+import type { AdminSources } from './admin-sources.js';
+import { registerTrafficAdmin } from './admin-traffic.js';
+import { registerTargetsAdmin } from './admin-targets.js';
+import { registerQueuesAdmin } from './admin-queues.js';
+import { registerLimitsAdmin } from './admin-limits.js';
+import { registerConfigAdmin } from './admin-config.js';
 
 const limits = z.strictObject({
   rps: z.number().int().min(1).optional(),
@@ -65,6 +71,8 @@ export interface AdminDeps {
   readonly cache: ResponseStore | null;
   /** The config's tier names (with `default`): a key created here must name one, as `config check` demands. */
   readonly tiers: ReadonlySet<string>;
+  /** What the console's read endpoints read of the running gateway (traffic, targets, queues, limits, config). */
+  readonly sources: AdminSources;
 }
 
 /**
@@ -157,6 +165,11 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
 
       if (deps.usage !== null) registerUsageApi(admin, deps.usage);
       if (deps.cache !== null) registerCacheAdmin(admin, deps.cache);
+      registerTrafficAdmin(admin, deps.sources.traffic);
+      registerTargetsAdmin(admin, deps.sources);
+      registerQueuesAdmin(admin, deps.sources);
+      registerLimitsAdmin(admin, { sources: deps.sources, keys: deps.keys, usage: deps.usage });
+      registerConfigAdmin(admin, deps.sources);
 
       const sessions = deps.sessions;
       if (sessions !== null) {

@@ -43,6 +43,7 @@ import { AuditLog } from '../control/audit.js';
 import { controlPlane, type Readiness } from '../control/control.js';
 import type { FastifyInstance } from 'fastify';
 import { storeStatus, type Resources } from './resources.js';
+import { adminSources } from '../control/admin-sources.js';
 
 /**
  * The composition root's builders (issue 17): each builds one part of the runtime from the
@@ -164,7 +165,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     serverFactory: (handler, opts) => edge.serverFactory(handler, opts),
     readiness: () => readiness(config, resources, dbCheck, usage),
     metrics,
-    admin: config.adminTokens.length === 0 || resources.db === null ? null : { tokens: config.adminTokens, audit: new AuditLog(resources.db, () => clock.now()), sessions, keys, usage: usage === null ? null : resources.reader, cache: cache === null ? null : cache.store, tiers: new Set(Object.keys(config.tiers)) },
+    admin: config.adminTokens.length === 0 || resources.db === null ? null : { tokens: config.adminTokens, audit: new AuditLog(resources.db, () => clock.now()), sessions, keys, usage: usage === null ? null : resources.reader, cache: cache === null ? null : cache.store, tiers: new Set(Object.keys(config.tiers)), sources: adminSources({ config, bus, clock, pipelines, services }) },
   });
   return { config, resources, bus, tracing, pools, adapters, health, cache, pipelines, metrics, keys, guard, services, usage, dbCheck, addressing, connections, streams, edge, app, responses: surface.responses };
 }
