@@ -140,6 +140,12 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
         return payload;
       });
 
+      // Who is signed in, for the console to show only what the role may do.
+      admin.get('/me', async (request) => {
+        const token = actors.get(request)!;
+        return { object: 'admin', name: token.name, role: token.role, via: 'token' };
+      });
+
       admin.get('/audit', async (request) => {
         const parsed = auditQuery.safeParse(request.query ?? {});
         if (!parsed.success) {

@@ -11,6 +11,7 @@ import { lazyChildLogger } from '../observability/lazy-logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { registerAdminApi, type AdminDeps } from './admin.js';
 import { fromFastifyError, sendError } from './fastify-errors.js';
+import { CONSOLE_BUILD_DIR, registerConsole } from './console.js';
 
 /** What GET /ready answers: its status code and body. */
 export interface Readiness {
@@ -99,6 +100,9 @@ export function controlPlane(deps: ControlDeps): FastifyInstance {
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
-  if (deps.admin !== null) registerAdminApi(app, deps.admin);
+  if (deps.admin !== null) {
+    registerAdminApi(app, deps.admin);
+    if (!registerConsole(app)) deps.logger.warn({ dir: CONSOLE_BUILD_DIR }, 'the web console is not built (npm run build); /console is not served');
+  }
   return app;
 }
