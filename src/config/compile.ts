@@ -7,6 +7,7 @@ import { compileProvider, type ProviderConfig, type ProviderRuntime } from '../p
 import type { BreakerConfig, BudgetConfig, Config, JwtConfig, LimitsConfig, QueueConfig, RetryConfig, RouteConfig, RoutingConfig, StrategyName, TargetConfig } from './schema.js';
 import { compileService, type CompiledService } from './services.js';
 import { PriceBook, type ModelPrice } from '../tokens/prices.js';
+import { compileOidc, type OidcRuntime } from './oidc.js';
 
 /** The built-in mock provider and catch-all route used when a config declares no routes. */
 export const DEFAULT_MOCK_PROVIDER = 'mock';
@@ -265,6 +266,8 @@ export interface RuntimeConfig {
   readonly redactor: Redactor;
   /** Stored responses of /v1/responses (issue 18): how long they are kept. */
   readonly responses: { readonly retentionMs: number };
+  /** Console sign-in through OpenID Connect (`admin.oidc`, issue 20); null = tokens only. */
+  readonly adminOidc: OidcRuntime | null;
 }
 
 export interface TracingRuntime {
@@ -545,6 +548,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     services: config.services.map(compileService),
     redactor: redactorFor(config),
     responses: { retentionMs: config.responses.retention },
+    adminOidc: compileOidc(config.admin.oidc),
   });
 }
 

@@ -4,7 +4,7 @@ import type { Config } from './schema.js';
 /**
  * Every value the config holds that is a credential: provider API keys and the values of
  * provider headers (operators put `Authorization` or `api-key` there), client keys, admin
- * tokens, the JWT secret, tracing export headers, and passwords in URLs (Redis, database,
+ * tokens, the JWT secret, the OIDC client secret, tracing export headers, and passwords in URLs (Redis, database,
  * provider base URLs: they appear in connection error messages; service instance URLs may
  * not hold credentials at all).
  * Compiled config keeps keys and tokens only as hashes; the Redactor made here is the one
@@ -19,6 +19,7 @@ export function configSecrets(config: Config): string[] {
   for (const k of config.keys) out.push(k.key);
   for (const t of config.admin.tokens) out.push(typeof t === 'string' ? t : t.token);
   if (config.auth.jwt?.secret !== undefined) out.push(config.auth.jwt.secret);
+  if (config.admin.oidc !== undefined) out.push(config.admin.oidc.clientSecret);
   out.push(...Object.values(config.tracing.headers));
   const urls = [config.state.redis, config.database.url, ...config.database.replicas];
   for (const p of Object.values(config.providers ?? {})) if ('baseUrl' in p) urls.push(p.baseUrl);

@@ -12,6 +12,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { registerAdminApi, type AdminDeps } from './admin.js';
 import { fromFastifyError, sendError } from './fastify-errors.js';
 import { CONSOLE_BUILD_DIR, registerConsole } from './console.js';
+import { registerConsoleAuth } from './oidc.js';
 
 /** What GET /ready answers: its status code and body. */
 export interface Readiness {
@@ -102,6 +103,7 @@ export function controlPlane(deps: ControlDeps): FastifyInstance {
   });
   if (deps.admin !== null) {
     registerAdminApi(app, deps.admin);
+    registerConsoleAuth(app, deps.admin.signIn);
     if (!registerConsole(app)) deps.logger.warn({ dir: CONSOLE_BUILD_DIR }, 'the web console is not built (npm run build); /console is not served');
   }
   return app;

@@ -44,6 +44,7 @@ import { controlPlane, type Readiness } from '../control/control.js';
 import type { FastifyInstance } from 'fastify';
 import { storeStatus, type Resources } from './resources.js';
 import { adminSources } from '../control/admin-sources.js';
+import { consoleSignIn } from '../control/oidc.js';
 
 /**
  * The composition root's builders (issue 17): each builds one part of the runtime from the
@@ -165,7 +166,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     serverFactory: (handler, opts) => edge.serverFactory(handler, opts),
     readiness: () => readiness(config, resources, dbCheck, usage),
     metrics,
-    admin: config.adminTokens.length === 0 || resources.db === null ? null : { tokens: config.adminTokens, audit: new AuditLog(resources.db, () => clock.now()), sessions, keys, usage: usage === null ? null : resources.reader, cache: cache === null ? null : cache.store, tiers: new Set(Object.keys(config.tiers)), sources: adminSources({ config, bus, clock, pipelines, services }) },
+    admin: (config.adminTokens.length === 0 && config.adminOidc === null) || resources.db === null ? null : { tokens: config.adminTokens, audit: new AuditLog(resources.db, () => clock.now()), sessions, keys, usage: usage === null ? null : resources.reader, cache: cache === null ? null : cache.store, tiers: new Set(Object.keys(config.tiers)), sources: adminSources({ config, bus, clock, pipelines, services }), signIn: consoleSignIn(config.adminOidc, clock, logger) },
   });
   return { config, resources, bus, tracing, pools, adapters, health, cache, pipelines, metrics, keys, guard, services, usage, dbCheck, addressing, connections, streams, edge, app, responses: surface.responses };
 }
@@ -196,6 +197,7 @@ function buildProviders(config: RuntimeConfig, clock: Clock, bus: EventBus): { p
 export function admits(config: RuntimeConfig): boolean {
   return (
     config.adminTokens.length > 0 ||
+    config.adminOidc !== null ||
     Object.values(config.tiers).some((t) => t.limits !== null || t.budget !== null || t.totalBudget !== null || t.priority !== 0 || t.priorityHeader) ||
     config.keys.some((k) => k.limits !== null || k.budget !== null || k.models !== null) ||
     config.routes.some((r) => r.limits !== null) ||
