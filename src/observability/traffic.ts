@@ -47,9 +47,14 @@ class Bucket {
   /** The bucket's start, in epoch ms; -1 before first use. */
   start = -1;
   readonly overall = new Cell();
-  /** Series key (`route:<name>`, `provider:<name>`, `service:<name>`) → cell; cells are reused when the slot turns over. */
-  readonly cells = new Map<string, Cell>();
+  /** Name → cell, per kind of series; cells are reused when the slot turns over. */
+  readonly routes = new Map<string, Cell>();
+  readonly providers = new Map<string, Cell>();
+  readonly services = new Map<string, Cell>();
 }
+
+type Kind = 'routes' | 'providers' | 'services';
+const KINDS: readonly Kind[] = ['routes', 'providers', 'services'];
 
 /** One point of a series: counts over `step` seconds and latency quantiles in ms (null without requests). */
 export interface TrafficPoint {
@@ -86,7 +91,8 @@ export interface TrafficView {
  * This instance's live traffic over the last 15 minutes (issue 20's console): a ring of 5 s
  * buckets, each with request and error counts and a fixed-size latency histogram per series
  * (all traffic, each route, provider and HTTP service), fed from finished requests' summaries.
- * Recording is O(1): a bucket index, up to three map lookups and three increments; a slot
+ * Recording is O(1) and allocates nothing once a series is known: a bucket index, up to two
+ * map lookups and a histogram increment per series; a slot
  * is cleared in place when time moves past it. Memory is bounded by the config (series are
  * routes, providers and services), never by the traffic.
  */
@@ -109,15 +115,15 @@ export class TrafficRing {
     const bucket = this.#current();
     const ms = s.endedAt - s.startedAt;
     bucket.overall.add(s.status, ms);
-    this.#cell(bucket, `route:${s.route.name}`).add(s.status, ms);
-    if (s.target !== null) this.#cell(bucket, `provider:${s.target.provider}`).add(s.status, ms);
+    cellOf(bucket.routes, s.route.name).add(s.status, ms);
+    if (s.target !== null) cellOf(bucket.providers, s.target.provider).add(s.status, ms);
   }
 
   recordService(s: ServiceSummary): void {
     const bucket = this.#current();
     const ms = s.endedAt - s.startedAt;
     bucket.overall.add(s.status, ms);
-    this.#cell(bucket, `service:${s.service}`).add(s.status, ms);
+    cellOf(bucket.services, s.service).add(s.status, ms);
   }
 
   #current(): Bucket {
@@ -126,15 +132,9 @@ export class TrafficRing {
     if (bucket.start !== start) {
       bucket.start = start;
       bucket.overall.clear();
-      for (const cell of bucket.cells.values()) cell.clear();
+      for (const kind of KINDS) for (const cell of bucket[kind].values()) cell.clear();
     }
     return bucket;
-  }
-
-  #cell(bucket: Bucket, key: string): Cell {
-    let cell = bucket.cells.get(key);
-    if (cell === undefined) bucket.cells.set(key, (cell = new Cell()));
-    return cell;
   }
 
   /**
@@ -147,14 +147,7 @@ export class TrafficRing {
     const currentStart = Math.floor(this.#clock.now() / TRAFFIC_BUCKET_MS) * TRAFFIC_BUCKET_MS;
     const until = currentStart + TRAFFIC_BUCKET_MS;
     const from = until - windowSeconds * 1000;
-    // Which series have data in the window at all.
-    const keys = new Set<string>();
-    const live: Bucket[] = [];
-    for (const b of this.#buckets) {
-      if (b.start < from || b.start >= until) continue;
-      live.push(b);
-      for (const [key, cell] of b.cells) if (cell.requests > 0) keys.add(key);
-    }
+    const live = this.#buckets.filter((b) => b.start >= from && b.start < until);
     const seriesOf = (pick: (b: Bucket) => Cell | undefined): TrafficSeries => {
       const points: TrafficPoint[] = [];
       const all = new Aggregate();
@@ -172,12 +165,12 @@ export class TrafficRing {
       }
       return { points, total: all.summary(windowSeconds) };
     };
-    const byKind = (kind: string): Record<string, TrafficSeries> => {
+    // The series with requests in the window, by name.
+    const byKind = (kind: Kind): Record<string, TrafficSeries> => {
+      const names = new Set<string>();
+      for (const b of live) for (const [name, cell] of b[kind]) if (cell.requests > 0) names.add(name);
       const out: Record<string, TrafficSeries> = {};
-      for (const key of [...keys].sort()) {
-        if (!key.startsWith(`${kind}:`)) continue;
-        out[key.slice(kind.length + 1)] = seriesOf((b) => b.cells.get(key));
-      }
+      for (const name of [...names].sort()) out[name] = seriesOf((b) => b[kind].get(name));
       return out;
     };
     return {
@@ -185,11 +178,17 @@ export class TrafficRing {
       stepSeconds,
       until: new Date(until).toISOString(),
       overall: seriesOf((b) => b.overall),
-      routes: byKind('route'),
-      providers: byKind('provider'),
-      services: byKind('service'),
+      routes: byKind('routes'),
+      providers: byKind('providers'),
+      services: byKind('services'),
     };
   }
+}
+
+function cellOf(cells: Map<string, Cell>, name: string): Cell {
+  let cell = cells.get(name);
+  if (cell === undefined) cells.set(name, (cell = new Cell()));
+  return cell;
 }
 
 /** Cells summed over several buckets. */

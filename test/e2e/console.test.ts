@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -19,12 +21,15 @@ const CLIENT_KEY = 'sk-console-client-0123456789';
 describe('the web console', () => {
   let gw: TestGateway;
   let browser: Browser;
+  let dir: string;
   const shots = artifactsDir('console');
   const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
   before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sluice-console-'));
     gw = await startGateway({
       admin: { tokens: [{ name: 'ops', token: ADMIN, role: 'admin' }, { name: 'watcher', token: VIEWER, role: 'viewer' }] },
       database: { embedded: 'memory' },
+      usage: { spoolDir: join(dir, 'spool'), flushInterval: '20ms' },
       auth: { required: true },
       keys: [{ name: 'client', key: CLIENT_KEY }],
       providers: { mock: { type: 'mock' } },
@@ -35,6 +40,7 @@ describe('the web console', () => {
   after(async () => {
     await browser?.close();
     await gw?.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   const signIn = async (page: Page, token: string): Promise<void> => {
@@ -106,6 +112,14 @@ describe('the web console', () => {
     assert.match(String(await page.textContent('#keys-table')), /from-console/);
     assert.equal((await page.content()).includes(secret), false);
 
+    // Rotating shows the new secret once; the old one stops working, the new one works.
+    page.once('dialog', (d) => void d.dismiss());
+    await page.click('[data-rotate="from-console"]');
+    await waitFor(async () => ((await page.textContent('#new-key-secret')) ?? secret) !== secret, 'the rotated secret');
+    const rotated = String(await page.textContent('#new-key-secret'));
+    assert.equal((await req.chat(gw, req.chatBody('mock-1', 'old key'), { bearer: secret })).status, 401);
+    assert.equal((await req.chat(gw, req.chatBody('mock-1', 'rotated key'), { bearer: rotated })).status, 200);
+
     await page.goto(`${gw.url}/console#/cache`);
     await page.click('#cache-purge-submit');
     await waitFor(async () => /Purged \d+ entries/.test((await page.textContent('#cache-result')) ?? ''), 'the purge to be reported');
@@ -120,7 +134,16 @@ describe('the web console', () => {
     assert.equal(audit.includes(secret), false);
     await shot(page, '05-audit');
 
-    for (const [path, selector] of [['queues', '#queues-waiting'], ['limits', '#limits-keys'], ['usage', '#page-usage p'], ['config', '#config-json']] as const) {
+    // Usage and cost: the table by key, and the same numbers as a CSV download.
+    await page.goto(`${gw.url}/console#/usage`);
+    await waitFor(async () => /key:config:client/.test((await page.textContent('#page-usage')) ?? ''), 'the usage by key');
+    await shot(page, '06-usage');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#usage-csv')]);
+    const csv = readFileSync(await download.path(), 'utf8');
+    assert.match(csv, /^key,requests,errors,/);
+    assert.match(csv, /\r\nkey:config:client,[1-9]/);
+
+    for (const [path, selector] of [['queues', '#queues-waiting'], ['limits', '#limits-keys'], ['config', '#config-json']] as const) {
       await page.goto(`${gw.url}/console#/${path}`);
       await page.waitForSelector(selector);
       await shot(page, `06-${path}`);
