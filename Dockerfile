@@ -8,6 +8,7 @@ COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
 COPY test ./test
 COPY bench ./bench
+COPY console ./console
 # npm ci runs `prepare` (tsc), then the dev dependencies go.
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
@@ -16,6 +17,7 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/console ./dist/console
 COPY package.json README.md LICENSE ./
 COPY docs ./docs
 # The embedded mode keeps its data in .sluice/ under the working folder.

@@ -63,6 +63,10 @@ export const catalog = {
   SLUICE_ERR_RESPONSE_NOT_FOUND: { status: 404, type: 'not_found_error', message: 'No stored response with this id for this caller.' },
   SLUICE_ERR_RESPONSES_NOT_STORED: { status: 400, type: 'invalid_request_error', message: 'This gateway keeps no responses (it has no database), so previous_response_id cannot be followed.' },
   SLUICE_ERR_RELOAD_REFUSED: { status: 422, type: 'invalid_request_error', message: 'The config was not reloaded; the running config keeps serving.' },
+  SLUICE_ERR_ADMIN_CSRF: { status: 403, type: 'permission_error', message: 'A change made with a console session needs the x-sluice-csrf header of that session.' },
+  SLUICE_ERR_OIDC_SIGNIN: { status: 401, type: 'authentication_error', message: 'The single sign-on did not complete; start again from the console.' },
+  SLUICE_ERR_OIDC_NO_ROLE: { status: 403, type: 'permission_error', message: 'The signed-in account has no console role.' },
+  SLUICE_ERR_OIDC_UNAVAILABLE: { status: 503, type: 'service_unavailable', message: 'The OpenID Connect provider cannot be reached.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof catalog;

@@ -8,6 +8,7 @@ import type { BreakerConfig, BudgetConfig, Config, JwtConfig, LimitsConfig, Queu
 import { compileService, type CompiledService } from './services.js';
 import { PriceBook, type ModelPrice } from '../tokens/prices.js';
 import { compileRedisConnection, type RedisConnection } from '../stores/connection.js';
+import { compileOidc, type OidcRuntime } from './oidc.js';
 
 /** The built-in mock provider and catch-all route used when a config declares no routes. */
 export const DEFAULT_MOCK_PROVIDER = 'mock';
@@ -269,6 +270,8 @@ export interface RuntimeConfig {
   readonly responses: { readonly retentionMs: number };
   /** Hot reload: whether the config file is watched, and how long changes settle before a reload. */
   readonly reload: { readonly watch: boolean; readonly debounceMs: number };
+  /** Console sign-in through OpenID Connect (`admin.oidc`, issue 20); null = tokens only. */
+  readonly adminOidc: OidcRuntime | null;
 }
 
 export interface TracingRuntime {
@@ -551,6 +554,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     redactor: redactorFor(config),
     responses: { retentionMs: config.responses.retention },
     reload: { watch: config.reload.watch, debounceMs: config.reload.debounce },
+    adminOidc: compileOidc(config.admin.oidc),
   });
 }
 

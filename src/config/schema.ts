@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { oidcSchema } from './oidc.js';
 import { duration, numeric, size } from './fields.js';
 import { healthCheckSchema } from './health-check.js';
 import { providerSchema } from '../providers/catalog.js';
@@ -216,6 +217,8 @@ const adminSchema = z.strictObject({
         seen.add(t.name);
       });
     }),
+  /** Console sign-in through an OpenID Connect provider (issue 20; config/oidc.ts). */
+  oidc: oidcSchema.optional(),
 });
 
 const routeCacheSchema = z.strictObject({

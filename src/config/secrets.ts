@@ -5,7 +5,7 @@ import { redisSecrets } from '../stores/connection.js';
 /**
  * Every value the config holds that is a credential: provider API keys and the values of
  * provider headers (operators put `Authorization` or `api-key` there), client keys, admin
- * tokens, the JWT secret, tracing export headers, and passwords in URLs (Redis, database,
+ * tokens, the JWT secret, the OIDC client secret, tracing export headers, and passwords in URLs (Redis, database,
  * provider base URLs: they appear in connection error messages; service instance URLs may
  * not hold credentials at all).
  * Compiled config keeps keys and tokens only as hashes; the Redactor made here is the one
@@ -20,6 +20,7 @@ export function configSecrets(config: Config): string[] {
   for (const k of config.keys) out.push(k.key);
   for (const t of config.admin.tokens) out.push(typeof t === 'string' ? t : t.token);
   if (config.auth.jwt?.secret !== undefined) out.push(config.auth.jwt.secret);
+  if (config.admin.oidc !== undefined) out.push(config.admin.oidc.clientSecret);
   out.push(...Object.values(config.tracing.headers));
   out.push(...redisSecrets(config.state.redis));
   const urls = [config.database.url, ...config.database.replicas];

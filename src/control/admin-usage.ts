@@ -4,7 +4,7 @@ import type { Reader } from '../db/replicas.js';
 import { SluiceError } from '../errors.js';
 import { describeIssue } from '../lib/zod-issue.js';
 import { formatPath } from '../config/load.js';
-import { DIMENSIONS, decodeCursor, listUsage, summarizeUsage, type Dimension, type UsageFilter } from '../accounting/queries.js';
+import { DIMENSIONS, decodeCursor, listUsage, summarizeUsage, type Dimension, type SummaryRow, type UsageFilter } from '../accounting/queries.js';
 
 const dimensionNames = Object.keys(DIMENSIONS) as Dimension[];
 const instant = z.iso.datetime({ offset: true });
@@ -29,6 +29,7 @@ const summaryQuery = z.strictObject({
     .pipe(z.array(z.enum(dimensionNames)))
     .optional(),
   bucket: z.enum(['minute', 'hour', 'day']).optional(),
+  format: z.enum(['json', 'csv']).optional(),
 });
 
 const requestsQuery = z.strictObject({
@@ -60,17 +61,40 @@ async function read<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The summary's columns, in a fixed order: the group's, then the totals. */
+const TOTALS = ['requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cached_prompt_tokens', 'cache_write_tokens', 'cache_write_1h_tokens', 'reasoning_tokens', 'estimated', 'cost_usd', 'cache_hits', 'avg_latency_ms'];
+
+/**
+ * RFC 4180 text: a header row, then one row per group, CRLF line ends. A text cell that a
+ * spreadsheet would run as a formula (= + - @ first) gets a leading apostrophe (OWASP "CSV
+ * injection"); numbers are written as they are.
+ */
+export function usageCsv(keys: readonly string[], rows: readonly SummaryRow[]): string {
+  const columns = [...keys, ...TOTALS];
+  const cell = (v: string | number | null | undefined): string => {
+    if (v === null || v === undefined) return '';
+    if (typeof v === 'number') return String(v);
+    const text = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  return [columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\r\n') + '\r\n';
+}
+
 /**
  * The usage API, inside the admin scope (admin token required): `GET /usage` totals grouped
- * by dimensions and time buckets, `GET /usage/requests` the request log, paginated by cursor.
+ * by dimensions and time buckets (as CSV with `format=csv`), `GET /usage/requests` the request log, paginated by cursor.
  * Reads go to the read replicas when configured (ReadRouter).
  */
 export function registerUsageApi(admin: FastifyInstance, reader: Reader): void {
-  admin.get('/usage', async (request) => {
+  admin.get('/usage', async (request, reply) => {
     const q = parse(summaryQuery, request.query);
     const groupBy = q.group_by ?? [];
     const bucket = q.bucket ?? null;
     const data = await read(() => summarizeUsage(reader, groupBy, bucket, filterOf(q)));
+    if (q.format === 'csv') {
+      reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="sluice-usage.csv"');
+      return usageCsv([...(bucket === null ? [] : ['bucket']), ...groupBy], data);
+    }
     return { object: 'list', group_by: groupBy, bucket, from: q.from ?? null, to: q.to ?? null, data };
   });
 

@@ -17,6 +17,14 @@ import type { AdminRole, AdminTokenRuntime } from '../config/compile.js';
 import { AUDIT_PAGE_MAX, type AuditLog } from './audit.js';
 import type { SessionRevocations } from '../policies/identify/sessions.js';
 import type { ReloadOutcome } from '../gateway/reload.js';
+import type { AdminSources } from './admin-sources.js';
+import { registerTrafficAdmin } from './admin-traffic.js';
+import { registerTargetsAdmin } from './admin-targets.js';
+import { registerQueuesAdmin } from './admin-queues.js';
+import { registerLimitsAdmin } from './admin-limits.js';
+import { registerConfigAdmin } from './admin-config.js';
+import { ConsoleSignIn } from './oidc.js';
+import type { AdminActor } from './admin-session.js';
 
 const limits = z.strictObject({
   rps: z.number().int().min(1).optional(),
@@ -69,6 +77,10 @@ export interface AdminDeps {
   readonly tiers: ReadonlySet<string>;
   /** Reloads the config from its source (issue 20); resolves with the outcome, never rejects. */
   readonly reload: () => Promise<ReloadOutcome>;
+  /** What the console's read endpoints read of the running gateway (traffic, targets, queues, limits, config). */
+  readonly sources: AdminSources;
+  /** Console sessions from an OIDC sign-in (`admin.oidc`), accepted beside tokens; null without. */
+  readonly signIn: ConsoleSignIn | null;
 }
 
 /**
@@ -91,13 +103,19 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
     for (const t of deps.tokens) if (digestEquals(t.hash, hash) && found === null) found = t;
     return found;
   };
+  /** The admin token presented, else the console session's cookie (OIDC sign-in), else null. */
+  const actorOf = (request: FastifyRequest): AdminActor | null => {
+    const token = tokenOf(request);
+    if (token !== null) return { name: token.name, role: token.role, via: 'token', csrf: null };
+    return deps.signIn?.actorOf(request) ?? null;
+  };
   /** Who made each request, for the audit hook. */
-  const actors = new WeakMap<FastifyRequest, AdminTokenRuntime>();
+  const actors = new WeakMap<FastifyRequest, AdminActor>();
 
   void app.register(
     async (admin) => {
       admin.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-        const token = tokenOf(request);
+        const token = actorOf(request);
         if (token === null) {
           sendError(reply, new SluiceError('SLUICE_ERR_UNAUTHORIZED', { message: 'A valid admin token is required.' }));
           return reply;
@@ -105,7 +123,13 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
         actors.set(request, token);
         const route = request.routeOptions.url ?? request.url;
         if (!permits(token.role, request.method, route)) {
-          sendError(reply, new SluiceError('SLUICE_ERR_ADMIN_FORBIDDEN', { message: `The admin token "${token.name}" has the role ${token.role}, which may not ${request.method} ${route}.` }));
+          const who = token.via === 'token' ? `The admin token "${token.name}"` : `The console session of ${JSON.stringify(token.name)}`;
+          sendError(reply, new SluiceError('SLUICE_ERR_ADMIN_FORBIDDEN', { message: `${who} has the role ${token.role}, which may not ${request.method} ${route}.` }));
+          return reply;
+        }
+        // A cookie is sent by the browser whoever asks it to: a change must also prove it comes from the console.
+        if (request.method !== 'GET' && request.method !== 'HEAD' && !ConsoleSignIn.csrfHolds(request, token)) {
+          sendError(reply, new SluiceError('SLUICE_ERR_ADMIN_CSRF'));
           return reply;
         }
       });
@@ -136,6 +160,12 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
         return payload;
       });
 
+      // Who is signed in, for the console to show only what the role may do.
+      admin.get('/me', async (request) => {
+        const token = actors.get(request)!;
+        return { object: 'admin', name: token.name, role: token.role, via: token.via, ...(token.csrf === null ? {} : { csrf: token.csrf }) };
+      });
+
       admin.get('/audit', async (request) => {
         const parsed = auditQuery.safeParse(request.query ?? {});
         if (!parsed.success) {
@@ -163,6 +193,11 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
       // Registered whatever the config: a reload may turn the cache or revocation on or off,
       // and while one is off its routes answer the catalog's 404 as unknown paths do.
       registerCacheAdmin(admin, () => deps.cache);
+      registerTrafficAdmin(admin, deps.sources.traffic);
+      registerTargetsAdmin(admin, deps.sources);
+      registerQueuesAdmin(admin, deps.sources);
+      registerLimitsAdmin(admin, { sources: deps.sources, keys: deps.keys, usage: deps.usage });
+      registerConfigAdmin(admin, deps.sources);
 
       admin.post('/config/reload', async (_request, reply) => {
         const outcome = await deps.reload();

@@ -11,6 +11,8 @@ import { lazyChildLogger } from '../observability/lazy-logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { registerAdminApi, type AdminDeps } from './admin.js';
 import { fromFastifyError, sendError } from './fastify-errors.js';
+import { CONSOLE_BUILD_DIR, registerConsole } from './console.js';
+import { registerConsoleAuth } from './oidc.js';
 
 /** What GET /ready answers: its status code and body. */
 export interface Readiness {
@@ -99,6 +101,10 @@ export function controlPlane(deps: ControlDeps): FastifyInstance {
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });
-  if (deps.admin !== null) registerAdminApi(app, deps.admin);
+  if (deps.admin !== null) {
+    registerAdminApi(app, deps.admin);
+    registerConsoleAuth(app, deps.admin.signIn);
+    if (!registerConsole(app)) deps.logger.warn({ dir: CONSOLE_BUILD_DIR }, 'the web console is not built (npm run build); /console is not served');
+  }
   return app;
 }

@@ -24,6 +24,8 @@ import { buildVersion, type Version, type VersionBase } from './version.js';
 import { Reloader, type ReloadStatus } from './reload.js';
 
 export { admits } from './version.js';
+import { adminSources } from '../control/admin-sources.js';
+import { consoleSignIn } from '../control/oidc.js';
 
 /**
  * The composition root (issues 17 and 20). The runtime has two parts: what lives as long as
@@ -146,7 +148,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     readiness: () => readiness(current().config, resources, dbCheck, usage, reloader.status()),
     metrics,
     admin:
-      config.adminTokens.length === 0 || resources.db === null
+      (config.adminTokens.length === 0 && config.adminOidc === null) || resources.db === null
         ? null
         : {
             tokens: config.adminTokens,
@@ -166,6 +168,8 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
               return new Set(Object.keys(current().config.tiers));
             },
             reload: () => reloader.reload(),
+            sources: adminSources({ config: () => current().config, reload: () => reloader.status(), bus, clock, pipelines: () => current().pipelines, services: () => current().services }),
+            signIn: consoleSignIn(config.adminOidc, clock, logger),
           },
   });
   return {

@@ -21,6 +21,7 @@ const RESTART_ONLY = {
   tracing: 'tracing',
   logging: 'logging',
   adminTokens: 'admin.tokens',
+  adminOidc: 'admin.oidc',
   responses: 'responses',
   reload: 'reload',
 } as const satisfies Partial<Record<keyof RuntimeConfig, string>>;

@@ -21,7 +21,7 @@ export interface Resources {
  * admin tokens or a `database.url`), its read replicas, and the shared state store.
  */
 export async function openResources(config: RuntimeConfig, clock: Clock, logger: Logger): Promise<Resources> {
-  const wantsDb = config.usage.enabled || config.adminTokens.length > 0 || config.database.url !== null;
+  const wantsDb = config.usage.enabled || config.adminTokens.length > 0 || config.adminOidc !== null || config.database.url !== null;
   const db = wantsDb ? await openDatabase({ ...config.database }) : null;
   const legacy = db?.kind === 'sqlite' ? legacyPgliteNotice(config.database.dataDir) : null;
   if (legacy !== null) logger.warn(legacy);

@@ -161,6 +161,7 @@ function buildProviders(config: RuntimeConfig, base: VersionBase, previous: Vers
 export function admits(config: RuntimeConfig): boolean {
   return (
     config.adminTokens.length > 0 ||
+    config.adminOidc !== null ||
     Object.values(config.tiers).some((t) => t.limits !== null || t.budget !== null || t.totalBudget !== null || t.priority !== 0 || t.priorityHeader) ||
     config.keys.some((k) => k.limits !== null || k.budget !== null || k.models !== null) ||
     config.routes.some((r) => r.limits !== null) ||

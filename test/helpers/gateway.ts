@@ -16,12 +16,13 @@ export interface TestGateway {
 }
 
 /**
- * Starts a gateway on 127.0.0.1, port 0, from a config object; logs are captured, not printed.
+ * Starts a gateway on 127.0.0.1, port 0 (or `options.port`: a test that must name the URL in advance, as an OIDC redirect), from a config object; logs are captured, not printed.
  * Usage accounting (on by default, with an embedded database and a spool folder) is off
  * unless the config has a `usage` section: most tests are not about it.
  */
-export async function startGateway(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, options: { clock?: Clock; random?: () => number; load?: () => RuntimeConfig } = {}): Promise<TestGateway> {
-  const config = compileConfig(validateConfig({ usage: { enabled: false }, ...raw, server: { ...(raw.server as object | undefined), port: 0 } }, 'test', env), 'test');
+export async function startGateway(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, options: { clock?: Clock; random?: () => number; load?: () => RuntimeConfig; port?: number } = {}): Promise<TestGateway> {
+  const { port = 0, ...gatewayOptions } = options;
+  const config = compileConfig(validateConfig({ usage: { enabled: false }, ...raw, server: { ...(raw.server as object | undefined), port } }, 'test', env), 'test');
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -29,7 +30,7 @@ export async function startGateway(raw: Record<string, unknown>, env: NodeJS.Pro
       cb();
     },
   });
-  const gateway = await Gateway.create(config, { logger: createLogger(config.logging.level, sink, config.redactor), ...options });
+  const gateway = await Gateway.create(config, { logger: createLogger(config.logging.level, sink, config.redactor), ...gatewayOptions });
   const { url } = await gateway.listen();
   return {
     gateway,
