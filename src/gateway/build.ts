@@ -43,6 +43,8 @@ import { AuditLog } from '../control/audit.js';
 import { controlPlane, type Readiness } from '../control/control.js';
 import type { FastifyInstance } from 'fastify';
 import { storeStatus, type Resources } from './resources.js';
+import { keyPoolServices } from './key-pools.js';
+import { registerKeyMetrics } from '../observability/key-metrics.js';
 
 /**
  * The composition root's builders (issue 17): each builds one part of the runtime from the
@@ -87,7 +89,7 @@ export interface Runtime {
 export function buildRuntime(config: RuntimeConfig, resources: Resources, options: BuildOptions): Runtime {
   const { logger, clock } = options;
   const { bus, tracing } = buildObservability(config, resources, options);
-  const { pools, adapters, health } = buildProviders(config, clock, bus);
+  const { pools, adapters, health } = buildProviders(config, clock, bus, logger);
   const cache = buildResponseCache(config, clock, adapters);
   const limits = buildLimits(config, resources, clock, bus);
   const pipelines = new Pipelines(config, {
@@ -118,6 +120,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     logger,
   });
   registerHttpMetrics(metrics.registry, bus, () => services.runtimes);
+  registerKeyMetrics(metrics.registry, () => adapters.values());
   const usage = config.usage.enabled && resources.db !== null ? new UsageWriter(config.usage, resources.db, config.prices, clock, logger) : null;
   // The request log, settlement and usage records subscribe to finished requests' summaries.
   subscribeAll(bus, { logger, sampling: { sampleRate: config.logging.sampleRate, random: options.random ?? Math.random }, usage });
@@ -178,9 +181,9 @@ function buildObservability(config: RuntimeConfig, resources: Resources, options
 }
 
 /** Upstream pools, one adapter per provider, and the active health checks of those that have one. */
-function buildProviders(config: RuntimeConfig, clock: Clock, bus: EventBus): { pools: UpstreamPools; adapters: Map<string, ProviderAdapter>; health: Map<string, HealthChecker> } {
+function buildProviders(config: RuntimeConfig, clock: Clock, bus: EventBus, logger: Logger): { pools: UpstreamPools; adapters: Map<string, ProviderAdapter>; health: Map<string, HealthChecker> } {
   const pools = new UpstreamPools();
-  const adapters = createAdapters(config.providers, pools);
+  const adapters = createAdapters(config.providers, pools, keyPoolServices(clock, logger));
   const health = new Map<string, HealthChecker>();
   for (const [name, provider] of Object.entries(config.providers)) {
     const adapter = adapters.get(name);

@@ -180,6 +180,8 @@ export class DispatchStage implements Stage {
         timeouts: target.config.timeouts,
         // Each adapter decides per attempt whether it speaks the client's schema (issue 18).
         native: ctx.native,
+        // For picking an API key whose token quota covers the call (issue 21).
+        estimatedTokens: t.promptTokens + t.maxTokens,
       });
     } catch (err) {
       // Every provider error leaves the adapter here: credentials an upstream echoed are

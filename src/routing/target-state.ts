@@ -72,9 +72,9 @@ export class TargetState implements Candidate {
     return this.#ewma.value();
   }
 
-  /** In rotation: health check passing, not cooling down, breaker not open. */
+  /** In rotation: health check passing, not cooling down, breaker not open, some API key not resting (issue 21). */
   available(now: number): boolean {
-    return this.health?.healthy !== false && now >= this.cooldownUntil && this.breaker?.state !== 'open';
+    return this.health?.healthy !== false && now >= this.cooldownUntil && this.breaker?.state !== 'open' && (this.adapter.keys === undefined || now >= this.adapter.keys.usableAt);
   }
 
   /** Milliseconds until this target may be back in rotation (0 when it is). */
@@ -83,7 +83,8 @@ export class TargetState implements Candidate {
     const breaker = this.breaker?.retryAfterMs() ?? 0;
     // An unhealthy provider is back after a passing round of probes; a second is the floor.
     const health = this.health?.healthy === false ? 1_000 : 0;
-    return Math.max(cooldown, breaker, health);
+    const keys = this.adapter.keys === undefined ? 0 : Math.max(0, this.adapter.keys.usableAt - now);
+    return Math.max(cooldown, breaker, health, keys);
   }
 
   /** The time to the first byte of a successful answer. */
