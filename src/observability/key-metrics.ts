@@ -15,51 +15,51 @@ export function registerKeyMetrics(registry: Registry, adapters: () => Iterable<
   new Counter({
     name: 'sluice_provider_key_requests_total',
     help: 'Upstream calls sent with each API key, by provider and key id.',
-    labelNames: ['provider', 'key'],
+    labelNames: ['provider', 'key_id'],
     registers: [registry],
     collect() {
       this.reset();
-      each((s) => this.inc({ provider: s.provider, key: s.key }, s.sent));
+      each((s) => this.inc({ provider: s.provider, key_id: s.key }, s.sent));
     },
   });
   new Counter({
     name: 'sluice_provider_key_rests_total',
     help: 'Rests begun by each API key (a 429, or quota headers saying nothing is left), by provider and key id.',
-    labelNames: ['provider', 'key'],
+    labelNames: ['provider', 'key_id'],
     registers: [registry],
     collect() {
       this.reset();
-      each((s) => this.inc({ provider: s.provider, key: s.key }, s.rests));
+      each((s) => this.inc({ provider: s.provider, key_id: s.key }, s.rests));
     },
   });
   new Counter({
     name: 'sluice_provider_key_removals_total',
     help: 'API keys taken out of their pool after a 401 or 403, by provider and key id.',
-    labelNames: ['provider', 'key'],
+    labelNames: ['provider', 'key_id'],
     registers: [registry],
     collect() {
       this.reset();
-      each((s) => this.inc({ provider: s.provider, key: s.key }, s.state === 'removed' ? 1 : 0));
+      each((s) => this.inc({ provider: s.provider, key_id: s.key }, s.state === 'removed' ? 1 : 0));
     },
   });
   new Gauge({
     name: 'sluice_provider_key_state',
     help: 'State of each API key: 0 serving, 1 resting, 2 removed; by provider and key id.',
-    labelNames: ['provider', 'key'],
+    labelNames: ['provider', 'key_id'],
     registers: [registry],
     collect() {
       this.reset();
-      each((s) => this.set({ provider: s.provider, key: s.key }, stateValue[s.state]));
+      each((s) => this.set({ provider: s.provider, key_id: s.key }, stateValue[s.state]));
     },
   });
   new Gauge({
     name: 'sluice_provider_key_rest_seconds',
     help: 'Seconds of rest left for each API key (0 when serving), by provider and key id.',
-    labelNames: ['provider', 'key'],
+    labelNames: ['provider', 'key_id'],
     registers: [registry],
     collect() {
       this.reset();
-      each((s) => this.set({ provider: s.provider, key: s.key }, s.restingMs / 1000));
+      each((s) => this.set({ provider: s.provider, key_id: s.key }, s.restingMs / 1000));
     },
   });
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { EventBus } from '../../src/observability/events.js';
 import { Metrics } from '../../src/observability/metrics.js';
+import { registerKeyMetrics } from '../../src/observability/key-metrics.js';
 
 /**
  * Every metric the gateway exposes, with its type and label names. Names and labels are a
@@ -68,6 +69,12 @@ const pinned: readonly (readonly [name: string, type: string, labels: string])[]
   ['sluice_open_connections', 'gauge', ''],
   ['sluice_open_streams', 'gauge', ''],
   ['sluice_connections_refused_total', 'counter', 'code'],
+  // Provider API key pools (issue 21): by key id (a hash prefix of the provider's key), never by client.
+  ['sluice_provider_key_requests_total', 'counter', 'provider,key_id'],
+  ['sluice_provider_key_rests_total', 'counter', 'provider,key_id'],
+  ['sluice_provider_key_removals_total', 'counter', 'provider,key_id'],
+  ['sluice_provider_key_state', 'gauge', 'provider,key_id'],
+  ['sluice_provider_key_rest_seconds', 'gauge', 'provider,key_id'],
 ];
 
 /** What the registry exposes, in the pinned shape (the state store gauge exists only with Redis, the cache gauges with a caching route). */
@@ -76,6 +83,7 @@ async function exposed(): Promise<string[]> {
   metrics.watchStateStore(() => true);
   metrics.watchCache(() => ({ bytes: 0, entries: 0, evictions: 0, errors: 0 }));
   metrics.watchEdge(() => ({ connections: 0, streams: 0 }));
+  registerKeyMetrics(metrics.registry, () => []);
   const rows: string[] = [];
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     const labelNames = (metrics.registry.getSingleMetric(m.name) as unknown as { labelNames: readonly string[] }).labelNames;
