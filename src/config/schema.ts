@@ -3,6 +3,7 @@ import { duration, numeric, size } from './fields.js';
 import { healthCheckSchema } from './health-check.js';
 import { providerSchema } from '../providers/catalog.js';
 import { baseUrlSchema } from '../providers/http/config.js';
+import { batchingSchema } from './batching.js';
 
 /**
  * The configuration schema. Every key here is documented in docs/configuration.md; a test
@@ -277,6 +278,7 @@ const routeSchema = z.strictObject({
   timeouts: routeTimeoutsSchema.optional(),
   limits: limitsSchema.optional(),
   cache: routeCacheSchema.optional(),
+  batching: batchingSchema.optional(),
 });
 
 const routingSchema = z.strictObject({

@@ -45,6 +45,7 @@ import type { FastifyInstance } from 'fastify';
 import { storeStatus, type Resources } from './resources.js';
 import { keyPoolServices } from './key-pools.js';
 import { registerKeyMetrics } from '../observability/key-metrics.js';
+import { registerBatchMetrics } from '../observability/batch-metrics.js';
 
 /**
  * The composition root's builders (issue 17): each builds one part of the runtime from the
@@ -121,6 +122,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
   });
   registerHttpMetrics(metrics.registry, bus, () => services.runtimes);
   registerKeyMetrics(metrics.registry, () => adapters.values());
+  registerBatchMetrics(metrics.registry, () => pipelines.runtimes());
   const usage = config.usage.enabled && resources.db !== null ? new UsageWriter(config.usage, resources.db, config.prices, clock, logger) : null;
   // The request log, settlement and usage records subscribe to finished requests' summaries.
   subscribeAll(bus, { logger, sampling: { sampleRate: config.logging.sampleRate, random: options.random ?? Math.random }, usage });

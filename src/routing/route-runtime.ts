@@ -34,7 +34,7 @@ export class RouteRuntime {
       const adapter = adapters.get(t.provider);
       if (adapter === undefined) throw new Error(`route ${route.name}: no adapter for provider "${t.provider}"`);
       const label = `${t.provider}/${t.model ?? '*'}`;
-      return new TargetState(i, t, adapter, { breaker: route.breaker, queue: route.queue }, clock, health.get(t.provider) ?? null, (e) =>
+      return new TargetState(i, t, adapter, { breaker: route.breaker, queue: route.queue, batching: route.batching }, clock, health.get(t.provider) ?? null, (e) =>
         onBreakerTransition({ ...e, route: route.name, target: label }),
       );
     });

@@ -3,6 +3,8 @@ import type { Clock } from '../lib/clock.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { CircuitBreaker, type BreakerTransition } from './breaker.js';
 import { CapacityGate } from './capacity.js';
+import { EmbeddingBatcher } from './embeddings-batcher.js';
+import type { EmbeddingBatching } from '../config/batching.js';
 import { PeakEwma } from './ewma.js';
 import type { HealthChecker } from './health.js';
 import type { Candidate } from './strategies.js';
@@ -28,6 +30,8 @@ export class TargetState implements Candidate {
   readonly breaker: CircuitBreaker | null;
   readonly gate: CapacityGate | null;
   readonly health: HealthChecker | null;
+  /** Combines concurrent embeddings calls to this target (route `batching`, issue 21); null = off. */
+  readonly batcher: EmbeddingBatcher | null;
   inFlight = 0;
   /** Monotonic ms before which the target is skipped (a Retry-After too long to wait for). */
   cooldownUntil = 0;
@@ -37,7 +41,7 @@ export class TargetState implements Candidate {
     index: number,
     config: CompiledTarget,
     adapter: ProviderAdapter,
-    policies: { breaker: BreakerPolicy; queue: QueuePolicy },
+    policies: { breaker: BreakerPolicy; queue: QueuePolicy; batching?: EmbeddingBatching | null },
     clock: Clock,
     health: HealthChecker | null,
     onBreakerTransition: (t: BreakerTransition) => void,
@@ -65,6 +69,7 @@ export class TargetState implements Candidate {
         )
       : null;
     this.health = health;
+    this.batcher = policies.batching === undefined || policies.batching === null ? null : new EmbeddingBatcher(adapter, policies.batching, clock);
     this.#ewma = new PeakEwma(LATENCY_DECAY_MS, clock);
   }
 

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { EventBus } from '../../src/observability/events.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { registerKeyMetrics } from '../../src/observability/key-metrics.js';
+import { registerBatchMetrics } from '../../src/observability/batch-metrics.js';
 
 /**
  * Every metric the gateway exposes, with its type and label names. Names and labels are a
@@ -75,6 +76,11 @@ const pinned: readonly (readonly [name: string, type: string, labels: string])[]
   ['sluice_provider_key_removals_total', 'counter', 'provider,key_id'],
   ['sluice_provider_key_state', 'gauge', 'provider,key_id'],
   ['sluice_provider_key_rest_seconds', 'gauge', 'provider,key_id'],
+  // Embeddings batching (issue 21).
+  ['sluice_embeddings_batched_requests_total', 'counter', 'route,target'],
+  ['sluice_embeddings_batch_calls_total', 'counter', 'route,target'],
+  ['sluice_embeddings_calls_saved_total', 'counter', 'route,target'],
+  ['sluice_embeddings_batch_wait_seconds_total', 'counter', 'route,target'],
 ];
 
 /** What the registry exposes, in the pinned shape (the state store gauge exists only with Redis, the cache gauges with a caching route). */
@@ -84,6 +90,7 @@ async function exposed(): Promise<string[]> {
   metrics.watchCache(() => ({ bytes: 0, entries: 0, evictions: 0, errors: 0 }));
   metrics.watchEdge(() => ({ connections: 0, streams: 0 }));
   registerKeyMetrics(metrics.registry, () => []);
+  registerBatchMetrics(metrics.registry, () => []);
   const rows: string[] = [];
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     const labelNames = (metrics.registry.getSingleMetric(m.name) as unknown as { labelNames: readonly string[] }).labelNames;
