@@ -4,7 +4,8 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.js';
-import type { KeyEvent, KeyPoolServices } from '../providers/keys/pool.js';
+import { carryKeyState, type KeyEvent, type KeyPoolServices } from '../providers/keys/pool.js';
+import type { ProviderAdapter } from '../providers/types.js';
 
 export function keyPoolServices(clock: Clock, logger: Logger): KeyPoolServices {
   return {
@@ -14,4 +15,14 @@ export function keyPoolServices(clock: Clock, logger: Logger): KeyPoolServices {
       else logger.debug({ provider: e.provider, key: e.key, status: e.status, restMs: e.ms }, 'provider API key resting');
     },
   };
+}
+
+/**
+ * For hot reload (issue 20): each provider of the new config version takes over the key state of
+ * the provider of the same name in the running one (`carryKeyState`, by key id). Call it after
+ * building the new runtime and before swapping it in; answers still arriving on the old pools
+ * after that are not carried.
+ */
+export function carryAdapterKeys(from: ReadonlyMap<string, ProviderAdapter>, to: ReadonlyMap<string, ProviderAdapter>): void {
+  for (const [name, adapter] of to) carryKeyState(from.get(name)?.keys, adapter.keys);
 }
