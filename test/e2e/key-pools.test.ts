@@ -33,9 +33,16 @@ function completion(name: string): string {
 
 /** An OpenAI-shaped upstream answering by the bearer key it is sent. */
 function keyedUpstream(name: string, behaviour: { current: Behaviour }): Backend {
-  return new Backend(name, (req: IncomingMessage, res: ServerResponse) => {
+  return new Backend(name, (req: IncomingMessage, res: ServerResponse, body: string) => {
     const key = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
     const { status, headers = {} } = behaviour.current(key);
+    if (status === 200 && (JSON.parse(body) as { stream?: boolean }).stream === true) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', ...headers });
+      const chunk = (delta: object, finish: string | null): string =>
+        `data: ${JSON.stringify({ id: 'chatcmpl-pool', object: 'chat.completion.chunk', created: 1, model: name, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+      res.end(`${chunk({ role: 'assistant', content: `streamed from ${name}` }, null)}${chunk({}, 'stop')}data: [DONE]\n\n`);
+      return;
+    }
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(status === 200 ? completion(name) : JSON.stringify({ error: { message: `refused with ${status}`, type: 'rate_limit_error', code: null } }));
   });
@@ -120,6 +127,19 @@ describe('provider key pools', () => {
         assert.equal(gw.logs.join('\n').includes(k), false, 'no key in the logs');
         assert.equal(metrics.includes(k), false, 'no key in the metrics');
       }
+    });
+  });
+
+  test('streams: a key answered 429 or 401 before the stream starts hands the call to another key', async () => {
+    const [limited, revoked, good] = KEYS as [string, string, string];
+    behaviour.current = (key) => (key === limited ? { status: 429, headers: { 'retry-after-ms': '60000' } } : key === revoked ? { status: 401 } : { status: 200 });
+    await withGateway(async (_gw, sdk) => {
+      for (let i = 0; i < 3; i++) {
+        let text = '';
+        for await (const c of await sdk.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true })) text += c.choices[0]?.delta.content ?? '';
+        assert.equal(text, 'streamed from pooled');
+      }
+      assert.deepEqual(keysSeen(up), [limited, revoked, good, good, good]);
     });
   });
 
