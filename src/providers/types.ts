@@ -151,6 +151,8 @@ export interface ProviderAdapter {
   close(): Promise<void>;
   /** The provider's API key pool (issue 21); absent for a provider without keys (the mock). */
   readonly keys?: ProviderKeys;
+  /** Most inputs the provider takes in one embeddings call; batching stays under it (issue 21). Absent: no limit known. */
+  readonly maxEmbeddingInputs?: number;
 }
 
 /** A provider's API key pool as routing, metrics and reload see it (issue 21; providers/keys/pool.ts). */

@@ -79,6 +79,8 @@ class Batch {
 export class EmbeddingBatcher {
   readonly #adapter: ProviderAdapter;
   readonly #policy: EmbeddingBatching;
+  /** Most inputs per batch: the route's `maxInputs`, or the provider's own limit when lower. */
+  readonly #maxInputs: number;
   readonly #clock: Clock;
   readonly #open = new Map<string, Batch>();
   /** Requests that went through a batch (for metrics: calls saved = requests − calls). */
@@ -91,6 +93,7 @@ export class EmbeddingBatcher {
   constructor(adapter: ProviderAdapter, policy: EmbeddingBatching, clock: Clock) {
     this.#adapter = adapter;
     this.#policy = policy;
+    this.#maxInputs = Math.min(policy.maxInputs, adapter.maxEmbeddingInputs ?? Infinity);
     this.#clock = clock;
   }
 
@@ -98,12 +101,13 @@ export class EmbeddingBatcher {
   send(call: ProviderCall): Promise<ProviderResponse> {
     const inputs = inputsOf(call.body.input);
     const policy = this.#policy;
-    if (call.stream || inputs === null || inputs.length >= policy.maxInputs) return this.#adapter.send(call);
+    const maxInputs = this.#maxInputs;
+    if (call.stream || inputs === null || inputs.length >= maxInputs) return this.#adapter.send(call);
     const bytes = bytesOf(inputs);
     if (bytes >= policy.maxBytes) return this.#adapter.send(call);
     const key = batchKey(call.body);
     let batch = this.#open.get(key);
-    if (batch !== undefined && (batch.inputs + inputs.length > policy.maxInputs || batch.bytes + bytes > policy.maxBytes)) {
+    if (batch !== undefined && (batch.inputs + inputs.length > maxInputs || batch.bytes + bytes > policy.maxBytes)) {
       this.#flush(batch);
       batch = undefined;
     }
@@ -120,7 +124,7 @@ export class EmbeddingBatcher {
     open.inputs += inputs.length;
     open.bytes += bytes;
     if (call.signal.aborted) open.members[open.members.length - 1]!.fail(call.signal.reason);
-    if (open.inputs >= policy.maxInputs) this.#flush(open);
+    if (open.inputs >= maxInputs) this.#flush(open);
     return promise;
   }
 

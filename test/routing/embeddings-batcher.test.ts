@@ -87,6 +87,18 @@ describe('EmbeddingBatcher', () => {
     assert.equal(up.calls.length, 4, 'a call as large as the limit goes alone, at once');
   });
 
+  test("the provider's own input limit bounds a batch when it is below the route's maxInputs", async () => {
+    const clock = new FakeClock();
+    const up = Object.assign(new FakeEmbedder(), { maxEmbeddingInputs: 3 });
+    const b = new EmbeddingBatcher(up, policy, clock);
+    const answers = [b.send(call(['a', 'b'])), b.send(call('c')), b.send(call('d'))];
+    assert.equal(up.calls.length, 1, 'three inputs fill the batch: sent at once');
+    assert.deepEqual(up.calls[0]!.body.input, ['a', 'b', 'c']);
+    clock.advance(5);
+    await Promise.all(answers);
+    assert.deepEqual(up.calls[1]!.body.input, 'd');
+  });
+
   test('calls with different parameters are not combined; a lone call goes as it came', async () => {
     const clock = new FakeClock();
     const up = new FakeEmbedder();

@@ -19,6 +19,8 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
   readonly #transport: OpenAITransport;
 
   readonly keys: ProviderKeys;
+  /** OpenAI's limit of inputs per embeddings request. */
+  readonly maxEmbeddingInputs = 2048;
 
   constructor(config: AzureOpenAIProviderRuntime, pools: UpstreamPools, services?: KeyPoolServices) {
     this.name = config.name;

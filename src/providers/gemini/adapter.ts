@@ -26,6 +26,8 @@ export class GeminiAdapter implements ProviderAdapter {
   readonly #headers: Record<string, string>;
   readonly #now: () => number;
   readonly keys: ProviderKeys;
+  /** `batchEmbedContents` takes at most 100 requests. */
+  readonly maxEmbeddingInputs = 100;
 
   constructor(config: GeminiProviderRuntime, pools: UpstreamPools, now: () => number = Date.now, services?: KeyPoolServices) {
     this.name = config.name;

@@ -15,6 +15,8 @@ export class OpenAIAdapter implements ProviderAdapter {
   readonly #transport: OpenAITransport;
 
   readonly keys: ProviderKeys;
+  /** OpenAI's limit of inputs per embeddings request. */
+  readonly maxEmbeddingInputs = 2048;
 
   constructor(config: OpenAIProviderRuntime, pools: UpstreamPools, services?: KeyPoolServices) {
     this.name = config.name;
