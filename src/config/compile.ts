@@ -9,6 +9,7 @@ import { compileService, type CompiledService } from './services.js';
 import { PriceBook, type ModelPrice } from '../tokens/prices.js';
 import { compileRedisConnection, type RedisConnection } from '../stores/connection.js';
 import { compileOidc, type OidcRuntime } from './oidc.js';
+import { compileBatching, type EmbeddingBatching } from './batching.js';
 
 /** The built-in mock provider and catch-all route used when a config declares no routes. */
 export const DEFAULT_MOCK_PROVIDER = 'mock';
@@ -95,6 +96,8 @@ export interface CompiledRoute {
   readonly limits: Limits | null;
   /** Response caching; null = off. */
   readonly cache: RouteCache | null;
+  /** Embeddings requests combined per target (issue 21); null = off. */
+  readonly batching: EmbeddingBatching | null;
 }
 
 export interface RouteCache {
@@ -388,6 +391,7 @@ function compileRoute(route: RouteConfig, index: number, routing: RoutingConfig,
     },
     totalTimeoutMs: route.timeouts?.total ?? null,
     limits: compileLimits(route.limits),
+    batching: compileBatching(route.batching),
     cache:
       route.cache === undefined
         ? null

@@ -5,6 +5,7 @@ import { healthCheckSchema } from './health-check.js';
 import { providerSchema } from '../providers/catalog.js';
 import { baseUrlSchema } from '../providers/http/config.js';
 import { redisConnectionSchema } from '../stores/connection.js';
+import { batchingSchema } from './batching.js';
 
 /**
  * The configuration schema. Every key here is documented in docs/configuration.md; a test
@@ -281,6 +282,7 @@ const routeSchema = z.strictObject({
   timeouts: routeTimeoutsSchema.optional(),
   limits: limitsSchema.optional(),
   cache: routeCacheSchema.optional(),
+  batching: batchingSchema.optional(),
 });
 
 const routingSchema = z.strictObject({

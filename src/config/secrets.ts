@@ -15,6 +15,7 @@ export function configSecrets(config: Config): string[] {
   const out: string[] = [];
   for (const p of Object.values(config.providers ?? {})) {
     if ('apiKey' in p && typeof p.apiKey === 'string') out.push(p.apiKey);
+    if ('apiKey' in p && Array.isArray(p.apiKey)) out.push(...p.apiKey);
     if ('headers' in p && p.headers !== undefined) out.push(...Object.values(p.headers));
   }
   for (const k of config.keys) out.push(k.key);

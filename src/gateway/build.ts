@@ -26,6 +26,8 @@ import { Reloader, type ReloadStatus } from './reload.js';
 export { admits } from './version.js';
 import { adminSources } from '../control/admin-sources.js';
 import { consoleSignIn } from '../control/oidc.js';
+import { registerKeyMetrics } from '../observability/key-metrics.js';
+import { registerBatchMetrics } from '../observability/batch-metrics.js';
 
 /**
  * The composition root (issues 17 and 20). The runtime has two parts: what lives as long as
@@ -110,6 +112,8 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
   };
   version = buildVersion(1, config, base, null);
   registerHttpMetrics(metrics.registry, bus, () => current().services.runtimes);
+  registerKeyMetrics(metrics.registry, () => current().adapters.values());
+  registerBatchMetrics(metrics.registry, () => current().pipelines.runtimes());
   let cacheWatched = false;
   const watchCache = (v: Version): void => {
     if (cacheWatched || v.cache === null) return;

@@ -20,6 +20,7 @@ import { JwtVerifier } from '../policies/identify/jwt.js';
 import { KeyRegistry } from '../policies/identify/keys.js';
 import { SessionRevocations } from '../policies/identify/sessions.js';
 import { createAdapter } from '../providers/catalog.js';
+import { carryAdapterKeys, keyPoolServices } from './key-pools.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { HealthChecker } from '../routing/health.js';
 import type { UpstreamPools } from '../upstream/pools.js';
@@ -139,6 +140,7 @@ export function buildVersion(id: number, config: RuntimeConfig, base: VersionBas
 function buildProviders(config: RuntimeConfig, base: VersionBase, previous: Version | null): { adapters: Map<string, ProviderAdapter>; health: Map<string, HealthChecker> } {
   const adapters = new Map<string, ProviderAdapter>();
   const health = new Map<string, HealthChecker>();
+  const fresh = new Map<string, ProviderAdapter>();
   for (const [name, provider] of Object.entries(config.providers)) {
     const before = previous?.config.providers[name];
     const kept = before !== undefined && sameValue(before, provider) ? previous!.adapters.get(name) : undefined;
@@ -148,12 +150,15 @@ function buildProviders(config: RuntimeConfig, base: VersionBase, previous: Vers
       if (checker !== undefined) health.set(name, checker);
       continue;
     }
-    const adapter = createAdapter(provider, base.pools);
+    const adapter = createAdapter(provider, base.pools, keyPoolServices(base.clock, base.logger));
+    fresh.set(name, adapter);
     adapters.set(name, adapter);
     if (provider.healthCheck === null || adapter.probe === undefined) continue;
     const probe = adapter.probe.bind(adapter);
     health.set(name, new HealthChecker(name, provider.healthCheck, probe, base.clock, (t) => base.bus.emit('health:transition', t)));
   }
+  // A provider whose settings changed (a key added or rotated) keeps the rest state of the keys it still has.
+  if (previous !== null) carryAdapterKeys(previous.adapters, fresh);
   return { adapters, health };
 }
 

@@ -13,6 +13,7 @@ import { geminiProvider } from './gemini/index.js';
 import { mockProvider } from './mock/index.js';
 import { openaiProvider } from './openai/index.js';
 import type { ProviderAdapter } from './types.js';
+import type { KeyPoolServices } from './keys/pool.js';
 
 /** In the order the "unknown provider type" message lists them. */
 export const providerEntries = [openaiProvider, anthropicProvider, geminiProvider, azureOpenAIProvider, mockProvider] as const;
@@ -38,7 +39,7 @@ export type ProviderConfig = z.output<typeof providerSchema>;
 interface AnyEntry {
   readonly type: string;
   compile(name: string, config: ProviderConfig): ProviderRuntime;
-  adapter(runtime: ProviderRuntime, pools: UpstreamPools): ProviderAdapter;
+  adapter(runtime: ProviderRuntime, pools: UpstreamPools, services?: KeyPoolServices): ProviderAdapter;
 }
 
 const byType: ReadonlyMap<string, AnyEntry> = new Map<string, AnyEntry>(providerEntries.map((e): [string, AnyEntry] => [e.type, e]));
@@ -56,13 +57,13 @@ export function compileProvider(name: string, config: ProviderConfig): ProviderR
 }
 
 /** The adapter for one compiled provider. */
-export function createAdapter(provider: ProviderRuntime, pools: UpstreamPools): ProviderAdapter {
-  return entryOf(provider.type).adapter(provider, pools);
+export function createAdapter(provider: ProviderRuntime, pools: UpstreamPools, services?: KeyPoolServices): ProviderAdapter {
+  return entryOf(provider.type).adapter(provider, pools, services);
 }
 
 /** One adapter per configured provider, by provider name; built once per config load. */
-export function createAdapters(providers: Readonly<Record<string, ProviderRuntime>>, pools: UpstreamPools): Map<string, ProviderAdapter> {
+export function createAdapters(providers: Readonly<Record<string, ProviderRuntime>>, pools: UpstreamPools, services?: KeyPoolServices): Map<string, ProviderAdapter> {
   const out = new Map<string, ProviderAdapter>();
-  for (const [name, p] of Object.entries(providers)) out.set(name, createAdapter(p, pools));
+  for (const [name, p] of Object.entries(providers)) out.set(name, createAdapter(p, pools, services));
   return out;
 }

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import type { HealthCheckPolicy } from '../config/health-check.js';
 import type { UpstreamPools } from '../upstream/pools.js';
 import type { ProviderAdapter } from './types.js';
+import type { KeyPoolServices } from './keys/pool.js';
 
 /** The fields every compiled provider has, whatever its type. */
 export interface ProviderRuntimeBase {
@@ -26,8 +27,8 @@ export interface ProviderEntry<T extends string, S extends ProviderSchema<T>, R 
   readonly schema: S;
   /** Validated config → runtime settings. Pure; runs once per config load. */
   compile(name: string, config: z.output<S>): R;
-  /** The adapter serving this provider. Called once per config load, never per request. */
-  adapter(runtime: R, pools: UpstreamPools): ProviderAdapter;
+  /** The adapter serving this provider. Called once per config load, never per request. `services`: the clock and key events of its API key pool (issue 21). */
+  adapter(runtime: R, pools: UpstreamPools, services?: KeyPoolServices): ProviderAdapter;
 }
 
 /** Declares an entry with its types inferred (the schema's literal, the runtime's shape). */

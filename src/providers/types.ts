@@ -69,6 +69,11 @@ export interface ProviderCall {
    * when the client's schema is the canonical one with nothing more to carry.
    */
   readonly native?: NativeRequest | null;
+  /**
+   * Tokens the call may use (prompt estimate plus the completion it allows), for picking an API
+   * key whose remaining token quota covers it (issue 21). Absent: 0.
+   */
+  readonly estimatedTokens?: number;
 }
 
 /** A client schema a provider may speak natively (issue 18). */
@@ -144,4 +149,31 @@ export interface ProviderAdapter {
    */
   countTokens?(call: ProviderCall): Promise<JsonResponse>;
   close(): Promise<void>;
+  /** The provider's API key pool (issue 21); absent for a provider without keys (the mock). */
+  readonly keys?: ProviderKeys;
+  /** Most inputs the provider takes in one embeddings call; batching stays under it (issue 21). Absent: no limit known. */
+  readonly maxEmbeddingInputs?: number;
+}
+
+/** A provider's API key pool as routing, metrics and reload see it (issue 21; providers/keys/pool.ts). */
+export interface ProviderKeys {
+  /** Monotonic ms from which at least one key can be used: while it is ahead of now, every key rests and the target is out of rotation. */
+  readonly usableAt: number;
+  /** Each key's state, by short id (never the key). */
+  snapshot(): KeySnapshot[];
+  /** Takes over the state of the keys (same id) of the previous config version's pool. */
+  carryFrom(previous: ProviderKeys): void;
+}
+
+export interface KeySnapshot {
+  readonly provider: string;
+  /** The key's short id: the first 8 hex digits of its SHA-256. */
+  readonly key: string;
+  readonly state: 'serving' | 'resting' | 'removed';
+  /** Calls sent with the key. */
+  readonly sent: number;
+  /** Rests begun (429s and exhausted quotas). */
+  readonly rests: number;
+  /** Milliseconds of rest left (0 when serving). */
+  readonly restingMs: number;
 }

@@ -215,7 +215,9 @@ export class DispatchStage implements Stage {
       // What only a pass-through can carry is refused by a target that needs the translation (issue 18).
       const native = ctx.native;
       if (native !== null && native.refusal !== null && target.adapter.natives?.has(native.schema) !== true) throw native.refusal;
-      response = await target.adapter.send({
+      // Embeddings calls may wait a few milliseconds to share one upstream call (issue 21).
+      const sender = target.batcher !== null && ctx.endpoint === 'embeddings' ? target.batcher : target.adapter;
+      response = await sender.send({
         endpoint: ctx.endpoint,
         body,
         bodyText: body === ctx.body ? ctx.bodyText : null,
@@ -226,6 +228,8 @@ export class DispatchStage implements Stage {
         timeouts: target.config.timeouts,
         // Each adapter decides per attempt whether it speaks the client's schema (issue 18).
         native: ctx.native,
+        // For picking an API key whose token quota covers the call (issue 21).
+        estimatedTokens: t.promptTokens + t.maxTokens,
       });
     } catch (err) {
       // Every provider error leaves the adapter here: credentials an upstream echoed are

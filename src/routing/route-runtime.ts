@@ -45,7 +45,7 @@ export class RouteRuntime {
         i,
         t,
         adapter,
-        { breaker: route.breaker, queue: route.queue },
+        { breaker: route.breaker, queue: route.queue, batching: route.batching },
         clock,
         health.get(t.provider) ?? null,
         (e) => onBreakerTransition({ ...e, route: route.name, target: label }),
@@ -66,6 +66,6 @@ function carried(previous: RouteRuntime, route: CompiledRoute, index: number, ad
   const old = previous.targets[index];
   if (old === undefined || old.adapter !== adapter || old.health !== health) return null;
   const before = previous.route;
-  if (!sameValue(before.breaker, route.breaker) || !sameValue(before.queue, route.queue) || !sameValue(old.config, route.targets[index])) return null;
+  if (!sameValue(before.breaker, route.breaker) || !sameValue(before.queue, route.queue) || !sameValue(before.batching, route.batching) || !sameValue(old.config, route.targets[index])) return null;
   return old;
 }

@@ -3,6 +3,8 @@ import type { Clock } from '../lib/clock.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { CircuitBreaker, type BreakerTransition } from './breaker.js';
 import { CapacityGate } from './capacity.js';
+import { EmbeddingBatcher } from './embeddings-batcher.js';
+import type { EmbeddingBatching } from '../config/batching.js';
 import { PeakEwma } from './ewma.js';
 import type { HealthChecker } from './health.js';
 import type { Candidate } from './strategies.js';
@@ -31,6 +33,8 @@ export class TargetState implements Candidate {
   readonly health: HealthChecker | null;
   /** The provider limits counted across instances (routing/shared-limits.ts); null without limits. */
   readonly shared: SharedTargetLimits | null;
+  /** Combines concurrent embeddings calls to this target (route `batching`, issue 21); null = off. */
+  readonly batcher: EmbeddingBatcher | null;
   inFlight = 0;
   /** Monotonic ms before which the target is skipped (a Retry-After too long to wait for). */
   cooldownUntil = 0;
@@ -40,7 +44,7 @@ export class TargetState implements Candidate {
     index: number,
     config: CompiledTarget,
     adapter: ProviderAdapter,
-    policies: { breaker: BreakerPolicy; queue: QueuePolicy },
+    policies: { breaker: BreakerPolicy; queue: QueuePolicy; batching?: EmbeddingBatching | null },
     clock: Clock,
     health: HealthChecker | null,
     onBreakerTransition: (t: BreakerTransition) => void,
@@ -70,6 +74,7 @@ export class TargetState implements Candidate {
         )
       : null;
     this.health = health;
+    this.batcher = policies.batching === undefined || policies.batching === null ? null : new EmbeddingBatcher(adapter, policies.batching, clock);
     this.#ewma = new PeakEwma(LATENCY_DECAY_MS, clock);
   }
 
@@ -77,9 +82,9 @@ export class TargetState implements Candidate {
     return this.#ewma.value();
   }
 
-  /** In rotation: health check passing, not cooling down, breaker not open. */
+  /** In rotation: health check passing, not cooling down, breaker not open, some API key not resting (issue 21). */
   available(now: number): boolean {
-    return this.health?.healthy !== false && now >= this.cooldownUntil && this.breaker?.state !== 'open';
+    return this.health?.healthy !== false && now >= this.cooldownUntil && this.breaker?.state !== 'open' && (this.adapter.keys === undefined || now >= this.adapter.keys.usableAt);
   }
 
   /** Milliseconds until this target may be back in rotation (0 when it is). */
@@ -88,7 +93,8 @@ export class TargetState implements Candidate {
     const breaker = this.breaker?.retryAfterMs() ?? 0;
     // An unhealthy provider is back after a passing round of probes; a second is the floor.
     const health = this.health?.healthy === false ? 1_000 : 0;
-    return Math.max(cooldown, breaker, health);
+    const keys = this.adapter.keys === undefined ? 0 : Math.max(0, this.adapter.keys.usableAt - now);
+    return Math.max(cooldown, breaker, health, keys);
   }
 
   /** The time to the first byte of a successful answer. */

@@ -136,6 +136,31 @@ describe('hot reload', () => {
     assert.ok(upstream.keys.includes(KEY_A) && upstream.keys.includes(KEY_B));
   });
 
+  test('a key added to a provider\'s pool by a reload under load (issue 21): no request fails, and both keys serve after it', async () => {
+    const upstream = await new KeyedUpstream().start();
+    open.push({ close: () => upstream.stop() });
+    upstream.accepted.add(KEY_A);
+    upstream.accepted.add(KEY_B);
+    const v1 = { providers: { up: upstreamConfig(upstream.url, KEY_A) }, routes: [{ match: 'gpt-*', targets: [{ provider: 'up' }] }] };
+    const gw = await gatewayWith(v1);
+    const statuses: number[] = [];
+    let stop = false;
+    const client = async (): Promise<void> => {
+      while (!stop) statuses.push((await req.chat(gw, req.chatBody('gpt-4o', 'load'))).status);
+    };
+    const clients = [client(), client(), client()];
+    await waitFor(() => statuses.length >= 20, 'load before the reload');
+    const outcome = await gw.gateway.reload(compiled({ ...v1, providers: { up: { ...upstreamConfig(upstream.url, KEY_A), apiKey: [KEY_A, KEY_B] } } }));
+    assert.equal(outcome.ok, true, outcome.error);
+    const from = upstream.keys.length;
+    await waitFor(() => upstream.keys.length >= from + 40, 'load after the reload');
+    stop = true;
+    await Promise.all(clients);
+    assert.deepEqual([...new Set(statuses)], [200], `every request succeeded (${statuses.length})`);
+    const after = upstream.keys.slice(from);
+    assert.ok(after.includes(KEY_A) && after.includes(KEY_B), 'the pool spreads over both keys after the reload');
+  });
+
   test('unchanged targets keep their breaker and the cache its answers; a changed provider starts afresh', async () => {
     const failing = await new Backend('failing', (_r, res) => {
       res.writeHead(500, { 'content-type': 'application/json' });

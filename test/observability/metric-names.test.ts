@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { EventBus } from '../../src/observability/events.js';
 import { Metrics } from '../../src/observability/metrics.js';
+import { registerKeyMetrics } from '../../src/observability/key-metrics.js';
+import { registerBatchMetrics } from '../../src/observability/batch-metrics.js';
 
 /**
  * Every metric the gateway exposes, with its type and label names. Names and labels are a
@@ -70,6 +72,17 @@ const pinned: readonly (readonly [name: string, type: string, labels: string])[]
   ['sluice_connections_refused_total', 'counter', 'code'],
   ['sluice_config_reloads_total', 'counter', 'result'],
   ['sluice_config_version', 'gauge', ''],
+  // Provider API key pools (issue 21): by key id (a hash prefix of the provider's key), never by client.
+  ['sluice_provider_key_requests_total', 'counter', 'provider,key_id'],
+  ['sluice_provider_key_rests_total', 'counter', 'provider,key_id'],
+  ['sluice_provider_key_removals_total', 'counter', 'provider,key_id'],
+  ['sluice_provider_key_state', 'gauge', 'provider,key_id'],
+  ['sluice_provider_key_rest_seconds', 'gauge', 'provider,key_id'],
+  // Embeddings batching (issue 21).
+  ['sluice_embeddings_batched_requests_total', 'counter', 'route,target'],
+  ['sluice_embeddings_batch_calls_total', 'counter', 'route,target'],
+  ['sluice_embeddings_calls_saved_total', 'counter', 'route,target'],
+  ['sluice_embeddings_batch_wait_seconds_total', 'counter', 'route,target'],
 ];
 
 /** What the registry exposes, in the pinned shape (the state store gauge exists only with Redis, the cache gauges with a caching route). */
@@ -79,6 +92,8 @@ async function exposed(): Promise<string[]> {
   metrics.watchCache(() => ({ bytes: 0, entries: 0, evictions: 0, errors: 0 }));
   metrics.watchEdge(() => ({ connections: 0, streams: 0 }));
   metrics.watchReloads(() => 1);
+  registerKeyMetrics(metrics.registry, () => []);
+  registerBatchMetrics(metrics.registry, () => []);
   const rows: string[] = [];
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     const labelNames = (metrics.registry.getSingleMetric(m.name) as unknown as { labelNames: readonly string[] }).labelNames;

@@ -2,8 +2,29 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ANTHROPIC_VERSION, anthropicProviderSchema, compileAnthropicProvider, DEFAULT_MAX_TOKENS } from '../../src/providers/anthropic/config.js';
 import { compileGeminiProvider, GEMINI_BASE_URL, geminiProviderSchema } from '../../src/providers/gemini/config.js';
+import { validateConfig } from '../../src/config/load.js';
+import { configSecrets } from '../../src/config/secrets.js';
 
 describe('provider config fragments', () => {
+  test('apiKey: one key or a list (a key pool, issue 21); an empty list or the same key twice is refused; every key is a secret', () => {
+    const one = compileGeminiProvider('g', geminiProviderSchema.parse({ type: 'gemini', apiKey: 'AIza-one' }));
+    assert.deepEqual(one.apiKeys.map((k) => k.reveal()), ['AIza-one']);
+    const pool = compileAnthropicProvider('c', anthropicProviderSchema.parse({ type: 'anthropic', apiKey: ['sk-ant-1', 'sk-ant-2'] }));
+    assert.deepEqual(pool.apiKeys.map((k) => k.reveal()), ['sk-ant-1', 'sk-ant-2']);
+    assert.equal(pool.apiKey?.reveal(), 'sk-ant-1');
+    assert.equal(JSON.stringify(pool).includes('sk-ant'), false);
+    assert.deepEqual(compileGeminiProvider('g', geminiProviderSchema.parse({ type: 'gemini' })).apiKeys, []);
+    for (const bad of [[], ['k1', 'k1'], ['']]) {
+      const r = anthropicProviderSchema.safeParse({ type: 'anthropic', apiKey: bad });
+      assert.equal(r.success, false, JSON.stringify(bad));
+      assert.equal(r.error!.issues[0]!.path[0], 'apiKey');
+    }
+    assert.deepEqual(
+      configSecrets(validateConfig({ providers: { c: { type: 'anthropic', apiKey: ['sk-ant-pool-1', '${K2}'] } }, routes: [{ match: '*', targets: [{ provider: 'c' }] }] }, 'test', { K2: 'sk-ant-pool-2' })).filter((s) => s.startsWith('sk-ant')),
+      ['sk-ant-pool-1', 'sk-ant-pool-2'],
+    );
+  });
+
   test('anthropic: defaults for base URL, version, max tokens and the shared HTTP fields', () => {
     const c = anthropicProviderSchema.parse({ type: 'anthropic', apiKey: 'sk-ant' });
     assert.equal(c.baseUrl, 'https://api.anthropic.com/v1');

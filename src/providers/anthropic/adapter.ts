@@ -15,7 +15,8 @@ import { anthropicRequestFromOpenAI } from './request.js';
 import { openAIFromAnthropicMessage } from './response.js';
 import { AnthropicStreamTranslator } from './stream.js';
 import { AnthropicPassThroughStream, passThroughBody, passThroughHeaders, passThroughUsage } from './passthrough.js';
-import type { NativeRequest, NativeSchema } from '../types.js';
+import type { NativeRequest, NativeSchema, ProviderKeys } from '../types.js';
+import type { KeyPoolServices } from '../keys/pool.js';
 import { mapUpstreamError } from '../../upstream/errors.js';
 
 const ANTHROPIC_NATIVE: ReadonlySet<NativeSchema> = new Set(['anthropic-messages']);
@@ -28,14 +29,15 @@ export class AnthropicAdapter implements ProviderAdapter {
   readonly #client: UpstreamClient;
   readonly #headers: Record<string, string>;
   readonly #now: () => number;
+  readonly keys: ProviderKeys;
 
   /** `now` (epoch ms) stamps `created`, which Anthropic does not send. */
-  constructor(config: AnthropicProviderRuntime, pools: UpstreamPools, now: () => number = Date.now) {
+  constructor(config: AnthropicProviderRuntime, pools: UpstreamPools, now: () => number = Date.now, services?: KeyPoolServices) {
     this.name = config.name;
     this.#config = config;
-    this.#client = new UpstreamClient(config, pools, anthropicStatusError);
+    this.#client = new UpstreamClient(config, pools, anthropicStatusError, apiKeyHeader, services);
+    this.keys = this.#client.keys;
     this.#headers = { 'anthropic-version': config.version };
-    if (config.apiKey !== null) this.#headers['x-api-key'] = config.apiKey.reveal();
     this.#now = now;
   }
 
@@ -64,7 +66,6 @@ export class AnthropicAdapter implements ProviderAdapter {
     const native = call.native;
     if (native === undefined || native === null || native.schema !== 'anthropic-messages') throw unsupported(this.name, null, 'counting tokens of a request that is not an Anthropic Messages request');
     const headers = passThroughHeaders(native.headers, this.#config.headers, this.#config.version);
-    if (this.#config.apiKey !== null) headers['x-api-key'] = this.#headers['x-api-key']!;
     const res = await this.#client.post(call, '/messages/count_tokens', headers, passThroughBody(native, call.body.model));
     let text: string;
     try {
@@ -78,7 +79,6 @@ export class AnthropicAdapter implements ProviderAdapter {
   /** An Anthropic client's request, sent and answered as is (passthrough.ts, issue 18). */
   async #passThrough(call: ProviderCall, native: NativeRequest): Promise<ProviderResponse> {
     const headers = passThroughHeaders(native.headers, this.#config.headers, this.#config.version);
-    if (this.#config.apiKey !== null) headers['x-api-key'] = this.#headers['x-api-key']!;
     const res = await this.#client.post(call, '/messages', headers, passThroughBody(native, call.body.model));
     if (call.stream) {
       if (!isEventStream(res.headers)) {
@@ -100,4 +100,9 @@ export class AnthropicAdapter implements ProviderAdapter {
   async close(): Promise<void> {
     // The pool belongs to UpstreamPools, which closes it.
   }
+}
+
+/** Anthropic's auth header for one key of the pool (the client adds it per call). */
+function apiKeyHeader(key: string | null): Record<string, string> {
+  return key === null ? {} : { 'x-api-key': key };
 }

@@ -7,5 +7,5 @@ export const anthropicProvider = defineProvider({
   type: 'anthropic',
   schema: anthropicProviderSchema,
   compile: compileAnthropicProvider,
-  adapter: (runtime, pools) => new AnthropicAdapter(runtime, pools),
+  adapter: (runtime, pools, services) => new AnthropicAdapter(runtime, pools, undefined, services),
 });

@@ -7,7 +7,8 @@
  */
 import type { UpstreamPools } from '../../upstream/pools.js';
 import { OpenAITransport } from '../openai/transport.js';
-import type { ProviderAdapter, ProviderCall, ProviderResponse } from '../types.js';
+import type { ProviderAdapter, ProviderCall, ProviderKeys, ProviderResponse } from '../types.js';
+import type { KeyPoolServices } from '../keys/pool.js';
 import type { AzureOpenAIProviderRuntime } from './config.js';
 import { azureHeaders, azurePath } from './url.js';
 
@@ -17,10 +18,15 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
   readonly #config: AzureOpenAIProviderRuntime;
   readonly #transport: OpenAITransport;
 
-  constructor(config: AzureOpenAIProviderRuntime, pools: UpstreamPools) {
+  readonly keys: ProviderKeys;
+  /** OpenAI's limit of inputs per embeddings request. */
+  readonly maxEmbeddingInputs = 2048;
+
+  constructor(config: AzureOpenAIProviderRuntime, pools: UpstreamPools, services?: KeyPoolServices) {
     this.name = config.name;
     this.#config = config;
-    this.#transport = new OpenAITransport(config, pools, { auth: azureHeaders(config.apiKey === null ? null : config.apiKey.reveal()), streamUsage: true });
+    this.#transport = new OpenAITransport(config, pools, { auth: azureHeaders, streamUsage: true, services });
+    this.keys = this.#transport.keys;
   }
 
   send(call: ProviderCall): Promise<ProviderResponse> {

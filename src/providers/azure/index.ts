@@ -7,5 +7,5 @@ export const azureOpenAIProvider = defineProvider({
   type: 'azure-openai',
   schema: azureOpenAIProviderSchema,
   compile: compileAzureOpenAIProvider,
-  adapter: (runtime, pools) => new AzureOpenAIAdapter(runtime, pools),
+  adapter: (runtime, pools, services) => new AzureOpenAIAdapter(runtime, pools, services),
 });

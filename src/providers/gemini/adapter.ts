@@ -10,7 +10,8 @@ import { usageOf } from '../openai/types.js';
 import { isEventStream, readJsonObject } from '../http/body.js';
 import { UpstreamClient } from '../http/client.js';
 import { openTranslatedStream } from '../http/stream.js';
-import type { ProviderAdapter, ProviderCall, ProviderResponse } from '../types.js';
+import type { ProviderAdapter, ProviderCall, ProviderKeys, ProviderResponse } from '../types.js';
+import type { KeyPoolServices } from '../keys/pool.js';
 import type { GeminiProviderRuntime } from './config.js';
 import { geminiEmbedRequestFromOpenAI, openAIEmbeddingsFromGemini } from './embeddings.js';
 import { geminiStatusError } from './errors.js';
@@ -24,11 +25,16 @@ export class GeminiAdapter implements ProviderAdapter {
   readonly #client: UpstreamClient;
   readonly #headers: Record<string, string>;
   readonly #now: () => number;
+  readonly keys: ProviderKeys;
+  /** `batchEmbedContents` takes at most 100 requests. */
+  readonly maxEmbeddingInputs = 100;
 
-  constructor(config: GeminiProviderRuntime, pools: UpstreamPools, now: () => number = Date.now) {
+  constructor(config: GeminiProviderRuntime, pools: UpstreamPools, now: () => number = Date.now, services?: KeyPoolServices) {
     this.name = config.name;
-    this.#client = new UpstreamClient(config, pools, geminiStatusError);
-    this.#headers = config.apiKey === null ? {} : { 'x-goog-api-key': config.apiKey.reveal() };
+    this.#client = new UpstreamClient(config, pools, geminiStatusError, googApiKey, services);
+    this.keys = this.#client.keys;
+    // The key is added per call by the client, from the pool.
+    this.#headers = {};
     this.#now = now;
   }
 
@@ -62,4 +68,9 @@ export class GeminiAdapter implements ProviderAdapter {
   async close(): Promise<void> {
     // The pool belongs to UpstreamPools, which closes it.
   }
+}
+
+/** Gemini's auth header for one key of the pool. */
+function googApiKey(key: string | null): Record<string, string> {
+  return key === null ? {} : { 'x-goog-api-key': key };
 }

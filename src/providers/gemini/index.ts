@@ -7,5 +7,5 @@ export const geminiProvider = defineProvider({
   type: 'gemini',
   schema: geminiProviderSchema,
   compile: compileGeminiProvider,
-  adapter: (runtime, pools) => new GeminiAdapter(runtime, pools),
+  adapter: (runtime, pools, services) => new GeminiAdapter(runtime, pools, undefined, services),
 });

@@ -21,7 +21,11 @@ export function baseUrlSchema(example: string) {
 
 /** The shared fields; spread into a provider type's strictObject. */
 export const httpProviderFields = {
-  apiKey: z.string().min(1).optional(),
+  // One key, or a pool of keys requests spread over (issue 21, providers/keys/pool.ts).
+  apiKey: z
+    .union([z.string().min(1), z.array(z.string().min(1)).min(1, 'must list at least one key')])
+    .refine((k) => typeof k === 'string' || new Set(k).size === k.length, 'lists the same key twice')
+    .optional(),
   headers: z.record(z.string(), z.string()).default({}),
   connections: numeric(z.number().int().min(1).max(4096)).default(128),
   // Streams hold a connection for their whole answer, so they get a pool of their own (issue 15).
@@ -36,7 +40,10 @@ export interface HttpProviderRuntime {
   readonly origin: string;
   /** Path prefix of the API, without a trailing slash (e.g. "/v1"). */
   readonly basePath: string;
+  /** The first (or only) API key; null when none is configured. */
   readonly apiKey: Secret | null;
+  /** Every API key, in config order: the provider's key pool (empty when none). */
+  readonly apiKeys: readonly Secret[];
   readonly headers: Readonly<Record<string, string>>;
   readonly connections: number;
   /** Size of the origin's separate pool for streamed calls. */
@@ -46,7 +53,7 @@ export interface HttpProviderRuntime {
 
 export interface HttpProviderConfig {
   baseUrl: string;
-  apiKey?: string | undefined;
+  apiKey?: string | string[] | undefined;
   headers: Record<string, string>;
   connections: number;
   streamConnections: number;
@@ -55,11 +62,13 @@ export interface HttpProviderConfig {
 
 export function compileHttpProvider(name: string, p: HttpProviderConfig): HttpProviderRuntime {
   const url = new URL(p.baseUrl);
+  const apiKeys = p.apiKey === undefined ? [] : (typeof p.apiKey === 'string' ? [p.apiKey] : p.apiKey).map((k) => new Secret(k));
   return {
     name,
     origin: url.origin,
     basePath: url.pathname.replace(/\/+$/, ''),
-    apiKey: p.apiKey === undefined ? null : new Secret(p.apiKey),
+    apiKey: apiKeys[0] ?? null,
+    apiKeys,
     headers: p.headers,
     connections: p.connections,
     streamConnections: p.streamConnections,

@@ -3,7 +3,8 @@
  * with the target's model over the OpenAI-format transport (transport.ts).
  */
 import type { UpstreamPools } from '../../upstream/pools.js';
-import type { ProviderAdapter, ProviderCall, ProviderResponse } from '../types.js';
+import type { ProviderAdapter, ProviderCall, ProviderKeys, ProviderResponse } from '../types.js';
+import type { KeyPoolServices } from '../keys/pool.js';
 import type { OpenAIProviderRuntime } from './config.js';
 import { OpenAITransport } from './transport.js';
 import { openAIEndpointPaths } from './types.js';
@@ -13,10 +14,14 @@ export class OpenAIAdapter implements ProviderAdapter {
   readonly name: string;
   readonly #transport: OpenAITransport;
 
-  constructor(config: OpenAIProviderRuntime, pools: UpstreamPools) {
+  readonly keys: ProviderKeys;
+  /** OpenAI's limit of inputs per embeddings request. */
+  readonly maxEmbeddingInputs = 2048;
+
+  constructor(config: OpenAIProviderRuntime, pools: UpstreamPools, services?: KeyPoolServices) {
     this.name = config.name;
-    const auth: Record<string, string> = config.apiKey === null ? {} : { authorization: `Bearer ${config.apiKey.reveal()}` };
-    this.#transport = new OpenAITransport(config, pools, { auth, streamUsage: config.streamUsage });
+    this.#transport = new OpenAITransport(config, pools, { auth: bearer, streamUsage: config.streamUsage, services });
+    this.keys = this.#transport.keys;
   }
 
   send(call: ProviderCall): Promise<ProviderResponse> {
@@ -31,4 +36,8 @@ export class OpenAIAdapter implements ProviderAdapter {
   async close(): Promise<void> {
     // The pool belongs to UpstreamPools, which closes it.
   }
+}
+
+function bearer(key: string | null): Record<string, string> {
+  return key === null ? {} : { authorization: `Bearer ${key}` };
 }

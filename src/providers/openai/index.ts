@@ -7,5 +7,5 @@ export const openaiProvider = defineProvider({
   type: 'openai',
   schema: openaiProviderSchema,
   compile: compileOpenAIProvider,
-  adapter: (runtime, pools) => new OpenAIAdapter(runtime, pools),
+  adapter: (runtime, pools, services) => new OpenAIAdapter(runtime, pools, services),
 });

@@ -16,15 +16,21 @@ import { parseSse } from '../../upstream/sse.js';
 import { requestText, type TextResponse } from '../../upstream/text-request.js';
 import type { HttpProviderRuntime } from '../http/config.js';
 import type { JsonObject, ProviderCall, ProviderResponse, StreamResponse, Usage } from '../types.js';
+import { KeyPool, type KeyPoolServices, type PoolKey } from '../keys/pool.js';
 import { upstreamStatusError } from '../upstream-error.js';
 import { usageFromOpenAI } from '../usage.js';
 
 /** Upstream error bodies are read up to this size; the rest is discarded. */
 const MAX_ERROR_BODY = 64 * 1024;
 
+/** Said by a send whose answer was its key's fault (429, 401) while another key can take it. */
+const RETRY_ON_ANOTHER_KEY = Symbol('retry on another key');
+
 export interface OpenAITransportOptions {
-  /** The provider's auth header(s): `authorization: Bearer …` for OpenAI, `api-key` for Azure. */
-  readonly auth: Readonly<Record<string, string>>;
+  /** The provider's auth header(s) for one key: `authorization: Bearer …` for OpenAI, `api-key` for Azure; null: no key. */
+  readonly auth: (key: string | null) => Readonly<Record<string, string>>;
+  /** The key pool's clock and events (issue 21). */
+  readonly services?: KeyPoolServices | undefined;
   /**
    * Ask for `stream_options.include_usage` on every stream so it can be accounted (it is
    * stripped again when the client did not ask for it). Some OpenAI-compatible APIs
@@ -38,39 +44,54 @@ export class OpenAITransport {
   readonly #pools: UpstreamPools;
   readonly #pool: Dispatcher;
   readonly #streamPool: Dispatcher;
-  readonly #headers: Record<string, string>;
+  /** The request headers of each key of the pool, by key index (built once). */
+  readonly #headers: readonly Record<string, string>[];
   readonly #streamUsage: boolean;
+  /** The provider's API keys (issue 21): each call takes one; answers rest or remove them. */
+  readonly keys: KeyPool;
 
   constructor(config: HttpProviderRuntime, pools: UpstreamPools, options: OpenAITransportOptions) {
     this.#config = config;
     this.#pools = pools;
     this.#pool = pools.forCall(config, config.timeouts.connectMs, false);
     this.#streamPool = pools.forCall(config, config.timeouts.connectMs, true);
-    this.#headers = { ...config.headers, 'content-type': 'application/json', ...options.auth };
+    this.keys = new KeyPool(config.name, config.apiKeys, options.services);
+    this.#headers = this.keys.keys.map((k) => ({ ...config.headers, 'content-type': 'application/json', ...options.auth(k.secret === null ? null : k.secret.reveal()) }));
     this.#streamUsage = options.streamUsage;
   }
 
-  /** POSTs the call's body to `path` (below the provider's base path). */
-  send(call: ProviderCall, path: string): Promise<ProviderResponse> {
+  /**
+   * POSTs the call's body to `path` (below the provider's base path) with a key of the pool;
+   * an answer that was the key's fault (429, 401/403) is sent again on another key, at most
+   * once per key, and never reaches the router as a target failure.
+   */
+  async send(call: ProviderCall, path: string): Promise<ProviderResponse> {
     const config = this.#config;
     const timeouts = call.timeouts ?? config.timeouts;
     const pool = timeouts.connectMs !== config.timeouts.connectMs ? this.#pools.forCall(config, timeouts.connectMs, call.stream) : call.stream ? this.#streamPool : this.#pool;
-    const options: Dispatcher.DispatchOptions = {
-      method: 'POST',
-      path: config.basePath + path,
-      headers: { ...this.#headers, accept: call.stream ? 'text/event-stream' : 'application/json', 'x-request-id': call.requestId },
-      body: this.#bodyText(call),
-      headersTimeout: timeouts.firstByteMs,
-      bodyTimeout: timeouts.idleMs,
-    };
-    return call.stream ? this.#sendStream(call, pool, options) : this.#sendJson(pool, options, call.signal);
+    const body = this.#bodyText(call);
+    const accept = call.stream ? 'text/event-stream' : 'application/json';
+    const keys = this.keys;
+    for (let left = keys.keys.length - 1; ; left--) {
+      const key = keys.pick(call.estimatedTokens);
+      const options: Dispatcher.DispatchOptions = {
+        method: 'POST',
+        path: config.basePath + path,
+        headers: { ...this.#headers[key.index], accept, 'x-request-id': call.requestId },
+        body,
+        headersTimeout: timeouts.firstByteMs,
+        bodyTimeout: timeouts.idleMs,
+      };
+      const res = call.stream ? await this.#sendStream(call, pool, options, key, left > 0) : await this.#sendJson(pool, options, call.signal, key, left > 0);
+      if (res !== RETRY_ON_ANOTHER_KEY) return res;
+    }
   }
 
   /** GET `path`: any 2xx is healthy (for `/models`, it also proves the API key works). */
   async probe(path: string, signal: AbortSignal): Promise<void> {
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.#pool.request({ method: 'GET', path: this.#config.basePath + path, headers: this.#headers, signal });
+      res = await this.#pool.request({ method: 'GET', path: this.#config.basePath + path, headers: this.#headers[this.keys.pick().index], signal });
     } catch (err) {
       throw mapUpstreamError(err, this.#config.name, false);
     }
@@ -92,21 +113,25 @@ export class OpenAITransport {
   }
 
   /** A call answered whole: read straight into a string (no body stream). */
-  async #sendJson(pool: Dispatcher, options: Dispatcher.DispatchOptions, signal: CancelSignal): Promise<ProviderResponse> {
+  async #sendJson(pool: Dispatcher, options: Dispatcher.DispatchOptions, signal: CancelSignal, key: PoolKey, mayRetry: boolean): Promise<ProviderResponse | typeof RETRY_ON_ANOTHER_KEY> {
     let res: TextResponse;
     try {
       res = await requestText(pool, options, signal, MAX_ERROR_BODY);
     } catch (err) {
       throw mapUpstreamError(err, this.#config.name, false);
     }
-    if (res.status >= 400) throw statusError(res.status, res.text, res.headers);
+    const verdict = this.keys.answered(key, res.status, res.headers);
+    if (res.status >= 400) {
+      if (verdict === 'retry' && mayRetry) return RETRY_ON_ANOTHER_KEY;
+      throw statusError(res.status, res.text, res.headers);
+    }
     // Usage from the answer's tail when it is cleanly there; else a full parse (which also
     // refuses a body that is not JSON).
     const usage = topLevelMember(res.text, 'usage') ?? this.#parse(res.text).usage;
     return { kind: 'json', status: res.status, body: res.text, usage: usageFromOpenAI(usage) };
   }
 
-  async #sendStream(call: ProviderCall, pool: Dispatcher, options: Dispatcher.DispatchOptions): Promise<ProviderResponse> {
+  async #sendStream(call: ProviderCall, pool: Dispatcher, options: Dispatcher.DispatchOptions, key: PoolKey, mayRetry: boolean): Promise<ProviderResponse | typeof RETRY_ON_ANOTHER_KEY> {
     const name = this.#config.name;
     let res: Dispatcher.ResponseData;
     try {
@@ -114,7 +139,12 @@ export class OpenAITransport {
     } catch (err) {
       throw mapUpstreamError(err, name, false);
     }
+    const verdict = this.keys.answered(key, res.statusCode, res.headers);
     if (res.statusCode >= 400) {
+      if (verdict === 'retry' && mayRetry) {
+        await res.body.dump().catch(() => {});
+        return RETRY_ON_ANOTHER_KEY;
+      }
       const text = await readBounded(res.body, MAX_ERROR_BODY).catch(() => '');
       throw statusError(res.statusCode, text, res.headers);
     }
