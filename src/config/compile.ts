@@ -265,6 +265,10 @@ export interface RuntimeConfig {
   readonly redactor: Redactor;
   /** Stored responses of /v1/responses (issue 18): how long they are kept. */
   readonly responses: { readonly retentionMs: number };
+  /** The Files API (issue 21): the largest upload, and how long a file is kept. */
+  readonly files: { readonly maxBytes: number; readonly retentionMs: number };
+  /** The Batch API's runner (issue 21): lines in flight per instance, how often it looks for work, how long a claim holds. */
+  readonly batches: { readonly concurrency: number; readonly pollIntervalMs: number; readonly leaseTtlMs: number };
 }
 
 export interface TracingRuntime {
@@ -545,6 +549,8 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     services: config.services.map(compileService),
     redactor: redactorFor(config),
     responses: { retentionMs: config.responses.retention },
+    files: { maxBytes: config.files.maxBytes, retentionMs: config.files.retention },
+    batches: { concurrency: config.batches.concurrency, pollIntervalMs: config.batches.pollInterval, leaseTtlMs: config.batches.leaseTtl },
   });
 }
 

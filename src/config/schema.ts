@@ -421,6 +421,15 @@ export const configSchema = z.strictObject({
       });
     }),
   responses: z.strictObject({ retention: duration.default(30 * 86_400_000) }).prefault({}),
+  // Issue 21: the Files API and the Batch API (docs/batches.md).
+  files: z.strictObject({ maxBytes: size.default(50 * 1024 * 1024), retention: duration.default(30 * 86_400_000) }).prefault({}),
+  batches: z
+    .strictObject({
+      concurrency: numeric(z.number().int().min(1).max(1000)).default(4),
+      pollInterval: duration.default(1_000),
+      leaseTtl: duration.default(120_000),
+    })
+    .prefault({}),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -43,6 +43,7 @@ import { AuditLog } from '../control/audit.js';
 import { controlPlane, type Readiness } from '../control/control.js';
 import type { FastifyInstance } from 'fastify';
 import { storeStatus, type Resources } from './resources.js';
+import { buildBatches, type Batches } from '../batches/build.js';
 
 /**
  * The composition root's builders (issue 17): each builds one part of the runtime from the
@@ -82,6 +83,8 @@ export interface Runtime {
   readonly app: FastifyInstance;
   /** Stored responses of /v1/responses (issue 18); null without a database. */
   readonly responses: ResponsesStore | null;
+  /** The Files and Batch APIs and the batch runner (issue 21); null without a database. */
+  readonly batches: Batches | null;
 }
 
 export function buildRuntime(config: RuntimeConfig, resources: Resources, options: BuildOptions): Runtime {
@@ -145,9 +148,11 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
   };
   const stored = storedResponses({ guard, store: surface.responses, logger });
   const corsOptions = config.server.cors.origins.length > 0 ? config.server.cors : null;
+  const endpoints = modelEndpoints(surface);
+  const batches = buildBatches(config, db, guard, endpoints, clock, logger);
   const edge = new Edge({
     gate: connections,
-    endpoints: modelEndpoints(surface),
+    endpoints,
     models: modelList(surface),
     services: config.services.length === 0 ? null : services,
     cors: corsOptions === null ? null : new EdgeCors(corsOptions),
@@ -155,6 +160,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     bodyLimit: config.server.bodyLimit,
     logger,
     storedResponses: stored,
+    files: batches?.serve ?? null,
   });
   const app = controlPlane({
     logger,
@@ -166,7 +172,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     metrics,
     admin: config.adminTokens.length === 0 || resources.db === null ? null : { tokens: config.adminTokens, audit: new AuditLog(resources.db, () => clock.now()), sessions, keys, usage: usage === null ? null : resources.reader, cache: cache === null ? null : cache.store, tiers: new Set(Object.keys(config.tiers)) },
   });
-  return { config, resources, bus, tracing, pools, adapters, health, cache, pipelines, metrics, keys, guard, services, usage, dbCheck, addressing, connections, streams, edge, app, responses: surface.responses };
+  return { config, resources, bus, tracing, pools, adapters, health, cache, pipelines, metrics, keys, guard, services, usage, dbCheck, addressing, connections, streams, edge, app, responses: surface.responses, batches };
 }
 
 /** The event bus and tracing, its first listener. */

@@ -103,6 +103,7 @@ export class Gateway {
     rt.dbCheck?.start();
     rt.services.start();
     rt.usage?.start();
+    rt.batches?.runner.start();
     const addr = rt.app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('server is not bound to a TCP port');
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -117,6 +118,8 @@ export class Gateway {
   async shutdown(drainTimeoutMs: number = this.#runtime.config.server.drainTimeoutMs): Promise<boolean> {
     const rt = this.#runtime;
     rt.edge.drain();
+    // Batch lines in flight finish (and are recorded) within the drain; the rest keep their leases until they expire.
+    const batchesStopped = rt.batches?.runner.stop(drainTimeoutMs);
     for (const checker of rt.health.values()) checker.stop();
     rt.dbCheck?.stop();
     rt.services.stop();
@@ -137,6 +140,7 @@ export class Gateway {
       rt.app.server.closeAllConnections();
       await closed;
     }
+    await batchesStopped;
     await rt.tracing?.shutdown().catch((err: unknown) => this.#logger.warn({ err }, 'exporting the last traces failed'));
     await Promise.all([...rt.adapters.values()].map((a) => a.close()));
     await rt.pools.close();
