@@ -429,6 +429,8 @@ export const configSchema = z.strictObject({
       pollInterval: duration.default(1_000),
       leaseTtl: duration.default(120_000),
     })
+    // Leases are renewed once per poll: a lease shorter than a few polls would lapse under a running line.
+    .refine((b) => b.leaseTtl >= 3 * b.pollInterval, { path: ['leaseTtl'], message: 'must be at least three pollIntervals' })
     .prefault({}),
 });
 
