@@ -27,6 +27,11 @@ export class CountingUpstream extends Backend {
     return [...this.counts].filter(([, n]) => n > 1).map(([k]) => k);
   }
 
+  /** Answers held back now. */
+  get held(): number {
+    return this.#held.length;
+  }
+
   release(): void {
     this.hold = false;
     for (const go of this.#held.splice(0)) go();
