@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { toFile } from 'openai';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
@@ -21,11 +24,15 @@ describe('batches through the openai SDK', () => {
   let gw: TestGateway;
   let a: OpenAI;
   let b: OpenAI;
+  let dir: string;
 
   before(async () => {
     upstream = await new CountingUpstream().start();
+    dir = mkdtempSync(join(tmpdir(), 'sluice-batches-'));
     gw = await startGateway({
       database: { embedded: 'memory' },
+      // Usage records of batch lines carry the batch id.
+      usage: { spoolDir: join(dir, 'spool'), flushInterval: '20ms' },
       admin: { tokens: ['admin-token-0123456789abcdef'] },
       auth: { required: true },
       tiers: { poor: { budget: { daily: 0.1 } } },
@@ -50,6 +57,7 @@ describe('batches through the openai SDK', () => {
   after(async () => {
     await gw.close();
     await upstream.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   async function finished(client: OpenAI, id: string): Promise<OpenAI.Batch> {
@@ -105,6 +113,11 @@ describe('batches through the openai SDK', () => {
 
     const outFile = await a.files.retrieve(done.output_file_id!);
     assert.equal(outFile.purpose, 'batch_output');
+
+    // Every routed line has its usage record, marked with the batch (one no route serves has none, as for any request).
+    const db = gw.gateway.database!;
+    const marked = async (): Promise<number> => Number((await db.query<{ n: number }>('SELECT count(*) AS n FROM usage_records WHERE batch_id = $1', [created.id]))[0]!.n);
+    await waitFor(async () => (await marked()) === 190, 'the 190 usage records of the batch');
   });
 
   test('another key cannot read the file, its content or the batch; the owner lists and deletes', async () => {
