@@ -7,7 +7,7 @@ import OpenAI, { toFile } from 'openai';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { CountingUpstream, chatLines, outputLines } from '../helpers/batches.js';
 import { sendJson } from '../helpers/requests.js';
-import { waitFor } from '../helpers/wait.js';
+import { metricValue, waitFor } from '../helpers/wait.js';
 
 /**
  * The Files API and the Batch API through the openai SDK (issue 21): upload a JSONL of 200
@@ -45,6 +45,8 @@ describe('batches through the openai SDK', () => {
       routes: [
         { match: 'gpt-test', targets: [{ provider: 'up', model: 'gpt-test' }] },
         // Priced so that each answer costs $0.008: a $0.1 budget is spent after about a dozen.
+        // One request at a time: batch lines and interactive requests meet in its admission queue.
+        { match: 'gpt-narrow', targets: [{ provider: 'up', model: 'gpt-narrow', maxConcurrent: 1 }] },
         { match: 'gpt-priced', targets: [{ provider: 'up', model: 'gpt-priced', price: { input: 1000, output: 1000 } }] },
       ],
       // Polls are a fallback only: a created batch and every finished line start the next step.
@@ -206,6 +208,32 @@ describe('batches through the openai SDK', () => {
       assert.equal(upstream.total - before, 4, 'no line ran after the cancel');
       assert.equal(outputLines(await (await a.files.content(done.output_file_id!)).text()).length, 4);
       await assert.rejects(a.batches.cancel((await finishedBatch()).id), (e: unknown) => e instanceof OpenAI.APIError && e.status === 409);
+    } finally {
+      upstream.release();
+    }
+  });
+
+  test('interactive requests go ahead of batch lines in a target’s admission queue', async () => {
+    upstream.hold = true;
+    try {
+      const file = await a.files.create({ file: await toFile(Buffer.from(chatLines(12, () => 'gpt-narrow')), 'narrow.jsonl'), purpose: 'batch' });
+      const batch = await a.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+      const depth = async (): Promise<number> => {
+        const text = await (await fetch(`${gw.url}/metrics`)).text();
+        return metricValue(text, 'sluice_queue_depth', 'route="gpt-narrow",target="up/gpt-narrow"') ?? 0;
+      };
+      // One line at the upstream, the other three of the runner's four waiting in the queue.
+      await waitFor(async () => upstream.held === 1 && (await depth()) === 3, 'one batch line in flight and three queued');
+      const interactive = a.chat.completions.create({ model: 'gpt-narrow', messages: [{ role: 'user', content: 'interactive' }] });
+      await waitFor(async () => (await depth()) === 4, 'the interactive request queued behind them');
+      upstream.releaseOne();
+      // Measured in upstream turns: the interactive request waited for the one line in flight only.
+      await waitFor(() => upstream.held === 1, 'the next request at the upstream');
+      assert.deepEqual(upstream.heldTexts, ['interactive'], 'the interactive request went first, ahead of three batch lines that had waited longer');
+      upstream.releaseOne();
+      assert.equal((await interactive).choices[0]!.message.content, 'echo: interactive');
+      upstream.release();
+      assert.equal((await finished(a, batch.id)).request_counts?.completed, 12);
     } finally {
       upstream.release();
     }

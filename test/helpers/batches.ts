@@ -32,7 +32,17 @@ export class CountingUpstream extends Backend {
     return this.#held.length;
   }
 
+  /** The message texts of the answers held back, oldest first. */
+  heldTexts: string[] = [];
+
+  /** Sends the oldest answer held back (hold stays on). */
+  releaseOne(): void {
+    this.heldTexts.shift();
+    this.#held.shift()?.();
+  }
+
   release(): void {
+    this.heldTexts = [];
     this.hold = false;
     for (const go of this.#held.splice(0)) go();
   }
@@ -53,7 +63,10 @@ export class CountingUpstream extends Backend {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(answer));
     };
-    if (this.hold) this.#held.push(send);
+    if (this.hold) {
+      this.#held.push(send);
+      this.heldTexts.push(text);
+    }
     else send();
   }
 }
