@@ -29,6 +29,8 @@ export interface RunnerOptions {
 /** Claims of a line refused for now before it is recorded with its last refusal. */
 export const MAX_ATTEMPTS = 8;
 const MAX_WAIT_MS = 60_000;
+/** How often ended batches older than the retention are deleted (by whichever instance polls). */
+const PURGE_EVERY_MS = 3_600_000;
 
 /** One output line, as OpenAI's batch output and error files hold them. */
 export function outputLine(customId: string, response: { status: number; requestId: string; body: unknown } | null, error: { code: string; message: string } | null): string {
@@ -61,6 +63,7 @@ export class BatchRunner {
   #ticking: Promise<void> | null = null;
   #again = false;
   #renewedAt = Number.NEGATIVE_INFINITY;
+  #purgedAt = Number.NEGATIVE_INFINITY;
 
   constructor(store: BatchStore, executor: LineExecutor, clock: Clock, logger: Logger, options: RunnerOptions) {
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new Error('BatchRunner: concurrency must be a positive integer');
@@ -124,6 +127,10 @@ export class BatchRunner {
       if (this.#inFlight > 0 && now - this.#renewedAt >= this.#options.pollIntervalMs) {
         this.#renewedAt = now;
         await this.#store.renew(this.owner, now + this.#options.leaseTtlMs);
+      }
+      if (now - this.#purgedAt >= PURGE_EVERY_MS) {
+        this.#purgedAt = now;
+        await this.#store.purge(now - this.#options.retentionMs);
       }
       for (const b of await this.#store.endable(now)) {
         if (await this.#store.end(b.id, b.from, b.ending, now, this.#options.retentionMs, expiredLine)) this.#logger.info({ batch: b.id, status: b.ending }, 'batch ended');

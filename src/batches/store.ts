@@ -319,6 +319,18 @@ export class BatchStore {
     });
   }
 
+  /**
+   * Deletes batches that ended before `before`, with their lines (their output files expire
+   * on their own, by `files.retention`); resolves with how many batches went.
+   */
+  async purge(before: number): Promise<number> {
+    const ended = "status IN ('completed', 'failed', 'expired', 'cancelled') AND COALESCE(finalizing_at, failed_at, created_at) < $1";
+    return this.#db.transaction(async (tx) => {
+      await tx.query(`DELETE FROM batch_lines WHERE batch_id IN (SELECT id FROM batches WHERE ${ended})`, [before]);
+      return (await tx.query<{ id: string }>(`DELETE FROM batches WHERE ${ended} RETURNING id`, [before])).length;
+    });
+  }
+
   async #guarded<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();

@@ -139,6 +139,19 @@ for (const target of targets) {
       assert.deepEqual(errors.map((l) => (JSON.parse(l) as { custom_id: string }).custom_id), ['req-1', 'req-2']);
     });
 
+    test('purge deletes ended batches older than the cut, with their lines, and keeps running ones', async () => {
+      const running = await store.create('key:a', principal, newBatch, input(1), clock.now());
+      const ended = (await store.list('key:a', null, 100)).data.filter((b) => b.status !== 'in_progress');
+      assert.ok(ended.length > 0);
+      clock.advance(1);
+      assert.equal(await store.purge(clock.now()), ended.length);
+      assert.deepEqual((await store.list('key:a', null, 100)).data.map((b) => b.id), [running.id]);
+      const lines = await db.query<{ batch_id: string }>('SELECT DISTINCT batch_id FROM batch_lines');
+      assert.deepEqual(lines.map((l) => l.batch_id), [running.id]);
+      await store.cancel('key:a', running.id, clock.now());
+      for (const e of await store.endable(clock.now())) await store.end(e.id, e.from, e.ending, clock.now(), DAY, expired);
+    });
+
     if (target.name === 'PostgreSQL') {
       test('concurrent claims never share a line (FOR UPDATE SKIP LOCKED)', async () => {
         await store.create('key:a', principal, newBatch, input(60), clock.now());
