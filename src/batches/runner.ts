@@ -57,6 +57,8 @@ export class BatchRunner {
   /** Jobs by batch id: a batch's endpoint and principal never change. */
   readonly #jobs = new Map<string, BatchJob>();
   readonly #running = new Set<Promise<void>>();
+  /** Ids of the lines running here, whose leases are renewed. */
+  readonly #lineIds = new Set<string>();
   #inFlight = 0;
   #timer: TimerHandle | null = null;
   #started = false;
@@ -126,7 +128,7 @@ export class BatchRunner {
       const now = this.#clock.now();
       if (this.#inFlight > 0 && now - this.#renewedAt >= this.#options.pollIntervalMs) {
         this.#renewedAt = now;
-        await this.#store.renew(this.owner, now + this.#options.leaseTtlMs);
+        await this.#store.renew(this.owner, [...this.#lineIds], now + this.#options.leaseTtlMs);
       }
       if (now - this.#purgedAt >= PURGE_EVERY_MS) {
         this.#purgedAt = now;
@@ -134,6 +136,7 @@ export class BatchRunner {
       }
       for (const b of await this.#store.endable(now)) {
         if (await this.#store.end(b.id, b.from, b.ending, now, this.#options.retentionMs, expiredLine)) this.#logger.info({ batch: b.id, status: b.ending }, 'batch ended');
+        this.#jobs.delete(b.id);
       }
       const room = this.#options.concurrency - this.#inFlight;
       if (room > 0 && this.#started) {
@@ -148,10 +151,12 @@ export class BatchRunner {
 
   #launch(line: ClaimedLine): void {
     this.#inFlight++;
+    this.#lineIds.add(line.id);
     const run = this.#run(line)
       .catch((err: unknown) => this.#logger.warn({ err, batch: line.batchId, line: line.line }, 'batch line not recorded; it runs again when its lease expires'))
       .finally(() => {
         this.#inFlight--;
+        this.#lineIds.delete(line.id);
         this.#running.delete(run);
         this.kick();
       });

@@ -246,9 +246,15 @@ export class BatchStore {
     return r === undefined ? null : { id: r.id, endpoint: r.endpoint, principal: JSON.parse(r.principal) as Principal };
   }
 
-  /** Extends the leases `owner` holds (lines still running) to `leaseUntil`. */
-  async renew(owner: string, leaseUntil: number): Promise<void> {
-    await this.#db.query("UPDATE batch_lines SET lease_expires = $2 WHERE lease_owner = $1 AND state = 'leased'", [owner, leaseUntil]);
+  /**
+   * Extends the leases of the lines `owner` is running to `leaseUntil`. Named by id: a line
+   * whose result could not be recorded (the database was away) is no longer running, and its
+   * lease must run out so that it runs again.
+   */
+  async renew(owner: string, lineIds: readonly string[], leaseUntil: number): Promise<void> {
+    if (lineIds.length === 0) return;
+    const list = lineIds.map((_, i) => `$${i + 3}`).join(', ');
+    await this.#db.query(`UPDATE batch_lines SET lease_expires = $2 WHERE lease_owner = $1 AND state = 'leased' AND id IN (${list})`, [owner, leaseUntil, ...lineIds]);
   }
 
   /**

@@ -122,6 +122,35 @@ describe('BatchRunner', () => {
     assert.deepEqual(lines.map((l) => l.response?.status_code), [500, 500]);
   });
 
+  test('a line running longer than its lease keeps it: renewed at each poll, never claimed by another runner', async () => {
+    let finish!: () => void;
+    const gate = new Promise<void>((r) => (finish = r));
+    const executor = new ScriptedExecutor(clock, async (line) => {
+      await gate;
+      return ok(line);
+    });
+    const id = await run(1, executor);
+    await waitFor(() => executor.calls.length === 1, 'the line to start');
+    const leaseEnd = async (): Promise<number> => Number((await db.query<{ e: number }>('SELECT lease_expires AS e FROM batch_lines'))[0]!.e);
+    const start = clock.now();
+    for (let round = 0; round < 5; round++) {
+      const before = await leaseEnd();
+      clock.advance(400);
+      // The runner sets its next poll when its tick is over: time moves on while we look.
+      await waitFor(async () => {
+        if ((await leaseEnd()) > before) return true;
+        clock.advance(10);
+        return false;
+      }, `the lease renewed at +${clock.now() - start} ms`);
+    }
+    assert.ok(clock.now() > start + 1000, 'past the first lease');
+    assert.ok((await leaseEnd()) > clock.now(), 'the lease still holds');
+    assert.deepEqual(await store.claim('other', 10, clock.now(), clock.now() + 1000), []);
+    finish();
+    await ended(id, 0);
+    assert.equal(executor.calls.length, 1);
+  });
+
   test('a lease too short for the poll interval is refused at construction', () => {
     assert.throws(() => new BatchRunner(store, new ScriptedExecutor(clock, ok), clock, logger, { concurrency: 1, pollIntervalMs: 100, leaseTtlMs: 200, retentionMs: DAY }), /three poll intervals/);
   });

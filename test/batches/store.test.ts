@@ -71,7 +71,7 @@ for (const target of targets) {
       assert.equal(await store.record(first[0]!.id, true, '{"a":2}'), false, 'a second result is dropped');
       // "one" dies: after its leases expire its unrecorded lines go to another runner.
       clock.advance(1001);
-      await store.renew('two', clock.now() + 1000);
+      await store.renew('two', second.map((l) => l.id), clock.now() + 1000);
       const again = await store.claim('three', 10, clock.now(), clock.now() + 1000);
       assert.deepEqual(again.map((l) => [l.line, l.attempts]), [
         [2, 2],
