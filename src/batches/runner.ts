@@ -54,8 +54,8 @@ export class BatchRunner {
   readonly #logger: Logger;
   readonly #options: RunnerOptions;
   readonly owner: string;
-  /** Jobs by batch id: a batch's endpoint and principal never change. */
-  readonly #jobs = new Map<string, BatchJob>();
+  /** Jobs by batch id, read again after a lease time (a key revoked since stops its batch's lines). */
+  readonly #jobs = new Map<string, { job: BatchJob; readAt: number }>();
   readonly #running = new Set<Promise<void>>();
   /** Ids of the lines running here, whose leases are renewed. */
   readonly #lineIds = new Set<string>();
@@ -168,7 +168,10 @@ export class BatchRunner {
     if (job === null) return;
     let outcome: LineOutcome;
     try {
-      outcome = await this.#executor.run(line, job);
+      if (job.keyGone) {
+        const e = new SluiceError('SLUICE_ERR_UNAUTHORIZED', { message: 'The key that created this batch has been revoked or has expired.' });
+        outcome = { kind: 'answer', ok: false, status: e.status, requestId: '', body: e.toBody() };
+      } else outcome = await this.#executor.run(line, job);
     } catch (err) {
       this.#logger.error({ err, batch: line.batchId, line: line.line }, 'batch line failed in the gateway');
       const e = new SluiceError('SLUICE_ERR_INTERNAL');
@@ -184,10 +187,11 @@ export class BatchRunner {
   }
 
   async #job(batchId: string): Promise<BatchJob | null> {
+    const now = this.#clock.now();
     const known = this.#jobs.get(batchId);
-    if (known !== undefined) return known;
-    const job = await this.#store.job(batchId);
-    if (job !== null) this.#jobs.set(batchId, job);
+    if (known !== undefined && now - known.readAt < this.#options.leaseTtlMs) return known.job;
+    const job = await this.#store.job(batchId, now);
+    if (job !== null) this.#jobs.set(batchId, { job, readAt: now });
     return job;
   }
 }

@@ -65,6 +65,8 @@ export interface BatchJob {
   readonly id: string;
   readonly endpoint: string;
   readonly principal: Principal;
+  /** The batch's key has been revoked or has expired since: its lines are refused, not run. */
+  readonly keyGone: boolean;
 }
 
 interface BatchRow extends Record<string, unknown> {
@@ -239,11 +241,22 @@ export class BatchStore {
       .sort((a, b) => (a.batchId === b.batchId ? a.line - b.line : a.batchId < b.batchId ? -1 : 1));
   }
 
-  /** The batch a claimed line belongs to: its endpoint and the principal it runs as. */
-  async job(batchId: string): Promise<BatchJob | null> {
+  /**
+   * The batch a claimed line belongs to: its endpoint, the principal it runs as, and whether
+   * that principal's key (a database key) has been revoked or has expired since (`now`).
+   */
+  async job(batchId: string, now: number): Promise<BatchJob | null> {
     const rows = await this.#db.query<{ id: string; endpoint: string; principal: string }>('SELECT id, endpoint, principal FROM batches WHERE id = $1', [batchId]);
     const r = rows[0];
-    return r === undefined ? null : { id: r.id, endpoint: r.endpoint, principal: JSON.parse(r.principal) as Principal };
+    if (r === undefined) return null;
+    const principal = JSON.parse(r.principal) as Principal;
+    let keyGone = false;
+    if (principal.kind === 'key' && principal.keyId !== null) {
+      const keys = await this.#db.query<{ revoked_at: unknown; expires_at: unknown }>('SELECT revoked_at, expires_at FROM api_keys WHERE id = $1', [principal.keyId]);
+      const k = keys[0];
+      keyGone = k !== undefined && (k.revoked_at !== null || (k.expires_at !== null && new Date(k.expires_at as string).getTime() <= now));
+    }
+    return { id: r.id, endpoint: r.endpoint, principal, keyGone };
   }
 
   /**

@@ -151,6 +151,23 @@ describe('BatchRunner', () => {
     assert.equal(executor.calls.length, 1);
   });
 
+  test('the lines of a batch whose key was revoked are refused with SLUICE_ERR_UNAUTHORIZED, not run', async () => {
+    await db.query("INSERT INTO api_keys (id, name, key_hash, key_prefix, tier, revoked_at) VALUES ('k1', 'k1', 'hash', 'sk-', 'default', $1)", [new Date(clock.now()).toISOString()]);
+    const principal = { ...ANONYMOUS, id: 'key:k1', kind: 'key' as const, keyId: 'k1' };
+    const batch = await store.create('key:k1', principal, { endpoint: '/v1/chat/completions', inputFileId: 'f', completionWindow: '24h', windowMs: DAY, metadata: null }, parseInput(Buffer.from(chatLines(2)), '/v1/chat/completions'), clock.now());
+    const executor = new ScriptedExecutor(clock, ok);
+    runner = new BatchRunner(store, executor, clock, logger, { concurrency: 2, pollIntervalMs: 100, leaseTtlMs: 1000, retentionMs: DAY });
+    runner.start();
+    await waitFor(async () => (await store.get('key:k1', batch.id))!.status === 'completed', 'the batch to complete');
+    assert.equal(executor.calls.length, 0);
+    const b = (await store.get('key:k1', batch.id))!;
+    const lines = outputLines((await files.content('key:k1', b.error_file_id!))!.content.toString());
+    assert.deepEqual(lines.map((l) => [l.response?.status_code, (l.response?.body.error as { code: string }).code]), [
+      [401, 'SLUICE_ERR_UNAUTHORIZED'],
+      [401, 'SLUICE_ERR_UNAUTHORIZED'],
+    ]);
+  });
+
   test('a lease too short for the poll interval is refused at construction', () => {
     assert.throws(() => new BatchRunner(store, new ScriptedExecutor(clock, ok), clock, logger, { concurrency: 1, pollIntervalMs: 100, leaseTtlMs: 200, retentionMs: DAY }), /three poll intervals/);
   });
