@@ -102,6 +102,11 @@ const COUNTS =
 /** Rows per INSERT when a batch's lines are stored (5 parameters each: well under SQLite's limit). */
 const LINES_PER_INSERT = 200;
 
+/** A boolean as either database returns it (PostgreSQL: true/false, SQLite: 1/0). */
+function truthy(v: number | string | boolean): boolean {
+  return v === true || Number(v) === 1;
+}
+
 function seconds(ms: number | string | null): number | null {
   return ms === null ? null : Math.floor(Number(ms) / 1000);
 }
@@ -289,18 +294,19 @@ export class BatchStore {
    * window (expired), and cancelling ones with no line running under a live lease (cancelled).
    */
   async endable(now: number): Promise<{ id: string; from: BatchStatus; ending: Ending }[]> {
-    const rows = await this.#db.query<{ id: string; status: BatchStatus; expires_at: number | string; open: number | string; running: number | string }>(
+    // Runs after every finished line: each test is an index probe on (batch_id, state), never a scan of a batch's lines.
+    const rows = await this.#db.query<{ id: string; status: BatchStatus; expires_at: number | string; open: number | string | boolean; running: number | string | boolean }>(
       `SELECT b.id, b.status, b.expires_at,
-         (SELECT count(*) FROM batch_lines l WHERE l.batch_id = b.id AND l.state <> 'done') AS open,
-         (SELECT count(*) FROM batch_lines l WHERE l.batch_id = b.id AND l.state = 'leased' AND l.lease_owner IS NOT NULL AND l.lease_expires > $1) AS running
+         EXISTS (SELECT 1 FROM batch_lines l WHERE l.batch_id = b.id AND l.state IN ('pending', 'leased')) AS open,
+         EXISTS (SELECT 1 FROM batch_lines l WHERE l.batch_id = b.id AND l.state = 'leased' AND l.lease_owner IS NOT NULL AND l.lease_expires > $1) AS running
        FROM batches b WHERE b.status IN ('in_progress', 'cancelling')`,
       [now],
     );
     const out: { id: string; from: BatchStatus; ending: Ending }[] = [];
     for (const r of rows) {
       if (r.status === 'cancelling') {
-        if (Number(r.running) === 0) out.push({ id: r.id, from: r.status, ending: 'cancelled' });
-      } else if (Number(r.open) === 0) out.push({ id: r.id, from: r.status, ending: 'completed' });
+        if (!truthy(r.running)) out.push({ id: r.id, from: r.status, ending: 'cancelled' });
+      } else if (!truthy(r.open)) out.push({ id: r.id, from: r.status, ending: 'completed' });
       else if (Number(r.expires_at) <= now) out.push({ id: r.id, from: r.status, ending: 'expired' });
     }
     return out;

@@ -290,7 +290,7 @@ export const migrations: readonly Migration[] = [
         result         text
       );
       CREATE INDEX batch_lines_work ON batch_lines (state, lease_expires);
-      CREATE INDEX batch_lines_batch ON batch_lines (batch_id, line);
+      CREATE INDEX batch_lines_batch ON batch_lines (batch_id, state, line);
       ALTER TABLE usage_records ADD COLUMN batch_id text;
     `,
     sqlite: `
@@ -345,7 +345,7 @@ export const migrations: readonly Migration[] = [
         result         TEXT
       ) STRICT;
       CREATE INDEX batch_lines_work ON batch_lines (state, lease_expires);
-      CREATE INDEX batch_lines_batch ON batch_lines (batch_id, line);
+      CREATE INDEX batch_lines_batch ON batch_lines (batch_id, state, line);
       ALTER TABLE usage_records ADD COLUMN batch_id TEXT;
     `,
   },
