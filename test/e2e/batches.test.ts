@@ -254,7 +254,8 @@ describe('batches through the openai SDK', () => {
     assert.equal(done.status, 'completed');
     const spent = upstream.total - before;
     assert.equal(done.request_counts?.completed, spent);
-    assert.ok(spent >= 12 && spent <= 12 + 4, `${spent} lines answered under a budget of about 12 (plus those in flight)`);
+    // $0.1 buys 12 answers; admission reserves for the lines in flight (up to the concurrency, 4), so it may stop a few earlier or settle a few later.
+    assert.ok(spent >= 12 - 4 && spent <= 12 + 4, `${spent} lines answered under a budget of about 12`);
     const errors = outputLines(await (await poor.files.content(done.error_file_id!)).text());
     assert.equal(errors.length, 40 - spent);
     for (const e of errors) {
