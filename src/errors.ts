@@ -67,6 +67,14 @@ export const catalog = {
   SLUICE_ERR_OIDC_SIGNIN: { status: 401, type: 'authentication_error', message: 'The single sign-on did not complete; start again from the console.' },
   SLUICE_ERR_OIDC_NO_ROLE: { status: 403, type: 'permission_error', message: 'The signed-in account has no console role.' },
   SLUICE_ERR_OIDC_UNAVAILABLE: { status: 503, type: 'service_unavailable', message: 'The OpenID Connect provider cannot be reached.' },
+  SLUICE_ERR_FILE_NOT_FOUND: { status: 404, type: 'not_found_error', message: 'No file with this id for this caller.' },
+  SLUICE_ERR_FILE_TOO_LARGE: { status: 413, type: 'invalid_request_error', message: 'The file is larger than the gateway accepts (files.maxBytes).' },
+  SLUICE_ERR_FILE_PURPOSE: { status: 400, type: 'invalid_request_error', message: 'The file purpose is not one this gateway accepts for this use.' },
+  SLUICE_ERR_FILE_UPLOAD_INVALID: { status: 400, type: 'invalid_request_error', message: 'The upload must be multipart/form-data with a "file" part and a "purpose" field.' },
+  SLUICE_ERR_BATCH_NOT_FOUND: { status: 404, type: 'not_found_error', message: 'No batch with this id for this caller.' },
+  SLUICE_ERR_BATCH_NOT_CANCELLABLE: { status: 409, type: 'invalid_request_error', message: 'The batch has already finished and cannot be cancelled.' },
+  SLUICE_ERR_BATCH_INPUT_INVALID: { status: 400, type: 'invalid_request_error', message: 'A line of the batch input file is not a valid request line.' },
+  SLUICE_ERR_BATCH_EXPIRED: { status: 408, type: 'timeout_error', message: 'The batch expired before this request was run.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof catalog;

@@ -56,6 +56,8 @@ export interface UsageRecord {
   readonly cache_write_1h_tokens: number;
   /** Completion tokens the model spent reasoning; part of `completion_tokens`. */
   readonly reasoning_tokens: number;
+  /** The batch the request was a line of (issue 21); null for a client's own request. */
+  readonly batch_id: string | null;
 }
 
 /**
@@ -144,5 +146,6 @@ export function toUsageRecord(ctx: RequestSummary, prices: PriceBook, nowWall: n
     cache_write_tokens: usage?.cacheWriteTokens ?? 0,
     cache_write_1h_tokens: usage?.cacheWrite1hTokens ?? 0,
     reasoning_tokens: usage?.reasoningTokens ?? 0,
+    batch_id: ctx.batchId,
   };
 }

@@ -33,6 +33,7 @@ export const COLUMNS: readonly (readonly [keyof UsageRecord, string])[] = [
   ['cache_write_tokens', 'integer'],
   ['cache_write_1h_tokens', 'integer'],
   ['reasoning_tokens', 'integer'],
+  ['batch_id', 'text'],
 ];
 
 /** Columns a record spooled before they existed (issue 18) lacks: stored as 0, not refused as null. */

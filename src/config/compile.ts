@@ -275,6 +275,10 @@ export interface RuntimeConfig {
   readonly reload: { readonly watch: boolean; readonly debounceMs: number };
   /** Console sign-in through OpenID Connect (`admin.oidc`, issue 20); null = tokens only. */
   readonly adminOidc: OidcRuntime | null;
+  /** The Files API (issue 21): the largest upload, and how long a file is kept. */
+  readonly files: { readonly maxBytes: number; readonly retentionMs: number };
+  /** The Batch API's runner (issue 21): lines in flight per instance, how often it looks for work, how long a claim holds. */
+  readonly batches: { readonly concurrency: number; readonly pollIntervalMs: number; readonly leaseTtlMs: number };
 }
 
 export interface TracingRuntime {
@@ -559,6 +563,8 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     responses: { retentionMs: config.responses.retention },
     reload: { watch: config.reload.watch, debounceMs: config.reload.debounce },
     adminOidc: compileOidc(config.admin.oidc),
+    files: { maxBytes: config.files.maxBytes, retentionMs: config.files.retention },
+    batches: { concurrency: config.batches.concurrency, pollIntervalMs: config.batches.pollInterval, leaseTtlMs: config.batches.leaseTtl },
   });
 }
 

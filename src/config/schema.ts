@@ -429,6 +429,17 @@ export const configSchema = z.strictObject({
   responses: z.strictObject({ retention: duration.default(30 * 86_400_000) }).prefault({}),
   /** Hot reload (issue 20): SIGHUP and POST /admin/config/reload always; watching the file when `watch`. */
   reload: z.strictObject({ watch: z.boolean().default(false), debounce: duration.default(250) }).prefault({}),
+  // Issue 21: the Files API and the Batch API (docs/batches.md).
+  files: z.strictObject({ maxBytes: size.default(50 * 1024 * 1024), retention: duration.default(30 * 86_400_000) }).prefault({}),
+  batches: z
+    .strictObject({
+      concurrency: numeric(z.number().int().min(1).max(1000)).default(4),
+      pollInterval: duration.default(1_000),
+      leaseTtl: duration.default(120_000),
+    })
+    // Leases are renewed once per poll: a lease shorter than a few polls would lapse under a running line.
+    .refine((b) => b.leaseTtl >= 3 * b.pollInterval, { path: ['leaseTtl'], message: 'must be at least three pollIntervals' })
+    .prefault({}),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

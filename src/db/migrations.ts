@@ -232,6 +232,123 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    // Issue 21: the Files API (content kept as base64 text, so both databases store any bytes
+    // the same way) and the Batch API: a batch row, one row per input line with its lease and
+    // result (docs/batches.md), and usage records marked with the batch they ran for.
+    id: 7,
+    name: 'files and batches',
+    postgres: `
+      CREATE TABLE files (
+        id          text PRIMARY KEY,
+        tenant      text NOT NULL,
+        purpose     text NOT NULL,
+        filename    text NOT NULL,
+        bytes       bigint NOT NULL,
+        created_at  bigint NOT NULL,
+        expires_at  bigint NOT NULL,
+        content     text NOT NULL
+      );
+      CREATE INDEX files_tenant ON files (tenant, created_at);
+      CREATE INDEX files_expires ON files (expires_at);
+      CREATE TABLE batches (
+        id                 text PRIMARY KEY,
+        tenant             text NOT NULL,
+        principal          text NOT NULL,
+        endpoint           text NOT NULL,
+        input_file_id      text NOT NULL,
+        completion_window  text NOT NULL,
+        status             text NOT NULL,
+        metadata           text,
+        errors             text,
+        output_file_id     text,
+        error_file_id      text,
+        total              integer NOT NULL,
+        created_at         bigint NOT NULL,
+        expires_at         bigint NOT NULL,
+        in_progress_at     bigint,
+        finalizing_at      bigint,
+        completed_at       bigint,
+        failed_at          bigint,
+        expired_at         bigint,
+        cancelling_at      bigint,
+        cancelled_at       bigint
+      );
+      CREATE INDEX batches_tenant ON batches (tenant, id);
+      CREATE INDEX batches_status ON batches (status);
+      CREATE TABLE batch_lines (
+        id             text PRIMARY KEY,
+        batch_id       text NOT NULL,
+        line           integer NOT NULL,
+        custom_id      text NOT NULL,
+        body           text NOT NULL,
+        state          text NOT NULL,
+        attempts       integer NOT NULL DEFAULT 0,
+        lease_owner    text,
+        lease_expires  bigint NOT NULL DEFAULT 0,
+        ok             integer,
+        result         text
+      );
+      CREATE INDEX batch_lines_work ON batch_lines (state, lease_expires);
+      CREATE INDEX batch_lines_batch ON batch_lines (batch_id, state, line);
+      ALTER TABLE usage_records ADD COLUMN batch_id text;
+    `,
+    sqlite: `
+      CREATE TABLE files (
+        id          TEXT PRIMARY KEY,
+        tenant      TEXT NOT NULL,
+        purpose     TEXT NOT NULL,
+        filename    TEXT NOT NULL,
+        bytes       INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        content     TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX files_tenant ON files (tenant, created_at);
+      CREATE INDEX files_expires ON files (expires_at);
+      CREATE TABLE batches (
+        id                 TEXT PRIMARY KEY,
+        tenant             TEXT NOT NULL,
+        principal          TEXT NOT NULL,
+        endpoint           TEXT NOT NULL,
+        input_file_id      TEXT NOT NULL,
+        completion_window  TEXT NOT NULL,
+        status             TEXT NOT NULL,
+        metadata           TEXT,
+        errors             TEXT,
+        output_file_id     TEXT,
+        error_file_id      TEXT,
+        total              INTEGER NOT NULL,
+        created_at         INTEGER NOT NULL,
+        expires_at         INTEGER NOT NULL,
+        in_progress_at     INTEGER,
+        finalizing_at      INTEGER,
+        completed_at       INTEGER,
+        failed_at          INTEGER,
+        expired_at         INTEGER,
+        cancelling_at      INTEGER,
+        cancelled_at       INTEGER
+      ) STRICT;
+      CREATE INDEX batches_tenant ON batches (tenant, id);
+      CREATE INDEX batches_status ON batches (status);
+      CREATE TABLE batch_lines (
+        id             TEXT PRIMARY KEY,
+        batch_id       TEXT NOT NULL,
+        line           INTEGER NOT NULL,
+        custom_id      TEXT NOT NULL,
+        body           TEXT NOT NULL,
+        state          TEXT NOT NULL,
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        lease_owner    TEXT,
+        lease_expires  INTEGER NOT NULL DEFAULT 0,
+        ok             INTEGER,
+        result         TEXT
+      ) STRICT;
+      CREATE INDEX batch_lines_work ON batch_lines (state, lease_expires);
+      CREATE INDEX batch_lines_batch ON batch_lines (batch_id, state, line);
+      ALTER TABLE usage_records ADD COLUMN batch_id TEXT;
+    `,
+  },
 ];
 
 /** An arbitrary constant naming Sluice's migration lock among PostgreSQL's advisory locks. */

@@ -6,6 +6,7 @@ import type { HttpServices } from '../http/services.js';
 import { noUpgrades, refuseUpgrade } from '../http/websocket.js';
 import type { ModelEndpoint, ModelListRequest } from '../surfaces/endpoints.js';
 import type { StoredResponseRequest } from '../surfaces/responses/stored.js';
+import { isFilesPath, type FilesRequest } from '../batches/surface.js';
 import { logInternal, writeErrorBody, type BaseHeaders } from '../surfaces/respond.js';
 import { bodyTextOf, hasNoBody, isPlainText, parseJsonBody, readBody, type BodyFailure } from './body.js';
 import type { ConnectionGate } from './connection-limits.js';
@@ -42,6 +43,8 @@ export interface EdgeDeps {
   readonly bodyLimit: number;
   /** Where 500s are logged with their cause. */
   readonly logger: Logger;
+  /** Everything under /v1/files and /v1/batches (issue 21), its body unread; null or absent leaves them to the control plane. */
+  readonly files?: ((x: FilesRequest) => Promise<void>) | null;
 }
 
 const CLOSE = { connection: 'close' } as const;
@@ -145,6 +148,12 @@ export class Edge {
       req.resume();
       const x = { id, ip: deps.clientAddress(req), method, path, query: q === -1 ? '' : url.slice(q + 1), headers: req.headers, res, base: cors };
       routes.storedResponses(x).catch((err: unknown) => this.#unhandled(err, id, res));
+      return;
+    }
+    const files = deps.files ?? null;
+    if (files !== null && isFilesPath(path)) {
+      const x = { id, ip: deps.clientAddress(req), method: method ?? 'GET', path, query: q === -1 ? '' : url.slice(q + 1), headers: req.headers, req, res, base: cors };
+      files(x).catch((err: unknown) => this.#unhandled(err, id, res));
       return;
     }
     if (this.#control !== null) {

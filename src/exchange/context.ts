@@ -68,6 +68,8 @@ export class RequestContext implements AdmissionContext {
   // identify (the guard, before the chain).
   /** Who the request is for. */
   principal: Principal = ANONYMOUS;
+  /** The batch this request is a line of (issue 21), or null: its usage record says so. */
+  batchId: string | null = null;
 
   // admit (AdmissionContext).
   /** Admission priority (higher first): the tier's, or the client's where allowed. */

@@ -65,6 +65,8 @@ export interface RequestSummary extends SettlementInputs {
   readonly body: JsonObject;
   /** The answer (not a copy): for counting completion tokens nobody reported. */
   readonly response: ProviderResponse | null;
+  /** The batch the request was a line of (issue 21); null for a client's own request. */
+  readonly batchId: string | null;
 }
 
 /**
@@ -115,6 +117,7 @@ export function summarize(ctx: FinishedRequest): RequestSummary {
     tracestate: header(ctx.headers.tracestate),
     body: ctx.body,
     response: ctx.response,
+    batchId: ctx.batchId,
   });
 }
 

@@ -28,6 +28,7 @@ import { adminSources } from '../control/admin-sources.js';
 import { consoleSignIn } from '../control/oidc.js';
 import { registerKeyMetrics } from '../observability/key-metrics.js';
 import { registerBatchMetrics } from '../observability/batch-metrics.js';
+import { buildBatches, type Batches } from '../batches/build.js';
 
 /**
  * The composition root (issues 17 and 20). The runtime has two parts: what lives as long as
@@ -70,6 +71,8 @@ export interface Runtime {
   /** From now on (until `stop`), the current version's health checks run, and each reloaded version's. */
   start(): void;
   stop(): void;
+  /** The Files and Batch APIs and the batch runner (issue 21); null without a database. */
+  readonly batches: Batches | null;
 }
 
 export function buildRuntime(config: RuntimeConfig, resources: Resources, options: BuildOptions): Runtime {
@@ -123,6 +126,8 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
   };
   watchCache(version);
   const corsOptions = config.server.cors.origins.length > 0 ? config.server.cors : null;
+  // The Files and Batch APIs and the runner live as long as the process; batch lines run on the current version.
+  const batches = buildBatches(config, db, () => current().guard, () => current().routes.endpoints, clock, logger);
   const edge = new Edge({
     gate: connections,
     routes: version.routes,
@@ -130,6 +135,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     clientAddress: addressing.address,
     bodyLimit: config.server.bodyLimit,
     logger,
+    files: batches?.serve ?? null,
   });
   const startChecks = (v: Version): void => {
     for (const checker of v.health.values()) checker.start();
@@ -190,6 +196,7 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     edge,
     app,
     responses,
+    batches,
     reloader,
     current,
     start: () => {

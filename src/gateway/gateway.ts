@@ -133,6 +133,7 @@ export class Gateway {
     rt.start();
     rt.dbCheck?.start();
     rt.usage?.start();
+    rt.batches?.runner.start();
     const addr = rt.app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('server is not bound to a TCP port');
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -147,6 +148,8 @@ export class Gateway {
   async shutdown(drainTimeoutMs: number = this.#runtime.current().config.server.drainTimeoutMs): Promise<boolean> {
     const rt = this.#runtime;
     rt.edge.drain();
+    // Batch lines in flight finish (and are recorded) within the drain; the rest keep their leases until they expire.
+    const batchesStopped = rt.batches?.runner.stop(drainTimeoutMs);
     rt.stop();
     rt.dbCheck?.stop();
     let timer: NodeJS.Timeout | undefined;
@@ -166,6 +169,7 @@ export class Gateway {
       rt.app.server.closeAllConnections();
       await closed;
     }
+    await batchesStopped;
     await rt.tracing?.shutdown().catch((err: unknown) => this.#logger.warn({ err }, 'exporting the last traces failed'));
     await rt.reloader.retireNow();
     const version = rt.current();

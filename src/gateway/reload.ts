@@ -24,6 +24,8 @@ const RESTART_ONLY = {
   adminOidc: 'admin.oidc',
   responses: 'responses',
   reload: 'reload',
+  files: 'files',
+  batches: 'batches',
 } as const satisfies Partial<Record<keyof RuntimeConfig, string>>;
 
 /** What a reload did: the version now serving, and on failure why the old one still is. */

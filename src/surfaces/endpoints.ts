@@ -68,7 +68,7 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
         if (native === null) body = dialect.request(endpoint, x.body);
         else ({ body, refusal } = native.request(endpoint, x.body));
       }
-      const principal = await deps.guard.check(x.ip, x.headers);
+      const principal = x.batch?.principal ?? (await deps.guard.check(x.ip, x.headers));
       let answering = dialect;
       // A stateful dialect (the Responses API) translates once the caller is known.
       if (body === null) ({ body, dialect: answering } = await dialect.bind!(x.body, principal));
@@ -88,6 +88,10 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
       // The route's priority by request type; the admit stage adds the tier's. Without an admit
       // stage (no tiers in play) the route alone decides whether to honour x-sluice-priority.
       ctx.priority = route.queue.priorityHeader && ctx.requestedPriority !== null ? ctx.requestedPriority : routePriority(route.queue, endpoint, x.headers);
+      if (x.batch !== undefined) {
+        ctx.priority = x.batch.priority;
+        ctx.batchId = x.batch.id;
+      }
       const chain = pipelines.chain(route);
       if (ctx.stream) {
         const refusal = deps.streams.acquire(x.ip);

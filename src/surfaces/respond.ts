@@ -6,6 +6,7 @@ import type { StreamResponse } from '../providers/types.js';
 import type { StreamFraming } from './dialect.js';
 import type { Clock } from '../lib/clock.js';
 import type { CancelSignal } from '../lib/cancel.js';
+import type { Principal } from '../exchange/principal.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -42,6 +43,11 @@ export interface ModelExchange {
   readonly res: ServerResponse;
   /** Headers every answer carries (CORS, when on); null without. */
   readonly base: BaseHeaders | null;
+  /**
+   * A line of a batch (issue 21), run in the process: who it runs as (the batch's principal,
+   * so the guard is not asked), its admission priority, and the batch id its usage record carries.
+   */
+  readonly batch?: { readonly id: string; readonly principal: Principal; readonly priority: number };
 }
 
 /**

@@ -47,6 +47,7 @@ export function usageFixture(): UsageRecord[] {
       cache_write_tokens: i % 5 === 1 ? 7 : 0,
       cache_write_1h_tokens: i % 6 === 2 ? 3 : 0,
       reasoning_tokens: i % 3 === 1 ? ((i * 3) % 17) >> 1 : 0,
+      batch_id: null,
     });
   }
   // Three records alone in their tier that tie on cost and count whatever the grouping:
