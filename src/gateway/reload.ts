@@ -173,6 +173,9 @@ export class Reloader {
   }
 }
 
+/** The compiled config's sections a reload refuses to change (tested against every section: a new one must be classified). */
+export const restartOnlySections: readonly string[] = Object.keys(RESTART_ONLY);
+
 /** The config file names of the restart-only sections that differ. */
 export function restartOnly(a: RuntimeConfig, b: RuntimeConfig): string[] {
   return changedKeys(a, b, Object.keys(RESTART_ONLY) as (keyof typeof RESTART_ONLY)[]).map((k) => RESTART_ONLY[k as keyof typeof RESTART_ONLY]);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { compileConfig, type RuntimeConfig } from '../../src/config/compile.js';
 import { loadConfigFile, validateConfig } from '../../src/config/load.js';
+import { restartOnly, restartOnlySections } from '../../src/gateway/reload.js';
 import { Backend } from '../helpers/backends.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import * as req from '../helpers/requests.js';
@@ -63,6 +64,14 @@ class KeyedUpstream extends Backend {
 }
 
 const upstreamConfig = (url: string, apiKey: string) => ({ type: 'openai', baseUrl: `${url}/v1`, apiKey });
+
+test('every section of the compiled config is either reloadable or restart-only (a new section must be classified)', () => {
+  // Applied by a reload: each is rebuilt into the next config version (gateway/version.ts).
+  const reloadable = ['source', 'routing', 'auth', 'keys', 'tiers', 'ipLimits', 'prices', 'cache', 'providers', 'routes', 'services', 'redactor'];
+  const sections = Object.keys(compiled({}));
+  for (const s of sections) assert.ok(reloadable.includes(s) !== restartOnlySections.includes(s), `${s}: ${reloadable.includes(s) ? 'both reloadable and restart-only' : 'neither reloadable nor restart-only'}`);
+  assert.deepEqual(restartOnly(compiled({}), compiled({ server: { bodyLimit: '1kb' }, reload: { watch: true } })), ['server', 'reload']);
+});
 
 describe('hot reload', () => {
   const open: { close(): Promise<unknown> }[] = [];
