@@ -160,6 +160,8 @@ export class DispatchStage implements Stage {
       const admission = pick.tryAdmit(t.promptTokens);
       if (admission === 'saturated') saturated ??= pick;
       else if (admission !== 'refused') {
+        // Most targets have no provider limits: no store round trip, no await.
+        if (admission.target.shared === null) return admission;
         const wait = await this.#shared(admission, t);
         if (wait === 0) return admission;
         overShared = true;
