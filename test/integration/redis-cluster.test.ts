@@ -48,6 +48,17 @@ describe('two instances sharing a three-node Redis Cluster', { timeout: 120_000 
     gws = [await startGateway(config(cluster.urls)), await startGateway(config([cluster.urls[1]!]))];
     // Ready once the cluster has answered (the slot map fetched, a first PING).
     await Promise.all(gws.map((gw) => until(async () => (await req.send(gw, '/ready')).status === 200)));
+    // The response cache has a Redis client of its own, which can still be discovering the
+    // cluster's slots after /ready (a loaded machine: its calls fail and count as misses):
+    // wait until each instance stores an answer and reads it back.
+    for (const [i, gw] of gws.entries()) {
+      const warm = { model: 'cached', temperature: 0, messages: [{ role: 'user', content: `warm-up ${i}` }] };
+      await until(async () => {
+        await req.chat(gw, warm, { bearer: CACHE_KEY });
+        return req.cacheOf(await req.chat(gw, warm, { bearer: CACHE_KEY })) === 'hit';
+      });
+    }
+    assert.equal((await req.sendJson(gws[0]!, '/admin/cache/purge', { body: {}, bearer: ADMIN })).status, 200, 'the tests start from an empty cache');
   });
   after(async () => {
     await Promise.all(gws.map((g) => g.close()));
