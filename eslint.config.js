@@ -17,6 +17,6 @@ export default tseslint.config(
   },
   {
     files: ['examples/**/*.mjs'],
-    languageOptions: { globals: { setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' } },
+    languageOptions: { globals: { setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly' } },
   },
 );

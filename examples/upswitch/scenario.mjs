@@ -92,7 +92,7 @@ export async function run({ full, checks }) {
     // API p95 (uncached reads through the balancer).
     const rate = full ? 500 : 100;
     const { result } = await bench([a.url, '--path', '/api/v1/valuations', '--rate', String(rate), '--duration', full ? '30s' : '2s']);
-    const p95 = result.percentiles.find((p) => p.percentile === 95)?.ms ?? result.latency.p90;
+    const p95 = result.percentiles.find((p) => p.percentile >= 95)?.ms ?? result.latency.p99;
     checks.add('API errors under load', result.counts.errors === 0 && result.counts.sent > 0, `${result.counts.errors} of ${result.counts.sent}`, '0');
     checks.target(`API p95 at ${rate} req/s`, p95 < 100, `p50 ${result.latency.p50} ms, p95 ${p95} ms, p99 ${result.latency.p99} ms`, 'p95 < 100 ms');
   } finally {

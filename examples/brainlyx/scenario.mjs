@@ -1,0 +1,104 @@
+// Brainlyx (seed 002) on Sluice: the checks of issue 22 for this design.
+import { createOpenAI } from '@ai-sdk/openai';
+import { streamText } from 'ai';
+import { defaultMockOptions } from '../../dist/src/mock/options.js';
+import { startMockServer } from '../../dist/src/mock/server.js';
+import { bench, call, configFile, startSluice } from '../lib.mjs';
+
+export const title = 'brainlyx (seed 002): one router over four providers';
+
+const ADMIN = 'brainlyx-ops-token-0123456789abcdef';
+const ALICE = 'sk-brainlyx-alice-0123456789abcdef';
+const BOB = 'sk-brainlyx-bob-0123456789abcdefgh';
+
+export async function run({ full, checks }) {
+  // Every provider shape from the built-in mock (OpenAI, Anthropic Messages, Gemini); a second one fails every call.
+  const mock = await startMockServer({ port: 0, options: defaultMockOptions });
+  const flaky = await startMockServer({ port: 0, options: { ...defaultMockOptions, status: 503 } });
+  const file = configFile('brainlyx');
+  const env = { SLUICE_ADMIN_TOKEN: ADMIN, ALICE_KEY: ALICE, BOB_KEY: BOB, MOCK_URL: mock.url, MOCK_ORIGIN: new URL(mock.url).origin, FLAKY_URL: flaky.url, OPENAI_API_KEY: 'sk-openai-up', ANTHROPIC_API_KEY: 'sk-ant-up', GEMINI_API_KEY: 'AIza-up', GROQ_API_KEY: 'gsk-up' };
+  const sluice = await startSluice(file, env);
+  try {
+    const base = sluice.url;
+    const chat = (model, key = BOB, headers = {}) => call(`${base}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, ...headers }, body: { model, messages: [{ role: 'user', content: 'Explain photosynthesis in one line.' }] } });
+    const served = async () => {
+      const text = (await call(`${base}/metrics`)).text;
+      const out = {};
+      for (const line of text.split('\n')) {
+        const m = /^sluice_requests_total\{[^}]*route="([^"]*)"[^}]*provider="([^"]*)"[^}]*\} (\d+)/.exec(line);
+        if (m !== null) out[`${m[1]}/${m[2]}`] = (out[`${m[1]}/${m[2]}`] ?? 0) + Number(m[3]);
+      }
+      return out;
+    };
+
+    // Round robin over the four provider shapes: 8 requests, 2 each, all answered in OpenAI's shape.
+    const rr = await Promise.all(Array.from({ length: 8 }, () => chat('chat-round-robin')));
+    const after = await served();
+    const perProvider = ['openai', 'anthropic', 'gemini', 'groq'].map((p) => after[`chat-round-robin/${p}`] ?? 0);
+    checks.add('round robin over OpenAI, Anthropic, Gemini and Groq shapes', rr.every((r) => r.status === 200 && r.json?.object === 'chat.completion') && perProvider.every((n) => n === 2), `per provider ${perProvider.join(' / ')}`, '2 / 2 / 2 / 2');
+
+    // Geographic: the client's region header picks the target in its region.
+    const eu = await chat('chat-nearest', BOB, { 'x-sluice-region': 'eu' });
+    const us = await chat('chat-nearest', BOB, { 'x-sluice-region': 'us' });
+    const near = await served();
+    checks.add('geographic choice (x-sluice-region)', eu.status === 200 && us.status === 200 && near['chat-nearest/gemini'] === 1 && near['chat-nearest/openai'] === 1, `eu → gemini (${near['chat-nearest/gemini'] ?? 0}), us → openai (${near['chat-nearest/openai'] ?? 0})`, 'eu → gemini, us → openai');
+
+    // Cost-optimised: the cheapest target answers.
+    for (let i = 0; i < 4; i++) await chat('chat-cheapest');
+    const cheap = await served();
+    checks.add('cost-optimised choice', (cheap['chat-cheapest/groq'] ?? 0) === 4 && (cheap['chat-cheapest/openai'] ?? 0) === 0, `groq ${cheap['chat-cheapest/groq'] ?? 0}, openai ${cheap['chat-cheapest/openai'] ?? 0}`, 'all 4 on the cheaper');
+
+    // Least loaded: concurrent requests spread over both targets.
+    await Promise.all(Array.from({ length: 20 }, () => chat('chat-least-loaded')));
+    const busy = await served();
+    const ll = [busy['chat-least-loaded/openai'] ?? 0, busy['chat-least-loaded/groq'] ?? 0];
+    checks.add('least loaded: concurrent requests spread', ll[0] + ll[1] === 20 && ll.every((n) => n > 0), `openai ${ll[0]}, groq ${ll[1]}`, 'both used');
+
+    // Circuit breaker and fallback mode: the failing provider is cut off after 3 failures; every answer comes from the fallback.
+    const resilient = [];
+    for (let i = 0; i < 10; i++) resilient.push((await chat('chat-resilient')).status);
+    const flakyCalls = flaky.stats.requests;
+    checks.add('breaker opens after 3 failures; the fallback answers', resilient.every((s) => s === 200) && flakyCalls === 3, `${flakyCalls} calls to the failing provider for 10 requests, statuses ${[...new Set(resilient)].join(',')}`, '3 calls, all 200');
+
+    // Streaming, from a Next.js-style client: the AI SDK's default OpenAI provider (the Responses API).
+    const openai = createOpenAI({ baseURL: `${base}/v1`, apiKey: BOB });
+    const stream = streamText({ model: openai('chat-round-robin'), prompt: 'Say hello.', maxRetries: 0 });
+    let chunks = 0;
+    for await (const delta of stream.textStream) if (delta.length > 0) chunks++;
+    checks.add('streaming to the AI SDK default provider', chunks > 1 && (await stream.text).length > 0, `${chunks} text deltas`, 'a streamed answer');
+
+    // Tier limits with burst: a free user's burst of 20, then refused; a pro user is not affected.
+    let ok = 0;
+    let limited = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < 25; i++) {
+      const s = (await chat('chat-round-robin', ALICE)).status;
+      if (s === 200) ok++;
+      else if (s === 429) limited++;
+    }
+    const allowed = 20 + Math.floor((performance.now() - t0) / 3000);
+    checks.add('free tier: rpm 20 per user', ok >= 20 && ok <= allowed && ok + limited === 25 && (await chat('chat-round-robin', BOB)).status === 200, `${ok} served, ${limited} refused of 25; pro user served`, `20 + 1 per 3 s (≤ ${allowed})`);
+
+    // Cost per user, from the usage API.
+    let users = [];
+    for (let i = 0; i < 100; i++) {
+      const usage = await call(`${base}/admin/usage?group_by=user`, { headers: { authorization: `Bearer ${ADMIN}` } });
+      users = usage.json?.data ?? [];
+      if (users.some((u) => u.user === 'alice') && users.some((u) => u.user === 'bob')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const costOf = (u) => users.find((d) => d.user === u);
+    checks.add('cost per user (usage API)', costOf('alice') !== undefined && costOf('bob') !== undefined, users.map((u) => `${u.user}: ${u.requests} requests, $${Number(u.cost_usd).toFixed(6)}`).join('; '), 'a row per user');
+
+    // Latency percentiles under load.
+    const rate = full ? 500 : 100;
+    const { result } = await bench([`${base}/v1`, '--model', 'chat-round-robin', '--api-key', BOB, '--rate', String(rate), '--duration', full ? '30s' : '2s']);
+    checks.add('errors under load', result.counts.errors === 0 && result.counts.sent > 0, `${result.counts.errors} of ${result.counts.sent}`, '0');
+    checks.target(`p50 / p95 / p99 at ${rate} req/s`, result.latency.p99 < 200, `p50 ${result.latency.p50} ms, p95 ${result.percentiles.find((p) => p.percentile >= 95)?.ms ?? '?'} ms, p99 ${result.latency.p99} ms`, 'p99 < 200 ms');
+  } finally {
+    await sluice.stop();
+    sluice.removeData();
+    await mock.close();
+    await flaky.close();
+  }
+}
