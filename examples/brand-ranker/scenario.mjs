@@ -1,0 +1,108 @@
+// Brand ranker (seed 000) on Sluice: the checks of issue 22 for this design.
+import { SignJWT } from 'jose';
+import { defaultMockOptions } from '../../dist/src/mock/options.js';
+import { startMockServer } from '../../dist/src/mock/server.js';
+import { bench, call, configFile, json, metric, startInstances, startSluice } from '../lib.mjs';
+
+export const title = 'brand-ranker (seed 000): LLM-ranked brands behind an API';
+
+const JWT_SECRET = 'brand-ranker-auth-service-secret-0123456789';
+const ADMIN = 'brand-ranker-ops-token-0123456789abcdef';
+
+async function jwt(sub, sid) {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ sid }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt(now).setExpirationTime(now + 15 * 60).sign(new TextEncoder().encode(JWT_SECRET));
+}
+
+export async function run({ full, checks }) {
+  // The first provider is down; the second and third answer (the built-in mock).
+  const primary = await startMockServer({ port: 0, options: { ...defaultMockOptions, status: 503 } });
+  const secondary = await startMockServer({ port: 0, options: defaultMockOptions });
+  const tertiary = await startMockServer({ port: 0, options: defaultMockOptions });
+  const api = await startInstances(2, (req, res) => (req.url.startsWith('/api/v1/rankings') || req.url.startsWith('/api/v1/public/') ? json(res, 200, { rankings: [{ brand: 'Acme', score: 91 }] }) : json(res, 404, { detail: 'Not Found' })));
+  const file = configFile('brand-ranker');
+  const env = {
+    JWT_SECRET,
+    SLUICE_ADMIN_TOKEN: ADMIN,
+    PRIMARY_URL: primary.url,
+    PRIMARY_KEY: 'sk-primary-0123456789',
+    SECONDARY_URL: secondary.url,
+    SECONDARY_KEY_1: 'sk-secondary-one-0123456789',
+    SECONDARY_KEY_2: 'sk-secondary-two-0123456789',
+    TERTIARY_URL: tertiary.url,
+    TERTIARY_KEY: 'sk-tertiary-0123456789',
+    API_1: api.urls[0],
+    API_2: api.urls[1],
+  };
+  const sluice = await startSluice(file, env);
+  try {
+    const base = sluice.url;
+    const token = await jwt('ann', 'ann-1');
+    // Each check comes from its own client address (through the trusted load balancer), so the per-IP limit is per check.
+    const as = (ip, t = token) => ({ authorization: `Bearer ${t}`, 'x-forwarded-for': ip });
+    const rank = (brands, headers) => call(`${base}/v1/chat/completions`, { method: 'POST', headers, body: { model: 'ranker', temperature: 0, messages: [{ role: 'user', content: `Rank these brands: ${brands}` }] } });
+
+    // Fallback across providers: the first is down, every ranking is answered.
+    const ranked = [];
+    for (let i = 0; i < 6; i++) ranked.push(await rank(`set ${i}`, as('10.0.0.1')));
+    checks.add('fallback when the first provider fails', ranked.every((r) => r.status === 200) && primary.stats.requests >= 1, `${ranked.filter((r) => r.status === 200).length} of 6 answered; the failing provider called ${primary.stats.requests} times`, 'all 200');
+
+    // LLM answers cached a week (shared), API answers five minutes.
+    const again = await rank('set 0', as('10.0.0.2'));
+    const r1 = await call(`${base}/api/v1/rankings?category=shoes`, { headers: as('10.0.0.2') });
+    const r2 = await call(`${base}/api/v1/rankings?category=shoes`, { headers: as('10.0.0.2') });
+    checks.add('LLM answer (7 d) and API answer (5 min) from the cache', again.headers['x-sluice-cache'] === 'hit' && r1.headers['x-sluice-cache'] === 'miss' && r2.headers['x-sluice-cache'] === 'hit', `LLM ${again.headers['x-sluice-cache']}; API ${r1.headers['x-sluice-cache']}, then ${r2.headers['x-sluice-cache']}`, 'hit; miss, hit');
+
+    // Request batching: 20 concurrent embeddings make far fewer upstream calls.
+    const before = secondary.stats.requests;
+    const embeds = await Promise.all(Array.from({ length: 20 }, (_, i) => call(`${base}/v1/embeddings`, { method: 'POST', headers: as('10.0.0.3'), body: { model: 'brand-embeddings', input: `brand ${i}` } })));
+    const embedCalls = secondary.stats.requests - before;
+    checks.add('embeddings batched', embeds.every((r) => r.status === 200 && r.json?.data?.length === 1) && embedCalls < 20, `20 requests, ${embedCalls} upstream calls`, 'fewer than 20');
+
+    // Rotating provider keys: both keys of the second provider served.
+    const metrics = (await call(`${base}/metrics`)).text;
+    const keyLines = metrics.split('\n').filter((l) => l.startsWith('sluice_provider_key_requests_total{') && l.includes('provider="secondary"') && !l.endsWith(' 0'));
+    checks.add('rotating provider keys', keyLines.length === 2, `${keyLines.length} keys of the second provider used`, '2');
+
+    // Per-IP limit (before authentication): an address's 31st request in the minute is refused; another address is not.
+    let ipOk = 0;
+    let ipLimited = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < 35; i++) {
+      const s = (await call(`${base}/api/v1/public/brands?q=${i}`, { headers: as('10.0.0.9') })).status;
+      if (s === 200) ipOk++;
+      else if (s === 429) ipLimited++;
+    }
+    const other = await call(`${base}/api/v1/public/brands?q=x`, { headers: as('10.0.0.10') });
+    const ipAllowed = 30 + Math.floor((performance.now() - t0) / 2000);
+    checks.add('per-IP limit (rpm 30)', ipOk >= 30 && ipOk <= ipAllowed && ipOk + ipLimited === 35 && other.status === 200, `${ipOk} served, ${ipLimited} refused from one address; another address ${other.status}`, `30 + 1 per 2 s (≤ ${ipAllowed}), then 429`);
+
+    // JWT of 15 minutes with revocation.
+    const bob = await jwt('bob', 'bob-1');
+    const okBefore = (await rank('x', as('10.0.0.4', bob))).status;
+    const revoke = await call(`${base}/admin/sessions/revoke`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` }, body: { user: 'bob' } });
+    const after = (await rank('y', as('10.0.0.4', bob))).status;
+    checks.add('JWT revoked: sign out everywhere', okBefore === 200 && revoke.status === 200 && after === 401, `before ${okBefore}, revoke ${revoke.status}, after ${after}`, '200, 200, 401');
+
+    // Strict CORS: the web app's origin only.
+    const pre = (origin) => call(`${base}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+    const allowed = await pre('https://app.brand-ranker.example');
+    const foreign = await pre('https://evil.example');
+    checks.add('strict CORS', allowed.headers['access-control-allow-origin'] === 'https://app.brand-ranker.example' && foreign.headers['access-control-allow-origin'] === undefined, `app origin allowed; other origin ${foreign.headers['access-control-allow-origin'] === undefined ? 'refused' : 'ALLOWED'}`, 'only the app');
+
+    // Prometheus.
+    const served = metric(metrics, 'sluice_requests_total', 'endpoint="chat",route="ranker",provider="secondary",model="claude-3-5-sonnet",status="200",code=""');
+    checks.add('Prometheus metrics', metrics.includes('sluice_request_duration_seconds_bucket') && served !== null, `sluice_requests_total for the ranker route: ${served}`, 'exposed');
+
+    // API answers under load (a load-test user; the per-IP limit covers the public pages only).
+    const rate = full ? 1000 : 200;
+    const { result } = await bench([base, '--path', '/api/v1/rankings?category=all', '--rate', String(rate), '--duration', full ? '30s' : '2s', '--api-key', await jwt('load', 'load-1'), '--header', 'X-Forwarded-For: 10.0.1.1']);
+    const share = result.counts.sent === 0 ? 1 : result.counts.errors / result.counts.sent;
+    checks.add('API errors under load', result.counts.sent > 0 && share < 0.001, `${result.counts.errors} of ${result.counts.sent}`, '< 0.1%');
+    checks.target(`API p99 at ${rate} req/s`, result.latency.p99 < 200, `p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms`, 'p99 < 200 ms');
+  } finally {
+    await sluice.stop();
+    sluice.removeData();
+    await Promise.all([primary.close(), secondary.close(), tertiary.close(), api.close()]);
+  }
+}
