@@ -9,9 +9,9 @@ export const title = 'brand-ranker (seed 000): LLM-ranked brands behind an API';
 const JWT_SECRET = 'brand-ranker-auth-service-secret-0123456789';
 const ADMIN = 'brand-ranker-ops-token-0123456789abcdef';
 
-async function jwt(sub, sid) {
+async function jwt(sub, sid, tier) {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ sid }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt(now).setExpirationTime(now + 15 * 60).sign(new TextEncoder().encode(JWT_SECRET));
+  return new SignJWT({ sid, ...(tier === undefined ? {} : { tier }) }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt(now).setExpirationTime(now + 15 * 60).sign(new TextEncoder().encode(JWT_SECRET));
 }
 
 export async function run({ full, checks }) {
@@ -94,9 +94,9 @@ export async function run({ full, checks }) {
     const served = metric(metrics, 'sluice_requests_total', 'endpoint="chat",route="ranker",provider="secondary",model="claude-3-5-sonnet",status="200",code=""');
     checks.add('Prometheus metrics', metrics.includes('sluice_request_duration_seconds_bucket') && served !== null, `sluice_requests_total for the ranker route: ${served}`, 'exposed');
 
-    // API answers under load (a load-test user; the per-IP limit covers the public pages only).
+    // API answers under load (a load-test user in its own tier; the per-IP limit covers the public pages only).
     const rate = full ? 1000 : 200;
-    const { result } = await bench([base, '--path', '/api/v1/rankings?category=all', '--rate', String(rate), '--duration', full ? '30s' : '2s', '--api-key', await jwt('load', 'load-1'), '--header', 'X-Forwarded-For: 10.0.1.1']);
+    const { result } = await bench([base, '--path', '/api/v1/rankings?category=all', '--rate', String(rate), '--duration', full ? '30s' : '2s', '--api-key', await jwt('load', 'load-1', 'loadtest'), '--header', 'X-Forwarded-For: 10.0.1.1']);
     const share = result.counts.sent === 0 ? 1 : result.counts.errors / result.counts.sent;
     checks.add('API errors under load', result.counts.sent > 0 && share < 0.001, `${result.counts.errors} of ${result.counts.sent}`, '< 0.1%');
     checks.target(`API p99 at ${rate} req/s`, result.latency.p99 < 200, `p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms`, 'p99 < 200 ms');
