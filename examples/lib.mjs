@@ -9,6 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
 import { request } from 'undici';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -87,6 +88,20 @@ export async function startRedis() {
 /** Waits until `sluice` has logged `pattern` (after `from` characters of its output). */
 export function logged(sluice, pattern, from = 0, ms = 10_000) {
   return eventually(() => pattern.test(sluice.output().slice(from)), ms);
+}
+
+/**
+ * A 15-minute HS256 access token, as the systems' auth services issue them (seeds 000, 004):
+ * subject `sub`, session `sid`, and a `tier` claim when given.
+ */
+export function accessToken(secret, sub, sid, tier) {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ sid, ...(tier === undefined ? {} : { tier }) })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 15 * 60)
+    .sign(new TextEncoder().encode(secret));
 }
 
 /** Answers JSON. */

@@ -1,18 +1,14 @@
 // Brand ranker (seed 000) on Sluice: the checks of issue 22 for this design.
-import { SignJWT } from 'jose';
 import { defaultMockOptions } from '../../dist/src/mock/options.js';
 import { startMockServer } from '../../dist/src/mock/server.js';
-import { bench, call, configFile, json, metric, startInstances, startSluice } from '../lib.mjs';
+import { accessToken, bench, call, configFile, json, metric, startInstances, startSluice } from '../lib.mjs';
 
 export const title = 'brand-ranker (seed 000): LLM-ranked brands behind an API';
 
 const JWT_SECRET = 'brand-ranker-auth-service-secret-0123456789';
 const ADMIN = 'brand-ranker-ops-token-0123456789abcdef';
 
-async function jwt(sub, sid, tier) {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ sid, ...(tier === undefined ? {} : { tier }) }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt(now).setExpirationTime(now + 15 * 60).sign(new TextEncoder().encode(JWT_SECRET));
-}
+const jwt = (sub, sid, tier) => accessToken(JWT_SECRET, sub, sid, tier);
 
 export async function run({ full, checks }) {
   // The first provider is down; the second and third answer (the built-in mock).

@@ -1,21 +1,12 @@
 // SnapFix (seed 004) on Sluice: the checks of issue 22 for this design.
-import { SignJWT } from 'jose';
-import { bench, call, configFile, delay, eventually, json, metric, startInstances, startSluice } from '../lib.mjs';
+import { accessToken, bench, call, configFile, delay, eventually, json, metric, startInstances, startSluice } from '../lib.mjs';
 
 export const title = 'snapfix (seed 004): civic issue tracker, 100,000 concurrent users';
 
 const JWT_SECRET = 'snapfix-auth-service-secret-0123456789abcdef';
 const ADMIN = 'snapfix-ops-token-0123456789abcdef';
 
-async function jwt(sub, sid, tier) {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ sid, ...(tier === undefined ? {} : { tier }) })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setIssuedAt(now)
-    .setExpirationTime(now + 15 * 60)
-    .sign(new TextEncoder().encode(JWT_SECRET));
-}
+const jwt = (sub, sid, tier) => accessToken(JWT_SECRET, sub, sid, tier);
 
 /** The FastAPI instances: list and create issues (a few ms each, as the design's 60 ms API budget allows), health. */
 function api(req, res, body) {
