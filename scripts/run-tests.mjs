@@ -20,6 +20,21 @@ if (files.length === 0) {
   process.exit(1);
 }
 // A test that hangs fails after 2 minutes instead of holding CI until its limit.
-const args = ['--test', '--test-reporter=spec', '--test-timeout=120000', '--enable-source-maps', ...files];
+// Files run three at a time: most of a file's time is spent waiting on the servers it starts
+// (redis-server, PostgreSQL, child gateways), so three overlap well even on two cores, one of
+// them busy (CI). SLUICE_TEST_CONCURRENCY overrides it (1 runs the files one by one).
+const concurrency = Number(process.env.SLUICE_TEST_CONCURRENCY ?? 3);
+if (!Number.isInteger(concurrency) || concurrency < 1) {
+  console.error(`SLUICE_TEST_CONCURRENCY must be a positive integer, got ${process.env.SLUICE_TEST_CONCURRENCY}`);
+  process.exit(1);
+}
+const args = [
+  '--test',
+  '--test-reporter=spec',
+  `--test-concurrency=${concurrency}`,
+  '--test-timeout=120000',
+  '--enable-source-maps',
+  ...files,
+];
 const res = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } });
 process.exit(res.status ?? 1);
