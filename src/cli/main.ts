@@ -10,6 +10,8 @@ import { startMockServer } from '../mock/server.js';
 import { defaultMockOptions, type MockOptions } from '../mock/options.js';
 import { createLogger } from '../observability/logger.js';
 import { Gateway } from '../gateway/gateway.js';
+import { runPrimary } from '../cluster/primary.js';
+import { forWorker, workerRole } from '../cluster/worker.js';
 import { benchCommand } from './bench.js';
 import { keysCommand } from './keys.js';
 
@@ -94,9 +96,13 @@ async function start(argv: string[]): Promise<void> {
     process.stdout.write(START_HELP);
     return;
   }
+  // A cluster worker (`server.workers` > 1) serves like a single process, sharing the
+  // embedded state, cache and database through the primary (src/cluster/).
+  const role = workerRole();
   let config;
   // The same flags and environment resolve the config again at every reload.
-  const load = (): RuntimeConfig => resolveConfig({ configFile: values.config, host: values.host, port: values.port === undefined ? undefined : parsePort(values.port, '--port') });
+  const resolve = (): RuntimeConfig => resolveConfig({ configFile: values.config, host: values.host, port: values.port === undefined ? undefined : parsePort(values.port, '--port') });
+  const load = role === null ? resolve : (): RuntimeConfig => forWorker(resolve(), role.slot);
   try {
     config = load();
   } catch (err) {
@@ -109,11 +115,25 @@ async function start(argv: string[]): Promise<void> {
     throw err;
   }
   // Lines are scrubbed of the secrets of the config serving (a reload's new keys included).
-  let serving: RuntimeConfig = config;
-  const logger = createLogger(config.logging.level, undefined, { scrub: (line) => serving.redactor.scrub(line) });
+  let serving = (): RuntimeConfig => config;
+  const base = createLogger(config.logging.level, undefined, { scrub: (line) => serving().redactor.scrub(line) });
+  const logger = role === null ? base : base.child({ worker: role.slot });
+  const file = config.source === BUILTIN_SOURCE ? null : config.source;
+  if (role === null && config.server.workers > 1) {
+    try {
+      await runPrimary(config, { logger, file });
+    } catch (err) {
+      if (err instanceof StartupError) {
+        process.stderr.write(`sluice: ${err.message}\n`);
+        process.exit(1);
+      }
+      throw err;
+    }
+    return;
+  }
   let gateway: Gateway;
   try {
-    gateway = await Gateway.create(config, { logger, load });
+    gateway = await Gateway.create(config, { logger, load, ...(role === null ? {} : { cluster: role.channel }) });
   } catch (err) {
     // A setup problem the operator fixes (a data folder in use): one line, no stack trace.
     if (err instanceof StartupError) {
@@ -122,6 +142,7 @@ async function start(argv: string[]): Promise<void> {
     }
     throw err;
   }
+  serving = () => gateway.config;
   let address;
   try {
     address = await gateway.listen();
@@ -132,7 +153,9 @@ async function start(argv: string[]): Promise<void> {
     await gateway.shutdown(0).catch(() => {});
     process.exit(1);
   }
-  logger.info({ url: address.url, config: config.source, routes: config.routes.length }, 'sluice listening');
+  // In a cluster, the primary says so once every worker listens.
+  if (role === null) logger.info({ url: address.url, config: config.source, routes: config.routes.length }, 'sluice listening');
+  else logger.debug({ url: address.url }, 'worker listening');
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -156,12 +179,15 @@ async function start(argv: string[]): Promise<void> {
   const reload = (trigger: string): void => {
     if (stopping) return;
     logger.info({ trigger }, 'reloading the config');
-    void gateway.reload().then((outcome) => {
-      if (outcome.ok) serving = gateway.config;
-    });
+    void gateway.reload();
   };
+  if (role !== null) {
+    // The primary forwards SIGHUP and the file watch's changes (cluster/join.ts); a worker left without its primary drains and exits.
+    process.on('SIGHUP', () => {});
+    process.on('disconnect', () => stop('primary gone'));
+    return;
+  }
   process.on('SIGHUP', () => reload('SIGHUP'));
-  const file = config.source === BUILTIN_SOURCE ? null : config.source;
   if (config.reload.watch && file !== null) watchConfig(file, config.reload.debounceMs, () => reload('file change'), logger);
 }
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { hashSecret, keyPrefix } from '../lib/hash.js';
 import { Secret } from '../lib/secret.js';
 import type { Redactor } from '../lib/redactor.js';
@@ -229,6 +230,8 @@ export interface RuntimeConfig {
     readonly limits: { readonly connections: number; readonly connectionsPerIp: number; readonly streams: number; readonly streamsPerIp: number };
     /** How long a stream waits for a client that accepts no bytes before cutting it off. */
     readonly streamWriteTimeoutMs: number;
+    /** Data-plane processes (node:cluster); 1 = this process serves, no primary. */
+    readonly workers: number;
   };
   /** `sampleRate`: share (0..1) of successful requests that get a request log line; failures always do. */
   readonly logging: { readonly level: string; readonly sampleRate: number };
@@ -506,6 +509,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
       cors: { origins: config.server.cors.origins, credentials: config.server.cors.credentials, maxAgeMs: config.server.cors.maxAge },
       limits: { connections: config.server.maxConnections, connectionsPerIp: config.server.maxConnectionsPerIp, streams: config.server.maxStreams, streamsPerIp: config.server.maxStreamsPerIp },
       streamWriteTimeoutMs: config.server.streamWriteTimeout,
+      workers: config.server.workers === 'auto' ? availableParallelism() : config.server.workers,
     },
     logging: { level: config.logging.level, sampleRate: config.logging.sampleRate },
     tracing: compileTracing(config.tracing),

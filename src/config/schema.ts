@@ -34,6 +34,8 @@ const serverSchema = z.strictObject({
   maxStreams: numeric(z.number().int().min(1)).default(4_000),
   maxStreamsPerIp: numeric(z.number().int().min(1)).default(1_000),
   streamWriteTimeout: duration.default(30_000),
+  // Issue 19: data-plane processes (node:cluster); `auto` is one per core.
+  workers: z.union([z.literal('auto'), numeric(z.number().int().min(1).max(256))]).default(1),
 });
 
 const loggingSchema = z.strictObject({

@@ -98,8 +98,9 @@ export function controlPlane(deps: ControlDeps): FastifyInstance {
     return r.body;
   });
   app.get('/metrics', async (_request, reply) => {
-    reply.header('content-type', deps.metrics.registry.contentType);
-    return deps.metrics.registry.metrics();
+    const { contentType, text } = await deps.metrics.render();
+    reply.header('content-type', contentType);
+    return text;
   });
   if (deps.admin !== null) {
     registerAdminApi(app, deps.admin);

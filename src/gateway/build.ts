@@ -29,6 +29,7 @@ import { consoleSignIn } from '../control/oidc.js';
 import { registerKeyMetrics } from '../observability/key-metrics.js';
 import { registerBatchMetrics } from '../observability/batch-metrics.js';
 import { buildBatches, type Batches } from '../batches/build.js';
+import { joinCluster } from '../cluster/join.js';
 
 /**
  * The composition root (issues 17 and 20). The runtime has two parts: what lives as long as
@@ -149,6 +150,8 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
     if (serving) startChecks(next);
   };
   const reloader = new Reloader({ current, install, base, pools }, { load: options.load, logger, clock, metrics });
+  const cluster = resources.cluster;
+  if (cluster !== null) joinCluster(cluster, metrics, () => reloader.reload(), logger);
   const app = controlPlane({
     logger,
     bodyLimit: config.server.bodyLimit,
@@ -177,7 +180,12 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
             get tiers() {
               return new Set(Object.keys(current().config.tiers));
             },
-            reload: () => reloader.reload(),
+            // In a cluster, a reload asked of this worker runs on the others too (the primary forwards it).
+            reload: async () => {
+              const outcome = await reloader.reload();
+              if (outcome.ok) cluster?.note('reload', 'admin API');
+              return outcome;
+            },
             sources: adminSources({ config: () => current().config, reload: () => reloader.status(), bus, clock, pipelines: () => current().pipelines, services: () => current().services }),
             signIn: consoleSignIn(config.adminOidc, clock, logger),
           },

@@ -14,6 +14,7 @@ import { buildRuntime, type Runtime } from './build.js';
 import type { ReloadOutcome, ReloadStatus } from './reload.js';
 import type { Version } from './version.js';
 import { openResources } from './resources.js';
+import type { PrimaryChannel } from '../cluster/channel.js';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -25,6 +26,8 @@ export interface GatewayOptions {
    * /admin/config/reload, the file watch). Without it, only `reload(config)` reloads.
    */
   load?: () => RuntimeConfig;
+  /** A cluster worker's channel to its primary (`server.workers`), which holds the embedded state, cache and database. */
+  cluster?: PrimaryChannel;
 }
 
 /** How long a stopping gateway tries to ship spooled usage records; the rest waits in the spool. */
@@ -42,7 +45,7 @@ export class Gateway {
   /** Opens what the config needs (database, state store; gateway/resources.ts) and builds the gateway. */
   static async create(config: RuntimeConfig, options: GatewayOptions): Promise<Gateway> {
     const clock = options.clock ?? systemClock;
-    const resources = await openResources(config, clock, options.logger);
+    const resources = await openResources(config, clock, options.logger, options.cluster ?? null);
     return new Gateway(buildRuntime(config, resources, { logger: options.logger, clock, random: options.random, load: options.load ?? null }), options.logger);
   }
 

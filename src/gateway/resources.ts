@@ -5,6 +5,9 @@ import { ReadRouter } from '../db/replicas.js';
 import type { Clock } from '../lib/clock.js';
 import type { Tracing } from '../observability/tracing.js';
 import { GuardedStore, createStateStore, type StateStore } from '../stores/index.js';
+import type { PrimaryChannel } from '../cluster/channel.js';
+import { WorkerDatabase } from '../cluster/database.js';
+import { WorkerStateStore } from '../cluster/state.js';
 
 /** What a gateway needs that is opened asynchronously: the database and the state store. */
 export interface Resources {
@@ -14,19 +17,25 @@ export interface Resources {
   readonly Tracing: typeof Tracing | null;
   /** Where analytics reads go: the read replicas, falling back to `db`. */
   readonly reader: ReadRouter | null;
+  /** A cluster worker's channel to the primary, which holds the embedded state, cache and database (`server.workers`); null in one process. */
+  readonly cluster: PrimaryChannel | null;
 }
 
 /**
  * Opens what the config needs: a database when usage is recorded or keys can be stored (with
  * admin tokens or a `database.url`), its read replicas, and the shared state store.
  */
-export async function openResources(config: RuntimeConfig, clock: Clock, logger: Logger): Promise<Resources> {
+export async function openResources(config: RuntimeConfig, clock: Clock, logger: Logger, cluster: PrimaryChannel | null = null): Promise<Resources> {
   const wantsDb = config.usage.enabled || config.adminTokens.length > 0 || config.adminOidc !== null || config.database.url !== null;
-  const db = wantsDb ? await openDatabase({ ...config.database }) : null;
-  const legacy = db?.kind === 'sqlite' ? legacyPgliteNotice(config.database.dataDir) : null;
+  // A cluster worker sends its statements to the primary, which owns the embedded database; PostgreSQL it reaches itself.
+  const db = !wantsDb ? null : cluster !== null && config.database.url === null ? new WorkerDatabase(cluster) : await openDatabase({ ...config.database });
+  const legacy = db?.kind === 'sqlite' && cluster === null ? legacyPgliteNotice(config.database.dataDir) : null;
   if (legacy !== null) logger.warn(legacy);
   const reader = db === null ? null : await ReadRouter.open(db, config.database.replicas, config.database, clock);
-  const store = createStateStore({
+  const store =
+    cluster !== null && config.state.redis === null
+      ? new WorkerStateStore(cluster)
+      : createStateStore({
     clock,
     prefix: config.state.prefix,
     timeoutMs: config.state.timeoutMs,
@@ -37,7 +46,7 @@ export async function openResources(config: RuntimeConfig, clock: Clock, logger:
     ...(config.state.redis === null ? {} : { redis: config.state.redis }),
   });
   const tracing = config.tracing === null ? null : (await import('../observability/tracing.js')).Tracing;
-  return { db, store, reader, Tracing: tracing };
+  return { db, store, reader, Tracing: tracing, cluster };
 }
 
 /** The store's health, when it has one (Redis behind a GuardedStore); memory has none. */

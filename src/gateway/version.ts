@@ -12,6 +12,8 @@ import type { Stage } from '../exchange/compose.js';
 import { AdmitStage, dearestPrice } from '../policies/admit/admit.js';
 import { MemoryResponseStore } from '../policies/cache/memory.js';
 import { RedisResponseStore, RemoteFlights } from '../policies/cache/redis.js';
+import type { PrimaryChannel } from '../cluster/channel.js';
+import { WorkerFlights, WorkerResponseStore } from '../cluster/cache.js';
 import { vectorOf, type Embedder } from '../policies/cache/semantic.js';
 import { CacheStage, type CacheRuntime } from '../policies/cache/stage.js';
 import { Guard } from '../policies/guard.js';
@@ -82,7 +84,7 @@ export interface VersionBase {
 export function buildVersion(id: number, config: RuntimeConfig, base: VersionBase, previous: Version | null): Version {
   const { logger, clock, bus } = base;
   const { adapters, health } = buildProviders(config, base, previous);
-  const cache = carriedCache(config, previous) ?? buildResponseCache(config, clock, base.adapters);
+  const cache = carriedCache(config, previous) ?? buildResponseCache(config, clock, base.adapters, base.resources.cluster);
   const limits = buildLimits(config, base.resources, clock, bus);
   const pipelines = new Pipelines(config, {
     adapters,
@@ -214,7 +216,7 @@ function carriedCache(config: RuntimeConfig, previous: Version | null): CacheRun
 }
 
 /** The response cache every caching route shares: in this process, or in Redis with coalescing across instances. */
-function buildResponseCache(config: RuntimeConfig, clock: Clock, adapters: () => ReadonlyMap<string, ProviderAdapter>): CacheRuntime | null {
+function buildResponseCache(config: RuntimeConfig, clock: Clock, adapters: () => ReadonlyMap<string, ProviderAdapter>, cluster: PrimaryChannel | null): CacheRuntime | null {
   if (!cachesAnything(config)) return null;
   const c = config.cache;
   const common = { inflight: new Map(), clock, maxEntryBytes: c.maxEntryBytes, waitMs: c.waitMs, semanticIndexes: new Map(), embedder: (provider: string, model: string) => embedderFor(adapters, provider, model) };
@@ -222,6 +224,8 @@ function buildResponseCache(config: RuntimeConfig, clock: Clock, adapters: () =>
     const store = new RedisResponseStore({ connection: config.state.redis, prefix: config.state.prefix, timeoutMs: c.timeoutMs, leaseMs: c.leaseMs });
     return { ...common, store, remote: new RemoteFlights(store, c.leaseMs) };
   }
+  // A cluster worker's memory cache is the primary's one LRU, with coalescing across the workers.
+  if (cluster !== null) return { ...common, store: new WorkerResponseStore(cluster), remote: new WorkerFlights(cluster) };
   return { ...common, store: new MemoryResponseStore(c.maxBytes, clock), remote: null };
 }
 

@@ -7,7 +7,7 @@ import type { CacheEntry } from '../policies/cache/entry.js';
 import { Flight } from '../policies/cache/flight.js';
 import { scopePrefix } from '../policies/cache/key.js';
 import type { CacheRuntime } from '../policies/cache/stage.js';
-import type { RemoteLead } from '../policies/cache/redis.js';
+import type { RemoteLead } from '../policies/cache/remote.js';
 
 const refuse = (): boolean => false;
 import type { HttpContext, ResponseCapture } from './context.js';

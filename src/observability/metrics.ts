@@ -36,6 +36,9 @@ interface RequestSeries {
  */
 export class Metrics {
   readonly registry = new Registry();
+
+  /** Renders /metrics: this registry, or, in a cluster worker, every worker's aggregated by the primary (`server.workers`). */
+  render: () => Promise<{ contentType: string; text: string }> = async () => ({ contentType: this.registry.contentType, text: await this.registry.metrics() });
   readonly #requests: SeriesCounter<RequestLabel | 'status' | 'code'>;
   readonly #duration: SeriesHistogram<RequestLabel>;
   readonly #ttfb: SeriesHistogram<RequestLabel>;
@@ -247,6 +250,8 @@ export class Metrics {
       name: 'sluice_state_store_up',
       help: 'Whether the shared state store (Redis) answers: 1 yes, 0 no (state.failure decides what happens meanwhile).',
       registers: [this.registry],
+      // Across a cluster's workers (server.workers): 0 when any worker's store is down.
+      aggregator: 'min',
       collect() {
         this.set(healthy() ? 1 : 0);
       },
@@ -260,6 +265,8 @@ export class Metrics {
       name: 'sluice_config_version',
       help: 'The config version serving: 1 at start, +1 per successful reload.',
       registers: [this.registry],
+      // Across a cluster's workers: the oldest version any of them serves.
+      aggregator: 'min',
       collect() {
         this.set(version());
       },
@@ -269,11 +276,13 @@ export class Metrics {
 
   /** Exposes the response cache's size, evictions and backend errors. */
   watchCache(stats: () => StoreStats): void {
-    const gauge = (name: string, help: string, read: (s: StoreStats) => number | null): void => {
+    const gauge = (name: string, help: string, read: (s: StoreStats) => number | null, aggregator: 'max' | 'sum' = 'max'): void => {
       new Gauge({
         name,
         help,
         registers: [this.registry],
+        // A cluster's workers share one cache (server.workers): each reports the same figures, so they are not added up; errors are each worker's own.
+        aggregator,
         collect() {
           const v = read(stats());
           if (v !== null) this.set(v);
@@ -283,7 +292,7 @@ export class Metrics {
     gauge('sluice_cache_bytes', 'Bytes the in-process response cache holds (memory backend).', (s) => s.bytes);
     gauge('sluice_cache_entries', 'Answers the in-process response cache holds (memory backend).', (s) => s.entries);
     gauge('sluice_cache_evictions', 'Answers dropped from the in-process cache to make room since start (only grows).', (s) => s.evictions);
-    gauge('sluice_cache_errors', 'Cache backend calls that failed and were read as misses, since start (only grows).', (s) => s.errors);
+    gauge('sluice_cache_errors', 'Cache backend calls that failed and were read as misses, since start (only grows).', (s) => s.errors, 'sum');
   }
 
   /** Counts a request that failed before it reached a route (bad input, unknown model). */

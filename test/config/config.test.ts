@@ -90,7 +90,7 @@ describe('parseConfigText + compileConfig: a valid config', () => {
 
   test('server and logging values, durations in ms and sizes in bytes', () => {
     assert.equal(rc.source, 'sluice.yaml');
-    assert.deepEqual(rc.server, { host: '0.0.0.0', port: 9000, bodyLimit: 1_048_576, drainTimeoutMs: 30_000, backlog: 4096, trustProxy: false, cors: { origins: [], credentials: false, maxAgeMs: 600_000 }, limits: { connections: 10_000, connectionsPerIp: 2_000, streams: 4_000, streamsPerIp: 1_000 }, streamWriteTimeoutMs: 30_000 });
+    assert.deepEqual(rc.server, { host: '0.0.0.0', port: 9000, bodyLimit: 1_048_576, drainTimeoutMs: 30_000, backlog: 4096, trustProxy: false, cors: { origins: [], credentials: false, maxAgeMs: 600_000 }, limits: { connections: 10_000, connectionsPerIp: 2_000, streams: 4_000, streamsPerIp: 1_000 }, streamWriteTimeoutMs: 30_000, workers: 1 });
     assert.deepEqual(rc.logging, { level: 'debug', sampleRate: 0.25 });
   });
 
@@ -411,11 +411,20 @@ providers:
   });
 });
 
+describe('server.workers', () => {
+  test('takes a count or auto (one per core) and refuses anything else', async () => {
+    const { availableParallelism } = await import('node:os');
+    assert.equal(compileConfig(parseConfigText('server: { workers: 3 }', 't.yaml', {}), 't.yaml').server.workers, 3);
+    assert.equal(compileConfig(parseConfigText('server: { workers: auto }', 't.yaml', {}), 't.yaml').server.workers, availableParallelism());
+    for (const bad of ['0', '-1', '1.5', 'many', '257']) assert.ok(problemsOf(`server: { workers: ${bad} }`).some((p) => p.path === 'server.workers'), bad);
+  });
+});
+
 describe('defaults', () => {
   test('an empty config compiles to the built-in defaults', () => {
     const rc = compileConfig(validateConfig({}, BUILTIN_SOURCE, {}), BUILTIN_SOURCE);
     assert.equal(rc.source, '(built-in default)');
-    assert.deepEqual(rc.server, { host: '127.0.0.1', port: 8787, bodyLimit: 4 * 1024 * 1024, drainTimeoutMs: 30_000, backlog: 4096, trustProxy: false, cors: { origins: [], credentials: false, maxAgeMs: 600_000 }, limits: { connections: 10_000, connectionsPerIp: 2_000, streams: 4_000, streamsPerIp: 1_000 }, streamWriteTimeoutMs: 30_000 });
+    assert.deepEqual(rc.server, { host: '127.0.0.1', port: 8787, bodyLimit: 4 * 1024 * 1024, drainTimeoutMs: 30_000, backlog: 4096, trustProxy: false, cors: { origins: [], credentials: false, maxAgeMs: 600_000 }, limits: { connections: 10_000, connectionsPerIp: 2_000, streams: 4_000, streamsPerIp: 1_000 }, streamWriteTimeoutMs: 30_000, workers: 1 });
     assert.deepEqual(rc.logging, { level: 'info', sampleRate: 1 });
     assert.deepEqual(rc.providers, {
       mock: {

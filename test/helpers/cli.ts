@@ -5,8 +5,8 @@ export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.ur
 const children: ChildProcess[] = [];
 
 /** Starts `sluice <args>` with stdout and stderr piped; `killChildren` cleans it up. */
-export function spawnCli(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCli(args: string[], options: { cwd?: string } = {}): ChildProcess {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   children.push(child);
   return child;
 }
@@ -45,8 +45,8 @@ export function exitCode(child: ChildProcess): Promise<number | null> {
   });
 }
 
-export async function startCli(config: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawnCli(['start', '--config', config, '--port', '0']);
+export async function startCli(config: string, options: { cwd?: string } = {}): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawnCli(['start', '--config', config, '--port', '0'], options);
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString('utf8')));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString('utf8')));

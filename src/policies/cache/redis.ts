@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { openRedis, type RedisConnection } from '../../stores/connection.js';
-import type { Usage } from '../../providers/types.js';
 import { parseEntry, serializeEntry, type CacheEntry } from './entry.js';
 import type { Flight } from './flight.js';
 import { purgePattern, type PurgeFilter } from './key.js';
+import { silentLead, streamEntry, type RemoteFollow, type RemoteHit, type RemoteLead, type SharedFlights } from './remote.js';
 import type { ResponseStore, StoreStats } from './store.js';
 
 export interface RedisCacheOptions {
@@ -123,34 +123,6 @@ export class RedisResponseStore implements ResponseStore {
   }
 }
 
-/** What a leader publishes for followers on other instances. */
-export interface RemoteLead {
-  readonly role: 'lead';
-  /** The answer is a stream; its chunks follow. */
-  streaming(): void;
-  chunk(text: string): void;
-  /** The answer is complete: a JSON entry, or the stream's end with its usage and freshness. */
-  finish(entry: CacheEntry): void;
-  fail(): void;
-}
-
-/** The flight had just ended when this request looked: its stored entry. */
-export interface RemoteHit {
-  readonly role: 'hit';
-  readonly entry: CacheEntry;
-}
-
-/** A follower of a leader on another instance. */
-export interface RemoteFollow {
-  readonly role: 'follow';
-  /**
-   * Feeds `flight` from the leader's events. Resolves true once the answer has started (the
-   * rest is fed in the background), false when nothing came within `waitMs` or the leader
-   * failed before answering — then the caller goes upstream itself.
-   */
-  feed(flight: Flight, waitMs: number): Promise<boolean>;
-}
-
 /** A leader's published events expire this long after the last one (late followers read the cache). */
 const FLIGHT_LINGER_MS = 10_000;
 
@@ -160,7 +132,7 @@ const FLIGHT_LINGER_MS = 10_000;
  * end, fail); the others read those events with blocking XREADs and feed their local flight,
  * so streaming followers on any instance receive the chunks as they arrive.
  */
-export class RemoteFlights {
+export class RemoteFlights implements SharedFlights {
   readonly #store: RedisResponseStore;
   readonly #leaseMs: number;
 
@@ -297,22 +269,8 @@ async function purgeNode(node: Redis, match: string, unlink: (keys: string[]) =>
   return n;
 }
 
-const silentLead: RemoteLead = { role: 'lead', streaming: () => {}, chunk: () => {}, finish: () => {}, fail: () => {} };
-
 function fieldMap(fields: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i]!] = fields[i + 1]!;
   return out;
-}
-
-function streamEntry(flight: Flight, usage: string | undefined, freshUntil: string | undefined): CacheEntry | null {
-  const fresh = Number(freshUntil);
-  if (!Number.isFinite(fresh)) return null;
-  let u: Usage | null = null;
-  try {
-    u = usage === undefined ? null : (JSON.parse(usage) as Usage | null);
-  } catch {
-    u = null;
-  }
-  return { format: 'stream', status: 200, body: null, chunks: [...flight.chunks], usage: u, freshUntil: fresh };
 }

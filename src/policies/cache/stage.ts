@@ -9,7 +9,7 @@ import { chunksToJson, entrySize, isUsageOnlyChunk, jsonToChunks, usageChunk, ty
 import { cacheControl } from './cache-control.js';
 import { Flight } from './flight.js';
 import { cacheKey, type CacheScope } from './key.js';
-import type { RemoteFlights, RemoteLead } from './redis.js';
+import type { RemoteLead, SharedFlights } from './remote.js';
 import { SemanticIndex, promptText, withoutPrompt, type Embedder } from './semantic.js';
 import type { ResponseStore } from './store.js';
 
@@ -18,8 +18,8 @@ export type { CacheResult };
 /** What every route's cache stage shares: the store, in-flight requests, and the gateway-wide settings. */
 export interface CacheRuntime {
   readonly store: ResponseStore;
-  /** Cross-instance coalescing (Redis backend); null in one process. */
-  readonly remote: RemoteFlights | null;
+  /** Coalescing across instances (Redis backend) or across this instance's workers (server.workers); null in one process. */
+  readonly remote: SharedFlights | null;
   /** Requests in flight, by key, shared by every route of this gateway. */
   readonly inflight: Map<string, Flight>;
   readonly clock: Clock;
