@@ -159,15 +159,16 @@ export function logged(sluice, pattern, from = 0, ms = 10_000) {
 
 /**
  * A 15-minute HS256 access token, as the systems' auth services issue them (seeds 000, 004):
- * subject `sub`, session `sid`, and a `tier` claim when given.
+ * subject `sub`, session `sid`, and a `tier` claim when given. `lifetimeSec` and
+ * `issuedAgoSec` make the tokens a misconfigured issuer would (longer-lived, or old).
  */
-export function accessToken(secret, sub, sid, tier) {
-  const now = Math.floor(Date.now() / 1000);
+export function accessToken(secret, sub, sid, tier, { lifetimeSec = 15 * 60, issuedAgoSec = 0 } = {}) {
+  const iat = Math.floor(Date.now() / 1000) - issuedAgoSec;
   return new SignJWT({ sid, ...(tier === undefined ? {} : { tier }) })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(sub)
-    .setIssuedAt(now)
-    .setExpirationTime(now + 15 * 60)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + lifetimeSec)
     .sign(new TextEncoder().encode(secret));
 }
 

@@ -8,7 +8,7 @@ export const title = 'brand-ranker (seed 000): LLM-ranked brands behind an API';
 const JWT_SECRET = 'brand-ranker-auth-service-secret-0123456789';
 const ADMIN = 'brand-ranker-ops-token-0123456789abcdef';
 
-const jwt = (sub, sid, tier) => accessToken(JWT_SECRET, sub, sid, tier);
+const jwt = (sub, sid, tier, options) => accessToken(JWT_SECRET, sub, sid, tier, options);
 
 export async function run({ full, checks }) {
   // The first provider is down; the second and third answer (the built-in mock).
@@ -75,6 +75,28 @@ export async function run({ full, checks }) {
     const other = await call(`${base}/api/v1/public/brands?q=x`, { headers: as('10.0.0.10') });
     const ipAllowed = 30 + Math.floor((performance.now() - t0) / 2000);
     checks.add('per-IP limit (rpm 30)', ipOk >= 30 && ipOk <= ipAllowed && ipOk + ipLimited === 35 && other.status === 200, `${ipOk} served, ${ipLimited} refused from one address; another address ${other.status}`, `30 + 1 per 2 s (≤ ${ipAllowed}), then 429`);
+
+    // Per-user limit (the JWT subject; default tier rpm 600): one user's 640 rankings of the
+    // same brands (answered from the cache, still counted) are cut at 600 plus the refill;
+    // another user from the same address is unaffected.
+    const dave = await jwt('dave', 'dave-1');
+    let userOk = 0;
+    let userLimited = 0;
+    const u0 = performance.now();
+    for (let batch = 0; batch < 16; batch++) {
+      const statuses = await Promise.all(Array.from({ length: 40 }, () => rank('set 0', as('10.0.0.5', dave)).then((r) => r.status)));
+      userOk += statuses.filter((s) => s === 200).length;
+      userLimited += statuses.filter((s) => s === 429).length;
+    }
+    const userAllowed = 600 + Math.ceil((performance.now() - u0) / 100);
+    const erin = (await rank('set 0', as('10.0.0.5', await jwt('erin', 'erin-1')))).status;
+    checks.add('per-user limit (rpm 600 per JWT subject)', userOk >= 600 && userOk <= userAllowed && userOk + userLimited === 640 && erin === 200, `${userOk} served, ${userLimited} refused for one user; another user ${erin}`, `600 + 1 per 100 ms (≤ ${userAllowed}), then 429`);
+
+    // JWT of 15 minutes: a token issued 16 minutes ago is refused even though its issuer set a longer expiry.
+    const stale = await jwt('ann', 'ann-old', undefined, { issuedAgoSec: 16 * 60, lifetimeSec: 60 * 60 });
+    const staleStatus = (await rank('set 0', as('10.0.0.6', stale))).status;
+    const freshStatus = (await rank('set 0', as('10.0.0.6', await jwt('ann', 'ann-new', undefined, { issuedAgoSec: 14 * 60 })))).status;
+    checks.add('JWT older than 15 minutes refused', staleStatus === 401 && freshStatus === 200, `issued 16 min ago: ${staleStatus}; 14 min ago: ${freshStatus}`, '401; 200');
 
     // JWT of 15 minutes with revocation.
     const bob = await jwt('bob', 'bob-1');
