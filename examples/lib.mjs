@@ -51,6 +51,73 @@ export async function startInstances(n, handler) {
   return { urls, hits, kill: stop, close: () => Promise.all(servers.map((_, i) => stop(i))) };
 }
 
+/**
+ * An OpenAI-shaped chat provider with a fixed capacity made visible: every chat completion is
+ * held until the scenario releases it, so what reaches the provider, and in which order, is
+ * decided by Sluice's admission queue alone. `arrivals` lists each request as it arrived (its
+ * last user message and the time); `arrived(n)` resolves when n have; `releaseOldest()`
+ * answers the longest-held one.
+ */
+export async function startHeldProvider() {
+  const held = [];
+  const arrivals = [];
+  const waiters = [];
+  const answer = (res, model) =>
+    json(res, 200, {
+      id: `chatcmpl-held-${arrivals.length}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model,
+      choices: [{ index: 0, message: { role: 'assistant', content: '1. Acme 2. Globex 3. Initech' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 12, completion_tokens: 8, total_tokens: 20 },
+    });
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method !== 'POST' || !req.url.endsWith('/chat/completions')) return json(res, 404, { error: { message: 'not found', type: 'invalid_request_error' } });
+      let body = {};
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        return json(res, 400, { error: { message: 'not JSON', type: 'invalid_request_error' } });
+      }
+      const content = String(body.messages?.at(-1)?.content ?? '');
+      arrivals.push({ content, at: performance.now() });
+      held.push(() => answer(res, body.model ?? 'unknown'));
+      for (const w of waiters.splice(0)) {
+        if (arrivals.length >= w.n) w.resolve();
+        else waiters.push(w);
+      }
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/v1`,
+    arrivals,
+    get held() {
+      return held.length;
+    },
+    /** Resolves once `n` requests have arrived, or rejects after `ms` (a check that cannot hang). */
+    arrived(n, ms = 20_000) {
+      if (arrivals.length >= n) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the held provider saw ${arrivals.length} of ${n} requests in ${ms} ms`)), ms);
+        waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
+      });
+    },
+    releaseOldest() {
+      held.shift()?.();
+    },
+    close: async () => {
+      for (const release of held.splice(0)) release();
+      const closed = new Promise((resolve) => server.close(resolve));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
 /** A free TCP port on 127.0.0.1 (for servers that cannot be told to pick one, like redis-server). */
 export async function freePort() {
   const server = net.createServer();
@@ -92,15 +159,16 @@ export function logged(sluice, pattern, from = 0, ms = 10_000) {
 
 /**
  * A 15-minute HS256 access token, as the systems' auth services issue them (seeds 000, 004):
- * subject `sub`, session `sid`, and a `tier` claim when given.
+ * subject `sub`, session `sid`, and a `tier` claim when given. `lifetimeSec` and
+ * `issuedAgoSec` make the tokens a misconfigured issuer would (longer-lived, or old).
  */
-export function accessToken(secret, sub, sid, tier) {
-  const now = Math.floor(Date.now() / 1000);
+export function accessToken(secret, sub, sid, tier, { lifetimeSec = 15 * 60, issuedAgoSec = 0 } = {}) {
+  const iat = Math.floor(Date.now() / 1000) - issuedAgoSec;
   return new SignJWT({ sid, ...(tier === undefined ? {} : { tier }) })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(sub)
-    .setIssuedAt(now)
-    .setExpirationTime(now + 15 * 60)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + lifetimeSec)
     .sign(new TextEncoder().encode(secret));
 }
 

@@ -1,20 +1,21 @@
 // Brand ranker (seed 000) on Sluice: the checks of issue 22 for this design.
 import { defaultMockOptions } from '../../dist/src/mock/options.js';
 import { startMockServer } from '../../dist/src/mock/server.js';
-import { accessToken, bench, call, configFile, json, metric, startInstances, startSluice } from '../lib.mjs';
+import { accessToken, bench, call, configFile, eventually, json, metric, startHeldProvider, startInstances, startSluice } from '../lib.mjs';
 
 export const title = 'brand-ranker (seed 000): LLM-ranked brands behind an API';
 
 const JWT_SECRET = 'brand-ranker-auth-service-secret-0123456789';
 const ADMIN = 'brand-ranker-ops-token-0123456789abcdef';
 
-const jwt = (sub, sid, tier) => accessToken(JWT_SECRET, sub, sid, tier);
+const jwt = (sub, sid, tier, options) => accessToken(JWT_SECRET, sub, sid, tier, options);
 
 export async function run({ full, checks }) {
   // The first provider is down; the second and third answer (the built-in mock).
   const primary = await startMockServer({ port: 0, options: { ...defaultMockOptions, status: 503 } });
   const secondary = await startMockServer({ port: 0, options: defaultMockOptions });
   const tertiary = await startMockServer({ port: 0, options: defaultMockOptions });
+  const dedicated = await startHeldProvider();
   const api = await startInstances(2, (req, res) => (req.url.startsWith('/api/v1/rankings') || req.url.startsWith('/api/v1/public/') ? json(res, 200, { rankings: [{ brand: 'Acme', score: 91 }] }) : json(res, 404, { detail: 'Not Found' })));
   const file = configFile('brand-ranker');
   const env = {
@@ -27,6 +28,8 @@ export async function run({ full, checks }) {
     SECONDARY_KEY_2: 'sk-secondary-two-0123456789',
     TERTIARY_URL: tertiary.url,
     TERTIARY_KEY: 'sk-tertiary-0123456789',
+    DEDICATED_URL: dedicated.url,
+    DEDICATED_KEY: 'sk-dedicated-0123456789',
     API_1: api.urls[0],
     API_2: api.urls[1],
   };
@@ -73,6 +76,28 @@ export async function run({ full, checks }) {
     const ipAllowed = 30 + Math.floor((performance.now() - t0) / 2000);
     checks.add('per-IP limit (rpm 30)', ipOk >= 30 && ipOk <= ipAllowed && ipOk + ipLimited === 35 && other.status === 200, `${ipOk} served, ${ipLimited} refused from one address; another address ${other.status}`, `30 + 1 per 2 s (≤ ${ipAllowed}), then 429`);
 
+    // Per-user limit (the JWT subject; default tier rpm 600): one user's 640 rankings of the
+    // same brands (answered from the cache, still counted) are cut at 600 plus the refill;
+    // another user from the same address is unaffected.
+    const dave = await jwt('dave', 'dave-1');
+    let userOk = 0;
+    let userLimited = 0;
+    const u0 = performance.now();
+    for (let batch = 0; batch < 16; batch++) {
+      const statuses = await Promise.all(Array.from({ length: 40 }, () => rank('set 0', as('10.0.0.5', dave)).then((r) => r.status)));
+      userOk += statuses.filter((s) => s === 200).length;
+      userLimited += statuses.filter((s) => s === 429).length;
+    }
+    const userAllowed = 600 + Math.ceil((performance.now() - u0) / 100);
+    const erin = (await rank('set 0', as('10.0.0.5', await jwt('erin', 'erin-1')))).status;
+    checks.add('per-user limit (rpm 600 per JWT subject)', userOk >= 600 && userOk <= userAllowed && userOk + userLimited === 640 && erin === 200, `${userOk} served, ${userLimited} refused for one user; another user ${erin}`, `600 + 1 per 100 ms (≤ ${userAllowed}), then 429`);
+
+    // JWT of 15 minutes: a token issued 16 minutes ago is refused even though its issuer set a longer expiry.
+    const stale = await jwt('ann', 'ann-old', undefined, { issuedAgoSec: 16 * 60, lifetimeSec: 60 * 60 });
+    const staleStatus = (await rank('set 0', as('10.0.0.6', stale))).status;
+    const freshStatus = (await rank('set 0', as('10.0.0.6', await jwt('ann', 'ann-new', undefined, { issuedAgoSec: 14 * 60 })))).status;
+    checks.add('JWT older than 15 minutes refused', staleStatus === 401 && freshStatus === 200, `issued 16 min ago: ${staleStatus}; 14 min ago: ${freshStatus}`, '401; 200');
+
     // JWT of 15 minutes with revocation.
     const bob = await jwt('bob', 'bob-1');
     const okBefore = (await rank('x', as('10.0.0.4', bob))).status;
@@ -90,6 +115,11 @@ export async function run({ full, checks }) {
     const served = metric(metrics, 'sluice_requests_total', 'endpoint="chat",route="ranker",provider="secondary",model="claude-3-5-sonnet",status="200",code=""');
     checks.add('Prometheus metrics', metrics.includes('sluice_request_duration_seconds_bucket') && served !== null, `sluice_requests_total for the ranker route: ${served}`, 'exposed');
 
+    // Priority queues by request type: the dedicated deployment holds 2 requests at once.
+    // Experiments fill it and its admission queue, then interactive rankings arrive; as the
+    // provider answers one at a time, the queue admits every interactive ranking first.
+    await priorityQueues({ base, dedicated, checks, full });
+
     // API answers under load (a load-test user in its own tier; the per-IP limit covers the public pages only).
     const rate = full ? 1000 : 200;
     const { result } = await bench([base, '--path', '/api/v1/rankings?category=all', '--rate', String(rate), '--duration', full ? '30s' : '2s', '--api-key', await jwt('load', 'load-1', 'loadtest'), '--header', 'X-Forwarded-For: 10.0.1.1']);
@@ -99,6 +129,55 @@ export async function run({ full, checks }) {
   } finally {
     await sluice.stop();
     sluice.removeData();
-    await Promise.all([primary.close(), secondary.close(), tertiary.close(), api.close()]);
+    await Promise.all([primary.close(), secondary.close(), tertiary.close(), dedicated.close(), api.close()]);
   }
+}
+
+/**
+ * Saturates the dedicated target (maxConcurrent 2) with experiments, queues more behind them,
+ * then sends interactive rankings, and releases the provider one answer at a time: each
+ * release frees one slot, the queue admits its head, and the next arrival at the provider is
+ * awaited before the next release, so the order seen is the queue's order (no timing guess).
+ * A request's wait is from when it was sent to when it reached the provider.
+ */
+async function priorityQueues({ base, dedicated, checks, full }) {
+  const experiments = full ? 40 : 8;
+  const interactive = full ? 10 : 4;
+  const analytics = await jwt('analytics-service', 'analytics-1');
+  const user = await jwt('carol', 'carol-1');
+  const sentAt = new Map();
+  const send = (type, i, token) => {
+    const content = `${type} ${i}: rank Acme, Globex, Initech`;
+    sentAt.set(content, performance.now());
+    return call(`${base}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'x-request-type': type, 'x-forwarded-for': '10.0.0.20' }, body: { model: 'ranker-dedicated', messages: [{ role: 'user', content }] } });
+  };
+  const waiting = async () => (await call(`${base}/admin/queues`, { headers: { authorization: `Bearer ${ADMIN}` } })).json?.routes?.find((r) => r.route === 'ranker-dedicated')?.waiting ?? -1;
+  const answers = [];
+  // Two experiments take both slots; the rest of the experiments queue, then the interactive rankings.
+  answers.push(send('experiment', 0, analytics), send('experiment', 1, analytics));
+  await dedicated.arrived(2);
+  for (let i = 2; i < 2 + experiments; i++) answers.push(send('experiment', i, analytics));
+  const filled = await eventually(async () => (await waiting()) === experiments);
+  for (let i = 0; i < interactive; i++) answers.push(send('interactive', i, user));
+  const queued = filled && (await eventually(async () => (await waiting()) === experiments + interactive));
+  const depth = await waiting();
+  const total = 2 + experiments + interactive;
+  for (let released = 0; released < total; released++) {
+    dedicated.releaseOldest();
+    if (2 + released < total) await dedicated.arrived(3 + released);
+  }
+  const statuses = (await Promise.all(answers)).map((r) => r.status);
+  // The order the provider saw, after the two that held the slots.
+  const order = dedicated.arrivals.slice(2).map((a) => (a.content.startsWith('interactive') ? 'I' : 'E'));
+  const waitOf = (type) => dedicated.arrivals.filter((a) => a.content.startsWith(type) && !/^experiment [01]:/.test(a.content)).map((a) => a.at - sentAt.get(a.content));
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const interactiveWait = waitOf('interactive');
+  const experimentWait = waitOf('experiment');
+  const expected = 'I'.repeat(interactive) + 'E'.repeat(experiments);
+  checks.add(
+    'priority queues: interactive ranking before experiments',
+    queued && statuses.every((s) => s === 200) && order.join('') === expected && Math.max(...interactiveWait) < Math.min(...experimentWait),
+    `queue held ${depth} (${experiments} experiments, then ${interactive} interactive) behind 2 in flight; admitted ${order.join('')}; wait median ${median(interactiveWait).toFixed(0)} ms interactive vs ${median(experimentWait).toFixed(0)} ms experiments`,
+    `${interactive} I first; every I waits less`,
+  );
 }

@@ -25,6 +25,7 @@ import { registerLimitsAdmin } from './admin-limits.js';
 import { registerConfigAdmin } from './admin-config.js';
 import { ConsoleSignIn } from './oidc.js';
 import type { AdminActor } from './admin-session.js';
+import { registerJwtSessionsAdmin } from './admin-jwt-sessions.js';
 
 const limits = z.strictObject({
   rps: z.number().int().min(1).optional(),
@@ -198,6 +199,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
       registerQueuesAdmin(admin, deps.sources);
       registerLimitsAdmin(admin, { sources: deps.sources, keys: deps.keys, usage: deps.usage });
       registerConfigAdmin(admin, deps.sources);
+      registerJwtSessionsAdmin(admin, deps.sources);
 
       admin.post('/config/reload', async (_request, reply) => {
         const outcome = await deps.reload();
