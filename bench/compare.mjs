@@ -63,7 +63,9 @@ Sluice (full pipeline), Sluice (the request as an HTTP service), Sluice (cache h
                       (an upstream of both, round robin, keepalive) and through a Sluice
                       service with both instances (round robin); writes <date>-compare-http.*
   --targets LIST      Only these targets (comma-separated names, e.g.
-                      sluice-minimal,sluice-service); direct always runs (the ratios need it)
+                      sluice-minimal,sluice-service); direct always runs (the ratios need it).
+                      sluice-minimal-w2 and sluice-full-w2 (server.workers: 2) run only
+                      when named here
   --rounds N          Interleaved rounds (default 2)
   --seconds S         Closed-loop throughput run per target per round (default 8)
   --open-seconds S    Open-loop latency run per target per round (default 8)
@@ -120,6 +122,8 @@ const settings = {
 };
 /** Whether --targets (when given) names this target; direct always runs. */
 const wanted = (name) => name === 'direct' || settings.targets === null || settings.targets.includes(name);
+// The several-worker targets (issue 19, server.workers: 2) run only when named in --targets.
+const named = (name) => settings.targets !== null && settings.targets.includes(name);
 if (!['model', 'http'].includes(settings.scenario)) throw new Error(`--scenario: model or http, got ${settings.scenario}`);
 if (!['wrk', 'sluice'].includes(settings.generator)) throw new Error(`--generator: wrk or sluice, got ${settings.generator}`);
 if (settings.generator === 'wrk' && !hasCommand('wrk')) throw new Error('--generator wrk: wrk is not installed (apt-get install wrk)');
@@ -291,6 +295,14 @@ async function addModelTargets(targets, mock) {
     targets.push({ name: 'sluice-minimal', url: minimal.url, what: 'Sluice, route * to an openai-type provider pointing at the mock, logging.level warn', proc: minimal });
   }
   if (wanted('sluice-full')) await addFullTarget(targets, mock);
+  if (named('sluice-minimal-w2')) {
+    const path = join(tmp, 'sluice-minimal-w2.yaml');
+    writeFileSync(path, JSON.stringify(sluiceConfig(mock.url, { server: { host: '127.0.0.1', workers: 2 } }), null, 2));
+    const s = await startSluice('sluice-minimal-w2', path);
+    children.push(s);
+    targets.push({ name: 'sluice-minimal-w2', url: s.url, what: 'sluice-minimal with server.workers: 2 (a primary and two workers; CPU counts all three)', proc: s });
+  }
+  if (named('sluice-full-w2')) await addFullTarget(targets, mock, 2);
   if (wanted('sluice-service')) {
     const path = join(tmp, 'sluice-service.yaml');
     writeFileSync(path, JSON.stringify(serviceConfig([mock.origin]), null, 2));
@@ -321,15 +333,17 @@ async function expectCacheHit(url) {
   if (verdicts[1] !== 'hit') throw new Error(`sluice-cache-hit: the repeated request was not a cache hit (x-sluice-cache: ${verdicts.join(', ')})`);
 }
 
-async function addFullTarget(targets, mock) {
-  const fullPath = join(tmp, 'sluice-full.yaml');
-  writeFileSync(fullPath, JSON.stringify(sluiceConfig(mock.url, { ...FULL_PIPELINE_CONFIG, usage: { enabled: true, spoolDir: join(tmp, 'spool') } }), null, 2));
-  const full = await startSluice('sluice-full', fullPath);
+async function addFullTarget(targets, mock, workers = 1) {
+  const name = workers === 1 ? 'sluice-full' : `sluice-full-w${workers}`;
+  const fullPath = join(tmp, `${name}.yaml`);
+  const server = { host: '127.0.0.1', workers };
+  writeFileSync(fullPath, JSON.stringify(sluiceConfig(mock.url, { ...FULL_PIPELINE_CONFIG, server, usage: { enabled: true, spoolDir: join(tmp, `spool-${name}`) } }), null, 2));
+  const full = await startSluice(name, fullPath);
   children.push(full);
   targets.push({
-    name: 'sluice-full',
+    name,
     url: full.url,
-    what: 'Sluice, full pipeline: key auth, rate and token limits (in-memory store), response cache on the route (the client sends Cache-Control: no-cache, so every request computes its key, goes upstream and stores the answer), usage accounting (spool, in-memory SQLite), logging.level warn',
+    what: `Sluice, full pipeline: key auth, rate and token limits (in-memory store), response cache on the route (the client sends Cache-Control: no-cache, so every request computes its key, goes upstream and stores the answer), usage accounting (spool, in-memory SQLite), logging.level warn${workers === 1 ? '' : `; server.workers: ${workers} (the primary holds the store, cache and SQLite; CPU counts all processes)`}`,
     headers: Object.entries(FULL_PIPELINE_HEADERS).map(([k, v]) => `${k}: ${v}`),
     proc: full,
   });
