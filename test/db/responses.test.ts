@@ -19,7 +19,8 @@ const stored = (id: string): StoredResponse => ({
   id,
   response: { id, object: 'response', created_at: 1_700_000_000, output: [] },
   inputItems: [{ id: `msg_${id}`, type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
-  messages: [{ role: 'user', content: 'hi' }],
+  messages: [],
+  items: [{ type: 'message', role: 'user', content: 'hi' }],
 });
 
 const { targets, stop } = bothDatabases();
