@@ -32,9 +32,9 @@ function detail(details: unknown, key: string): number {
 }
 
 /**
- * A Responses API `usage` object (input_tokens with input_tokens_details.cached_tokens,
- * output_tokens with output_tokens_details.reasoning_tokens) as the gateway's Usage; null when
- * absent or malformed.
+ * A Responses API `usage` object (input_tokens with input_tokens_details.cached_tokens and
+ * cache_write_tokens, output_tokens with output_tokens_details.reasoning_tokens) as the
+ * gateway's Usage; null when absent or malformed.
  */
 export function usageFromResponses(value: unknown): Usage | null {
   if (!isRecord(value) || typeof value.input_tokens !== 'number') return null;
@@ -46,6 +46,9 @@ export function usageFromResponses(value: unknown): Usage | null {
     completionTokens: output,
     totalTokens: typeof value.total_tokens === 'number' ? value.total_tokens : input + output,
   };
+  // Newer answers also count prompt-cache writes (input_tokens_details.cache_write_tokens).
+  const writes = detail(value.input_tokens_details, 'cache_write_tokens');
+  if (writes > 0) usage.cacheWriteTokens = writes;
   const reasoning = detail(value.output_tokens_details, 'reasoning_tokens');
   if (reasoning > 0) usage.reasoningTokens = reasoning;
   return usage;
