@@ -167,6 +167,18 @@ async function failingUpstream(): Promise<{ server: Server; url: string; calls: 
     req.on('end', () => {
       calls++;
       const body = JSON.parse(Buffer.concat(parts).toString('utf8')) as Json;
+      if (body.stream === true && body.input === 'Fail late.') {
+        // Output first, then the response fails: past the commit point, so the client gets the upstream's own events.
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const failed = { ...responseObject(98, body, 'failed', []), error: { code: 'server_error', message: 'Failed mid-answer.' } };
+        const item = { id: 'msg_late', type: 'message', status: 'in_progress', role: 'assistant', content: [] };
+        res.end(sseOf([
+          { type: 'response.created', sequence_number: 0, response: responseObject(98, body, 'in_progress', []) },
+          { type: 'response.output_item.added', sequence_number: 1, output_index: 0, item },
+          { type: 'response.failed', sequence_number: 2, response: failed },
+        ]));
+        return;
+      }
       if (body.stream === true) {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         const created = { type: 'response.created', sequence_number: 0, response: responseObject(99, body, 'in_progress', []) };
@@ -394,6 +406,19 @@ describe('Responses API pass-through to a provider that speaks it (issue 18)', (
     const before = upstream.received.length;
     await assert.rejects(a.responses.create({ ...params, model: 'chat-model' }), (err: unknown) => err instanceof OpenAI.BadRequestError && /web_search_preview/.test(err.message));
     assert.equal(upstream.received.length, before);
+  });
+
+  test('a native stream failing after output: the client gets the upstream’s response.failed as written, nothing more; the request is recorded as interrupted', async () => {
+    const res = await fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${KEY_A}`, 'content-type': 'application/json', 'x-request-id': 'req-late-failure' }, body: JSON.stringify({ model: 'broken-model', input: 'Fail late.', stream: true }) });
+    assert.equal(res.status, 200);
+    const events = (await res.text()).trim().split('\n\n').map((frame) => JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as Json);
+    assert.deepEqual(events.map((e) => e.type), ['response.created', 'response.output_item.added', 'response.failed']);
+    assert.deepEqual((events[2]!.response as Json).error, { code: 'server_error', message: 'Failed mid-answer.' });
+    const summary = summaryOf('req-late-failure');
+    assert.equal(summary.errorCode, 'SLUICE_ERR_STREAM_INTERRUPTED');
+    assert.equal(summary.fallbackModel, null, 'no fallback once output reached the client');
+    // A failed response is not kept.
+    await assert.rejects(a.responses.retrieve('resp_upstream_98'), (err: unknown) => err instanceof OpenAI.NotFoundError);
   });
 
   test('a native target failing before any output falls back to a translated one (JSON and stream)', async () => {

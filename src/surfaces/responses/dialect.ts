@@ -65,9 +65,10 @@ class ResponsesExchange implements Dialect {
     this.native = {
       schema: 'openai-responses',
       endpoints: CHAT,
-      framing: new NativeResponsesFraming((response) => this.keepNative(response)),
+      framing: new NativeResponsesFraming(this.#store === null ? null : (response) => this.keepNative(response)),
       request: () => ({ body: this.body, refusal: null }),
       answered: (body) => {
+        if (this.#store === null) return;
         const response = parseObject(body);
         if (response !== null) this.keepNative(response);
       },

@@ -79,11 +79,12 @@ function typeOf(frame: string): { type: string; data: JsonObject | null } {
  * breaks off without a terminal event of its own ends with an `error` event, as OpenAI's do.
  */
 export class NativeResponsesFraming implements StreamFraming {
-  readonly #keep: (response: JsonObject) => void;
+  /** Null when the response is not kept: the final event is then not parsed. */
+  readonly #keep: ((response: JsonObject) => void) | null;
   #events = 0;
   #ended = false;
 
-  constructor(keep: (response: JsonObject) => void) {
+  constructor(keep: ((response: JsonObject) => void) | null) {
     this.#keep = keep;
   }
 
@@ -91,8 +92,8 @@ export class NativeResponsesFraming implements StreamFraming {
     this.#events++;
     const { type, data } = typeOf(frame);
     if (type === 'response.completed' || type === 'response.incomplete') {
-      const event = data ?? parseObject(dataOf(frame));
-      if (event !== null && isRecord(event.response)) this.#keep(event.response);
+      const event = this.#keep === null ? null : (data ?? parseObject(dataOf(frame)));
+      if (event !== null && isRecord(event.response)) this.#keep!(event.response);
       this.#ended = true;
     } else if (type === 'response.failed' || type === 'error') {
       this.#ended = true;

@@ -80,4 +80,11 @@ describe('NativeResponsesFraming', () => {
     g.chunk(frame('response.failed', { response: { id: 'r', status: 'failed' } }));
     assert.equal(g.error(new SluiceError('SLUICE_ERR_STREAM_INTERRUPTED')), '');
   });
+
+  test('a response not kept: frames pass, the final one unparsed', () => {
+    const f = new NativeResponsesFraming(null);
+    const done = frame('response.completed', { response: { id: 'r' } });
+    assert.equal(f.chunk(done), done);
+    assert.equal(f.error(new SluiceError('SLUICE_ERR_STREAM_INTERRUPTED')), '');
+  });
 });
