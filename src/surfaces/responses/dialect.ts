@@ -2,7 +2,8 @@
  * The Responses API as a dialect (surfaces/dialect.ts): stateful, so it translates only once
  * the caller is known (`bind`): `previous_response_id` continues the caller's own stored
  * conversation, and the answer is kept for the caller when `store` is on. Each request gets its
- * own ResponsesExchange, which answers it (JSON or stream) and keeps what it answered.
+ * own ResponsesExchange, which answers it (JSON or stream, translated from chat or, from a
+ * provider that speaks the Responses API, passed through: native.ts) and keeps what it answered.
  */
 import type { Principal } from '../../exchange/principal.js';
 import type { RequestContext } from '../../exchange/context.js';
@@ -16,10 +17,10 @@ import { isRecord, parseObject } from '../../providers/http/json.js';
 import { chatBody, historyToMessages, messagesToItems, passThroughTurn, responsesRequestToTurn, turnOf, unsupportedOnResponses, type ResponsesTurn } from './request.js';
 import { parseResponsesRequest } from './schema.js';
 import { NativeResponsesFraming, upstreamRequest } from './native.js';
-
-const CHAT: ReadonlySet<Endpoint> = new Set(['chat']);
 import { chatCompletionToResponse, itemId, type ResponseHead } from './response.js';
 import { ChatToResponsesStream } from './stream.js';
+
+const CHAT: ReadonlySet<Endpoint> = new Set(['chat']);
 
 /** The input items as kept and listed: each with an id, string content as an input_text part. */
 function itemsWithIds(items: readonly JsonObject[]): JsonObject[] {
@@ -52,8 +53,7 @@ class ResponsesExchange implements Dialect {
   readonly #earlier: readonly JsonObject[];
   readonly #tenant: string;
   readonly #store: ResponsesStore | null;
-  /** For a target that takes the Responses API itself (issue 18): its answer is written as it came, and kept here. */
-  readonly native: NativeDialect;
+  #native: ExchangeNative | null = null;
 
   constructor(parts: ExchangeParts) {
     this.#turn = parts.turn;
@@ -62,17 +62,16 @@ class ResponsesExchange implements Dialect {
     this.#tenant = parts.tenant;
     this.#store = parts.store;
     this.body = parts.body;
-    this.native = {
-      schema: 'openai-responses',
-      endpoints: CHAT,
-      framing: new NativeResponsesFraming(this.#store === null ? null : (response) => this.keepNative(response)),
-      request: () => ({ body: this.body, refusal: null }),
-      answered: (body) => {
-        if (this.#store === null) return;
-        const response = parseObject(body);
-        if (response !== null) this.keepNative(response);
-      },
-    };
+  }
+
+  /** For a target that takes the Responses API itself (issue 18): its answer is written as it came, and kept here. Made when first asked for. */
+  get native(): NativeDialect {
+    return (this.#native ??= new ExchangeNative(this));
+  }
+
+  /** Whether what is answered is kept. */
+  get keeps(): boolean {
+    return this.#store !== null;
   }
 
   request(): JsonObject {
@@ -113,6 +112,32 @@ class ResponsesExchange implements Dialect {
     if (this.#store === null) return;
     const items = [...this.#earlier, ...this.#turn.items, ...(Array.isArray(output) ? output.filter(isRecord) : [])];
     this.#store.put(this.#tenant, { id, response, inputItems: itemsWithIds(this.#turn.items), items, messages: [] });
+  }
+}
+
+/** The pass-through side of one exchange (NativeDialect): its framing, and the JSON answer kept. */
+class ExchangeNative implements NativeDialect {
+  readonly schema = 'openai-responses';
+  readonly endpoints = CHAT;
+  readonly #exchange: ResponsesExchange;
+  #framing: NativeResponsesFraming | null = null;
+
+  constructor(exchange: ResponsesExchange) {
+    this.#exchange = exchange;
+  }
+
+  get framing(): StreamFraming {
+    return (this.#framing ??= new NativeResponsesFraming(this.#exchange.keeps ? this.#exchange : null));
+  }
+
+  request(): { body: JsonObject; refusal: SluiceError | null } {
+    return { body: this.#exchange.body, refusal: null };
+  }
+
+  answered(body: string): void {
+    if (!this.#exchange.keeps) return;
+    const response = parseObject(body);
+    if (response !== null) this.#exchange.keepNative(response);
   }
 }
 

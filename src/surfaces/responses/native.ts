@@ -75,25 +75,30 @@ function typeOf(frame: string): { type: string; data: JsonObject | null } {
 
 /**
  * Writes a passed-through Responses stream: each frame as the upstream sent it. The final
- * response (response.completed or response.incomplete) is handed to `keep`. A stream that
+ * response (response.completed or response.incomplete) is handed to its keeper. A stream that
  * breaks off without a terminal event of its own ends with an `error` event, as OpenAI's do.
  */
+/** Who keeps a passed-through response (the exchange that answered it). */
+export interface NativeKeeper {
+  keepNative(response: JsonObject): void;
+}
+
 export class NativeResponsesFraming implements StreamFraming {
   /** Null when the response is not kept: the final event is then not parsed. */
-  readonly #keep: ((response: JsonObject) => void) | null;
+  readonly #keeper: NativeKeeper | null;
   #events = 0;
   #ended = false;
 
-  constructor(keep: ((response: JsonObject) => void) | null) {
-    this.#keep = keep;
+  constructor(keeper: NativeKeeper | null) {
+    this.#keeper = keeper;
   }
 
   chunk(frame: string): string {
     this.#events++;
     const { type, data } = typeOf(frame);
     if (type === 'response.completed' || type === 'response.incomplete') {
-      const event = this.#keep === null ? null : (data ?? parseObject(dataOf(frame)));
-      if (event !== null && isRecord(event.response)) this.#keep!(event.response);
+      const event = this.#keeper === null ? null : (data ?? parseObject(dataOf(frame)));
+      if (event !== null && isRecord(event.response)) this.#keeper!.keepNative(event.response);
       this.#ended = true;
     } else if (type === 'response.failed' || type === 'error') {
       this.#ended = true;

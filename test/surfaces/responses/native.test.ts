@@ -59,7 +59,7 @@ describe('NativeResponsesFraming', () => {
 
   test('frames pass unchanged; the completed response is kept; nothing is added at the end', () => {
     const kept: Json[] = [];
-    const f = new NativeResponsesFraming((r) => kept.push(r));
+    const f = new NativeResponsesFraming({ keepNative: (r) => kept.push(r) });
     const delta = frame('response.output_text.delta', { delta: 'hi' });
     assert.equal(f.chunk(delta), delta);
     const done = frame('response.completed', { response: { id: 'resp_1', status: 'completed' } }, false);
@@ -70,13 +70,13 @@ describe('NativeResponsesFraming', () => {
   });
 
   test('a stream broken off gets an error event numbered after the last; after the upstream’s own failure, nothing more', () => {
-    const f = new NativeResponsesFraming(() => assert.fail('nothing is kept'));
+    const f = new NativeResponsesFraming({ keepNative: () => assert.fail('nothing is kept') });
     f.chunk(frame('response.created', { sequence_number: 0 }));
     f.chunk(frame('response.in_progress', { sequence_number: 1 }));
     const sse = f.error(new SluiceError('SLUICE_ERR_STREAM_INTERRUPTED', { message: 'broke' }));
     assert.match(sse, /^event: error\ndata: /);
     assert.deepEqual(JSON.parse(sse.slice(sse.indexOf('data: ') + 6)), { type: 'error', code: 'SLUICE_ERR_STREAM_INTERRUPTED', message: 'broke', param: null, sequence_number: 2 });
-    const g = new NativeResponsesFraming(() => assert.fail('a failed response is not kept'));
+    const g = new NativeResponsesFraming({ keepNative: () => assert.fail('a failed response is not kept') });
     g.chunk(frame('response.failed', { response: { id: 'r', status: 'failed' } }));
     assert.equal(g.error(new SluiceError('SLUICE_ERR_STREAM_INTERRUPTED')), '');
   });
