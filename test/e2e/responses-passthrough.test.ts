@@ -78,6 +78,13 @@ function outputOf(n: number, body: Json): Json[] {
   if (Array.isArray(body.include) && body.include.includes('reasoning.encrypted_content')) {
     out.push({ id: `rs_upstream_${n}`, type: 'reasoning', summary: [], encrypted_content: `encrypted-${n}` });
   }
+  // With a function tool and no tool output yet, the model calls the tool.
+  const tool = Array.isArray(body.tools) ? (body.tools as Json[]).find((t) => t.type === 'function') : undefined;
+  const input = Array.isArray(body.input) ? (body.input as Json[]) : [];
+  if (tool !== undefined && !input.some((i) => i.type === 'function_call_output')) {
+    out.push({ id: `fc_upstream_${n}`, type: 'function_call', status: 'completed', call_id: `call_${n}`, name: tool.name, arguments: '{"city":"Paris"}' });
+    return out;
+  }
   out.push({ id: `msg_upstream_${n}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: `Native answer ${n}.`, annotations: [], logprobs: [] }] });
   return out;
 }
@@ -373,6 +380,32 @@ describe('Responses API pass-through to a provider that speaks it (issue 18)', (
     const deleted = await a.responses.delete(second.id).then(() => true);
     assert.equal(deleted, true);
     await assert.rejects(a.responses.retrieve(second.id), (err: unknown) => err instanceof OpenAI.NotFoundError);
+  });
+
+  test('a function-call round trip through the native provider, continued with previous_response_id', async () => {
+    const tools = [{ type: 'function' as const, name: 'weather', description: 'Weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }, strict: true }];
+    const first = await a.responses.create({ model: 'native-model', input: 'Weather in Paris?', tools });
+    const call = first.output[0];
+    assert.ok(call?.type === 'function_call');
+    assert.equal(call.name, 'weather');
+    assert.deepEqual(JSON.parse(call.arguments), { city: 'Paris' });
+    const second = await a.responses.create({ model: 'native-model', previous_response_id: first.id, tools, input: [{ type: 'function_call_output', call_id: call.call_id, output: '{"celsius":21}' }] });
+    assert.deepEqual(lastReceived().body.input, [
+      { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Weather in Paris?' }] },
+      { type: 'function_call', status: 'completed', call_id: call.call_id, name: 'weather', arguments: '{"city":"Paris"}' },
+      { type: 'function_call_output', call_id: call.call_id, output: '{"celsius":21}' },
+    ]);
+    assert.match(second.output_text, /^Native answer/);
+    // The same conversation continues on a translated provider: the call and its output as chat tool messages.
+    await a.responses.create({ model: 'chat-model', previous_response_id: first.id, tools, input: [{ type: 'function_call_output', call_id: call.call_id, output: '{"celsius":21}' }] });
+    assert.deepEqual(
+      (lastReceived().body.messages as Json[]).map((m) => [m.role, m.tool_call_id ?? (m.tool_calls as Json[] | undefined)?.length ?? m.content]),
+      [
+        ['user', 'Weather in Paris?'],
+        ['assistant', 1],
+        ['tool', call.call_id],
+      ],
+    );
   });
 
   test('reasoning survives native turns without upstream state (encrypted content given back); a translated turn leaves it out', async () => {
