@@ -432,6 +432,14 @@ describe('Responses API pass-through to a provider that speaks it (issue 18)', (
     assert.equal((await a.responses.retrieve(mine.id)).id, mine.id);
   });
 
+  test('an upstream conversation is refused for every target: it would be state shared by every tenant behind the key', async () => {
+    const before = upstream.received.length;
+    const res = await fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${KEY_A}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'native-model', input: 'Hi', conversation: 'conv_someone_else' }) });
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { error: { param: string } }).error.param, 'conversation');
+    assert.equal(upstream.received.length, before);
+  });
+
   test('what only a pass-through can carry (a built-in tool) reaches a native target, and is refused by a translated one', async () => {
     const params = { model: 'native-model', input: 'Search.', tools: [{ type: 'web_search_preview' as const }] };
     await a.responses.create(params);

@@ -194,6 +194,8 @@ export class ResponsesDialect implements Dialect {
     const request = parseResponsesRequest(client);
     // Upstream state is never used (native.ts), and Sluice runs nothing in the background.
     if (request.background === true) throw unsupportedOnResponses('background', 'background responses');
+    // An upstream conversation is state every tenant behind the provider's key could name: Sluice keeps conversations itself.
+    if (request.conversation !== undefined && request.conversation !== null) throw unsupportedOnResponses('conversation', 'conversations stored upstream (Sluice keeps conversations itself: use previous_response_id)');
     const previous = request.previous_response_id;
     let earlier: JsonObject[] | null = null;
     let earlierMessages: JsonObject[] = [];
