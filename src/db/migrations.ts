@@ -349,6 +349,16 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE usage_records ADD COLUMN batch_id TEXT;
     `,
   },
+  {
+    // Issue 18: a stored response keeps its conversation as Responses API items (earlier turns,
+    // its input, its output as the provider wrote it), so a conversation can continue on a
+    // provider that takes the Responses API itself as well as on a translated one. Rows before
+    // it keep their chat `messages` (read as before; new rows write '[]' there).
+    id: 9,
+    name: 'stored response items',
+    postgres: `ALTER TABLE stored_responses ADD COLUMN items text;`,
+    sqlite: `ALTER TABLE stored_responses ADD COLUMN items TEXT;`,
+  },
 ];
 
 /** An arbitrary constant naming Sluice's migration lock among PostgreSQL's advisory locks. */

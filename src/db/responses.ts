@@ -20,7 +20,13 @@ export interface StoredResponse {
   readonly response: JsonObject;
   /** The turn's input items, with ids. */
   readonly inputItems: JsonObject[];
-  /** The whole conversation so far as chat messages (earlier turns, this input, this output), without instructions. */
+  /**
+   * The whole conversation so far as Responses API items (earlier turns, this input, this
+   * output as the provider wrote it), without instructions; null in a row stored before
+   * migration 9, which has `messages` only.
+   */
+  readonly items: JsonObject[] | null;
+  /** Rows before migration 9: the conversation as chat messages. Empty in newer rows. */
   readonly messages: JsonObject[];
 }
 
@@ -29,6 +35,7 @@ interface Row extends Record<string, unknown> {
   response: string;
   input_items: string;
   messages: string;
+  items: string | null;
 }
 
 export class ResponsesStore {
@@ -63,10 +70,10 @@ export class ResponsesStore {
   /** The tenant's response `id`, or null when there is none (another tenant's, deleted, expired). */
   async get(tenant: string, id: string): Promise<StoredResponse | null> {
     await this.#pending.get(id);
-    const rows = await this.#read(() => this.#db.query<Row>('SELECT id, response, input_items, messages FROM stored_responses WHERE id = $1 AND tenant = $2 AND expires_at > $3', [id, tenant, this.#clock.now()]));
+    const rows = await this.#read(() => this.#db.query<Row>('SELECT id, response, input_items, messages, items FROM stored_responses WHERE id = $1 AND tenant = $2 AND expires_at > $3', [id, tenant, this.#clock.now()]));
     const row = rows[0];
     if (row === undefined) return null;
-    return { id: row.id, response: JSON.parse(row.response) as JsonObject, inputItems: JSON.parse(row.input_items) as JsonObject[], messages: JSON.parse(row.messages) as JsonObject[] };
+    return { id: row.id, response: JSON.parse(row.response) as JsonObject, inputItems: JSON.parse(row.input_items) as JsonObject[], messages: JSON.parse(row.messages) as JsonObject[], items: row.items === null ? null : (JSON.parse(row.items) as JsonObject[]) };
   }
 
   /** Deletes the tenant's response `id`; false when there was none. */
@@ -83,7 +90,7 @@ export class ResponsesStore {
 
   async #write(tenant: string, s: StoredResponse, now: number): Promise<void> {
     const createdAt = typeof s.response.created_at === 'number' ? s.response.created_at * 1000 : now;
-    await this.#db.query('INSERT INTO stored_responses (id, tenant, created_at, expires_at, response, input_items, messages) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+    await this.#db.query('INSERT INTO stored_responses (id, tenant, created_at, expires_at, response, input_items, messages, items) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
       s.id,
       tenant,
       createdAt,
@@ -91,6 +98,7 @@ export class ResponsesStore {
       JSON.stringify(s.response),
       JSON.stringify(s.inputItems),
       JSON.stringify(s.messages),
+      s.items === null ? null : JSON.stringify(s.items),
     ]);
     if (now - this.#purgedAt >= PURGE_EVERY_MS) {
       this.#purgedAt = now;

@@ -77,7 +77,7 @@ export interface ProviderCall {
 }
 
 /** A client schema a provider may speak natively (issue 18). */
-export type NativeSchema = 'anthropic-messages' | 'openai-chat';
+export type NativeSchema = 'anthropic-messages' | 'openai-chat' | 'openai-responses';
 
 /** A client's request as it came, for pass-through to a provider of the same schema. */
 export interface NativeRequest {

@@ -54,10 +54,17 @@ export interface NativeDialect {
   /** Which endpoints the client's body is passed on for (Anthropic's: `chat`, /v1/messages). */
   readonly endpoints: ReadonlySet<Endpoint>;
   readonly framing: StreamFraming;
+  /** A stateful dialect only (the Responses API): sees a passed-through JSON answer before it is written, to keep it. */
+  answered?(body: string, ctx: RequestContext): void;
 }
 
 /** A request bound to its caller by a stateful dialect: the body to route and who answers it. */
 export interface BoundDialect {
   readonly body: JsonObject;
   readonly dialect: Dialect;
+  /**
+   * The body for a target that speaks `dialect.native.schema` itself (pass-through, issue 18),
+   * and what the canonical body left out (the error for targets that need the translation).
+   */
+  readonly native?: { readonly body: JsonObject; readonly refusal: SluiceError | null };
 }

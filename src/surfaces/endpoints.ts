@@ -12,7 +12,7 @@ import type { RuntimeConfig } from '../config/compile.js';
 import type { Guard } from '../policies/guard.js';
 import { clientClosed, logInternal, pumpStream, writeErrorBody, writeJson, type BaseHeaders, type ModelExchange, type StreamWriting } from './respond.js';
 import type { StreamSlots } from './stream-limits.js';
-import type { Dialect } from './dialect.js';
+import type { BoundDialect, Dialect } from './dialect.js';
 import { anthropicDialect, openaiDialect } from './dialects.js';
 import { findUnstorable, unstorable } from '../lib/text.js';
 import { countTokens } from './anthropic/count-tokens.js';
@@ -70,8 +70,12 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
       }
       const principal = x.batch?.principal ?? (await deps.guard.check(x.ip, x.headers));
       let answering = dialect;
+      let bound: BoundDialect | null = null;
       // A stateful dialect (the Responses API) translates once the caller is known.
-      if (body === null) ({ body, dialect: answering } = await dialect.bind!(x.body, principal));
+      if (body === null) {
+        bound = await dialect.bind!(x.body, principal);
+        ({ body, dialect: answering } = bound);
+      }
       const pipelines = deps.pipelines();
       const route = pipelines.table.match(body.model as string);
       if (route === null) {
@@ -83,6 +87,10 @@ function serve(deps: SurfaceDeps, dialect: Dialect, endpoint: Endpoint): ModelEn
       ctx.headers = x.headers;
       // The client's own body travels beside the canonical one, for targets of its schema (issue 18).
       if (native !== null && body !== x.body) ctx.native = { schema: native.schema, body: x.body as JsonObject, text: x.text, headers: x.headers, refusal };
+      else if (bound?.native !== undefined && answering.native !== undefined) {
+        const n = bound.native;
+        ctx.native = { schema: answering.native.schema, body: n.body, text: n.body === x.body ? x.text : null, headers: x.headers, refusal: n.refusal };
+      }
       ctx.region = headerValue(x.headers[deps.routing.regionHeader]) ?? deps.routing.region;
       ctx.requestedPriority = parsePriority(headerValue(x.headers['x-sluice-priority']));
       // The route's priority by request type; the admit stage adds the tier's. Without an admit
@@ -294,6 +302,7 @@ async function run(ctx: RequestContext, chain: (ctx: RequestContext) => Promise<
     ctx.status = response.status;
     ctx.firstByteAt = now();
     const body = native ? response.body : dialect.json(response.body, ctx);
+    if (native) dialect.native!.answered?.(response.body, ctx);
     await finish(ctx);
     writeJson(x.res, response.status, body, ctx.id, x.base, ctx.responseHeaders);
   } catch (err) {

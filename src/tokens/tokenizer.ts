@@ -50,7 +50,10 @@ function completionText(body: string): string {
   } catch {
     return '';
   }
-  if (!isRecord(parsed) || !Array.isArray(parsed.choices)) return '';
+  if (!isRecord(parsed)) return '';
+  // A Responses API answer passed through as the provider wrote it (issue 18).
+  if (Array.isArray(parsed.output)) return responseOutputText(parsed.output);
+  if (!Array.isArray(parsed.choices)) return '';
   let text = '';
   for (const choice of parsed.choices) {
     if (!isRecord(choice)) continue;
@@ -60,6 +63,22 @@ function completionText(body: string): string {
     text += contentText(message.content);
     if (Array.isArray(message.tool_calls)) {
       for (const call of message.tool_calls) if (isRecord(call) && isRecord(call.function) && typeof call.function.arguments === 'string') text += call.function.arguments;
+    }
+  }
+  return text;
+}
+
+/** The text of a Responses API answer's output: message texts and refusals, function-call arguments. */
+function responseOutputText(output: unknown[]): string {
+  let text = '';
+  for (const item of output) {
+    if (!isRecord(item)) continue;
+    if (typeof item.arguments === 'string') text += item.arguments;
+    if (!Array.isArray(item.content)) continue;
+    for (const part of item.content) {
+      if (!isRecord(part)) continue;
+      if (typeof part.text === 'string') text += part.text;
+      else if (typeof part.refusal === 'string') text += part.refusal;
     }
   }
   return text;

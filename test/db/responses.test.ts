@@ -19,7 +19,8 @@ const stored = (id: string): StoredResponse => ({
   id,
   response: { id, object: 'response', created_at: 1_700_000_000, output: [] },
   inputItems: [{ id: `msg_${id}`, type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
-  messages: [{ role: 'user', content: 'hi' }],
+  messages: [],
+  items: [{ type: 'message', role: 'user', content: 'hi' }],
 });
 
 const { targets, stop } = bothDatabases();
@@ -44,6 +45,13 @@ for (const target of targets) {
     test('a read right after put waits for the write and returns what was kept', async () => {
       store.put('key:a', stored('resp_1'));
       assert.deepEqual(await store.get('key:a', 'resp_1'), stored('resp_1'));
+    });
+
+    test('a row written before migration 9 (chat messages, no items) reads with items null', async () => {
+      await db.query('INSERT INTO stored_responses (id, tenant, created_at, expires_at, response, input_items, messages) VALUES ($1, $2, $3, $4, $5, $6, $7)', ['resp_legacy', 'key:a', 0, clock.now() + DAY, '{"id":"resp_legacy"}', '[]', '[{"role":"user","content":"hi"}]']);
+      const row = await store.get('key:a', 'resp_legacy');
+      assert.equal(row?.items, null);
+      assert.deepEqual(row?.messages, [{ role: 'user', content: 'hi' }]);
     });
 
     test('another tenant finds nothing, and cannot delete it', async () => {

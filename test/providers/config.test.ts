@@ -3,6 +3,8 @@ import { describe, test } from 'node:test';
 import { ANTHROPIC_VERSION, anthropicProviderSchema, compileAnthropicProvider, DEFAULT_MAX_TOKENS } from '../../src/providers/anthropic/config.js';
 import { compileGeminiProvider, GEMINI_BASE_URL, geminiProviderSchema } from '../../src/providers/gemini/config.js';
 import { validateConfig } from '../../src/config/load.js';
+import { compileOpenAIProvider, openaiProviderSchema } from '../../src/providers/openai/config.js';
+import { azureOpenAIProviderSchema, compileAzureOpenAIProvider } from '../../src/providers/azure/config.js';
 import { configSecrets } from '../../src/config/secrets.js';
 
 describe('provider config fragments', () => {
@@ -58,5 +60,20 @@ describe('provider config fragments', () => {
     assert.equal(rt.origin, 'https://generativelanguage.googleapis.com');
     assert.equal(rt.basePath, '/v1beta');
     assert.equal(rt.type, 'gemini');
+  });
+
+  test('responses (issue 18): native for OpenAI’s own API and Azure, translate for other OpenAI-compatible servers, unless told', () => {
+    const openai = (p: Record<string, unknown>): string => compileOpenAIProvider('o', openaiProviderSchema.parse({ type: 'openai', ...p })).responses;
+    assert.equal(openai({ baseUrl: 'https://api.openai.com/v1' }), 'native');
+    assert.equal(openai({ baseUrl: 'https://api.groq.com/openai/v1' }), 'translate');
+    assert.equal(openai({ baseUrl: 'http://127.0.0.1:11434/v1' }), 'translate');
+    assert.equal(openai({ baseUrl: 'https://api.openai.com.example.net/v1' }), 'translate');
+    assert.equal(openai({ baseUrl: 'https://api.openai.com/v1', responses: 'translate' }), 'translate');
+    assert.equal(openai({ baseUrl: 'http://127.0.0.1:8000/v1', responses: 'native' }), 'native');
+    assert.equal(compileAzureOpenAIProvider('a', azureOpenAIProviderSchema.parse({ type: 'azure-openai', baseUrl: 'https://r.openai.azure.com' })).responses, 'native');
+    const bad = openaiProviderSchema.safeParse({ type: 'openai', baseUrl: 'https://api.openai.com/v1', responses: 'yes' });
+    assert.equal(bad.success, false);
+    assert.equal(bad.error!.issues[0]!.path[0], 'responses');
+    assert.match(bad.error!.issues[0]!.message, /native.*translate/);
   });
 });

@@ -168,4 +168,11 @@ describe('token estimates when the upstream reports none', () => {
     assert.equal(u.totalTokens, 12);
     assert.equal(estimateUsage('embeddings', { model: 'm', input: ['Hello world', 'Hello'] }, null, count).promptTokens, 3);
   });
+
+  test('a Responses API answer passed through without usage (issue 18) counts its output texts and call arguments', async () => {
+    const count = await loadTokenizer();
+    const body = { model: 'm', messages: [{ role: 'user', content: 'Hello world' }] };
+    const answer = JSON.stringify({ object: 'response', output: [{ type: 'reasoning', summary: [] }, { type: 'message', content: [{ type: 'output_text', text: 'Hello there, friend' }] }, { type: 'function_call', arguments: 'Hello' }], usage: null });
+    assert.equal(estimateUsage('chat', body, { kind: 'json', status: 200, body: answer, usage: null, native: 'openai-responses' }, count).completionTokens, 5);
+  });
 });

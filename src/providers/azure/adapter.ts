@@ -7,16 +7,22 @@
  */
 import type { UpstreamPools } from '../../upstream/pools.js';
 import { OpenAITransport } from '../openai/transport.js';
-import type { ProviderAdapter, ProviderCall, ProviderKeys, ProviderResponse } from '../types.js';
+import type { NativeSchema, ProviderAdapter, ProviderCall, ProviderKeys, ProviderResponse } from '../types.js';
+import { RESPONSES_NATIVE } from '../openai/responses.js';
 import type { KeyPoolServices } from '../keys/pool.js';
 import type { AzureOpenAIProviderRuntime } from './config.js';
-import { azureHeaders, azurePath } from './url.js';
+import { azureDeployment, azureHeaders, azurePath } from './url.js';
+
+/** Azure's Responses API (the v1 API: no api-version; the body's model names the deployment). */
+const AZURE_RESPONSES_PATH = '/openai/v1/responses';
 
 export class AzureOpenAIAdapter implements ProviderAdapter {
   readonly type = 'azure-openai';
   readonly name: string;
   readonly #config: AzureOpenAIProviderRuntime;
   readonly #transport: OpenAITransport;
+  /** `responses: native` (issue 18): /v1/responses is passed through to `/openai/v1/responses`. */
+  readonly natives: ReadonlySet<NativeSchema> | undefined;
 
   readonly keys: ProviderKeys;
   /** OpenAI's limit of inputs per embeddings request. */
@@ -27,9 +33,11 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
     this.#config = config;
     this.#transport = new OpenAITransport(config, pools, { auth: azureHeaders, streamUsage: true, services });
     this.keys = this.#transport.keys;
+    this.natives = config.responses === 'native' ? RESPONSES_NATIVE : undefined;
   }
 
   send(call: ProviderCall): Promise<ProviderResponse> {
+    if (this.natives !== undefined && call.native?.schema === 'openai-responses') return this.#transport.send(call, AZURE_RESPONSES_PATH, azureDeployment(this.#config, String(call.body.model)));
     return this.#transport.send(call, azurePath(this.#config, call.endpoint, String(call.body.model)));
   }
 

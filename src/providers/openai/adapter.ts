@@ -3,7 +3,8 @@
  * with the target's model over the OpenAI-format transport (transport.ts).
  */
 import type { UpstreamPools } from '../../upstream/pools.js';
-import type { ProviderAdapter, ProviderCall, ProviderKeys, ProviderResponse } from '../types.js';
+import type { NativeSchema, ProviderAdapter, ProviderCall, ProviderKeys, ProviderResponse } from '../types.js';
+import { RESPONSES_NATIVE } from './responses.js';
 import type { KeyPoolServices } from '../keys/pool.js';
 import type { OpenAIProviderRuntime } from './config.js';
 import { OpenAITransport } from './transport.js';
@@ -13,6 +14,8 @@ export class OpenAIAdapter implements ProviderAdapter {
   readonly type = 'openai';
   readonly name: string;
   readonly #transport: OpenAITransport;
+  /** `responses: native` (issue 18): /v1/responses is passed through to `{baseUrl}/responses`. */
+  readonly natives: ReadonlySet<NativeSchema> | undefined;
 
   readonly keys: ProviderKeys;
   /** OpenAI's limit of inputs per embeddings request. */
@@ -22,9 +25,11 @@ export class OpenAIAdapter implements ProviderAdapter {
     this.name = config.name;
     this.#transport = new OpenAITransport(config, pools, { auth: bearer, streamUsage: config.streamUsage, services });
     this.keys = this.#transport.keys;
+    this.natives = config.responses === 'native' ? RESPONSES_NATIVE : undefined;
   }
 
   send(call: ProviderCall): Promise<ProviderResponse> {
+    if (this.natives !== undefined && call.native?.schema === 'openai-responses') return this.#transport.send(call, '/responses', String(call.body.model));
     return this.#transport.send(call, openAIEndpointPaths[call.endpoint]);
   }
 

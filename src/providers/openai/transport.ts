@@ -19,6 +19,8 @@ import type { JsonObject, ProviderCall, ProviderResponse, StreamResponse, Usage 
 import { KeyPool, type KeyPoolServices, type PoolKey } from '../keys/pool.js';
 import { upstreamStatusError } from '../upstream-error.js';
 import { usageFromOpenAI } from '../usage.js';
+import { openTranslatedStream } from '../http/stream.js';
+import { ResponsesPassThroughStream, responsesJsonUsage, responsesUpstreamBody } from './responses.js';
 
 /** Upstream error bodies are read up to this size; the rest is discarded. */
 const MAX_ERROR_BODY = 64 * 1024;
@@ -63,13 +65,16 @@ export class OpenAITransport {
   /**
    * POSTs the call's body to `path` (below the provider's base path) with a key of the pool;
    * an answer that was the key's fault (429, 401/403) is sent again on another key, at most
-   * once per key, and never reaches the router as a target failure.
+   * once per key, and never reaches the router as a target failure. With `responsesModel`
+   * (issue 18), the call is a Responses API pass-through: `call.native`'s body goes upstream
+   * with that model, and the answer comes back as the upstream wrote it.
    */
-  async send(call: ProviderCall, path: string): Promise<ProviderResponse> {
+  async send(call: ProviderCall, path: string, responsesModel?: string): Promise<ProviderResponse> {
     const config = this.#config;
     const timeouts = call.timeouts ?? config.timeouts;
     const pool = timeouts.connectMs !== config.timeouts.connectMs ? this.#pools.forCall(config, timeouts.connectMs, call.stream) : call.stream ? this.#streamPool : this.#pool;
-    const body = this.#bodyText(call);
+    const passThrough = responsesModel !== undefined && call.native !== undefined && call.native !== null;
+    const body = passThrough ? responsesUpstreamBody(call.native!, responsesModel) : this.#bodyText(call);
     const accept = call.stream ? 'text/event-stream' : 'application/json';
     const keys = this.keys;
     for (let left = keys.keys.length - 1; ; left--) {
@@ -82,7 +87,7 @@ export class OpenAITransport {
         headersTimeout: timeouts.firstByteMs,
         bodyTimeout: timeouts.idleMs,
       };
-      const res = call.stream ? await this.#sendStream(call, pool, options, key, left > 0) : await this.#sendJson(pool, options, call.signal, key, left > 0);
+      const res = call.stream ? await this.#sendStream(call, pool, options, key, left > 0, passThrough) : await this.#sendJson(pool, options, call.signal, key, left > 0, passThrough);
       if (res !== RETRY_ON_ANOTHER_KEY) return res;
     }
   }
@@ -113,7 +118,7 @@ export class OpenAITransport {
   }
 
   /** A call answered whole: read straight into a string (no body stream). */
-  async #sendJson(pool: Dispatcher, options: Dispatcher.DispatchOptions, signal: CancelSignal, key: PoolKey, mayRetry: boolean): Promise<ProviderResponse | typeof RETRY_ON_ANOTHER_KEY> {
+  async #sendJson(pool: Dispatcher, options: Dispatcher.DispatchOptions, signal: CancelSignal, key: PoolKey, mayRetry: boolean, passThrough: boolean): Promise<ProviderResponse | typeof RETRY_ON_ANOTHER_KEY> {
     let res: TextResponse;
     try {
       res = await requestText(pool, options, signal, MAX_ERROR_BODY);
@@ -125,13 +130,14 @@ export class OpenAITransport {
       if (verdict === 'retry' && mayRetry) return RETRY_ON_ANOTHER_KEY;
       throw statusError(res.status, res.text, res.headers);
     }
+    if (passThrough) return { kind: 'json', status: res.status, body: res.text, usage: responsesJsonUsage(res.text, this.#config.name), native: 'openai-responses' };
     // Usage from the answer's tail when it is cleanly there; else a full parse (which also
     // refuses a body that is not JSON).
     const usage = topLevelMember(res.text, 'usage') ?? this.#parse(res.text).usage;
     return { kind: 'json', status: res.status, body: res.text, usage: usageFromOpenAI(usage) };
   }
 
-  async #sendStream(call: ProviderCall, pool: Dispatcher, options: Dispatcher.DispatchOptions, key: PoolKey, mayRetry: boolean): Promise<ProviderResponse | typeof RETRY_ON_ANOTHER_KEY> {
+  async #sendStream(call: ProviderCall, pool: Dispatcher, options: Dispatcher.DispatchOptions, key: PoolKey, mayRetry: boolean, passThrough: boolean): Promise<ProviderResponse | typeof RETRY_ON_ANOTHER_KEY> {
     const name = this.#config.name;
     let res: Dispatcher.ResponseData;
     try {
@@ -150,6 +156,7 @@ export class OpenAITransport {
     }
     const contentType = String(res.headers['content-type'] ?? '');
     if (contentType.startsWith('text/event-stream')) {
+      if (passThrough) return { ...(await openTranslatedStream(name, res.statusCode, res.body, new ResponsesPassThroughStream(name))), native: 'openai-responses' };
       return new OpenAIStream(name, res.statusCode, res.body, call.includeUsage);
     }
     let text: string;

@@ -2,7 +2,8 @@
  * The Responses API as a dialect (surfaces/dialect.ts): stateful, so it translates only once
  * the caller is known (`bind`): `previous_response_id` continues the caller's own stored
  * conversation, and the answer is kept for the caller when `store` is on. Each request gets its
- * own ResponsesExchange, which answers it (JSON or stream) and keeps what it answered.
+ * own ResponsesExchange, which answers it (JSON or stream, translated from chat or, from a
+ * provider that speaks the Responses API, passed through: native.ts) and keeps what it answered.
  */
 import type { Principal } from '../../exchange/principal.js';
 import type { RequestContext } from '../../exchange/context.js';
@@ -10,11 +11,16 @@ import { SluiceError } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import type { ResponsesStore } from '../../db/responses.js';
 import type { Endpoint, JsonObject } from '../../providers/types.js';
-import type { BoundDialect, Dialect, StreamFraming } from '../dialect.js';
+import type { BoundDialect, Dialect, NativeDialect, StreamFraming } from '../dialect.js';
 import { validateBody } from '../validate.js';
-import { chatBody, itemsToMessages, responsesRequestToTurn, type ResponsesTurn } from './request.js';
+import { isRecord, parseObject } from '../../providers/http/json.js';
+import { chatBody, historyToMessages, messagesToItems, passThroughTurn, responsesRequestToTurn, turnOf, unsupportedOnResponses, type ResponsesTurn } from './request.js';
+import { parseResponsesRequest } from './schema.js';
+import { NativeResponsesFraming, upstreamRequest } from './native.js';
 import { chatCompletionToResponse, itemId, type ResponseHead } from './response.js';
 import { ChatToResponsesStream } from './stream.js';
+
+const CHAT: ReadonlySet<Endpoint> = new Set(['chat']);
 
 /** The input items as kept and listed: each with an id, string content as an input_text part. */
 function itemsWithIds(items: readonly JsonObject[]): JsonObject[] {
@@ -26,6 +32,19 @@ function itemsWithIds(items: readonly JsonObject[]): JsonObject[] {
   });
 }
 
+/** What one request on /v1/responses was bound to. */
+interface ExchangeParts {
+  readonly turn: ResponsesTurn;
+  /** The conversation before this turn, as Responses items ([] without previous_response_id). */
+  readonly earlier: readonly JsonObject[];
+  readonly head: ResponseHead;
+  readonly tenant: string;
+  /** Null when the answer is not kept. */
+  readonly store: ResponsesStore | null;
+  /** The canonical (chat) body. */
+  readonly body: JsonObject;
+}
+
 /** One request on /v1/responses, bound to its caller. */
 class ResponsesExchange implements Dialect {
   readonly body: JsonObject;
@@ -34,14 +53,25 @@ class ResponsesExchange implements Dialect {
   readonly #earlier: readonly JsonObject[];
   readonly #tenant: string;
   readonly #store: ResponsesStore | null;
+  #native: ExchangeNative | null = null;
 
-  constructor(turn: ResponsesTurn, earlier: readonly JsonObject[], head: ResponseHead, tenant: string, store: ResponsesStore | null) {
-    this.#turn = turn;
-    this.#earlier = earlier;
-    this.#head = head;
-    this.#tenant = tenant;
-    this.#store = head.store ? store : null;
-    this.body = validateBody('chat', chatBody(turn, earlier));
+  constructor(parts: ExchangeParts) {
+    this.#turn = parts.turn;
+    this.#earlier = parts.earlier;
+    this.#head = parts.head;
+    this.#tenant = parts.tenant;
+    this.#store = parts.store;
+    this.body = parts.body;
+  }
+
+  /** For a target that takes the Responses API itself (issue 18): its answer is written as it came, and kept here. Made when first asked for. */
+  get native(): NativeDialect {
+    return (this.#native ??= new ExchangeNative(this));
+  }
+
+  /** Whether what is answered is kept. */
+  get keeps(): boolean {
+    return this.#store !== null;
   }
 
   request(): JsonObject {
@@ -62,12 +92,52 @@ class ResponsesExchange implements Dialect {
     return err.toBody();
   }
 
-  /** Stores the finished response (when `store` is on and a database is there). */
+  /** Stores a translated turn's response (when `store` is on and a database is there). */
   keep(response: JsonObject): void {
+    this.#put(this.#head.id, response, response.output);
+  }
+
+  /**
+   * Stores a passed-through turn's response under the upstream's id, as the client got it
+   * except `store` and `previous_response_id`, which say what Sluice did (the upstream was
+   * sent `store: false` and the expanded conversation). Only a finished response is kept.
+   */
+  keepNative(response: JsonObject): void {
+    if (this.#store === null || (response.status !== 'completed' && response.status !== 'incomplete')) return;
+    const id = typeof response.id === 'string' && response.id !== '' ? response.id : this.#head.id;
+    this.#put(id, { ...response, store: true, previous_response_id: this.#head.request.previous_response_id ?? null }, response.output);
+  }
+
+  #put(id: string, response: JsonObject, output: unknown): void {
     if (this.#store === null) return;
-    const output = Array.isArray(response.output) ? (response.output as JsonObject[]) : [];
-    const messages = [...this.#earlier, ...this.#turn.messages, ...itemsToMessages(output)];
-    this.#store.put(this.#tenant, { id: this.#head.id, response, inputItems: itemsWithIds(this.#turn.items), messages });
+    const items = [...this.#earlier, ...this.#turn.items, ...(Array.isArray(output) ? output.filter(isRecord) : [])];
+    this.#store.put(this.#tenant, { id, response, inputItems: itemsWithIds(this.#turn.items), items, messages: [] });
+  }
+}
+
+/** The pass-through side of one exchange (NativeDialect): its framing, and the JSON answer kept. */
+class ExchangeNative implements NativeDialect {
+  readonly schema = 'openai-responses';
+  readonly endpoints = CHAT;
+  readonly #exchange: ResponsesExchange;
+  #framing: NativeResponsesFraming | null = null;
+
+  constructor(exchange: ResponsesExchange) {
+    this.#exchange = exchange;
+  }
+
+  get framing(): StreamFraming {
+    return (this.#framing ??= new NativeResponsesFraming(this.#exchange.keeps ? this.#exchange : null));
+  }
+
+  request(): { body: JsonObject; refusal: SluiceError | null } {
+    return { body: this.#exchange.body, refusal: null };
+  }
+
+  answered(body: string): void {
+    if (!this.#exchange.keeps) return;
+    const response = parseObject(body);
+    if (response !== null) this.#exchange.keepNative(response);
   }
 }
 
@@ -114,22 +184,49 @@ export class ResponsesDialect implements Dialect {
     return validateBody('chat', chatBody(responsesRequestToTurn(body), []));
   }
 
+  /**
+   * Binds a request to its caller: earlier turns are the caller's own stored ones. The chat body
+   * routes; a target that takes the Responses API itself gets the client's body instead (with
+   * `store: false` and the conversation expanded, native.ts), so what chat cannot carry is
+   * refused only by targets that need the translation.
+   */
   async bind(client: unknown, principal: Principal): Promise<BoundDialect> {
-    const turn = responsesRequestToTurn(client);
-    const previous = turn.request.previous_response_id;
-    let earlier: JsonObject[] = [];
+    const request = parseResponsesRequest(client);
+    // Upstream state is never used (native.ts), and Sluice runs nothing in the background.
+    if (request.background === true) throw unsupportedOnResponses('background', 'background responses');
+    // An upstream conversation is state every tenant behind the provider's key could name: Sluice keeps conversations itself.
+    if (request.conversation !== undefined && request.conversation !== null) throw unsupportedOnResponses('conversation', 'conversations stored upstream (Sluice keeps conversations itself: use previous_response_id)');
+    const previous = request.previous_response_id;
+    let earlier: JsonObject[] | null = null;
+    let earlierMessages: JsonObject[] = [];
     if (typeof previous === 'string') {
       if (this.#store === null) throw new SluiceError('SLUICE_ERR_RESPONSES_NOT_STORED', { param: 'previous_response_id' });
       const stored = await this.#store.get(principal.id, previous);
       if (stored === null) throw new SluiceError('SLUICE_ERR_RESPONSE_NOT_FOUND', { message: `No stored response with id ${JSON.stringify(previous)}.`, param: 'previous_response_id' });
-      earlier = stored.messages;
+      // A row written before migration 9 has the conversation as chat messages only.
+      earlier = stored.items ?? messagesToItems(stored.messages);
+      earlierMessages = stored.items === null ? stored.messages : historyToMessages(stored.items);
     }
-    if (turn.messages.length === 0 && earlier.length === 0) {
+    let turn: ResponsesTurn;
+    let body: JsonObject;
+    let refusal: SluiceError | null = null;
+    try {
+      turn = turnOf(request);
+      body = validateBody('chat', chatBody(turn, earlierMessages));
+    } catch (err) {
+      if (!(err instanceof SluiceError)) throw err;
+      refusal = err;
+      turn = passThroughTurn(request);
+      body = validateBody('chat', chatBody(turn, earlierMessages));
+    }
+    if (turn.items.length === 0 && (earlier === null || earlier.length === 0)) {
       throw new SluiceError('SLUICE_ERR_INVALID_REQUEST', { message: 'Invalid request: "input" is required.', param: 'input' });
     }
-    const head: ResponseHead = { id: itemId('resp'), createdAt: Math.floor(this.#clock.now() / 1000), request: turn.request, store: turn.request.store !== false && this.#store !== null };
-    const exchange = new ResponsesExchange(turn, earlier, head, principal.id, this.#store);
-    return { body: exchange.body, dialect: exchange };
+    const store = request.store !== false && this.#store !== null;
+    const head: ResponseHead = { id: itemId('resp'), createdAt: Math.floor(this.#clock.now() / 1000), request, store };
+    const exchange = new ResponsesExchange({ turn, earlier: earlier ?? [], head, tenant: principal.id, store: store ? this.#store : null, body });
+    const native = upstreamRequest(client as JsonObject, earlier, store && request.reasoning !== undefined && request.reasoning !== null);
+    return { body, dialect: exchange, native: { body: native, refusal } };
   }
 
   json(): string {

@@ -38,7 +38,11 @@ export interface ResponsesTurn {
 
 /** Validates and translates a Responses request; throws a SluiceError naming the bad field. */
 export function responsesRequestToTurn(body: unknown): ResponsesTurn {
-  const req = parseResponsesRequest(body);
+  return turnOf(parseResponsesRequest(body));
+}
+
+/** Translates a checked Responses request; throws a SluiceError naming what chat cannot carry. */
+export function turnOf(req: ResponsesRequest): ResponsesTurn {
   for (const key of Object.keys(req)) if (!KNOWN.has(key)) throw unsupportedOnResponses(key, `the ${key} parameter`);
   if (req.background === true) throw unsupportedOnResponses('background', 'background responses');
   const items = inputItems(req.input);
@@ -63,6 +67,89 @@ export function responsesRequestToTurn(body: unknown): ResponsesTurn {
   return { request: req, items, messages, settings };
 }
 
+/**
+ * For a request some target may take as it came (pass-through, issue 18) but that cannot be
+ * translated: the turn with what chat cannot carry left out. Its chat body only routes, limits
+ * and estimates; a target that needs the translation answers with the translation's error.
+ */
+export function passThroughTurn(req: ResponsesRequest): ResponsesTurn {
+  const items = inputItems(req.input);
+  const settings: JsonObject = { model: req.model };
+  if (req.max_output_tokens !== undefined && req.max_output_tokens !== null) settings.max_completion_tokens = req.max_output_tokens;
+  if (req.temperature !== undefined && req.temperature !== null) settings.temperature = req.temperature;
+  if (req.stream === true) {
+    settings.stream = true;
+    settings.stream_options = { include_usage: true };
+  }
+  const messages = historyToMessages(items);
+  // Nothing chat can carry: the input's JSON stands in, for estimates only.
+  if (messages.length === 0 && items.length > 0) messages.push({ role: 'user', content: JSON.stringify(items) });
+  return { request: req, items, messages, settings };
+}
+
+/** Parts of a message a chat target can be given (text, images by URL, inline files). */
+function translatablePart(p: unknown): boolean {
+  if (!isRecord(p)) return false;
+  if (p.type === 'input_text' || p.type === 'output_text' || p.type === 'text') return typeof p.text === 'string';
+  if (p.type === 'refusal') return typeof p.refusal === 'string';
+  if (p.type === 'input_image') return typeof p.image_url === 'string';
+  if (p.type === 'input_file') return typeof p.file_data === 'string';
+  return false;
+}
+
+/**
+ * Earlier turns' items (as stored, issue 18) → chat messages, for a chat target. Lenient where
+ * `itemsToMessages` refuses: a turn passed through may hold items no chat target can take
+ * (server tool calls such as web_search_call, reasoning, file references); they are left out,
+ * as their results are already in the messages that follow them.
+ */
+export function historyToMessages(items: readonly JsonObject[]): JsonObject[] {
+  const kept: JsonObject[] = [];
+  for (const item of items) {
+    const type = item.type ?? (item.role !== undefined ? 'message' : undefined);
+    if (type === 'function_call' || type === 'function_call_output') {
+      if (typeof item.call_id === 'string') kept.push(item);
+    } else if (type === 'message' && typeof item.role === 'string' && ROLES.has(item.role)) {
+      if (typeof item.content === 'string') kept.push(item);
+      else if (Array.isArray(item.content)) {
+        const content = item.content.filter(translatablePart);
+        if (content.length > 0) kept.push({ ...item, content });
+      }
+    }
+  }
+  return itemsToMessages(kept);
+}
+
+/**
+ * Chat messages (a stored response written before migration 9 kept only these) → Responses
+ * input items, for a target that takes the Responses API itself.
+ */
+export function messagesToItems(messages: readonly JsonObject[]): JsonObject[] {
+  const out: JsonObject[] = [];
+  for (const m of messages) {
+    if (m.role === 'tool') {
+      out.push({ type: 'function_call_output', call_id: m.tool_call_id, output: typeof m.content === 'string' ? m.content : JSON.stringify(m.content) });
+      continue;
+    }
+    const content = m.content;
+    if (typeof content === 'string' && content !== '') out.push({ type: 'message', role: m.role, content });
+    else if (Array.isArray(content) && content.length > 0) out.push({ type: 'message', role: m.role, content: content.map(chatPartToItemPart) });
+    for (const call of Array.isArray(m.tool_calls) ? m.tool_calls : []) {
+      if (!isRecord(call) || !isRecord(call.function)) continue;
+      out.push({ type: 'function_call', call_id: call.id, name: call.function.name, arguments: call.function.arguments });
+    }
+  }
+  return out;
+}
+
+function chatPartToItemPart(p: unknown): unknown {
+  if (!isRecord(p)) return p;
+  if (p.type === 'text') return { type: 'input_text', text: p.text };
+  if (p.type === 'image_url' && isRecord(p.image_url)) return { type: 'input_image', image_url: p.image_url.url, detail: p.image_url.detail ?? 'auto' };
+  if (p.type === 'file' && isRecord(p.file)) return { type: 'input_file', filename: p.file.filename, file_data: p.file.file_data };
+  return p;
+}
+
 /** The chat body to route: instructions, then earlier turns' messages, then this turn's. */
 export function chatBody(turn: ResponsesTurn, earlier: readonly JsonObject[]): JsonObject {
   const instructions = turn.request.instructions;
@@ -71,7 +158,7 @@ export function chatBody(turn: ResponsesTurn, earlier: readonly JsonObject[]): J
 }
 
 /** The input as a list of items, each checked to be an object with a known type. */
-function inputItems(input: ResponsesRequest['input']): JsonObject[] {
+export function inputItems(input: ResponsesRequest['input']): JsonObject[] {
   if (input === undefined) return [];
   if (typeof input === 'string') return [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: input }] }];
   return input.map((item, i) => {

@@ -152,3 +152,43 @@ describe('Azure streams through the OpenAI transport (scripted upstream)', () =>
     assert.ok(err.error instanceof SluiceError && err.error.code === 'SLUICE_ERR_STREAM_INTERRUPTED' && err.error.upstream?.code === 'content_filter');
   });
 });
+
+describe('AzureOpenAIAdapter: the Responses API passed through (issue 18)', () => {
+  const answer = JSON.stringify({ id: 'resp_az', object: 'response', status: 'completed', output: [], usage: { input_tokens: 7, output_tokens: 2, total_tokens: 9 } });
+  const native = { schema: 'openai-responses' as const, body: { model: 'alias', input: 'hi', store: false }, text: null, headers: {}, refusal: null };
+
+  test('responses: native by default: POST /openai/v1/responses, the deployment as the model, the api-key header; the answer as written', async () => {
+    const up = await scriptedUpstream(200, { 'content-type': 'application/json' }, answer);
+    const pools = new UpstreamPools();
+    try {
+      const az = adapter(up.origin, pools, { deployments: { 'gpt-4o': 'prod-gpt4o' } });
+      assert.ok(az.natives?.has('openai-responses'));
+      const res = await az.send({ ...call({ body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] } }), native });
+      assert.equal(up.requests[0]!.url, '/openai/v1/responses');
+      assert.equal(up.requests[0]!.headers['api-key'], 'azure-key');
+      assert.deepEqual(JSON.parse(up.requests[0]!.body), { model: 'prod-gpt4o', input: 'hi', store: false });
+      assert.equal(res.kind === 'json' ? res.body : null, answer);
+      assert.equal(res.native, 'openai-responses');
+      assert.deepEqual(res.kind === 'json' ? res.usage : null, { promptTokens: 7, cachedPromptTokens: 0, completionTokens: 2, totalTokens: 9 });
+    } finally {
+      await pools.close();
+      await up.close();
+    }
+  });
+
+  test('responses: translate: the native request is ignored, chat completions are sent', async () => {
+    const chat = JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+    const up = await scriptedUpstream(200, { 'content-type': 'application/json' }, chat);
+    const pools = new UpstreamPools();
+    try {
+      const az = adapter(up.origin, pools, { responses: 'translate' });
+      assert.equal(az.natives, undefined);
+      const res = await az.send({ ...call({ body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] } }), native });
+      assert.equal(up.requests[0]!.url, `/openai/deployments/gpt-4o/chat/completions?api-version=${AZURE_API_VERSION}`);
+      assert.equal(res.native, undefined);
+    } finally {
+      await pools.close();
+      await up.close();
+    }
+  });
+});

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SluiceError } from '../../../src/errors.js';
-import { chatBody, itemsToMessages, responsesRequestToTurn } from '../../../src/surfaces/responses/request.js';
+import { chatBody, historyToMessages, itemsToMessages, messagesToItems, passThroughTurn, responsesRequestToTurn } from '../../../src/surfaces/responses/request.js';
+import { parseResponsesRequest } from '../../../src/surfaces/responses/schema.js';
 
 const chat = (body: unknown, earlier: Record<string, unknown>[] = []): Record<string, unknown> => chatBody(responsesRequestToTurn(body), earlier);
 
@@ -143,5 +144,49 @@ describe('Responses request → chat body', () => {
     refuses({ model: 'm', input: 'x', temperature: 3 }, 'temperature');
     refuses({ input: 'x' }, 'model');
     refuses({ model: 'm', input: 42 }, 'input');
+  });
+});
+
+describe('history kept as items (issue 18)', () => {
+  test('historyToMessages leaves out what no chat target can take: server tool calls, reasoning, file references', () => {
+    const items = [
+      { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Search rivers.' }, { type: 'input_file', file_id: 'file_1' }] },
+      { id: 'ws_1', type: 'web_search_call', status: 'completed' },
+      { id: 'rs_1', type: 'reasoning', summary: [], encrypted_content: 'enc' },
+      { id: 'msg_1', type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'The Nile.', annotations: [{ type: 'url_citation', url: 'https://x' }] }] },
+      { type: 'message', role: 'user', content: [{ type: 'input_file', file_id: 'file_2' }] },
+      { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{}' },
+      { type: 'function_call_output', call_id: 'c1', output: '42' },
+    ];
+    assert.deepEqual(historyToMessages(items), [
+      { role: 'user', content: 'Search rivers.' },
+      { role: 'assistant', content: 'The Nile.', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'c1', content: '42' },
+    ]);
+  });
+
+  test('messagesToItems (rows kept before migration 9) round-trips through itemsToMessages', () => {
+    const messages = [
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] },
+      { role: 'tool', tool_call_id: 'c1', content: '42' },
+      { role: 'assistant', content: 'Done.' },
+      { role: 'user', content: [{ type: 'text', text: 'Look' }, { type: 'image_url', image_url: { url: 'https://x/y.png' } }] },
+    ];
+    assert.deepEqual(itemsToMessages(messagesToItems(messages)), [
+      messages[0],
+      messages[1],
+      messages[2],
+      messages[3],
+      { role: 'user', content: [{ type: 'text', text: 'Look' }, { type: 'image_url', image_url: { url: 'https://x/y.png', detail: 'auto' } }] },
+    ]);
+  });
+
+  test('passThroughTurn: what chat cannot carry is left out; the input stands in when nothing is left, for estimates', () => {
+    const req = parseResponsesRequest({ model: 'm', input: [{ type: 'item_reference', id: 'x' }], tools: [{ type: 'web_search_preview' }], max_output_tokens: 50, stream: true });
+    assert.throws(() => responsesRequestToTurn(req), (err: unknown) => err instanceof SluiceError && err.status === 400);
+    const turn = passThroughTurn(req);
+    assert.deepEqual(turn.settings, { model: 'm', max_completion_tokens: 50, stream: true, stream_options: { include_usage: true } });
+    assert.deepEqual(turn.messages, [{ role: 'user', content: JSON.stringify([{ type: 'item_reference', id: 'x' }]) }]);
   });
 });
