@@ -278,7 +278,16 @@ export interface RuntimeConfig {
   /** The Files API (issue 21): the largest upload, and how long a file is kept. */
   readonly files: { readonly maxBytes: number; readonly retentionMs: number };
   /** The Batch API's runner (issue 21): lines in flight per instance, how often it looks for work, how long a claim holds. */
-  readonly batches: { readonly concurrency: number; readonly pollIntervalMs: number; readonly leaseTtlMs: number };
+  readonly batches: {
+    readonly concurrency: number;
+    readonly pollIntervalMs: number;
+    readonly leaseTtlMs: number;
+    /** Providers whose own batch API takes batches (issue 21): true = every one that has one. */
+    readonly passthrough: boolean | readonly string[];
+    readonly passthroughPollMs: number;
+    /** A passed-through line's price, as a multiple of the list price. */
+    readonly priceMultiplier: number;
+  };
 }
 
 export interface TracingRuntime {
@@ -564,7 +573,14 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     reload: { watch: config.reload.watch, debounceMs: config.reload.debounce },
     adminOidc: compileOidc(config.admin.oidc),
     files: { maxBytes: config.files.maxBytes, retentionMs: config.files.retention },
-    batches: { concurrency: config.batches.concurrency, pollIntervalMs: config.batches.pollInterval, leaseTtlMs: config.batches.leaseTtl },
+    batches: {
+      concurrency: config.batches.concurrency,
+      pollIntervalMs: config.batches.pollInterval,
+      leaseTtlMs: config.batches.leaseTtl,
+      passthrough: config.batches.passthrough,
+      passthroughPollMs: config.batches.passthroughPoll,
+      priceMultiplier: config.batches.priceMultiplier,
+    },
   });
 }
 

@@ -10,13 +10,17 @@ import { OpenAITransport } from '../openai/transport.js';
 import type { ProviderAdapter, ProviderCall, ProviderKeys, ProviderResponse } from '../types.js';
 import type { KeyPoolServices } from '../keys/pool.js';
 import type { AzureOpenAIProviderRuntime } from './config.js';
-import { azureHeaders, azurePath } from './url.js';
+import { azureDeployment, azureHeaders, azurePath } from './url.js';
+import type { ProviderBatchApi } from '../batch.js';
+import { OpenAIBatchApi, openAIBatchPath } from '../openai/batch.js';
 
 export class AzureOpenAIAdapter implements ProviderAdapter {
   readonly type = 'azure-openai';
   readonly name: string;
   readonly #config: AzureOpenAIProviderRuntime;
   readonly #transport: OpenAITransport;
+  readonly #pools: UpstreamPools;
+  #batches: ProviderBatchApi | null = null;
 
   readonly keys: ProviderKeys;
   /** OpenAI's limit of inputs per embeddings request. */
@@ -25,12 +29,28 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
   constructor(config: AzureOpenAIProviderRuntime, pools: UpstreamPools, services?: KeyPoolServices) {
     this.name = config.name;
     this.#config = config;
+    this.#pools = pools;
     this.#transport = new OpenAITransport(config, pools, { auth: azureHeaders, streamUsage: true, services });
     this.keys = this.#transport.keys;
   }
 
   send(call: ProviderCall): Promise<ProviderResponse> {
     return this.#transport.send(call, azurePath(this.#config, call.endpoint, String(call.body.model)));
+  }
+
+  /**
+   * Azure's copy of OpenAI's Files + Batch API (`/openai/files`, `/openai/batches`, the
+   * `api-version` query), for batch pass-through (issue 21); a line's model is its deployment
+   * (a Global Batch one). Made on first use.
+   */
+  get batches(): ProviderBatchApi {
+    const config = this.#config;
+    this.#batches ??= new OpenAIBatchApi(config, this.#pools, {
+      auth: azureHeaders(config.apiKey?.reveal() ?? null),
+      path: (path, query) => openAIBatchPath(`/openai${path}`, { ...query, 'api-version': config.apiVersion }),
+      model: (m) => azureDeployment(config, m),
+    });
+    return this.#batches;
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,8 @@
  */
 import type { UpstreamPools } from '../../upstream/pools.js';
 import type { ProviderAdapter, ProviderCall, ProviderKeys, ProviderResponse } from '../types.js';
+import type { ProviderBatchApi } from '../batch.js';
+import { OpenAIBatchApi, openAIBatchPath } from './batch.js';
 import type { KeyPoolServices } from '../keys/pool.js';
 import type { OpenAIProviderRuntime } from './config.js';
 import { OpenAITransport } from './transport.js';
@@ -13,6 +15,9 @@ export class OpenAIAdapter implements ProviderAdapter {
   readonly type = 'openai';
   readonly name: string;
   readonly #transport: OpenAITransport;
+  readonly #config: OpenAIProviderRuntime;
+  readonly #pools: UpstreamPools;
+  #batches: ProviderBatchApi | null = null;
 
   readonly keys: ProviderKeys;
   /** OpenAI's limit of inputs per embeddings request. */
@@ -20,12 +25,20 @@ export class OpenAIAdapter implements ProviderAdapter {
 
   constructor(config: OpenAIProviderRuntime, pools: UpstreamPools, services?: KeyPoolServices) {
     this.name = config.name;
+    this.#config = config;
+    this.#pools = pools;
     this.#transport = new OpenAITransport(config, pools, { auth: bearer, streamUsage: config.streamUsage, services });
     this.keys = this.#transport.keys;
   }
 
   send(call: ProviderCall): Promise<ProviderResponse> {
     return this.#transport.send(call, openAIEndpointPaths[call.endpoint]);
+  }
+
+  /** OpenAI's Files + Batch API, for batch pass-through (issue 21); made on first use. */
+  get batches(): ProviderBatchApi {
+    this.#batches ??= new OpenAIBatchApi(this.#config, this.#pools, { auth: bearer(this.#config.apiKey?.reveal() ?? null), path: openAIBatchPath, model: (m) => m });
+    return this.#batches;
   }
 
   /** GET {baseUrl}/models: any 2xx is healthy (it also proves the API key works). */
