@@ -43,6 +43,12 @@ export class OpenAIBatchProvider extends Backend {
   polls = 0;
   /** Chat completions answered one by one (not in a batch). */
   direct = 0;
+  /** Hold back the answers to polls (GET /v1/batches/{id}): a gateway is then caught mid-poll. */
+  holdPolls = false;
+  /** Create batches but hold back the answer (a gateway dies before it learns the batch's id). */
+  holdCreate = false;
+  /** Answers held back. */
+  readonly held: ServerResponse[] = [];
   /** Answer POST /v1/batches with this status and error instead (a refusal). */
   refuseWith: number | null = null;
   /** The Authorization headers seen. */
@@ -104,6 +110,7 @@ export class OpenAIBatchProvider extends Backend {
       };
       this.batches.set(id, { batch, lines });
       this.created++;
+      if (this.holdCreate) return void this.held.push(res);
       return send(res, 200, batch);
     }
     if (req.method === 'GET' && path === '/v1/batches') {
@@ -115,6 +122,7 @@ export class OpenAIBatchProvider extends Backend {
     if (one !== null && rec === undefined) return send(res, 404, { error: { message: 'No such batch', type: 'invalid_request_error', code: null, param: null } });
     if (req.method === 'GET' && rec !== undefined && one![2] === undefined) {
       this.polls++;
+      if (this.holdPolls) return void this.held.push(res);
       return send(res, 200, rec.batch);
     }
     if (req.method === 'POST' && rec !== undefined && one![2] === '/cancel') {
@@ -122,6 +130,13 @@ export class OpenAIBatchProvider extends Backend {
       return send(res, 200, rec.batch);
     }
     send(res, 404, { error: { message: `No route ${req.method} ${path}`, type: 'invalid_request_error', code: null, param: null } });
+  }
+
+  /** Ends the answers held back (their gateway is gone) and stops holding. */
+  release(): void {
+    this.holdPolls = false;
+    this.holdCreate = false;
+    for (const res of this.held.splice(0)) res.destroy();
   }
 
   /** The only batch created (the tests create one at a time). */
