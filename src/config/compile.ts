@@ -74,6 +74,8 @@ export interface CompiledTarget {
   readonly rpd: number | null;
   /** USD per million tokens; null = unknown (the cost strategy then ranks it last). */
   readonly price: ModelPrice | null;
+  /** The share of `maxConcurrent`, `rpm` and `tpm` batch lines may take (`batches.share`, issue 21); absent: 1. */
+  readonly batchShare?: number;
   /** The route's timeouts merged over the provider's; null when the route sets none. */
   readonly timeouts: Timeouts | null;
 }
@@ -343,7 +345,7 @@ function providerTimeouts(p: ProviderRuntime | undefined): Timeouts {
   return p === undefined || p.type === 'mock' ? { connectMs: 10_000, firstByteMs: 300_000, idleMs: 60_000 } : p.timeouts;
 }
 
-function compileTarget(t: TargetConfig, route: RouteConfig, providers: Readonly<Record<string, ProviderRuntime>>, prices: PriceBook): CompiledTarget {
+function compileTarget(t: TargetConfig, route: RouteConfig, providers: Readonly<Record<string, ProviderRuntime>>, prices: PriceBook, batchShare: number): CompiledTarget {
   const rt = route.timeouts;
   const base = providerTimeouts(providers[t.provider]);
   const timeouts =
@@ -361,10 +363,11 @@ function compileTarget(t: TargetConfig, route: RouteConfig, providers: Readonly<
     rpd: t.limits?.rpd ?? null,
     price: t.price ?? (t.model === undefined ? null : prices.lookup(t.model)),
     timeouts,
+    batchShare,
   };
 }
 
-function compileRoute(route: RouteConfig, index: number, routing: RoutingConfig, providers: Readonly<Record<string, ProviderRuntime>>, prices: PriceBook): CompiledRoute {
+function compileRoute(route: RouteConfig, index: number, routing: RoutingConfig, providers: Readonly<Record<string, ProviderRuntime>>, prices: PriceBook, batchShare = 1): CompiledRoute {
   const patterns = typeof route.match === 'string' ? [route.match] : route.match;
   const retry = merge(defaultRetry, routing.retry, route.retry);
   const breaker = merge(defaultBreaker, routing.breaker, route.breaker);
@@ -372,7 +375,7 @@ function compileRoute(route: RouteConfig, index: number, routing: RoutingConfig,
   return {
     name: route.name ?? (patterns.length === 1 ? patterns[0]! : `route-${index}`),
     patterns,
-    targets: route.targets.map((t) => compileTarget(t, route, providers, prices)),
+    targets: route.targets.map((t) => compileTarget(t, route, providers, prices, batchShare)),
     strategy: route.strategy ?? routing.strategy ?? 'failover',
     fallback: route.fallback ?? [],
     fallbackOn: new Set(route.fallbackOn ?? routing.fallbackOn ?? DEFAULT_STATUSES),
@@ -566,7 +569,7 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     },
     routing: { region: config.routing.region ?? null, regionHeader: config.routing.regionHeader.toLowerCase() },
     providers,
-    routes: routesIn.map((r, i) => compileRoute(r, i, config.routing, providers, prices)),
+    routes: routesIn.map((r, i) => compileRoute(r, i, config.routing, providers, prices, config.batches.share)),
     services: config.services.map(compileService),
     redactor: redactorFor(config),
     responses: { retentionMs: config.responses.retention },

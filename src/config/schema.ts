@@ -441,6 +441,8 @@ export const configSchema = z.strictObject({
       passthrough: z.union([z.boolean(), z.array(z.string().min(1)).min(1)]).default(false),
       passthroughPoll: duration.default(30_000),
       priceMultiplier: numeric(z.number().min(0).max(1)).default(BATCH_PRICE_MULTIPLIER),
+      // The share of each target's maxConcurrent / rpm / tpm that batch lines may take (issue 21).
+      share: numeric(z.number().gt(0).max(1)).default(0.5),
     })
     // Leases are renewed once per poll: a lease shorter than a few polls would lapse under a running line.
     .refine((b) => b.leaseTtl >= 3 * b.pollInterval, { path: ['leaseTtl'], message: 'must be at least three pollIntervals' })
