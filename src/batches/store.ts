@@ -359,6 +359,7 @@ export class BatchStore {
     const ended = "status IN ('completed', 'failed', 'expired', 'cancelled') AND COALESCE(finalizing_at, failed_at, created_at) < $1";
     return this.#db.transaction(async (tx) => {
       await tx.query(`DELETE FROM batch_lines WHERE batch_id IN (SELECT id FROM batches WHERE ${ended})`, [before]);
+      await tx.query(`DELETE FROM provider_batches WHERE batch_id IN (SELECT id FROM batches WHERE ${ended})`, [before]);
       return (await tx.query<{ id: string }>(`DELETE FROM batches WHERE ${ended} RETURNING id`, [before])).length;
     });
   }

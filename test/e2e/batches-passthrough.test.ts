@@ -148,7 +148,9 @@ describe('batches passed through to the providers’ batch APIs', () => {
 
   test('Anthropic: lines translated to a Message Batch, results back as chat completions, custom ids kept', async () => {
     // Custom ids Anthropic refuses (a dot): the provider gets ids of Sluice's own, mapped back.
-    const batch = await create(lines(4, 'claude-haiku-4-5', (i) => `job.${i}`, (i) => i === 2));
+    // A fifth line asks for n: 2, which Anthropic cannot honour: answered at once with the 400 a client gets, never sent.
+    const untranslatable = JSON.stringify({ custom_id: 'job.4', method: 'POST', url: '/v1/chat/completions', body: { model: 'claude-haiku-4-5', n: 2, messages: [{ role: 'user', content: 'line-4' }] } });
+    const batch = await create(`${lines(4, 'claude-haiku-4-5', (i) => `job.${i}`, (i) => i === 2)}${untranslatable}\n`);
     await waitFor(() => anthropic.created === 1, 'the message batch');
     const up = anthropic.only();
     assert.deepEqual(
@@ -164,7 +166,7 @@ describe('batches passed through to the providers’ batch APIs', () => {
     anthropic.finish(String(up.batch.id));
     const done = await ended(batch.id);
     assert.equal(done.status, 'completed');
-    assert.deepEqual(done.request_counts, { total: 4, completed: 3, failed: 1 });
+    assert.deepEqual(done.request_counts, { total: 5, completed: 3, failed: 2 });
     const output = outputLines(await (await client.files.content(done.output_file_id!)).text());
     assert.deepEqual(
       output.map((l) => l.custom_id),
@@ -180,8 +182,12 @@ describe('batches passed through to the providers’ batch APIs', () => {
     const errors = outputLines(await (await client.files.content(done.error_file_id!)).text());
     assert.deepEqual(
       errors.map((l) => [l.custom_id, l.response?.status_code]),
-      [['job.2', 400]],
+      [
+        ['job.2', 400],
+        ['job.4', 400],
+      ],
     );
+    assert.equal((errors[1]!.response!.body.error as { param: string }).param, 'n');
     // claude-haiku-4-5 lists at $1 / $5 per million: (10 × 1 + 5 × 5) / 1e6 = $3.5e-5, half in a batch.
     const usage = await usageOf(batch.id, 4);
     for (const u of usage) if (Number(u.status) === 200) assert.ok(Math.abs(Number(u.cost_usd) - 1.75e-5) < 1e-12, `cost ${u.cost_usd}`);
