@@ -140,6 +140,24 @@ export class ProviderBatchRunner {
   async #step(pb: ClaimedProviderBatch): Promise<void> {
     const adapter = this.#adapters().get(pb.provider);
     const api = adapter === undefined ? null : batchApiOf(adapter);
+    // The lease is renewed every third of its time while the step waits on the provider: a
+    // creation that outlived it could otherwise be repeated by another instance.
+    let renewal: TimerHandle | null = null;
+    const renew = (): void => {
+      renewal = this.#clock.setTimer(() => {
+        this.#store.renew(pb.batchId, this.owner, this.#clock.now() + this.#options.leaseTtlMs).catch((err: unknown) => this.#logger.warn({ err, batch: pb.batchId }, 'provider batch lease not renewed'));
+        renew();
+      }, Math.max(1, Math.floor(this.#options.leaseTtlMs / 3)));
+    };
+    renew();
+    try {
+      await this.#stepWith(pb, api);
+    } finally {
+      if (renewal !== null) this.#clock.clearTimer(renewal);
+    }
+  }
+
+  async #stepWith(pb: ClaimedProviderBatch, api: ProviderBatchApi | null): Promise<void> {
     try {
       if (api === null) {
         // A reload removed the provider: a batch it holds waits for it to come back; one not sent yet runs line by line.

@@ -125,6 +125,11 @@ export class ProviderBatchStore {
     return out;
   }
 
+  /** Extends `owner`'s lease while a step is under way (a slow provider must not let another instance take the row mid-step). */
+  async renew(batchId: string, owner: string, leaseUntil: number): Promise<void> {
+    await this.#db.query('UPDATE provider_batches SET lease_expires = $3 WHERE batch_id = $1 AND lease_owner = $2', [batchId, owner, leaseUntil]);
+  }
+
   /** The batch's lines still at the provider, in input order. */
   async lines(batchId: string): Promise<ProviderLine[]> {
     const rows = await this.#db.query<{ id: string; line: number | string; custom_id: string; body: string }>("SELECT id, line, custom_id, body FROM batch_lines WHERE batch_id = $1 AND state = 'provider' ORDER BY line", [batchId]);
