@@ -75,6 +75,7 @@ export const catalog = {
   SLUICE_ERR_BATCH_NOT_CANCELLABLE: { status: 409, type: 'invalid_request_error', message: 'The batch has already finished and cannot be cancelled.' },
   SLUICE_ERR_BATCH_INPUT_INVALID: { status: 400, type: 'invalid_request_error', message: 'A line of the batch input file is not a valid request line.' },
   SLUICE_ERR_BATCH_EXPIRED: { status: 408, type: 'timeout_error', message: 'The batch expired before this request was run.' },
+  SLUICE_ERR_BATCH_PASSTHROUGH_REFUSED: { status: 400, type: 'invalid_request_error', message: "The provider's batch API refused the batch; its requests ran one by one through the gateway instead." },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof catalog;

@@ -22,7 +22,8 @@ export interface InputLine {
 
 /** One entry of a failed batch's `errors.data`. */
 export interface LineError {
-  readonly code: 'SLUICE_ERR_BATCH_INPUT_INVALID';
+  /** INPUT_INVALID: a bad line (the batch failed); PASSTHROUGH_REFUSED: the provider's batch API refused it and it ran line by line (issue 21). */
+  readonly code: 'SLUICE_ERR_BATCH_INPUT_INVALID' | 'SLUICE_ERR_BATCH_PASSTHROUGH_REFUSED';
   readonly message: string;
   readonly param: string | null;
   readonly line: number | null;

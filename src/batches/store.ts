@@ -14,6 +14,8 @@ import type { Database } from '../db/types.js';
 import type { Principal } from '../exchange/principal.js';
 import { insertFile, timeOrderedId, type FileObject, type Page } from './files.js';
 import type { InputLine, LineError } from './input.js';
+import type { PassthroughPlan } from './provider-plan.js';
+import { insertProviderBatch } from './provider-store.js';
 
 export type BatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
 
@@ -150,7 +152,7 @@ export class BatchStore {
    * Stores a batch: `in_progress` with its lines, or `failed` with `errors` when its input
    * file has bad lines (nothing of it runs then, as OpenAI does).
    */
-  async create(tenant: string, principal: Principal, b: NewBatch, input: { lines: readonly InputLine[]; errors: readonly LineError[] }, now: number): Promise<BatchObject> {
+  async create(tenant: string, principal: Principal, b: NewBatch, input: { lines: readonly InputLine[]; errors: readonly LineError[] }, now: number, plan: PassthroughPlan | null = null): Promise<BatchObject> {
     const id = timeOrderedId('batch_', now);
     const failed = input.errors.length > 0;
     await this.#guarded(() =>
@@ -176,13 +178,16 @@ export class BatchStore {
           ],
         );
         if (failed) return;
+        // A batch passed through to its provider's batch API (issue 21): its lines wait for the provider's results, not for a runner.
+        const lineState = plan === null ? 'pending' : 'provider';
+        if (plan !== null) await insertProviderBatch(tx, id, plan);
         for (let i = 0; i < input.lines.length; i += LINES_PER_INSERT) {
           const chunk = input.lines.slice(i, i + LINES_PER_INSERT);
           const params: unknown[] = [];
           const values = chunk.map((l) => {
             params.push(`${id}:${l.line}`, id, l.line, l.customId, l.body);
             const n = params.length;
-            return `($${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n}, 'pending')`;
+            return `($${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n}, '${lineState}')`;
           });
           await tx.query(`INSERT INTO batch_lines (id, batch_id, line, custom_id, body, state) VALUES ${values.join(', ')}`, params);
         }
@@ -295,19 +300,21 @@ export class BatchStore {
    */
   async endable(now: number): Promise<{ id: string; from: BatchStatus; ending: Ending }[]> {
     // Runs after every finished line: each test is an index probe on (batch_id, state), never a scan of a batch's lines.
-    const rows = await this.#db.query<{ id: string; status: BatchStatus; expires_at: number | string; open: number | string | boolean; running: number | string | boolean }>(
+    const rows = await this.#db.query<{ id: string; status: BatchStatus; expires_at: number | string; open: number | string | boolean; running: number | string | boolean; passed: number | string | boolean }>(
       `SELECT b.id, b.status, b.expires_at,
-         EXISTS (SELECT 1 FROM batch_lines l WHERE l.batch_id = b.id AND l.state IN ('pending', 'leased')) AS open,
-         EXISTS (SELECT 1 FROM batch_lines l WHERE l.batch_id = b.id AND l.state = 'leased' AND l.lease_owner IS NOT NULL AND l.lease_expires > $1) AS running
+         EXISTS (SELECT 1 FROM batch_lines l WHERE l.batch_id = b.id AND l.state IN ('pending', 'leased', 'provider')) AS open,
+         EXISTS (SELECT 1 FROM batch_lines l WHERE l.batch_id = b.id AND l.state = 'leased' AND l.lease_owner IS NOT NULL AND l.lease_expires > $1) AS running,
+         EXISTS (SELECT 1 FROM batch_lines l WHERE l.batch_id = b.id AND l.state = 'provider') AS passed
        FROM batches b WHERE b.status IN ('in_progress', 'cancelling')`,
       [now],
     );
     const out: { id: string; from: BatchStatus; ending: Ending }[] = [];
     for (const r of rows) {
+      // Lines at a provider (pass-through) end with the provider's batch, cancelled or expired by the provider itself.
       if (r.status === 'cancelling') {
-        if (!truthy(r.running)) out.push({ id: r.id, from: r.status, ending: 'cancelled' });
+        if (!truthy(r.running) && !truthy(r.passed)) out.push({ id: r.id, from: r.status, ending: 'cancelled' });
       } else if (!truthy(r.open)) out.push({ id: r.id, from: r.status, ending: 'completed' });
-      else if (Number(r.expires_at) <= now) out.push({ id: r.id, from: r.status, ending: 'expired' });
+      else if (Number(r.expires_at) <= now && !truthy(r.passed)) out.push({ id: r.id, from: r.status, ending: 'expired' });
     }
     return out;
   }
@@ -352,6 +359,7 @@ export class BatchStore {
     const ended = "status IN ('completed', 'failed', 'expired', 'cancelled') AND COALESCE(finalizing_at, failed_at, created_at) < $1";
     return this.#db.transaction(async (tx) => {
       await tx.query(`DELETE FROM batch_lines WHERE batch_id IN (SELECT id FROM batches WHERE ${ended})`, [before]);
+      await tx.query(`DELETE FROM provider_batches WHERE batch_id IN (SELECT id FROM batches WHERE ${ended})`, [before]);
       return (await tx.query<{ id: string }>(`DELETE FROM batches WHERE ${ended} RETURNING id`, [before])).length;
     });
   }

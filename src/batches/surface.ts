@@ -14,7 +14,9 @@ import { isRecord } from '../lib/json.js';
 import type { Guard } from '../policies/guard.js';
 import { logInternal, writeErrorBody, writeJson, type BaseHeaders } from '../surfaces/respond.js';
 import { UPLOAD_PURPOSES, type FileStore } from './files.js';
-import { BATCH_ENDPOINTS, parseInput } from './input.js';
+import { BATCH_ENDPOINTS, parseInput, type InputLine } from './input.js';
+import type { Principal } from '../exchange/principal.js';
+import type { PassthroughPlan } from './provider-plan.js';
 import type { BatchStore } from './store.js';
 
 /** A request under /v1/files or /v1/batches, as the edge hands it over: its body unread. */
@@ -40,8 +42,10 @@ export interface BatchSurfaceDeps {
   /** `files.maxBytes`: the largest file; an upload's body may exceed it by MULTIPART_OVERHEAD. */
   readonly maxBytes: number;
   readonly logger: Logger;
-  /** Called when a batch was created, so this instance's runner starts on it at once. */
+  /** Called when a batch was created or cancelled, so this instance's runners act on it at once. */
   readonly created: () => void;
+  /** Whether a new batch goes to its provider's batch API (issue 21, provider-plan.ts); null: pass-through is off. */
+  readonly plan: ((endpoint: string, lines: readonly InputLine[], principal: Principal) => PassthroughPlan | null) | null;
 }
 
 /** Room for the multipart framing and the purpose field around the file's bytes. */
@@ -124,7 +128,9 @@ export function batchSurface(deps: BatchSurfaceDeps): (x: FilesRequest) => Promi
         if (id !== null && sub === undefined && x.method === 'GET') return json(x, 200, (await deps.batches.get(tenant, id)) ?? batchMissing(id));
         if (id !== null && sub === 'cancel' && x.method === 'POST') {
           x.req.resume();
-          return json(x, 200, (await deps.batches.cancel(tenant, id, deps.clock.now())) ?? batchMissing(id));
+          const cancelled = (await deps.batches.cancel(tenant, id, deps.clock.now())) ?? batchMissing(id);
+          deps.created();
+          return json(x, 200, cancelled);
         }
       }
       throw noSuchEndpoint(x);
@@ -211,7 +217,8 @@ async function createBatch(deps: BatchSurfaceDeps, x: FilesRequest, principal: P
   if (file === null) throw new SluiceError('SLUICE_ERR_FILE_NOT_FOUND', { message: `No file with id ${JSON.stringify(fileId)}.`, param: 'input_file_id' });
   if (file.file.purpose !== 'batch') throw new SluiceError('SLUICE_ERR_FILE_PURPOSE', { message: `The input file's purpose is ${JSON.stringify(file.file.purpose)}; a batch needs a file uploaded with purpose "batch".`, param: 'input_file_id' });
   const input = parseInput(file.content, endpoint);
-  const batch = await deps.batches.create(tenant, principal, { endpoint, inputFileId: fileId, completionWindow: window as string, windowMs, metadata: (metadata ?? null) as Record<string, string> | null }, input, deps.clock.now());
+  const plan = deps.plan === null || input.errors.length > 0 ? null : deps.plan(endpoint, input.lines, principal);
+  const batch = await deps.batches.create(tenant, principal, { endpoint, inputFileId: fileId, completionWindow: window as string, windowMs, metadata: (metadata ?? null) as Record<string, string> | null }, input, deps.clock.now(), plan);
   deps.created();
   return batch;
 }

@@ -75,6 +75,8 @@ export interface CompiledTarget {
   readonly rpd: number | null;
   /** USD per million tokens; null = unknown (the cost strategy then ranks it last). */
   readonly price: ModelPrice | null;
+  /** The share of `maxConcurrent`, `rpm` and `tpm` batch lines may take (`batches.share`, issue 21); absent: 1. */
+  readonly batchShare?: number;
   /** The route's timeouts merged over the provider's; null when the route sets none. */
   readonly timeouts: Timeouts | null;
 }
@@ -281,7 +283,16 @@ export interface RuntimeConfig {
   /** The Files API (issue 21): the largest upload, and how long a file is kept. */
   readonly files: { readonly maxBytes: number; readonly retentionMs: number };
   /** The Batch API's runner (issue 21): lines in flight per instance, how often it looks for work, how long a claim holds. */
-  readonly batches: { readonly concurrency: number; readonly pollIntervalMs: number; readonly leaseTtlMs: number };
+  readonly batches: {
+    readonly concurrency: number;
+    readonly pollIntervalMs: number;
+    readonly leaseTtlMs: number;
+    /** Providers whose own batch API takes batches (issue 21): true = every one that has one. */
+    readonly passthrough: boolean | readonly string[];
+    readonly passthroughPollMs: number;
+    /** A passed-through line's price, as a multiple of the list price. */
+    readonly priceMultiplier: number;
+  };
 }
 
 export interface TracingRuntime {
@@ -337,7 +348,7 @@ function providerTimeouts(p: ProviderRuntime | undefined): Timeouts {
   return p === undefined || p.type === 'mock' ? { connectMs: 10_000, firstByteMs: 300_000, idleMs: 60_000 } : p.timeouts;
 }
 
-function compileTarget(t: TargetConfig, route: RouteConfig, providers: Readonly<Record<string, ProviderRuntime>>, prices: PriceBook): CompiledTarget {
+function compileTarget(t: TargetConfig, route: RouteConfig, providers: Readonly<Record<string, ProviderRuntime>>, prices: PriceBook, batchShare: number): CompiledTarget {
   const rt = route.timeouts;
   const base = providerTimeouts(providers[t.provider]);
   const timeouts =
@@ -355,10 +366,11 @@ function compileTarget(t: TargetConfig, route: RouteConfig, providers: Readonly<
     rpd: t.limits?.rpd ?? null,
     price: t.price ?? (t.model === undefined ? null : prices.lookup(t.model)),
     timeouts,
+    batchShare,
   };
 }
 
-function compileRoute(route: RouteConfig, index: number, routing: RoutingConfig, providers: Readonly<Record<string, ProviderRuntime>>, prices: PriceBook): CompiledRoute {
+function compileRoute(route: RouteConfig, index: number, routing: RoutingConfig, providers: Readonly<Record<string, ProviderRuntime>>, prices: PriceBook, batchShare = 1): CompiledRoute {
   const patterns = typeof route.match === 'string' ? [route.match] : route.match;
   const retry = merge(defaultRetry, routing.retry, route.retry);
   const breaker = merge(defaultBreaker, routing.breaker, route.breaker);
@@ -366,7 +378,7 @@ function compileRoute(route: RouteConfig, index: number, routing: RoutingConfig,
   return {
     name: route.name ?? (patterns.length === 1 ? patterns[0]! : `route-${index}`),
     patterns,
-    targets: route.targets.map((t) => compileTarget(t, route, providers, prices)),
+    targets: route.targets.map((t) => compileTarget(t, route, providers, prices, batchShare)),
     strategy: route.strategy ?? routing.strategy ?? 'failover',
     fallback: route.fallback ?? [],
     fallbackOn: new Set(route.fallbackOn ?? routing.fallbackOn ?? DEFAULT_STATUSES),
@@ -561,14 +573,21 @@ export function compileConfig(config: Config, source: string, overrides: Overrid
     },
     routing: { region: config.routing.region ?? null, regionHeader: config.routing.regionHeader.toLowerCase() },
     providers,
-    routes: routesIn.map((r, i) => compileRoute(r, i, config.routing, providers, prices)),
+    routes: routesIn.map((r, i) => compileRoute(r, i, config.routing, providers, prices, config.batches.share)),
     services: config.services.map(compileService),
     redactor: redactorFor(config),
     responses: { retentionMs: config.responses.retention },
     reload: { watch: config.reload.watch, debounceMs: config.reload.debounce },
     adminOidc: compileOidc(config.admin.oidc),
     files: { maxBytes: config.files.maxBytes, retentionMs: config.files.retention },
-    batches: { concurrency: config.batches.concurrency, pollIntervalMs: config.batches.pollInterval, leaseTtlMs: config.batches.leaseTtl },
+    batches: {
+      concurrency: config.batches.concurrency,
+      pollIntervalMs: config.batches.pollInterval,
+      leaseTtlMs: config.batches.leaseTtl,
+      passthrough: config.batches.passthrough,
+      passthroughPollMs: config.batches.passthroughPoll,
+      priceMultiplier: config.batches.priceMultiplier,
+    },
   });
 }
 

@@ -160,6 +160,21 @@ function checkCache(raw: unknown): ConfigProblem[] {
   return state.redis === undefined ? [{ path: 'cache.backend', message: 'the redis backend needs state.redis (the Redis every instance shares)' }] : [];
 }
 
+/** `batches.passthrough` names providers that exist and have a batch API (issue 21). */
+function checkBatchPassthrough(raw: unknown): ConfigProblem[] {
+  if (!isRecord(raw) || !isRecord(raw.batches) || !Array.isArray(raw.batches.passthrough)) return [];
+  const providers = isRecord(raw.providers) ? raw.providers : {};
+  const out: ConfigProblem[] = [];
+  raw.batches.passthrough.forEach((name: unknown, i) => {
+    if (typeof name !== 'string') return;
+    const p = Object.hasOwn(providers, name) ? providers[name] : undefined;
+    const type = isRecord(p) ? p.type : undefined;
+    if (p === undefined) out.push({ path: formatPath(['batches', 'passthrough', i]), message: `unknown provider ${JSON.stringify(name)}` });
+    else if (type !== 'openai' && type !== 'azure-openai' && type !== 'anthropic') out.push({ path: formatPath(['batches', 'passthrough', i]), message: `provider ${JSON.stringify(name)} (type ${String(type)}) has no batch API: openai, azure-openai and anthropic do` });
+  });
+  return out;
+}
+
 /** Whether a raw route's `match` covers a model name (first match wins, as in RouteTable). */
 function routeMatcher(route: unknown): (model: string) => boolean {
   const match = isRecord(route) ? route.match : undefined;
@@ -174,7 +189,7 @@ export function validateConfig(raw: unknown, source: string, env: NodeJS.Process
   const interpolated = interpolateEnv(raw ?? {}, env, problems);
   const result = configSchema.safeParse(interpolated, { reportInput: true });
   if (!result.success) problems.push(...zodProblems(result.error));
-  problems.push(...checkReferences(interpolated), ...checkAuth(interpolated), ...checkCache(interpolated));
+  problems.push(...checkReferences(interpolated), ...checkAuth(interpolated), ...checkCache(interpolated), ...checkBatchPassthrough(interpolated));
   if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
   return result.data;
 }

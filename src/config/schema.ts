@@ -6,6 +6,7 @@ import { providerSchema } from '../providers/catalog.js';
 import { baseUrlSchema } from '../providers/http/config.js';
 import { redisConnectionSchema } from '../stores/connection.js';
 import { batchingSchema } from './batching.js';
+import { BATCH_PRICE_MULTIPLIER } from '../tokens/prices.js';
 
 /**
  * The configuration schema. Every key here is documented in docs/configuration.md; a test
@@ -438,6 +439,12 @@ export const configSchema = z.strictObject({
       concurrency: numeric(z.number().int().min(1).max(1000)).default(4),
       pollInterval: duration.default(1_000),
       leaseTtl: duration.default(120_000),
+      // Batch pass-through to the providers' own batch APIs (issue 21; docs/batches.md): true = every openai, azure-openai and anthropic provider, or a list of provider names.
+      passthrough: z.union([z.boolean(), z.array(z.string().min(1)).min(1)]).default(false),
+      passthroughPoll: duration.default(30_000),
+      priceMultiplier: numeric(z.number().min(0).max(1)).default(BATCH_PRICE_MULTIPLIER),
+      // The share of each target's maxConcurrent / rpm / tpm that batch lines may take (issue 21).
+      share: numeric(z.number().gt(0).max(1)).default(0.5),
     })
     // Leases are renewed once per poll: a lease shorter than a few polls would lapse under a running line.
     .refine((b) => b.leaseTtl >= 3 * b.pollInterval, { path: ['leaseTtl'], message: 'must be at least three pollIntervals' })

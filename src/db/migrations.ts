@@ -350,6 +350,53 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    // Issue 21: batches passed through to a provider's own batch API (src/batches/provider-store.ts).
+    id: 8,
+    name: 'provider batches',
+    postgres: `
+      CREATE TABLE provider_batches (
+        batch_id           text PRIMARY KEY,
+        provider           text NOT NULL,
+        route              text NOT NULL,
+        model              text NOT NULL,
+        target_model       text NOT NULL,
+        price              text,
+        state              text NOT NULL,
+        provider_batch_id  text,
+        provider_file_id   text,
+        provider_status    text,
+        submitted_at       bigint,
+        cancel_sent        integer NOT NULL DEFAULT 0,
+        lease_owner        text,
+        lease_expires      bigint NOT NULL DEFAULT 0,
+        next_poll_at       bigint NOT NULL DEFAULT 0,
+        error              text
+      );
+      CREATE INDEX provider_batches_work ON provider_batches (state, next_poll_at);
+    `,
+    sqlite: `
+      CREATE TABLE provider_batches (
+        batch_id           TEXT PRIMARY KEY,
+        provider           TEXT NOT NULL,
+        route              TEXT NOT NULL,
+        model              TEXT NOT NULL,
+        target_model       TEXT NOT NULL,
+        price              TEXT,
+        state              TEXT NOT NULL,
+        provider_batch_id  TEXT,
+        provider_file_id   TEXT,
+        provider_status    TEXT,
+        submitted_at       INTEGER,
+        cancel_sent        INTEGER NOT NULL DEFAULT 0,
+        lease_owner        TEXT,
+        lease_expires      INTEGER NOT NULL DEFAULT 0,
+        next_poll_at       INTEGER NOT NULL DEFAULT 0,
+        error              TEXT
+      ) STRICT;
+      CREATE INDEX provider_batches_work ON provider_batches (state, next_poll_at);
+    `,
+  },
+  {
     // Issue 18: a stored response keeps its conversation as Responses API items (earlier turns,
     // its input, its output as the provider wrote it), so a conversation can continue on a
     // provider that takes the Responses API itself as well as on a translated one. Rows before

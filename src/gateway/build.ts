@@ -27,7 +27,7 @@ export { admits } from './version.js';
 import { adminSources } from '../control/admin-sources.js';
 import { consoleSignIn } from '../control/oidc.js';
 import { registerKeyMetrics } from '../observability/key-metrics.js';
-import { registerBatchMetrics } from '../observability/batch-metrics.js';
+import { registerBatchMetrics, registerPassthroughMetrics } from '../observability/batch-metrics.js';
 import { buildBatches, type Batches } from '../batches/build.js';
 import { joinCluster } from '../cluster/join.js';
 
@@ -128,7 +128,14 @@ export function buildRuntime(config: RuntimeConfig, resources: Resources, option
   watchCache(version);
   const corsOptions = config.server.cors.origins.length > 0 ? config.server.cors : null;
   // The Files and Batch APIs and the runner live as long as the process; batch lines run on the current version.
-  const batches = buildBatches(config, db, () => current().guard, () => current().routes.endpoints, clock, logger);
+  const batches = buildBatches(config, db, () => current().guard, () => current().routes.endpoints, clock, logger, {
+    // Batch pass-through (issue 21): planned on the version serving when the batch is created.
+    route: (model) => current().pipelines.table.match(model),
+    adapters: () => current().adapters,
+    prices: () => current().config.prices,
+    usage: usage !== null,
+    events: registerPassthroughMetrics(metrics.registry),
+  });
   const edge = new Edge({
     gate: connections,
     routes: version.routes,

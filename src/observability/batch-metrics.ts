@@ -25,3 +25,18 @@ export function registerBatchMetrics(registry: Registry, routes: () => Iterable<
   counter('sluice_embeddings_calls_saved_total', 'Upstream calls saved by embeddings batching (batched requests − batch calls), by route and target.', (b) => b.requests - b.calls);
   counter('sluice_embeddings_batch_wait_seconds_total', 'Seconds batched embeddings requests waited for their batch to be sent, summed: the latency batching added.', (b) => b.waitedMs / 1000);
 }
+
+/**
+ * Batches passed through to the providers' own batch APIs (issue 21): what happened to them,
+ * by provider (`submitted`, `refused`, `ended`, `cancel_sent`, `error`). Returns the listener
+ * the provider batch runner calls.
+ */
+export function registerPassthroughMetrics(registry: Registry): (provider: string, event: string) => void {
+  const counter = new Counter({
+    name: 'sluice_batch_passthrough_events_total',
+    help: "Steps of batches passed through to a provider's batch API, by provider and event (submitted, refused, ended, cancel_sent, error).",
+    labelNames: ['provider', 'event'],
+    registers: [registry],
+  });
+  return (provider, event) => counter.inc({ provider, event });
+}

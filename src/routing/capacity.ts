@@ -25,12 +25,20 @@ export interface CapacityOptions {
   rpm?: number | undefined;
   /** Provider's tokens per rolling minute. */
   tpm?: number | undefined;
+  /**
+   * The share (0 < share <= 1) of each of the limits above that batch lines may take (issue 21,
+   * `batches.share`), so interactive requests keep the rest; at least one request and one
+   * request per minute. 1 (the default): batch lines compete for all of it.
+   */
+  batchShare?: number | undefined;
 }
 
 interface Waiter extends HeapItem {
   readonly priority: number;
   readonly seq: number;
   readonly tokens: number;
+  /** A batch line: admitted within the batch share. */
+  readonly batch: boolean;
   readonly enqueuedAt: number;
   readonly resolve: () => void;
   readonly reject: (reason: unknown) => void;
@@ -79,11 +87,20 @@ export class CapacityGate {
   #seq: number;
   #timer: TimerHandle | null;
   #timerAt: number;
+  /** The batch share of the limits (Infinity / null: no cap of their own) and what batch lines hold of them. */
+  readonly #batchMax: number;
+  readonly #batchRpm: number | null;
+  readonly #batchTpm: number | null;
+  readonly #batchRequests: RollingCounter | null;
+  readonly #batchTokens: RollingCounter | null;
+  #batchInFlight: number;
+  #batchAdmittedTokens: number;
   #waitCount: number;
   #waitTotalMs: number;
 
   constructor(options: CapacityOptions, clock: Clock) {
-    const { maxConcurrent, maxQueue, rpm, tpm } = options;
+    const { maxConcurrent, maxQueue, rpm, tpm, batchShare = 1 } = options;
+    if (!(batchShare > 0 && batchShare <= 1)) throw new RangeError(`batchShare must be in (0, 1], got ${batchShare}`);
     if (!(maxConcurrent === Number.POSITIVE_INFINITY || (Number.isInteger(maxConcurrent) && maxConcurrent >= 1))) {
       throw new RangeError(`maxConcurrent must be a positive integer or Infinity, got ${maxConcurrent}`);
     }
@@ -105,6 +122,19 @@ export class CapacityGate {
     this.#timerAt = 0;
     this.#waitCount = 0;
     this.#waitTotalMs = 0;
+    const shared = batchShare < 1;
+    this.#batchMax = shared && maxConcurrent !== Number.POSITIVE_INFINITY ? Math.max(1, Math.floor(maxConcurrent * batchShare)) : Number.POSITIVE_INFINITY;
+    this.#batchRpm = shared && rpm !== undefined ? Math.max(1, Math.floor(rpm * batchShare)) : null;
+    this.#batchTpm = shared && tpm !== undefined ? Math.max(1, Math.floor(tpm * batchShare)) : null;
+    this.#batchRequests = this.#batchRpm === null ? null : new RollingCounter(MINUTE_MS, MINUTE_BUCKETS);
+    this.#batchTokens = this.#batchTpm === null ? null : new RollingCounter(MINUTE_MS, MINUTE_BUCKETS);
+    this.#batchInFlight = 0;
+    this.#batchAdmittedTokens = 0;
+  }
+
+  /** Batch lines in flight. */
+  get batchInFlight(): number {
+    return this.#batchInFlight;
   }
 
   get inFlight(): number {
@@ -115,11 +145,11 @@ export class CapacityGate {
     return this.#queue.size;
   }
 
-  /** Takes a slot now if one is free and no one is queued; `tokens` is the estimate. */
-  tryAcquire(tokens: number): boolean {
+  /** Takes a slot now if one is free and no one is queued; `tokens` is the estimate; `batch` for a batch line. */
+  tryAcquire(tokens: number, batch = false): boolean {
     checkTokens(tokens);
-    if (this.#queue.size > 0 || !this.#fits(tokens)) return false;
-    this.#admit(tokens);
+    if (this.#queue.size > 0 || !this.#fits(tokens, batch)) return false;
+    this.#admit(tokens, batch);
     return true;
   }
 
@@ -128,7 +158,7 @@ export class CapacityGate {
    * already waiting, CapacityError('deadline') after `deadlineMs` (relative; <= 0 means do not
    * wait), and the signal's reason on abort. A rejected waiter has left the queue.
    */
-  acquire(tokens: number, priority: number, deadlineMs: number, signal: CancelSignal): Promise<void> {
+  acquire(tokens: number, priority: number, deadlineMs: number, signal: CancelSignal, batch = false): Promise<void> {
     try {
       checkTokens(tokens);
       if (!Number.isFinite(priority)) throw new RangeError(`priority must be a finite number, got ${priority}`);
@@ -138,8 +168,8 @@ export class CapacityGate {
     }
     if (signal.aborted) return Promise.reject(signal.reason);
     const head = this.#queue.peek();
-    if ((head === undefined || priority > head.priority) && this.#fits(tokens)) {
-      this.#admit(tokens);
+    if ((head === undefined || priority > head.priority) && this.#fits(tokens, batch)) {
+      this.#admit(tokens, batch);
       this.#waitCount++;
       return Promise.resolve();
     }
@@ -151,6 +181,7 @@ export class CapacityGate {
         priority,
         seq: this.#seq++,
         tokens,
+        batch,
         enqueuedAt: this.#clock.monotonic(),
         resolve,
         reject,
@@ -174,16 +205,17 @@ export class CapacityGate {
    * flight is used, which is exact when one is in flight or all were estimated alike.
    * A release with nothing in flight is ignored.
    */
-  release(actualTokens?: number, admittedTokens?: number): void {
+  release(actualTokens?: number, admittedTokens?: number, batch = false): void {
     if (this.#inFlight === 0) return;
     const admitted = admittedTokens ?? this.#admittedTokens / this.#inFlight;
     this.#inFlight--;
     this.#admittedTokens = this.#inFlight === 0 ? 0 : Math.max(0, this.#admittedTokens - admitted);
-    if (actualTokens !== undefined && this.#tokens !== null && Number.isFinite(actualTokens)) {
-      const now = this.#clock.monotonic();
-      const delta = Math.max(0, actualTokens) - admitted;
-      if (delta > 0) this.#tokens.add(now, delta);
-      else if (delta < 0) this.#tokens.subtractOldest(now, -delta);
+    correct(this.#tokens, this.#clock, actualTokens, admitted);
+    if (batch && this.#batchInFlight > 0) {
+      const batchAdmitted = admittedTokens ?? this.#batchAdmittedTokens / this.#batchInFlight;
+      this.#batchInFlight--;
+      this.#batchAdmittedTokens = this.#batchInFlight === 0 ? 0 : Math.max(0, this.#batchAdmittedTokens - batchAdmitted);
+      correct(this.#batchTokens, this.#clock, actualTokens, batchAdmitted);
     }
     this.#drain();
   }
@@ -192,11 +224,12 @@ export class CapacityGate {
    * Undoes an admission whose request was never sent (say, its breaker refused it): frees the
    * slot and takes back its request and its `admittedTokens` from the rate windows.
    */
-  cancel(admittedTokens: number): void {
+  cancel(admittedTokens: number, batch = false): void {
     if (this.#inFlight === 0) return;
     const now = this.#clock.monotonic();
     this.#requests?.subtractOldest(now, 1);
-    this.release(0, admittedTokens);
+    if (batch) this.#batchRequests?.subtractOldest(now, 1);
+    this.release(0, admittedTokens, batch);
   }
 
   /** Admissions through `acquire` (immediate ones too) and their total time in the queue. */
@@ -204,28 +237,34 @@ export class CapacityGate {
     return { count: this.#waitCount, totalWaitMs: this.#waitTotalMs };
   }
 
-  #fits(tokens: number): boolean {
-    return this.#inFlight < this.#maxConcurrent && this.#rateDelay(tokens) === 0;
+  #fits(tokens: number, batch: boolean): boolean {
+    return this.#inFlight < this.#maxConcurrent && (!batch || this.#batchInFlight < this.#batchMax) && this.#rateDelay(tokens, batch) === 0;
   }
 
-  /** Milliseconds until both rate windows have room for one request of `tokens`. */
-  #rateDelay(tokens: number): number {
+  /** Milliseconds until both rate windows (and, for a batch line, the batch share of them) have room for one request of `tokens`. */
+  #rateDelay(tokens: number, batch: boolean): number {
     const now = this.#clock.monotonic();
     let ms = 0;
     if (this.#requests !== null) ms = this.#requests.msUntilAtMost(now, this.#rpm! - 1);
-    if (this.#tokens !== null) {
-      const tpm = this.#tpm!;
-      ms = Math.max(ms, this.#tokens.msUntilAtMost(now, tokens > tpm ? 0 : tpm - tokens));
+    if (this.#tokens !== null) ms = Math.max(ms, this.#tokens.msUntilAtMost(now, room(this.#tpm!, tokens)));
+    if (batch) {
+      if (this.#batchRequests !== null) ms = Math.max(ms, this.#batchRequests.msUntilAtMost(now, this.#batchRpm! - 1));
+      if (this.#batchTokens !== null) ms = Math.max(ms, this.#batchTokens.msUntilAtMost(now, room(this.#batchTpm!, tokens)));
     }
     return ms;
   }
 
-  #admit(tokens: number): void {
+  #admit(tokens: number, batch: boolean): void {
     const now = this.#clock.monotonic();
     this.#inFlight++;
     this.#admittedTokens += tokens;
     this.#requests?.add(now, 1);
     this.#tokens?.add(now, tokens);
+    if (!batch) return;
+    this.#batchInFlight++;
+    this.#batchAdmittedTokens += tokens;
+    this.#batchRequests?.add(now, 1);
+    this.#batchTokens?.add(now, tokens);
   }
 
   /** Removes a waiter that gave up (deadline or abort) and lets the next one in if it fits. */
@@ -243,10 +282,10 @@ export class CapacityGate {
 
   /** Admits queue heads while they fit, then arms or clears the rate timer. */
   #drain(): void {
-    for (let head = this.#queue.peek(); head !== undefined && this.#fits(head.tokens); head = this.#queue.peek()) {
+    for (let head = this.#queue.peek(); head !== undefined && this.#fits(head.tokens, head.batch); head = this.#queue.peek()) {
       this.#queue.pop();
       this.#settle(head);
-      this.#admit(head.tokens);
+      this.#admit(head.tokens, head.batch);
       this.#waitCount++;
       this.#waitTotalMs += this.#clock.monotonic() - head.enqueuedAt;
       head.resolve();
@@ -260,7 +299,9 @@ export class CapacityGate {
    */
   #schedule(): void {
     const head = this.#queue.peek();
-    const wait = head !== undefined && this.#inFlight < this.#maxConcurrent ? this.#rateDelay(head.tokens) : 0;
+    // A batch line at its share of concurrency is woken by a release, like any head at the cap.
+    const free = head !== undefined && this.#inFlight < this.#maxConcurrent && (!head.batch || this.#batchInFlight < this.#batchMax);
+    const wait = free ? this.#rateDelay(head.tokens, head.batch) : 0;
     if (wait <= 0) {
       this.#clearTimer();
       return;
@@ -284,4 +325,18 @@ export class CapacityGate {
 
 function checkTokens(tokens: number): void {
   if (!(Number.isFinite(tokens) && tokens >= 0)) throw new RangeError(`tokens must be a non-negative finite number, got ${tokens}`);
+}
+
+/** How full a token window may be for a request of `tokens` to fit (one above the limit fits an empty window). */
+function room(limit: number, tokens: number): number {
+  return tokens > limit ? 0 : limit - tokens;
+}
+
+/** Corrects a token window by what a request used against what it was admitted with. */
+function correct(window: RollingCounter | null, clock: Clock, actualTokens: number | undefined, admitted: number): void {
+  if (actualTokens === undefined || window === null || !Number.isFinite(actualTokens)) return;
+  const now = clock.monotonic();
+  const delta = Math.max(0, actualTokens) - admitted;
+  if (delta > 0) window.add(now, delta);
+  else if (delta < 0) window.subtractOldest(now, -delta);
 }

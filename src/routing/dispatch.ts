@@ -157,7 +157,7 @@ export class DispatchStage implements Stage {
     let overShared = false;
     while (candidates.length > 0) {
       const pick = rt.strategy.pick(candidates, request) as TargetState;
-      const admission = pick.tryAdmit(t.promptTokens);
+      const admission = pick.tryAdmit(t.promptTokens, ctx.batchId !== null);
       if (admission === 'saturated') saturated ??= pick;
       else if (admission !== 'refused') {
         // Most targets have no provider limits: no store round trip, no await.
@@ -192,7 +192,7 @@ export class DispatchStage implements Stage {
     const started = this.#clock.monotonic();
     let admission: Admission | null;
     try {
-      admission = await target.admitQueued(t.promptTokens, ctx.priority, t.rt.route.queue.timeoutMs, ctx.controller);
+      admission = await target.admitQueued(t.promptTokens, ctx.priority, t.rt.route.queue.timeoutMs, ctx.controller, ctx.batchId !== null);
     } catch (err) {
       // A full queue rejects at once: the request never waited, so it records no wait.
       if (err instanceof CapacityError && err.reason === 'queue_full') throw new SluiceError('SLUICE_ERR_QUEUE_FULL', { headers: { 'retry-after': '1' } });

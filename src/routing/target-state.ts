@@ -69,7 +69,13 @@ export class TargetState implements Candidate {
     const capped = config.maxConcurrent !== Infinity || config.rpm !== null || config.tpm !== null;
     this.gate = capped
       ? new CapacityGate(
-          { maxConcurrent: config.maxConcurrent, maxQueue: policies.queue.maxDepth, ...(config.rpm === null ? {} : { rpm: config.rpm }), ...(config.tpm === null ? {} : { tpm: config.tpm }) },
+          {
+            maxConcurrent: config.maxConcurrent,
+            maxQueue: policies.queue.maxDepth,
+            ...(config.rpm === null ? {} : { rpm: config.rpm }),
+            ...(config.tpm === null ? {} : { tpm: config.tpm }),
+            batchShare: config.batchShare,
+          },
           clock,
         )
       : null;
@@ -107,37 +113,37 @@ export class TargetState implements Candidate {
    * slot). 'saturated' means the caller may queue for capacity; 'refused' that the breaker
    * has no probe slot free.
    */
-  tryAdmit(tokens: number): Admission | 'saturated' | 'refused' {
-    if (this.gate !== null && !this.gate.tryAcquire(tokens)) return 'saturated';
-    return this.#admitBreaker(tokens) ?? 'refused';
+  tryAdmit(tokens: number, batch = false): Admission | 'saturated' | 'refused' {
+    if (this.gate !== null && !this.gate.tryAcquire(tokens, batch)) return 'saturated';
+    return this.#admitBreaker(tokens, batch) ?? 'refused';
   }
 
-  /** Queues for capacity, then passes the breaker; null when the breaker refuses. */
-  async admitQueued(tokens: number, priority: number, deadlineMs: number, signal: CancelSignal): Promise<Admission | null> {
-    await this.gate!.acquire(tokens, priority, deadlineMs, signal);
-    return this.#admitBreaker(tokens);
+  /** Queues for capacity, then passes the breaker; null when the breaker refuses. `batch`: a batch line, held to the batch share (issue 21). */
+  async admitQueued(tokens: number, priority: number, deadlineMs: number, signal: CancelSignal, batch = false): Promise<Admission | null> {
+    await this.gate!.acquire(tokens, priority, deadlineMs, signal, batch);
+    return this.#admitBreaker(tokens, batch);
   }
 
-  #admitBreaker(tokens: number): Admission | null {
+  #admitBreaker(tokens: number, batch: boolean): Admission | null {
     if (this.breaker !== null && !this.breaker.tryAcquire()) {
-      this.gate?.cancel(tokens);
+      this.gate?.cancel(tokens, batch);
       return null;
     }
     this.inFlight++;
-    return new Admission(this, tokens, this.breaker?.epoch ?? 0);
+    return new Admission(this, tokens, this.breaker?.epoch ?? 0, batch);
   }
 
   /** Undoes an admission whose attempt was never sent (its shared limits refused it). */
   cancel(admission: Admission): void {
     this.inFlight--;
-    this.gate?.cancel(admission.tokens);
+    this.gate?.cancel(admission.tokens, admission.batch);
     this.breaker?.onNeutral(admission.epoch);
   }
 
   /** Ends an attempt: frees its slot and tells the breaker what happened. */
   settle(admission: Admission, verdict: Verdict, actualTokens: number | undefined): void {
     this.inFlight--;
-    this.gate?.release(actualTokens, admission.tokens);
+    this.gate?.release(actualTokens, admission.tokens, admission.batch);
     this.shared?.correct(admission.tokens, actualTokens);
     if (this.breaker === null) return;
     // The epoch makes an answer that outlived a breaker transition count for nothing.
@@ -152,12 +158,15 @@ export class Admission {
   readonly target: TargetState;
   readonly tokens: number;
   readonly epoch: number;
+  /** A batch line's (issue 21): it holds part of the target's batch share. */
+  readonly batch: boolean;
   #settled = false;
 
-  constructor(target: TargetState, tokens: number, epoch: number) {
+  constructor(target: TargetState, tokens: number, epoch: number, batch = false) {
     this.target = target;
     this.tokens = tokens;
     this.epoch = epoch;
+    this.batch = batch;
   }
 
   /** Settles the attempt once; later calls do nothing. */

@@ -16,6 +16,17 @@
  */
 export const PRICES_AS_OF = '2026-12-03';
 
+/**
+ * What the providers' own batch APIs charge, as a multiple of the list price: OpenAI's Batch
+ * API (openai.com/api/pricing, "Batch": 50% off input and output) and Anthropic's Message
+ * Batches (platform.claude.com/docs/en/build-with-claude/batch-processing, "50% of standard
+ * API prices"), both checked 2026-12-03. Applied to every field of a price, cache prices
+ * included, for lines Sluice passes through to those APIs (issue 21; `batches.priceMultiplier`
+ * overrides it).
+ */
+export const BATCH_PRICE_MULTIPLIER = 0.5;
+export const BATCH_PRICES_AS_OF = '2026-12-03';
+
 export interface ModelPrice {
   readonly input: number;
   readonly output: number;
@@ -104,4 +115,13 @@ export class PriceBook {
 /** The price of what answered a request: its target's (configured or listed), else the requested model's. */
 export function answeringPrice(prices: PriceBook, target: { readonly price: ModelPrice | null } | null, model: string): ModelPrice | null {
   return target?.price ?? prices.lookup(model);
+}
+
+/** A price times `multiplier`, every field (a batch API's discount applies to each). */
+export function scaledPrice(price: ModelPrice, multiplier: number): ModelPrice {
+  const out: { -readonly [K in keyof ModelPrice]: ModelPrice[K] } = { input: price.input * multiplier, output: price.output * multiplier };
+  if (price.cachedInput !== undefined) out.cachedInput = price.cachedInput * multiplier;
+  if (price.cacheWrite !== undefined) out.cacheWrite = price.cacheWrite * multiplier;
+  if (price.cacheWrite1h !== undefined) out.cacheWrite1h = price.cacheWrite1h * multiplier;
+  return out;
 }

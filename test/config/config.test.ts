@@ -657,7 +657,7 @@ describe('routing policies', () => {
         { match: 'x', targets: [{ provider: 'p' }] },
       ],
     }).routes[0]!;
-    assert.deepEqual(r.targets[0], { provider: 'p', model: null, weight: 3, region: 'eu', maxConcurrent: 4, rpm: 500, tpm: 150000, rpd: 10000, price: { input: 1, output: 2 }, timeouts: null });
+    assert.deepEqual(r.targets[0], { provider: 'p', model: null, weight: 3, region: 'eu', maxConcurrent: 4, rpm: 500, tpm: 150000, rpd: 10000, price: { input: 1, output: 2 }, timeouts: null, batchShare: 0.5 });
     assert.deepEqual(r.fallback, ['x']);
     assert.throws(
       () => compile({ providers, routes: [{ match: 'm', fallback: ['nope', 'm'], targets: [{ provider: 'p' }] }] }),

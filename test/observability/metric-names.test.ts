@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { EventBus } from '../../src/observability/events.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { registerKeyMetrics } from '../../src/observability/key-metrics.js';
-import { registerBatchMetrics } from '../../src/observability/batch-metrics.js';
+import { registerBatchMetrics, registerPassthroughMetrics } from '../../src/observability/batch-metrics.js';
 
 /**
  * Every metric the gateway exposes, with its type and label names. Names and labels are a
@@ -83,6 +83,8 @@ const pinned: readonly (readonly [name: string, type: string, labels: string])[]
   ['sluice_embeddings_batch_calls_total', 'counter', 'route,target'],
   ['sluice_embeddings_calls_saved_total', 'counter', 'route,target'],
   ['sluice_embeddings_batch_wait_seconds_total', 'counter', 'route,target'],
+  // Batch pass-through to the providers' batch APIs (issue 21).
+  ['sluice_batch_passthrough_events_total', 'counter', 'provider,event'],
 ];
 
 /** What the registry exposes, in the pinned shape (the state store gauge exists only with Redis, the cache gauges with a caching route). */
@@ -94,6 +96,7 @@ async function exposed(): Promise<string[]> {
   metrics.watchReloads(() => 1);
   registerKeyMetrics(metrics.registry, () => []);
   registerBatchMetrics(metrics.registry, () => []);
+  registerPassthroughMetrics(metrics.registry);
   const rows: string[] = [];
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     const labelNames = (metrics.registry.getSingleMetric(m.name) as unknown as { labelNames: readonly string[] }).labelNames;

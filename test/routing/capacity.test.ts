@@ -218,3 +218,76 @@ describe('CapacityGate queue', () => {
     assert.deepEqual(gate.waitStats(), { count: 2, totalWaitMs: 300 + 500 });
   });
 });
+
+describe('CapacityGate batch share (issue 21, batches.share)', () => {
+  const batchLine = (gate: CapacityGate, log: string[], name: string, priority = -100): { state: () => string } => {
+    let state = 'pending';
+    gate.acquire(0, priority, Number.POSITIVE_INFINITY, never, true).then(
+      () => {
+        state = 'admitted';
+        log.push(name);
+      },
+      () => (state = 'rejected'),
+    );
+    return { state: () => state };
+  };
+
+  test('batch lines take at most their share of maxConcurrent; interactive requests the rest', async () => {
+    const { gate, log } = setup({ maxConcurrent: 4, batchShare: 0.5 });
+    assert.equal(gate.tryAcquire(0, true), true);
+    assert.equal(gate.tryAcquire(0, true), true);
+    assert.equal(gate.tryAcquire(0, true), false, 'the share (2 of 4) is taken');
+    const waiting = batchLine(gate, log, 'b3');
+    await flush();
+    assert.equal(waiting.state(), 'pending');
+    // Interactive requests (higher priority) get the two slots left, past the waiting batch line.
+    const a = track(gate, 'a', log, { priority: 0 });
+    const b = track(gate, 'b', log, { priority: 0 });
+    await flush();
+    assert.deepEqual([a.state(), b.state()], ['admitted', 'admitted']);
+    assert.equal(gate.inFlight, 4);
+    assert.equal(gate.batchInFlight, 2);
+    // An interactive request ends: its slot is not the batch share's, the batch line still waits.
+    gate.release(undefined, 0, false);
+    await flush();
+    assert.equal(waiting.state(), 'pending');
+    // A batch line ends: the waiting one takes its place.
+    gate.release(undefined, 0, true);
+    await flush();
+    assert.equal(waiting.state(), 'admitted');
+    assert.equal(gate.batchInFlight, 2);
+  });
+
+  test('batch lines take at most their share of rpm; the window frees it', async () => {
+    const { gate, clock, log } = setup({ maxConcurrent: Number.POSITIVE_INFINITY, rpm: 10, batchShare: 0.3 });
+    for (let i = 0; i < 3; i++) assert.equal(gate.tryAcquire(0, true), true);
+    assert.equal(gate.tryAcquire(0, true), false, '3 of 10 per minute');
+    assert.equal(gate.tryAcquire(0, false), true, 'interactive requests still fit');
+    const waiting = batchLine(gate, log, 'b4');
+    await flush();
+    assert.equal(waiting.state(), 'pending');
+    clock.advance(66_000);
+    await flush();
+    assert.equal(waiting.state(), 'admitted', 'woken by the timer when the window has room');
+  });
+
+  test('batch lines take at most their share of tpm; a cancelled admission gives its share back', () => {
+    const { gate } = setup({ maxConcurrent: Number.POSITIVE_INFINITY, tpm: 1000, batchShare: 0.5 });
+    assert.equal(gate.tryAcquire(400, true), true);
+    assert.equal(gate.tryAcquire(200, true), false, '600 of a 500-token share');
+    assert.equal(gate.tryAcquire(500, false), true);
+    gate.cancel(400, true);
+    assert.equal(gate.batchInFlight, 0);
+    assert.equal(gate.tryAcquire(100, true), true);
+  });
+
+  test('share 1 (or none): batch lines compete for the whole capacity; a share below 1 keeps one slot at least', () => {
+    const whole = setup({ maxConcurrent: 2 }).gate;
+    assert.equal(whole.tryAcquire(0, true), true);
+    assert.equal(whole.tryAcquire(0, true), true);
+    const small = setup({ maxConcurrent: 1, batchShare: 0.1 }).gate;
+    assert.equal(small.tryAcquire(0, true), true);
+    assert.throws(() => setup({ batchShare: 0 }), /^RangeError: batchShare/);
+    assert.throws(() => setup({ batchShare: 1.5 }), /^RangeError: batchShare/);
+  });
+});

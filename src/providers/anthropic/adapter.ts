@@ -18,6 +18,8 @@ import { AnthropicPassThroughStream, passThroughBody, passThroughHeaders, passTh
 import type { NativeRequest, NativeSchema, ProviderKeys } from '../types.js';
 import type { KeyPoolServices } from '../keys/pool.js';
 import { mapUpstreamError } from '../../upstream/errors.js';
+import type { ProviderBatchApi } from '../batch.js';
+import { AnthropicBatchApi } from './batch.js';
 
 const ANTHROPIC_NATIVE: ReadonlySet<NativeSchema> = new Set(['anthropic-messages']);
 
@@ -29,12 +31,15 @@ export class AnthropicAdapter implements ProviderAdapter {
   readonly #client: UpstreamClient;
   readonly #headers: Record<string, string>;
   readonly #now: () => number;
+  readonly #pools: UpstreamPools;
+  #batches: ProviderBatchApi | null = null;
   readonly keys: ProviderKeys;
 
   /** `now` (epoch ms) stamps `created`, which Anthropic does not send. */
   constructor(config: AnthropicProviderRuntime, pools: UpstreamPools, now: () => number = Date.now, services?: KeyPoolServices) {
     this.name = config.name;
     this.#config = config;
+    this.#pools = pools;
     this.#client = new UpstreamClient(config, pools, anthropicStatusError, apiKeyHeader, services);
     this.keys = this.#client.keys;
     this.#headers = { 'anthropic-version': config.version };
@@ -59,6 +64,12 @@ export class AnthropicAdapter implements ProviderAdapter {
     const message = await readJsonObject(res.body, this.name);
     const completion = openAIFromAnthropicMessage(message, { provider: this.name, created });
     return { kind: 'json', status: res.statusCode, body: JSON.stringify(completion), usage: completion.usage === undefined ? null : usageOf(completion.usage) };
+  }
+
+  /** Anthropic's Message Batches API, for batch pass-through (issue 21); made on first use. */
+  get batches(): ProviderBatchApi {
+    this.#batches ??= new AnthropicBatchApi(this.#config, this.#pools, this.#now);
+    return this.#batches;
   }
 
   /** POST /messages/count_tokens with the client's body (its model replaced), answered as Anthropic answers. */

@@ -5,6 +5,8 @@
 import type { UpstreamPools } from '../../upstream/pools.js';
 import type { NativeSchema, ProviderAdapter, ProviderCall, ProviderKeys, ProviderResponse } from '../types.js';
 import { RESPONSES_NATIVE } from './responses.js';
+import type { ProviderBatchApi } from '../batch.js';
+import { OpenAIBatchApi, openAIBatchPath } from './batch.js';
 import type { KeyPoolServices } from '../keys/pool.js';
 import type { OpenAIProviderRuntime } from './config.js';
 import { OpenAITransport } from './transport.js';
@@ -16,6 +18,9 @@ export class OpenAIAdapter implements ProviderAdapter {
   readonly #transport: OpenAITransport;
   /** `responses: native` (issue 18): /v1/responses is passed through to `{baseUrl}/responses`. */
   readonly natives: ReadonlySet<NativeSchema> | undefined;
+  readonly #config: OpenAIProviderRuntime;
+  readonly #pools: UpstreamPools;
+  #batches: ProviderBatchApi | null = null;
 
   readonly keys: ProviderKeys;
   /** OpenAI's limit of inputs per embeddings request. */
@@ -23,6 +28,8 @@ export class OpenAIAdapter implements ProviderAdapter {
 
   constructor(config: OpenAIProviderRuntime, pools: UpstreamPools, services?: KeyPoolServices) {
     this.name = config.name;
+    this.#config = config;
+    this.#pools = pools;
     this.#transport = new OpenAITransport(config, pools, { auth: bearer, streamUsage: config.streamUsage, services });
     this.keys = this.#transport.keys;
     this.natives = config.responses === 'native' ? RESPONSES_NATIVE : undefined;
@@ -31,6 +38,12 @@ export class OpenAIAdapter implements ProviderAdapter {
   send(call: ProviderCall): Promise<ProviderResponse> {
     if (this.natives !== undefined && call.native?.schema === 'openai-responses') return this.#transport.send(call, '/responses', String(call.body.model));
     return this.#transport.send(call, openAIEndpointPaths[call.endpoint]);
+  }
+
+  /** OpenAI's Files + Batch API, for batch pass-through (issue 21); made on first use. */
+  get batches(): ProviderBatchApi {
+    this.#batches ??= new OpenAIBatchApi(this.#config, this.#pools, { auth: bearer(this.#config.apiKey?.reveal() ?? null), path: openAIBatchPath, model: (m) => m });
+    return this.#batches;
   }
 
   /** GET {baseUrl}/models: any 2xx is healthy (it also proves the API key works). */
