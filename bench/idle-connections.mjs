@@ -137,7 +137,7 @@ try {
   const md = [
     `# Idle keep-alive connections (${result.date.slice(0, 10)})`,
     '',
-    `\`${result.command}\` — ${result.machine.cpus ?? ''} ${result.machine.model ?? ''}`.trim(),
+    `\`${result.command}\` — ${result.machine.cores} cores, ${result.machine.cpuModel}, Node ${result.machine.node}, commit ${result.machine.commit}`,
     '',
     `Sluice on its built-in mock, server.workers ${workers}. ${sockets.length} connections (asked ${asked}; open-file limit ${limits?.soft}) each sent one GET /v1/models with keep-alive and stayed idle, from ${sources} loopback source addresses; ${stillOpen} were still open after the probe.`,
     '',
