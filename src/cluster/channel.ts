@@ -1,4 +1,4 @@
-import { fromWire, isMessage, toWire, type AskMessage, type FlightEvent, type ToPrimary, type ToWorker } from './protocol.js';
+import { fromWire, isMessage, Outbox, toWire, unbatch, type AskMessage, type FlightEvent, type ToPrimary, type ToWorker } from './protocol.js';
 
 /** What a worker answers when the primary asks (its own metrics, for the aggregated /metrics). */
 export interface WorkerAnswers {
@@ -12,7 +12,7 @@ export interface WorkerAnswers {
  * about to exit anyway).
  */
 export class PrimaryChannel {
-  readonly #send: (message: ToPrimary) => boolean;
+  readonly #outbox: Outbox<ToPrimary>;
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   readonly #followers = new Map<number, (event: FlightEvent) => void>();
   #nextId = 1;
@@ -25,9 +25,10 @@ export class PrimaryChannel {
   constructor(proc: NodeJS.Process) {
     const send = proc.send?.bind(proc);
     if (send === undefined) throw new Error('PrimaryChannel needs a process with an IPC channel (a cluster worker)');
-    this.#send = (message) => send(message);
+    this.#outbox = new Outbox<ToPrimary>((message) => send(message));
     proc.on('message', (m: unknown) => {
-      if (isMessage<ToWorker>(m)) this.#receive(m);
+      if (!isMessage<ToWorker>(m)) return;
+      for (const one of unbatch(m)) this.#receive(one);
     });
     proc.on('disconnect', () => this.#close(new Error('the cluster primary is gone')));
   }
@@ -38,23 +39,14 @@ export class PrimaryChannel {
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      try {
-        this.#send({ sluice: 'call', id, op, args });
-      } catch (err) {
-        this.#pending.delete(id);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      }
+      this.#outbox.push({ sluice: 'call', id, op, args });
     });
   }
 
   /** Sends `op` without waiting; delivered in order with the calls. */
   note(op: string, ...args: unknown[]): void {
     if (this.#closed !== null) return;
-    try {
-      this.#send({ sluice: 'note', op, args });
-    } catch {
-      // The channel is closing; the worker exits with it.
-    }
+    this.#outbox.push({ sluice: 'note', op, args });
   }
 
   /** Registers a follower's event handler; the id goes in the claim. */
@@ -96,13 +88,9 @@ export class PrimaryChannel {
     try {
       if (this.#answers === null) throw new Error('this worker answers no questions yet');
       const value = await this.#answers.metrics();
-      this.#send({ sluice: 'answer', id: m.id, value });
+      this.#outbox.push({ sluice: 'answer', id: m.id, value });
     } catch (err) {
-      try {
-        this.#send({ sluice: 'answer', id: m.id, error: toWire(err) });
-      } catch {
-        // The channel is gone.
-      }
+      this.#outbox.push({ sluice: 'answer', id: m.id, error: toWire(err) });
     }
   }
 

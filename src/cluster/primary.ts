@@ -6,7 +6,7 @@ import { watchConfig } from '../gateway/watch.js';
 import { systemClock } from '../lib/clock.js';
 import { createStateStore, type StateStore } from '../stores/index.js';
 import { Hub } from './hub.js';
-import { isMessage, type ToPrimary } from './protocol.js';
+import { isMessage, Outbox, unbatch, type ToPrimary, type ToWorker } from './protocol.js';
 import { WORKER_SLOT_ENV } from './worker.js';
 
 export interface PrimaryOptions {
@@ -64,12 +64,15 @@ export async function runPrimary(config: RuntimeConfig, options: PrimaryOptions)
     const startedAt = Date.now();
     const worker = cluster.fork({ [WORKER_SLOT_ENV]: String(slot) });
     bySlot.set(slot, worker);
-    hub.attach({ id: slot, send: (m) => worker.isConnected() && worker.send(m) });
+    const outbox = new Outbox<ToWorker>((m) => worker.isConnected() && worker.send(m));
+    hub.attach({ id: slot, send: (m) => outbox.push(m) });
     worker.on('message', (m: unknown) => {
       if (!isMessage<ToPrimary>(m)) return;
-      // A reload asked of one worker (the admin API) runs on every other one too.
-      if (m.sluice === 'note' && m.op === 'reload') broadcast(String(m.args[0] ?? 'a worker'), slot);
-      else hub.receive(slot, m);
+      for (const one of unbatch(m)) {
+        // A reload asked of one worker (the admin API) runs on every other one too.
+        if (one.sluice === 'note' && one.op === 'reload') broadcast(String(one.args[0] ?? 'a worker'), slot);
+        else hub.receive(slot, one);
+      }
     });
     worker.on('listening', (address) => {
       listening.add(slot);

@@ -54,6 +54,46 @@ export type PushMessage = { readonly sluice: 'flight'; readonly fid: number; rea
 export type ToPrimary = CallMessage | NoteMessage | ReplyMessage;
 export type ToWorker = ReplyMessage | AskMessage | PushMessage;
 
+/** Several messages in one: what one side queued during an event-loop turn, in order. */
+export interface BatchMessage<T> {
+  readonly sluice: 'batch';
+  readonly messages: readonly T[];
+}
+
+/**
+ * Queues messages and sends what one event-loop turn queued as one IPC message (after the
+ * turn's I/O, in order): under load many requests' calls share one serialisation and one
+ * write, instead of one each. `send` may throw once the channel is gone; the queue is dropped.
+ */
+export class Outbox<T> {
+  readonly #send: (message: T | BatchMessage<T>) => void;
+  #queue: T[] = [];
+
+  constructor(send: (message: T | BatchMessage<T>) => void) {
+    this.#send = send;
+  }
+
+  push(message: T): void {
+    if (this.#queue.length === 0) setImmediate(this.#flush);
+    this.#queue.push(message);
+  }
+
+  readonly #flush = (): void => {
+    const queue = this.#queue;
+    this.#queue = [];
+    try {
+      this.#send(queue.length === 1 ? queue[0]! : { sluice: 'batch', messages: queue });
+    } catch {
+      // The channel closed: its owner fails what waits on it.
+    }
+  };
+}
+
+/** The messages in `m`: a batch's, in order, or `m` itself. */
+export function unbatch<T>(m: T | BatchMessage<T>): readonly T[] {
+  return (m as { sluice?: unknown }).sluice === 'batch' ? (m as BatchMessage<T>).messages : [m as T];
+}
+
 export function isMessage<T extends { sluice: string }>(m: unknown): m is T {
   return typeof m === 'object' && m !== null && typeof (m as { sluice?: unknown }).sluice === 'string';
 }
