@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 import { insertUsage } from '../accounting/store.js';
 import type { Database } from '../db/types.js';
 import { SluiceError } from '../errors.js';
+import { PollLoop } from './poll-loop.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import { batchApiOf, type ProviderBatchApi, type ProviderBatchRequest } from '../providers/batch.js';
 import type { JsonObject, ProviderAdapter } from '../providers/types.js';
@@ -58,10 +59,7 @@ export class ProviderBatchRunner {
   readonly #ended: () => void;
   readonly #events: (provider: string, event: ProviderBatchEvent) => void;
   readonly owner: string;
-  #timer: TimerHandle | null = null;
-  #started = false;
-  #ticking: Promise<void> | null = null;
-  #again = false;
+  readonly #loop: PollLoop;
 
   /** `ended` is called when lines were recorded (the batch runner may end the batch now); `events` counts what happened. */
   constructor(
@@ -84,57 +82,40 @@ export class ProviderBatchRunner {
     this.#ended = ended;
     this.#events = events;
     this.owner = options.owner ?? randomUUID();
+    this.#loop = new PollLoop(clock, options.pollIntervalMs, () => this.#tick());
   }
 
   start(): void {
-    if (this.#started) return;
-    this.#started = true;
-    this.kick();
+    this.#loop.start();
   }
 
   /** Stops polling; waits up to `waitMs` for the step under way. A row it held is taken over when its lease runs out. */
   async stop(waitMs: number): Promise<void> {
-    this.#started = false;
-    if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
-    this.#timer = null;
+    const round = this.#loop.stop();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, waitMs);
     });
-    await Promise.race([this.#ticking, timeout]);
+    await Promise.race([round, timeout]);
     clearTimeout(timer);
   }
 
   /** Looks for work now (a batch was created or cancelled here) rather than at the next poll. */
   kick(): void {
-    if (!this.#started) return;
-    if (this.#ticking !== null) {
-      this.#again = true;
-      return;
-    }
-    this.#ticking = this.#tick().finally(() => {
-      this.#ticking = null;
-      if (this.#again) {
-        this.#again = false;
-        this.kick();
-      }
-    });
+    this.#loop.kick();
   }
 
   async #tick(): Promise<void> {
-    if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
-    this.#timer = null;
     try {
       const now = this.#clock.now();
       const due = await this.#store.claim(this.owner, PER_POLL, now, now + this.#options.leaseTtlMs);
       for (const pb of due) {
-        if (!this.#started) break;
+        if (!this.#loop.started) break;
         await this.#step(pb);
       }
     } catch (err) {
       this.#logger.warn({ err }, 'provider batch runner: the database did not answer; trying again at the next poll');
     }
-    if (this.#started) this.#timer = this.#clock.setTimer(() => this.kick(), this.#options.pollIntervalMs);
   }
 
   async #step(pb: ClaimedProviderBatch): Promise<void> {

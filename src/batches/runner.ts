@@ -12,7 +12,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { SluiceError } from '../errors.js';
-import type { Clock, TimerHandle } from '../lib/clock.js';
+import { PollLoop } from './poll-loop.js';
+import type { Clock } from '../lib/clock.js';
 import type { LineExecutor, LineOutcome } from './execute.js';
 import type { BatchJob, BatchStore, ClaimedLine } from './store.js';
 
@@ -60,10 +61,7 @@ export class BatchRunner {
   /** Ids of the lines running here, whose leases are renewed. */
   readonly #lineIds = new Set<string>();
   #inFlight = 0;
-  #timer: TimerHandle | null = null;
-  #started = false;
-  #ticking: Promise<void> | null = null;
-  #again = false;
+  readonly #loop: PollLoop;
   #renewedAt = Number.NEGATIVE_INFINITY;
   #purgedAt = Number.NEGATIVE_INFINITY;
 
@@ -77,6 +75,7 @@ export class BatchRunner {
     this.#logger = logger;
     this.#options = options;
     this.owner = options.owner ?? randomUUID();
+    this.#loop = new PollLoop(clock, options.pollIntervalMs, () => this.#tick());
   }
 
   get inFlight(): number {
@@ -84,9 +83,7 @@ export class BatchRunner {
   }
 
   start(): void {
-    if (this.#started) return;
-    this.#started = true;
-    this.kick();
+    this.#loop.start();
   }
 
   /**
@@ -94,36 +91,21 @@ export class BatchRunner {
    * if they finish). Lines still running after that keep their leases until they expire.
    */
   async stop(waitMs: number): Promise<void> {
-    this.#started = false;
-    if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
-    this.#timer = null;
+    const round = this.#loop.stop();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, waitMs);
     });
-    await Promise.race([Promise.all([this.#ticking, ...this.#running]), timeout]);
+    await Promise.race([Promise.all([round, ...this.#running]), timeout]);
     clearTimeout(timer);
   }
 
   /** Looks for work now (a batch was created, a line finished) rather than at the next poll. */
   kick(): void {
-    if (!this.#started) return;
-    if (this.#ticking !== null) {
-      this.#again = true;
-      return;
-    }
-    this.#ticking = this.#tick().finally(() => {
-      this.#ticking = null;
-      if (this.#again) {
-        this.#again = false;
-        this.kick();
-      }
-    });
+    this.#loop.kick();
   }
 
   async #tick(): Promise<void> {
-    if (this.#timer !== null) this.#clock.clearTimer(this.#timer);
-    this.#timer = null;
     try {
       const now = this.#clock.now();
       if (this.#inFlight > 0 && now - this.#renewedAt >= this.#options.pollIntervalMs) {
@@ -139,14 +121,13 @@ export class BatchRunner {
         this.#jobs.delete(b.id);
       }
       const room = this.#options.concurrency - this.#inFlight;
-      if (room > 0 && this.#started) {
+      if (room > 0 && this.#loop.started) {
         const lines = await this.#store.claim(this.owner, room, now, now + this.#options.leaseTtlMs);
         for (const line of lines) this.#launch(line);
       }
     } catch (err) {
       this.#logger.warn({ err }, 'batch runner: the database did not answer; trying again at the next poll');
     }
-    if (this.#started) this.#timer = this.#clock.setTimer(() => this.kick(), this.#options.pollIntervalMs);
   }
 
   #launch(line: ClaimedLine): void {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { AggregatorRegistry } from 'prom-client';
 import type { Database } from '../db/types.js';
 import type { Clock } from '../lib/clock.js';
 import { parseEntry, serializeEntry } from '../policies/cache/entry.js';
@@ -274,7 +274,7 @@ export class Hub {
   /** Every worker's metrics, aggregated (counters and histograms summed; see docs/operations.md). */
   async metrics(): Promise<{ contentType: string; text: string }> {
     const parts = await Promise.all([...this.#workers.values()].map((w) => this.#ask(w)));
-    const registry = AggregatorRegistry.aggregate(parts as MetricObjectWithValues<MetricValue<string>>[][]);
+    const registry = AggregatorRegistry.aggregate(parts as object[]);
     return { contentType: registry.contentType, text: await registry.metrics() };
   }
 

@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { RuntimeConfig } from '../config/compile.js';
 import { openDatabase, type Database } from '../db/index.js';
+import { wantsDatabase } from '../gateway/resources.js';
 import { watchConfig } from '../gateway/watch.js';
 import { systemClock } from '../lib/clock.js';
 import { createStateStore, type StateStore } from '../stores/index.js';
@@ -35,9 +36,8 @@ export async function runPrimary(config: RuntimeConfig, options: PrimaryOptions)
   // What the workers share through the primary: only what is not shared through Redis or PostgreSQL.
   const state: StateStore | null =
     config.state.redis === null ? createStateStore({ clock: systemClock, prefix: config.state.prefix, timeoutMs: config.state.timeoutMs, failure: config.state.failure }) : null;
-  const wantsDb = config.usage.enabled || config.adminTokens.length > 0 || config.adminOidc !== null || config.database.url !== null;
   // The embedded database has one owner: the primary opens it (and migrates it) before any worker starts.
-  const db: Database | null = wantsDb && config.database.url === null ? await openDatabase({ ...config.database }) : null;
+  const db: Database | null = wantsDatabase(config) && config.database.url === null ? await openDatabase({ ...config.database }) : null;
   const sharedCache = !(config.cache.backend === 'redis' && config.state.redis !== null);
   const hub = new Hub({
     clock: systemClock,

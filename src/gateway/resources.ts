@@ -25,8 +25,13 @@ export interface Resources {
  * Opens what the config needs: a database when usage is recorded or keys can be stored (with
  * admin tokens or a `database.url`), its read replicas, and the shared state store.
  */
+/** Whether the config needs a database: usage records, or keys that can be stored (admin tokens, OIDC, a `database.url`). */
+export function wantsDatabase(config: RuntimeConfig): boolean {
+  return config.usage.enabled || config.adminTokens.length > 0 || config.adminOidc !== null || config.database.url !== null;
+}
+
 export async function openResources(config: RuntimeConfig, clock: Clock, logger: Logger, cluster: PrimaryChannel | null = null): Promise<Resources> {
-  const wantsDb = config.usage.enabled || config.adminTokens.length > 0 || config.adminOidc !== null || config.database.url !== null;
+  const wantsDb = wantsDatabase(config);
   // A cluster worker sends its statements to the primary, which owns the embedded database; PostgreSQL it reaches itself.
   const db = !wantsDb ? null : cluster !== null && config.database.url === null ? new WorkerDatabase(cluster) : await openDatabase({ ...config.database });
   const legacy = db?.kind === 'sqlite' && cluster === null ? legacyPgliteNotice(config.database.dataDir) : null;
