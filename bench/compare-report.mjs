@@ -65,6 +65,51 @@ function verdict(ok) {
   return ok ? 'met' : '**not met**';
 }
 
+// Issue 19's CPU targets: each Sluice configuration's CPU per request over Node's floor.
+const FLOOR_TARGETS = [
+  ['sluice-minimal', 'bare-forward', 1.15, 'usage off'],
+  ['sluice-service', 'bare-forward', 1.15, 'service route'],
+  ['sluice-full', 'bare-forward', 1.5, 'full pipeline'],
+  ['sluice-default', 'bare-forward', 1.5, 'default config'],
+  ['sluice-cache-hit', 'bare-answer', 1.3, 'cache hit'],
+];
+
+/** Issue 19: CPU against Node's floor, the tail against nginx, and event-loop delay. */
+function issue19(out, result, by) {
+  const s = result.settings;
+  const rates = s.openRates ?? [s.openRate];
+  const floorRows = FLOOR_TARGETS.filter(([t, f]) => by[t] && by[f]);
+  if (floorRows.length > 0) {
+    out.push('', "## Issue 19: CPU per request against Node's floor (closed loop, same run)", '');
+    out.push('| target | what | CPU µs/req | floor | floor µs/req | ratio | target | |', '|---|---|---:|---|---:|---:|---:|---|');
+    for (const [t, f, limit, what] of floorRows) {
+      const ratio = by[t].closed.cpuXFloor ?? null;
+      out.push(`| ${t} | ${what} | ${fmt(by[t].closed.cpuUsPerReq, 0)} | ${f} | ${fmt(by[f].closed.cpuUsPerReq, 0)} | ${x(ratio)} | ≤ ${limit}× | ${ratio === null ? 'not measured' : verdict(ratio <= limit)} |`);
+    }
+  }
+  const withOpen = result.summary.filter((t) => t.openByRate);
+  if (withOpen.length === 0) return;
+  const nginx = by.nginx;
+  out.push('', '## Issue 19: the tail, and event-loop delay, per open-loop rate', '');
+  out.push(`Targets: at 1,000 req/s every Sluice configuration's p99 within nginx's + 5 ms and p99.9 within nginx's + 20 ms; at 2,000 req/s no p99 above 50 ms. Event-loop delay (ms): the worst round's percentiles of how late a 5 ms timer fired in the process under test.`, '');
+  out.push('| rate | target | achieved | p99 | p99.9 | max | vs nginx p99 / p99.9 | verdict | loop delay p50 | p99 | p99.9 | max |', '|---:|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|');
+  for (const rate of rates) {
+    const ng = nginx?.openByRate?.[rate];
+    for (const t of withOpen) {
+      const o = t.openByRate[rate];
+      if (!o) continue;
+      let v = '';
+      if (t.target.startsWith('sluice-')) {
+        if (rate === 1000 && ng) v = verdict(o.p99 <= ng.p99 + 5 && o.p999 <= ng.p999 + 20);
+        else if (rate === 2000) v = verdict(o.p99 <= 50);
+      }
+      const vs = ng && t.target !== 'nginx' ? `${signed(o.p99 - ng.p99)} / ${signed(o.p999 - ng.p999)}` : '';
+      const e = o.eld;
+      out.push(`| ${rate} | ${t.target} | ${fmt(o.achieved, 0)} | ${fmt(o.p99)} | ${fmt(o.p999)} | ${fmt(o.max, 1)} | ${vs} | ${v} | ${fmt(e?.p50 ?? null)} | ${fmt(e?.p99 ?? null)} | ${fmt(e?.p999 ?? null)} | ${fmt(e?.max ?? null)} |`);
+    }
+  }
+}
+
 /** The Markdown file written next to the JSON. */
 export function formatMarkdown(result) {
   const m = result.machine;
@@ -76,7 +121,7 @@ export function formatMarkdown(result) {
   out.push(`Command: \`${result.command}\` (${result.durationS} s in all). Raw numbers: the \`.json\` file next to this one.`, '');
   out.push('## Machine', '');
   out.push(`- ${m.cores} cores, ${m.cpuModel}, ${m.memoryGb} GB, Linux ${m.kernel}`);
-  out.push(`- Node ${m.node}; nginx ${m.nginx ?? 'not installed'}; wrk ${m.wrk ?? 'not installed'}; everything on loopback`);
+  out.push(`- Node ${m.node}; nginx ${m.nginx ?? 'not installed'}; haproxy ${m.haproxy ?? 'not installed'}; wrk ${m.wrk ?? 'not installed'}; everything on loopback`);
   out.push(`- Sluice at commit ${m.commit ?? '?'}${m.uncommittedChanges ? ` plus ${m.uncommittedChanges} files with uncommitted changes (the working tree as built)` : ''}`);
   out.push(`- Load average at the start: ${m.loadAverageAtStart.join(', ')}`);
   for (const n of result.notes) out.push(`- ${n}`);
@@ -110,6 +155,7 @@ export function formatMarkdown(result) {
     if (service) out.push(`- Service route CPU per request over the minimal model route's: ${x(cpuRatio(service))} (target: no more than 1×) — ${cpuRatio(service) === null ? 'not measured' : verdict(cpuRatio(service) <= 1)}; throughput ${x(min.closed.rps ? (service.closed.rps / min.closed.rps) : null)} the model route's`);
     if (hit) out.push(`- Cache hit CPU per request over the minimal model route's (which goes upstream): ${x(cpuRatio(hit))}; throughput ${x(min.closed.rps ? (hit.closed.rps / min.closed.rps) : null)} the model route's`);
   }
+  issue19(out, result, by);
   out.push('', '## Rounds', '', '| round | target | closed req/s | proxy CPU µs/req | steal | closed p99 ms (hides queueing) | open p50 | open p99 | open p99.9 | open errors | generator start lag p99 |', '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const rd of result.rounds) out.push(`| ${rd.round} | ${rd.target} | ${int(rd.closed.rps)} | ${fmt(rd.closed.cpuUsPerReq ?? null, 0)} | ${fmt(rd.closed.stealPct ?? null, 0)}% | ${fmt(rd.closed.p99)} | ${fmt(rd.open.p50)} | ${fmt(rd.open.p99)} | ${fmt(rd.open.p999)} | ${rd.open.errors} | ${fmt(rd.open.startLagP99)} |`);
   const p = result.profile;

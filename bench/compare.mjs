@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // bench/compare: Sluice next to the references, measured in one run on one machine.
 //
-// Starts the mock upstream, nginx (proxy_pass with upstream keepalive), Sluice with the minimal
-// pipeline, Sluice with the "full" pipeline, Sluice forwarding the same request as an HTTP
+// Starts the mock upstream, nginx (proxy_pass with upstream keepalive), haproxy, Node's floor
+// (bench/bare.mjs: a bare node:http forwarder on an undici Pool, and a bare server answering
+// fixed bytes), Sluice with its default config (usage on), Sluice with the minimal pipeline, Sluice with the "full" pipeline, Sluice forwarding the same request as an HTTP
 // service (services[]) and Sluice answering it from its response cache (every request a hit),
 // plus any --extra OpenAI-compatible URL; then,
 // in interleaved rounds, measures each target's closed-loop throughput (wrk, or sluice bench
@@ -14,11 +15,12 @@
 //   node bench/compare.mjs --scenario http   (HTTP route: nginx and Sluice each fronting the same two instances)
 //   node bench/compare.mjs --targets sluice-minimal,sluice-service   (only these, beside direct)
 // Run `node bench/compare.mjs --help` for every option. Build first: npx tsc -p tsconfig.json
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { URL } from 'node:url';
+import { URL, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { summarizeProfile } from './cpuprofile.mjs';
 import { formatMarkdown, formatTable } from './compare-report.mjs';
@@ -69,12 +71,15 @@ Sluice (full pipeline), Sluice (the request as an HTTP service), Sluice (cache h
   --rounds N          Interleaved rounds (default 2)
   --seconds S         Closed-loop throughput run per target per round (default 8)
   --open-seconds S    Open-loop latency run per target per round (default 8)
-  --rate N            Open-loop rate, req/s (default 1000)
+  --rate N[,N…]       Open-loop rates, req/s (default 1000; e.g. 1000,2000 runs both
+                      per target per round)
   --connections N     Closed-loop connections (default 50, as wrk -c50)
   --generator G       Closed-loop generator: wrk or sluice (default wrk when installed)
   --nginx-workers N   nginx worker_processes (default 1: Sluice is one process too)
   --extra URL         Another OpenAI-compatible base URL on loopback (repeatable)
   --no-nginx          Skip nginx even when installed
+  --no-haproxy        Skip haproxy even when installed
+  --no-bare           Skip Node's floor (bare-forward, bare-answer: bench/bare.mjs)
   --no-profile        Skip the CPU profile of Sluice under closed-loop load
   --out DIR           Results directory (default bench/results)
   --quick             1 round of 2 s each, no profile, nothing written (a smoke test)
@@ -94,6 +99,8 @@ const { values: opt } = parseArgs({
     'nginx-workers': { type: 'string', default: '1' },
     extra: { type: 'string', multiple: true, default: [] },
     'no-nginx': { type: 'boolean', default: false },
+    'no-haproxy': { type: 'boolean', default: false },
+    'no-bare': { type: 'boolean', default: false },
     'no-profile': { type: 'boolean', default: false },
     out: { type: 'string', default: join(ROOT, 'bench/results') },
     quick: { type: 'boolean', default: false },
@@ -109,7 +116,8 @@ const settings = {
   rounds: quick ? 1 : Number(opt.rounds),
   closedSeconds: quick ? 2 : Number(opt.seconds),
   openSeconds: quick ? 2 : Number(opt['open-seconds']),
-  openRate: Number(opt.rate),
+  openRates: opt.rate.split(',').map((r) => Number(r.trim())),
+  openRate: Number(opt.rate.split(',')[0]),
   closedConnections: Number(opt.connections),
   generator: opt.generator ?? (hasCommand('wrk') ? 'wrk' : 'sluice'),
   nginxWorkers: Number(opt['nginx-workers']),
@@ -125,6 +133,7 @@ const wanted = (name) => name === 'direct' || settings.targets === null || setti
 // The several-worker targets (issue 19, server.workers: 2) run only when named in --targets.
 const named = (name) => settings.targets !== null && settings.targets.includes(name);
 if (!['model', 'http'].includes(settings.scenario)) throw new Error(`--scenario: model or http, got ${settings.scenario}`);
+if (settings.openRates.some((r) => !Number.isFinite(r) || r <= 0)) throw new Error(`--rate: positive numbers, got ${opt.rate}`);
 if (!['wrk', 'sluice'].includes(settings.generator)) throw new Error(`--generator: wrk or sluice, got ${settings.generator}`);
 if (settings.generator === 'wrk' && !hasCommand('wrk')) throw new Error('--generator wrk: wrk is not installed (apt-get install wrk)');
 
@@ -142,6 +151,25 @@ const tmp = mkdtempSync(join(tmpdir(), 'sluice-compare-'));
 const children = [];
 const startedAt = new Date();
 const minimalPath = join(tmp, 'sluice-minimal.yaml');
+// Event-loop delay of the Node processes under test, read around each open-loop run.
+const eldDir = join(tmp, 'eld');
+mkdirSync(eldDir);
+const ELD = { nodeArgs: ['--import', pathToFileURL(join(ROOT, 'bench/eld-preload.mjs')).href], env: { SLUICE_BENCH_ELD_DIR: eldDir } };
+
+/** Asks a process with the preload for its event-loop delay since the last ask (and resets it). */
+async function readEld(pid) {
+  const file = join(eldDir, `eld-${pid}.json`);
+  rmSync(file, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 200; i++) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      await sleep(10);
+    }
+  }
+  return null;
+}
 
 /** A sluice bench plan for a target (the same request body wrk sends). */
 function planFor(url, args) {
@@ -204,6 +232,44 @@ ${mocks.map((m) => `    server ${new URL(m.origin).host};`).join('\n')}
   return nginx;
 }
 
+async function startHaproxy(mocks) {
+  const port = await freePort();
+  const conf = join(tmp, 'haproxy.cfg');
+  writeFileSync(
+    conf,
+    `global
+  nbthread 1
+  maxconn 9000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 65s
+  timeout server 65s
+  http-reuse always
+frontend f
+  bind 127.0.0.1:${port}
+  default_backend b
+backend b
+  balance roundrobin
+${mocks.map((m, i) => `  server s${i} ${new URL(m.origin).host}`).join('\n')}
+`,
+  );
+  const h = startChild('haproxy', 'haproxy', ['-db', '-f', conf]);
+  h.origin = `http://127.0.0.1:${port}`;
+  h.url = `${h.origin}/v1`;
+  await waitHttp(`${h.origin}/health`);
+  return h;
+}
+
+/** Node's floor: bench/bare.mjs forwarding to an origin, or answering a file's bytes. */
+async function startBare(name, mode, arg) {
+  const b = startChild(name, process.execPath, [...ELD.nodeArgs, join(ROOT, 'bench/bare.mjs'), mode, arg], { env: ELD.env });
+  const [, origin] = await b.waitFor(/bare listening on (\S+)/);
+  b.origin = origin;
+  b.url = `${origin}/v1`;
+  return b;
+}
+
 /** Closed loop with wrk: req/s and wrk's own latency percentiles (which hide queueing). */
 async function wrkRun(target, seconds) {
   const plan = planFor(target.url, { rate: '1', requests: '1', header: target.headers });
@@ -247,8 +313,8 @@ async function sluiceClosedRun(target, seconds) {
 }
 
 /** Open loop at a fixed rate: latency from the scheduled start; the histogram is kept to merge rounds. */
-async function openRun(target, seconds) {
-  const plan = planFor(target.url, { rate: String(settings.openRate), duration: `${seconds}s`, header: target.headers });
+async function openRun(target, seconds, rate) {
+  const plan = planFor(target.url, { rate: String(rate), duration: `${seconds}s`, header: target.headers });
   const client = dist.runner.newClient(plan);
   await dist.runner.runBench(dist.runner.warmupPlan(plan, 1000), { client });
   const run = await dist.runner.runBench(plan, { client });
@@ -290,9 +356,25 @@ async function profileSluice(configPath) {
 async function addModelTargets(targets, mock) {
   writeFileSync(minimalPath, JSON.stringify(sluiceConfig(mock.url), null, 2));
   if (wanted('sluice-minimal')) {
-    const minimal = await startSluice('sluice-minimal', minimalPath);
+    const minimal = await startSluice('sluice-minimal', minimalPath, ELD);
     children.push(minimal);
-    targets.push({ name: 'sluice-minimal', url: minimal.url, what: 'Sluice, route * to an openai-type provider pointing at the mock, logging.level warn', proc: minimal });
+    targets.push({ name: 'sluice-minimal', url: minimal.url, what: 'Sluice, route * to an openai-type provider pointing at the mock, logging.level warn', proc: minimal, eld: true });
+  }
+  if (wanted('sluice-default')) {
+    // What `sluice start` does with no config beyond the provider: usage accounting on into
+    // embedded SQLite on disk, the spool on disk, one JSON log line per request (info).
+    const path = join(tmp, 'sluice-default.yaml');
+    const config = {
+      server: { host: '127.0.0.1' },
+      providers: { mock: { type: 'openai', baseUrl: mock.url, connections: 256 } },
+      routes: [{ match: '*', targets: [{ provider: 'mock' }] }],
+      database: { dataDir: join(tmp, 'default-data') },
+      usage: { spoolDir: join(tmp, 'default-spool') },
+    };
+    writeFileSync(path, JSON.stringify(config, null, 2));
+    const s = await startSluice('sluice-default', path, ELD);
+    children.push(s);
+    targets.push({ name: 'sluice-default', url: s.url, what: 'Sluice with its defaults beside the provider and route: usage accounting on (spool and embedded SQLite on disk), logging at info (one JSON line per request, to a pipe the benchmark reads)', proc: s, eld: true });
   }
   if (wanted('sluice-full')) await addFullTarget(targets, mock);
   if (named('sluice-minimal-w2')) {
@@ -306,17 +388,24 @@ async function addModelTargets(targets, mock) {
   if (wanted('sluice-service')) {
     const path = join(tmp, 'sluice-service.yaml');
     writeFileSync(path, JSON.stringify(serviceConfig([mock.origin]), null, 2));
-    const s = await startSluice('sluice-service', path);
+    const s = await startSluice('sluice-service', path, ELD);
     children.push(s);
-    targets.push({ name: 'sluice-service', url: s.url, what: 'Sluice, one HTTP service (services[]) claiming /v1/chat/completions with the mock as its one instance: the same request forwarded as plain HTTP, no auth, limits or cache; logging.level warn', proc: s });
+    targets.push({ name: 'sluice-service', url: s.url, what: 'Sluice, one HTTP service (services[]) claiming /v1/chat/completions with the mock as its one instance: the same request forwarded as plain HTTP, no auth, limits or cache; logging.level warn', proc: s, eld: true });
   }
   if (wanted('sluice-cache-hit')) {
     const path = join(tmp, 'sluice-cache-hit.yaml');
     writeFileSync(path, JSON.stringify(sluiceConfig(mock.url, CACHE_HIT_CONFIG), null, 2));
-    const s = await startSluice('sluice-cache-hit', path);
+    const s = await startSluice('sluice-cache-hit', path, ELD);
     children.push(s);
-    await expectCacheHit(s.url);
-    targets.push({ name: 'sluice-cache-hit', url: s.url, what: 'Sluice, minimal pipeline plus the response cache on the route (ttl 1h, anyTemperature, in-memory): the same body every time, so all but the first request are answered from the cache without going upstream; logging.level warn', proc: s });
+    const answer = await expectCacheHit(s.url);
+    targets.push({ name: 'sluice-cache-hit', url: s.url, what: 'Sluice, minimal pipeline plus the response cache on the route (ttl 1h, anyTemperature, in-memory): the same body every time, so all but the first request are answered from the cache without going upstream; logging.level warn', proc: s, eld: true });
+    if (!opt['no-bare'] && wanted('bare-answer')) {
+      const file = join(tmp, 'cached-answer.json');
+      writeFileSync(file, answer);
+      const b = await startBare('bare-answer', 'answer', file);
+      children.push(b);
+      targets.push({ name: 'bare-answer', url: b.url, what: `Node's floor for a cache hit: a bare node:http server (bench/bare.mjs answer) reading the request body and answering the same ${answer.length} bytes sluice-cache-hit serves`, proc: b, eld: true });
+    }
   }
 }
 
@@ -324,13 +413,15 @@ async function addModelTargets(targets, mock) {
 async function expectCacheHit(url) {
   const { template, target } = planFor(url, { rate: '1', requests: '1' });
   const verdicts = [];
+  let body = null;
   for (let i = 0; i < 2; i++) {
     const res = await request(`${target.origin}${target.path}`, { method: 'POST', headers: template.headers, body: template.body });
-    await res.body.dump();
+    body = Buffer.from(await res.body.arrayBuffer());
     if (res.statusCode !== 200) throw new Error(`sluice-cache-hit: HTTP ${res.statusCode}`);
     verdicts.push(res.headers['x-sluice-cache']);
   }
   if (verdicts[1] !== 'hit') throw new Error(`sluice-cache-hit: the repeated request was not a cache hit (x-sluice-cache: ${verdicts.join(', ')})`);
+  return body;
 }
 
 async function addFullTarget(targets, mock, workers = 1) {
@@ -338,9 +429,10 @@ async function addFullTarget(targets, mock, workers = 1) {
   const fullPath = join(tmp, `${name}.yaml`);
   const server = { host: '127.0.0.1', workers };
   writeFileSync(fullPath, JSON.stringify(sluiceConfig(mock.url, { ...FULL_PIPELINE_CONFIG, server, usage: { enabled: true, spoolDir: join(tmp, `spool-${name}`) } }), null, 2));
-  const full = await startSluice(name, fullPath);
+  const full = await startSluice(name, fullPath, workers === 1 ? ELD : {});
   children.push(full);
   targets.push({
+    eld: workers === 1,
     name,
     url: full.url,
     what: `Sluice, full pipeline: key auth, rate and token limits (in-memory store), response cache on the route (the client sends Cache-Control: no-cache, so every request computes its key, goes upstream and stores the answer), usage accounting (spool, in-memory SQLite), logging.level warn${workers === 1 ? '' : `; server.workers: ${workers} (the primary holds the store, cache and SQLite; CPU counts all processes)`}`,
@@ -381,6 +473,16 @@ try {
     const to = http ? 'an upstream of the two mock instances (round robin)' : 'the mock';
     targets.push({ name: 'nginx', url: nginx.url, what: `nginx ${machine.nginx}, proxy_pass to ${to}, upstream keepalive 128, worker_processes ${settings.nginxWorkers}, access_log off`, proc: nginx });
   } else log('nginx: skipped (not installed or --no-nginx); ratios to nginx are not computed');
+  if (!opt['no-haproxy'] && wanted('haproxy') && hasCommand('haproxy')) {
+    const h = await startHaproxy(mocks);
+    children.push(h);
+    targets.push({ name: 'haproxy', url: h.url, what: `haproxy ${machine.haproxy}, mode http, nbthread 1, http-reuse always, to ${http ? 'the two mock instances (round robin)' : 'the mock'}, no logging`, proc: h });
+  }
+  if (!opt['no-bare'] && wanted('bare-forward')) {
+    const b = await startBare('bare-forward', 'forward', mock.origin);
+    children.push(b);
+    targets.push({ name: 'bare-forward', url: b.url, what: "Node's floor for a proxy: a bare node:http server (bench/bare.mjs forward) streaming each request to the mock through an undici Pool (128 connections) and the answer back; no parsing, no routing", proc: b, eld: true });
+  }
   if (http) await addHttpTargets(targets, mocks);
   else await addModelTargets(targets, mock);
   opt.extra.forEach((url, i) => targets.push({ name: `extra-${i + 1}`, url, what: `--extra ${url}` }));
@@ -393,12 +495,13 @@ try {
   const ours = () => [process.pid, ...children.map((c) => c.pid)];
   const share = cpuShare(ours);
   const rounds = [];
-  const merged = new Map(targets.map((t) => [t.name, dist.histogram.createHistogram()]));
+  // One merged histogram per target and open-loop rate.
+  const merged = new Map(targets.flatMap((t) => settings.openRates.map((rate) => [`${t.name}@${rate}`, dist.histogram.createHistogram()])));
   for (let r = 0; r < settings.rounds; r++) {
     // Rotate the order each round so no target always runs first (or right after a heavy one).
     const order = targets.map((_, i) => targets[(i + r) % targets.length]);
     for (const t of order) {
-      log(`round ${r + 1}/${settings.rounds} ${t.name}: closed loop ${settings.closedSeconds}s (${settings.generator}), open loop ${settings.openRate}/s ${settings.openSeconds}s`);
+      log(`round ${r + 1}/${settings.rounds} ${t.name}: closed loop ${settings.closedSeconds}s (${settings.generator}), open loop ${settings.openRates.join(' and ')}/s ${settings.openSeconds}s`);
       // Every process under test idle first: the full pipeline's usage backlog, shipped into
       // its database after a load, would otherwise run during the next target's round.
       const settled = await waitQuiet(children.map((c) => c.pid));
@@ -417,11 +520,19 @@ try {
       const cpu1 = t.proc ? treeCpu(t.proc.pid) : null;
       closed.cpuUsPerReq = cpu0 !== null && cpu1 !== null && closed.requests > 0 ? round(((cpu1 - cpu0) * 1e6) / CLOCK_TICKS / closed.requests, 1) : null;
       closed.stealPct = machine0 && machine1 ? round((100 * (machine1.steal - machine0.steal)) / (machine1.total - machine0.total), 1) : null;
-      await waitQuiet(children.map((c) => c.pid));
-      const open = await openRun(t, settings.openSeconds);
-      merged.get(t.name).add(open.histogram);
-      rounds.push({ round: r + 1, target: t.name, closed, open: open.summary, rssMb: t.proc ? round((rssBytes(t.proc.pid) ?? 0) / 1048576, 1) : null });
-      log(`  ${Math.round(closed.rps)} req/s closed${closed.cpuUsPerReq === null ? '' : ` (${closed.cpuUsPerReq} µs CPU/req)`}, steal ${closed.stealPct}%; open p50 ${open.summary.p50} ms p99 ${open.summary.p99} ms p99.9 ${open.summary.p999} ms, ${open.summary.errors} errors`);
+      const opens = {};
+      for (const rate of settings.openRates) {
+        await waitQuiet(children.map((c) => c.pid));
+        if (t.eld) await readEld(t.proc.pid); // starts its event-loop delay histogram over
+        const open = await openRun(t, settings.openSeconds, rate);
+        // The event-loop delay over the open loop (its warm-up included: a second more).
+        open.summary.eld = t.eld ? await readEld(t.proc.pid) : null;
+        merged.get(`${t.name}@${rate}`).add(open.histogram);
+        opens[rate] = open.summary;
+        log(`  open ${rate}/s: p50 ${open.summary.p50} ms p99 ${open.summary.p99} ms p99.9 ${open.summary.p999} ms, ${open.summary.errors} errors${open.summary.eld ? `; event-loop delay p99 ${open.summary.eld.p99} ms, max ${open.summary.eld.max} ms` : ''}`);
+      }
+      rounds.push({ round: r + 1, target: t.name, closed, open: opens[settings.openRate], opens, rssMb: t.proc ? round((rssBytes(t.proc.pid) ?? 0) / 1048576, 1) : null });
+      log(`  ${Math.round(closed.rps)} req/s closed${closed.cpuUsPerReq === null ? '' : ` (${closed.cpuUsPerReq} µs CPU/req)`}, steal ${closed.stealPct}%`);
     }
   }
   const cpu = share();
@@ -431,8 +542,18 @@ try {
   const summary = targets.map((t) => {
     const mine = rounds.filter((x) => x.target === t.name);
     const rps = mean(mine.map((x) => x.closed.rps));
-    const s = dist.histogram.summarize(merged.get(t.name));
+    const s = dist.histogram.summarize(merged.get(`${t.name}@${settings.openRate}`));
+    // Per rate: the merged latency, and the worst round's event-loop delay percentiles.
+    const byRate = Object.fromEntries(
+      settings.openRates.map((rate) => {
+        const h = dist.histogram.summarize(merged.get(`${t.name}@${rate}`));
+        const elds = mine.map((x) => x.opens[rate].eld).filter(Boolean);
+        const worst = (k) => (elds.length === 0 ? null : Math.max(...elds.map((e) => e[k])));
+        return [rate, { achieved: round(mean(mine.map((x) => x.opens[rate].rate)), 1), requests: h.count, ...pick(h), errors: mine.reduce((a, x) => a + x.opens[rate].errors, 0), eld: elds.length === 0 ? null : { p50: worst('p50'), p99: worst('p99'), p999: worst('p999'), max: worst('max') } }];
+      }),
+    );
     return {
+      openByRate: byRate,
       target: t.name,
       url: t.url,
       what: t.what,
@@ -461,6 +582,10 @@ try {
     s.open.addedP99VsDirect = round(s.open.p99 - by.direct.open.p99, 3);
     s.open.addedP999VsDirect = round(s.open.p999 - by.direct.open.p999, 3);
     s.open.addedP99VsNginx = by.nginx ? round(s.open.p99 - by.nginx.open.p99, 3) : null;
+    s.open.addedP999VsNginx = by.nginx ? round(s.open.p999 - by.nginx.open.p999, 3) : null;
+    // Issue 19's floor: CPU per request over Node's own (a bare forwarder; a bare answer for hits).
+    const floor = s.target === 'sluice-cache-hit' ? by['bare-answer'] : by['bare-forward'];
+    s.closed.cpuXFloor = s.target.startsWith('sluice-') && floor?.closed.cpuUsPerReq && s.closed.cpuUsPerReq ? round(s.closed.cpuUsPerReq / floor.closed.cpuUsPerReq, 3) : null;
     // Per round as well: on a shared machine one disturbed round can dominate the merged tail.
     s.open.addedP99VsDirectPerRound = rounds.filter((x) => x.target === s.target).map((x) => round(x.open.p99 - rounds.find((d) => d.target === 'direct' && d.round === x.round).open.p99, 3));
   }
@@ -472,8 +597,9 @@ try {
       ? 'HTTP-route scenario: nginx and sluice-http each balance the same two mock instances round robin; direct is the first instance alone. The Sluice service has no limits, auth or cache (the plain forwarding path).'
       : 'sluice-full: key auth, limits, the cache miss path (Cache-Control: no-cache from the client) and usage accounting, all on in-memory stores. sluice-service: the same POST forwarded by an HTTP service (services[]) to the same mock, the plain forwarding path (issue 17: it should cost no more CPU per request than sluice-minimal). sluice-cache-hit: every request but the first answered from the in-memory response cache.',
     'Request: POST /v1/chat/completions, JSON, {"messages":[{"role":"user","content":"Say hello."}],"model":"mock-1"}; the mock answers at once (no latency knob), 8-40 words.',
-    `Open loop: sluice bench at ${settings.openRate} req/s, latency from each request's scheduled start (queueing and generator lateness included, the same for every target); 1 s warm-up on the same connections first. Closed loop: ${settings.generator === 'wrk' ? `wrk -t1 -c${settings.closedConnections}` : `sluice bench --concurrency ${settings.closedConnections}`}; its latency hides queueing and is shown for reference only.`,
-    'Access logs off on both sides: nginx access_log off, Sluice logging.level warn (one JSON log line per request at the default info level costs extra).',
+    `Open loop: sluice bench at ${settings.openRates.join(' and ')} req/s, latency from each request's scheduled start (queueing and generator lateness included, the same for every target); 1 s warm-up on the same connections first. Closed loop: ${settings.generator === 'wrk' ? `wrk -t1 -c${settings.closedConnections}` : `sluice bench --concurrency ${settings.closedConnections}`}; its latency hides queueing and is shown for reference only.`,
+    'Access logs off on both sides: nginx access_log off, haproxy without a log line, Sluice logging.level warn (one JSON log line per request at the default info level costs extra) except sluice-default, which keeps info.',
+    "Event-loop delay: each Node process measured (Sluice with one worker, the bare references) runs bench/eld-preload.mjs (perf_hooks.monitorEventLoopDelay, sampled every 5 ms; the figures are how late that timer fired), read over each open loop and its one-second warm-up; the worst round's percentiles are shown.",
   ];
   const result = { kind: 'sluice bench/compare', date: startedAt.toISOString(), durationS: round((Date.now() - startedAt.getTime()) / 1000, 1), command: `node bench/compare.mjs ${process.argv.slice(2).join(' ')}`.trim(), machine, settings, notes, targets: targets.map(({ name, url, what }) => ({ name, url, what })), summary, rounds, cpu, profile };
 

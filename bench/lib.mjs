@@ -265,6 +265,7 @@ export function describeMachine() {
     kernel: release(),
     node: process.version,
     nginx: hasCommand('nginx') ? (versionOf('nginx', ['-v'])?.replace(/^nginx version: nginx\//, '') ?? null) : null,
+    haproxy: hasCommand('haproxy') ? (/version (\S+)/.exec(versionOf('haproxy', ['-v']) ?? '')?.[1] ?? null) : null,
     wrk: hasCommand('wrk') ? (versionOf('wrk', ['-v'])?.split(' [')[0].replace(/^wrk /, '') ?? null) : null,
     commit: git.status === 0 ? git.stdout.trim() : null,
     uncommittedChanges: dirty.status === 0 ? dirty.stdout.trim().split('\n').filter(Boolean).length : null,
