@@ -20,6 +20,11 @@
 //   usage      (--usage) the full pipeline plus usage accounting into the embedded database
 // `--batches 1 --batch 50` is a smoke run of a few seconds.
 //
+// --floor (issue 19) adds Node's floor as two more in-process targets: bare-forward (a bare
+// node:http server forwarding through an undici Pool, bench/bare.mjs) and bare-answer (one
+// answering the cache hit's bytes), and prints each of B's pipelines over its floor. With
+// --floor, --a may be left out: only build B is measured.
+//
 // A build is a checkout with node_modules and dist (npx tsc -p tsconfig.json), e.g. main's code
 // unpacked with `git archive main | tar -x -C /tmp/base`, then npm ci and tsc there.
 import { spawn } from 'node:child_process';
@@ -39,13 +44,16 @@ const { values: opt } = parseArgs({
     pipelines: { type: 'string', default: 'minimal,full,service,cache-hit' },
     // Adds the full pipeline with usage accounting into the embedded database (in memory).
     usage: { type: 'boolean', default: false },
+    floor: { type: 'boolean', default: false },
   },
 });
-if (opt.a === undefined) {
+if (opt.a === undefined && !opt.floor) {
   process.stderr.write('usage: node bench/ab-cpu.mjs --a BUILD_A [--b BUILD_B] [--batches N] [--batch N] [--concurrency N] [--pipelines minimal,full,service,cache-hit] [--usage]\n');
   process.exit(2);
 }
-const [rootA, rootB] = [resolve(opt.a), resolve(opt.b)];
+const rootB = resolve(opt.b);
+const rootA = opt.a === undefined ? null : resolve(opt.a);
+const builds = rootA === null ? [['b', rootB]] : [['a', rootA], ['b', rootB]];
 const concurrency = Number(opt.concurrency);
 const { Pool } = await import(`${rootB}/node_modules/undici/index.js`);
 const KEY = 'sk-bench-0123456789abcdef';
@@ -84,9 +92,31 @@ const pipelineSetup = (p, ab) =>
   })[p];
 const targets = [{ name: 'direct', origin: mockOrigin, headers: {} }];
 for (const p of pipelines) {
-  for (const [ab, root] of [['a', rootA], ['b', rootB]]) {
+  for (const [ab, root] of builds) {
     const { extra, headers } = pipelineSetup(p, ab);
     targets.push({ name: `${ab.toUpperCase()}-${p}`, ...(await startGateway(root, extra)), headers });
+  }
+}
+/** A bare node:http server in this process with bench/bare.mjs's handler. */
+async function startBare(mode, arg) {
+  const { bareHandler } = await import('./bare.mjs');
+  const { createServer } = await import('node:http');
+  const server = createServer({ keepAliveTimeout: 65_000 }, bareHandler(mode, arg));
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { origin: `http://127.0.0.1:${server.address().port}`, server };
+}
+if (opt.floor) {
+  targets.push({ name: 'bare-forward', ...(await startBare('forward', mockOrigin)), headers: {} });
+  if (pipelines.includes('cache-hit')) {
+    // The bytes B's cache hit serves (after its first request, a miss, has filled the cache).
+    const hit = targets.find((t) => t.name === 'B-cache-hit');
+    const { request } = await import(`${rootB}/node_modules/undici/index.js`);
+    let bytes = null;
+    for (let i = 0; i < 2; i++) {
+      const res = await request(`${hit.origin}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+      bytes = Buffer.from(await res.body.arrayBuffer());
+    }
+    targets.push({ name: 'bare-answer', ...(await startBare('answer', bytes)), headers: {} });
   }
 }
 for (const t of targets) {
@@ -120,11 +150,11 @@ try {
     for (const t of k % 2 === 0 ? targets : [...targets].reverse()) t.samples.push(await batch(t, Number(opt.batch)));
   }
   const direct = targets[0].samples;
-  console.log(`A = ${rootA}\nB = ${rootB}\n${opt.batches} batches of ${opt.batch} requests per target, concurrency ${concurrency}, alternating.\n`);
+  console.log(`A = ${rootA ?? '(none)'}\nB = ${rootB}\n${opt.batches} batches of ${opt.batch} requests per target, concurrency ${concurrency}, alternating.\n`);
   console.log('| target | µs CPU/request (median, client included) | q25–q75 | gateway share (minus direct) |\n|---|---:|---:|---:|');
   for (const t of targets) console.log(`| ${t.name} | ${fmt(quantile(t.samples, 0.5))} | ${fmt(quantile(t.samples, 0.25))}–${fmt(quantile(t.samples, 0.75))} | ${fmt(quantile(t.samples, 0.5) - quantile(direct, 0.5))} |`);
   console.log('');
-  for (const p of pipelines) {
+  for (const p of rootA === null ? [] : pipelines) {
     const a = targets.find((t) => t.name === `A-${p}`).samples;
     const b = targets.find((t) => t.name === `B-${p}`).samples;
     const ratios = a.map((x, k) => (b[k] - direct[k]) / (x - direct[k]));
@@ -134,7 +164,7 @@ try {
   // route should cost no more than a model route).
   if (pipelines.includes('minimal')) {
     console.log('');
-    for (const ab of ['A', 'B']) {
+    for (const ab of builds.map(([x]) => x.toUpperCase())) {
       const minimal = targets.find((t) => t.name === `${ab}-minimal`).samples;
       for (const p of pipelines.filter((q) => q !== 'minimal')) {
         const other = targets.find((t) => t.name === `${ab}-${p}`).samples;
@@ -143,10 +173,23 @@ try {
       }
     }
   }
+  if (opt.floor) {
+    // Issue 19's CPU targets, over Node's floor in this same run.
+    console.log('');
+    const limits = { minimal: 1.15, service: 1.15, full: 1.5, usage: 1.5, 'cache-hit': 1.3 };
+    for (const p of pipelines) {
+      const floor = targets.find((t) => t.name === (p === 'cache-hit' ? 'bare-answer' : 'bare-forward'));
+      if (!floor) continue;
+      const mine = targets.find((t) => t.name === `B-${p}`).samples;
+      const ratios = mine.map((x, k) => (x - direct[k]) / (floor.samples[k] - direct[k]));
+      console.log(`B: ${p}/${floor.name} gateway CPU per request, paired by batch: median ${fmt(quantile(ratios, 0.5), 3)} (q25 ${fmt(quantile(ratios, 0.25), 3)}, q75 ${fmt(quantile(ratios, 0.75), 3)}); issue 19's limit ${limits[p]}×`);
+    }
+  }
 } finally {
   for (const t of targets) {
     await t.pool.close();
     await t.gateway?.shutdown(1000);
+    t.server?.close();
   }
   mock.kill();
 }

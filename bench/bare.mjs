@@ -3,21 +3,17 @@
 // node:http costs on this machine, so Sluice's CPU per request can be read against it.
 //
 //   node bench/bare.mjs forward <origin>   forwards every request to <origin> with an undici
-//                                          Pool: method, path, headers and body streamed
-//                                          through, the answer's status, headers and body back
+//                                          Pool: method, path, headers and the body read
+//                                          whole, the answer's status, headers and whole body
+//                                          back
 //   node bench/bare.mjs answer <file>      answers every request with the bytes of <file>
 //                                          (JSON), after reading the request body
 //
 // Prints `bare listening on http://127.0.0.1:<port>` and serves until SIGTERM. Loopback only.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-
-const [mode, arg] = process.argv.slice(2);
-if (!['forward', 'answer'].includes(mode) || !arg) {
-  process.stderr.write('usage: node bench/bare.mjs forward <origin> | answer <file>\n');
-  process.exit(2);
-}
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) are the connection's own, never forwarded.
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
@@ -27,24 +23,38 @@ const strip = (headers) => {
   return out;
 };
 
-let handler;
-if (mode === 'forward') {
-  const pool = new Pool(arg, { connections: 128, pipelining: 1 });
-  handler = (req, res) => {
-    pool.request({ method: req.method, path: req.url, headers: strip(req.headers), body: req.method === 'GET' || req.method === 'HEAD' ? null : req }).then(
-      (up) => {
-        res.writeHead(up.statusCode, strip(up.headers));
-        up.body.pipe(res);
-      },
-      () => {
-        res.writeHead(502).end();
-      },
-    );
-  };
-} else {
-  const body = readFileSync(arg);
+/**
+ * The request handler of a bare server: `forward` to an origin, or `answer` with fixed bytes
+ * (a Buffer). bench/ab-cpu runs the same handlers in its own process (--floor).
+ */
+export function bareHandler(mode, arg) {
+  if (mode === 'forward') {
+    // Bodies are read whole and written in one piece each way (a JSON API's bodies are
+    // small): the cheapest way through undici and node:http, one write per message.
+    const pool = new Pool(arg, { connections: 128, pipelining: 1 });
+    return (req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        const body = chunks.length === 0 ? null : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        pool.request({ method: req.method, path: req.url, headers: strip(req.headers), body }).then(
+          async (up) => {
+            const out = Buffer.from(await up.body.arrayBuffer());
+            const headers = strip(up.headers);
+            headers['content-length'] = String(out.length);
+            res.writeHead(up.statusCode, headers);
+            res.end(out);
+          },
+          () => {
+            res.writeHead(502).end();
+          },
+        );
+      });
+    };
+  }
+  const body = arg;
   const headers = { 'content-type': 'application/json', 'content-length': String(body.length) };
-  handler = (req, res) => {
+  return (req, res) => {
     req.resume();
     req.on('end', () => {
       res.writeHead(200, headers);
@@ -53,8 +63,15 @@ if (mode === 'forward') {
   };
 }
 
-const server = createServer({ keepAliveTimeout: 65_000 }, handler);
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`bare listening on http://127.0.0.1:${server.address().port}\n`);
-});
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [mode, arg] = process.argv.slice(2);
+  if (!['forward', 'answer'].includes(mode) || !arg) {
+    process.stderr.write('usage: node bench/bare.mjs forward <origin> | answer <file>\n');
+    process.exit(2);
+  }
+  const server = createServer({ keepAliveTimeout: 65_000 }, bareHandler(mode, mode === 'answer' ? readFileSync(arg) : arg));
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`bare listening on http://127.0.0.1:${server.address().port}\n`);
+  });
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}

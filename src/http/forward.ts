@@ -5,10 +5,10 @@ import type { Dispatcher, Pool } from 'undici';
 import type { RetryBudget } from '../routing/retry.js';
 import { SluiceError, toSluiceError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
-import { undiciSignal } from '../lib/cancel.js';
 import type { Next, Stage } from '../exchange/compose.js';
 import { readBytes } from '../edge/body.js';
 import { isTransportError } from '../routing/outcome.js';
+import { requestAnswer, type UpstreamAnswer } from '../upstream/answer.js';
 import { mapUpstreamError } from '../upstream/errors.js';
 import type { Balancer } from './balancer.js';
 import { chooseEncoding, compressor, shouldCompress } from './compress.js';
@@ -76,7 +76,7 @@ export class ForwardStage implements Stage<HttpContext> {
       if (n > 0) ctx.retries++;
       ctx.instance = pick.instance.config.url;
       const started = this.#deps.clock.monotonic();
-      let upstream: Dispatcher.ResponseData;
+      let upstream: UpstreamAnswer;
       try {
         upstream = await this.#send(ctx, pick.instance, whole);
       } catch (err) {
@@ -91,7 +91,7 @@ export class ForwardStage implements Stage<HttpContext> {
       if (status >= 500 && svc.retry.on.has(status) && this.#mayRetry(n + 1, attempts, tried)) {
         attempt.finish('failure');
         // Small error bodies are read so the connection can be reused; bigger ones close it.
-        upstream.body.dump().catch(ignore);
+        upstream.body.dump();
         last = new SluiceError('SLUICE_ERR_UPSTREAM_STATUS', { status, message: `Instance ${pick.instance.config.url} answered ${status}.` });
         continue;
       }
@@ -106,31 +106,31 @@ export class ForwardStage implements Stage<HttpContext> {
     return next < attempts && this.#deps.balancer.hasOther(tried) && this.#deps.budget.tryWithdraw();
   }
 
-  #send(ctx: HttpContext, instance: InstanceState, whole: Buffer | null): Promise<Dispatcher.ResponseData> {
+  #send(ctx: HttpContext, instance: InstanceState, whole: Buffer | null): Promise<UpstreamAnswer> {
     const svc = ctx.service;
     const inst = instance.config;
     const strip = credentialToStrip(svc.forwardCredentials, ctx.principal, ctx.req.headers);
     const headers = upstreamHeaders(ctx.req, inst.host, ctx.id, this.#deps.trusted(ctx.req.socket.remoteAddress ?? ''), strip);
     let body: Readable | Buffer | null = whole;
     if (whole === null && ctx.hasBody) body = svc.bodyLimit === null ? ctx.req : ctx.req.pipe(new ByteLimit(svc.bodyLimit, () => bodyTooLarge(svc.bodyLimit!)));
-    return this.#deps.pool(instance).request({
+    const options: Dispatcher.DispatchOptions = {
       method: ctx.method as Dispatcher.HttpMethod,
       path: rewritePath(ctx.url, svc.pathPrefix, svc.rewritePrefix, inst.basePath),
       headers: headers as Record<string, string | string[]>,
       body,
-      signal: undiciSignal(ctx.controller),
       headersTimeout: svc.timeouts.firstByteMs,
       bodyTimeout: svc.timeouts.idleMs,
-    });
+    };
+    return requestAnswer(this.#deps.pool(instance), options, ctx.controller);
   }
 
   /** Sends the response head and streams the body; settles the attempt when the body is done. */
-  async #respond(ctx: HttpContext, upstream: Dispatcher.ResponseData, setCookie: string | null, attempt: InstanceAttempt, latencyMs: number): Promise<void> {
+  async #respond(ctx: HttpContext, upstream: UpstreamAnswer, setCookie: string | null, attempt: InstanceAttempt, latencyMs: number): Promise<void> {
     const svc = ctx.service;
     const raw = upstream.headers;
     const length = raw['content-length'];
     if (svc.responseLimit !== null && length !== undefined && Number(length) > svc.responseLimit) {
-      upstream.body.on('error', ignore).destroy();
+      upstream.body.destroy();
       attempt.finish('neutral');
       throw responseTooLarge(svc.responseLimit);
     }
@@ -158,7 +158,7 @@ export class ForwardStage implements Stage<HttpContext> {
     }
     ctx.res.writeHead(upstream.statusCode, headers);
     try {
-      await pipeline([upstream.body, ...stages, ctx.res]);
+      await pipeline([upstream.body.stream(), ...stages, ctx.res]);
       attempt.finish(upstream.statusCode >= 500 ? 'failure' : 'success', latencyMs);
       const copy = capture?.body() ?? null;
       if (copy !== null) ctx.capture!.done(upstream.statusCode, raw as IncomingHttpHeaders, copy);
@@ -180,10 +180,10 @@ export class ForwardStage implements Stage<HttpContext> {
    * body is in, nothing has gone to the client, so an upstream that breaks off mid-body gets a
    * proper 502 instead of a cut connection.
    */
-  async #respondWhole(ctx: HttpContext, upstream: Dispatcher.ResponseData, headers: OutgoingHttpHeaders, attempt: InstanceAttempt, latencyMs: number, capture: ResponseCapture | null): Promise<void> {
+  async #respondWhole(ctx: HttpContext, upstream: UpstreamAnswer, headers: OutgoingHttpHeaders, attempt: InstanceAttempt, latencyMs: number, capture: ResponseCapture | null): Promise<void> {
     let body: Buffer;
     try {
-      body = Buffer.from(await upstream.body.arrayBuffer());
+      body = await upstream.body.whole();
     } catch (err) {
       if (ctx.clientGone) {
         attempt.finish('neutral');
@@ -209,8 +209,6 @@ function readWhole(ctx: HttpContext, limit: number): Promise<Buffer> {
     });
   });
 }
-
-function ignore(): void {}
 
 function asList(v: OutgoingHttpHeaders[string]): string[] {
   if (v === undefined) return [];
