@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { request } from 'undici';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { HeldUpstream, metricValue, waitFor } from '../helpers/wait.js';
 import * as req from '../helpers/requests.js';
 
 const KEY_A = 'sk-test-key-aaaaaaaaaaaaaaaa';
@@ -178,25 +179,34 @@ describe('tiers', () => {
   });
 
   test("a tier's priority orders the admission queue; its header choice only where allowed", async () => {
+    const upstream = await new HeldUpstream().start();
     const gw = await startGateway({
-      providers: { slow: { type: 'mock', latencyMs: 120 } },
-      routes: [{ match: '*', targets: [{ provider: 'slow', maxConcurrent: 1 }] }],
+      providers: { held: { type: 'openai', baseUrl: `${upstream.url}/v1` } },
+      routes: [{ match: '*', targets: [{ provider: 'held', maxConcurrent: 1 }] }],
       tiers: { gold: { priority: 10 }, free: { priority: 0 } },
       keys: [{ name: 'gold', key: KEY_A, tier: 'gold' }, { name: 'free', key: KEY_B, tier: 'free' }],
     });
     try {
+      const depth = async (): Promise<number> => metricValue(await (await request(`${gw.url}/metrics`)).body.text(), 'sluice_queue_depth', 'route="*",target="held/*"') ?? 0;
       const order: string[] = [];
       const send = (name: string, key: string, headers: Record<string, string> = {}) => chat(gw, key, {}, headers).then((r) => (order.push(name), r));
       const first = send('first', KEY_B);
-      await new Promise((r) => setTimeout(r, 30));
+      await waitFor(() => upstream.held === 1, 'the first request to hold the only slot');
       // free asks for priority 99, but its tier does not allow choosing: it stays at 0.
       const free = send('free', KEY_B, { 'x-sluice-priority': '99' });
-      await new Promise((r) => setTimeout(r, 10));
+      await waitFor(async () => (await depth()) === 1, 'free queued');
       const gold = send('gold', KEY_A);
-      await Promise.all([first, free, gold]);
+      await waitFor(async () => (await depth()) === 2, 'gold queued');
+      for (let answered = 1; answered <= 3; answered++) {
+        upstream.release();
+        await waitFor(() => order.length === answered && (answered === 3 || upstream.held === 1), `answer ${answered}`);
+      }
+      assert.ok((await Promise.all([first, free, gold])).every((r) => r.status === 200));
       assert.deepEqual(order, ['first', 'gold', 'free']);
     } finally {
+      upstream.releaseAll();
       await gw.close();
+      await upstream.stop();
     }
   });
 });
