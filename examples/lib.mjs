@@ -21,8 +21,11 @@ export const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * N stand-in API instances: node:http servers whose `handler(req, res, body, index)` answers.
  * `kill(i)` stops one as a crash does (open connections cut); `hits[i]` counts what each saw.
+ * `latencyMs` delays every answer but health checks' by that much: the latency a design states
+ * for its own API (used by the --full runs, so their figures include it).
  */
-export async function startInstances(n, handler) {
+export async function startInstances(n, handler, { latencyMs = 0 } = {}) {
+  if (!(Number.isFinite(latencyMs) && latencyMs >= 0)) throw new RangeError(`latencyMs must be a number >= 0, got ${latencyMs}`);
   const servers = [];
   const hits = Array.from({ length: n }, () => 0);
   for (let i = 0; i < n; i++) {
@@ -30,8 +33,10 @@ export async function startInstances(n, handler) {
       const chunks = [];
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => {
-        if (!req.url.endsWith('/health')) hits[i]++;
-        Promise.resolve(handler(req, res, Buffer.concat(chunks).toString('utf8'), i)).catch((err) => {
+        const health = req.url.endsWith('/health');
+        if (!health) hits[i]++;
+        const body = Buffer.concat(chunks).toString('utf8');
+        (latencyMs === 0 || health ? Promise.resolve(handler(req, res, body, i)) : delay(latencyMs).then(() => handler(req, res, body, i))).catch((err) => {
           res.writeHead(500).end(String(err));
         });
       });
