@@ -61,12 +61,16 @@ export async function startInstances(n, handler, { latencyMs = 0 } = {}) {
  * held until the scenario releases it, so what reaches the provider, and in which order, is
  * decided by Sluice's admission queue alone. `arrivals` lists each request as it arrived (its
  * last user message and the time); `arrived(n)` resolves when n have; `releaseOldest()`
- * answers the longest-held one.
+ * answers the longest-held one. Set `hold` false to answer at once instead. `acceptKeys`
+ * (a Set of API keys, or null for any) is what the provider takes: another key is answered
+ * 401 and counted in `refused`; `keysSeen` counts the requests each key authorised.
  */
 export async function startHeldProvider() {
   const held = [];
   const arrivals = [];
   const waiters = [];
+  const keysSeen = new Map();
+  const state = { hold: true, acceptKeys: null, refused: 0 };
   const answer = (res, model) =>
     json(res, 200, {
       id: `chatcmpl-held-${arrivals.length}`,
@@ -87,9 +91,16 @@ export async function startHeldProvider() {
       } catch {
         return json(res, 400, { error: { message: 'not JSON', type: 'invalid_request_error' } });
       }
+      const key = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
+      if (state.acceptKeys !== null && !state.acceptKeys.has(key)) {
+        state.refused++;
+        return json(res, 401, { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } });
+      }
+      keysSeen.set(key, (keysSeen.get(key) ?? 0) + 1);
       const content = String(body.messages?.at(-1)?.content ?? '');
       arrivals.push({ content, at: performance.now() });
-      held.push(() => answer(res, body.model ?? 'unknown'));
+      if (state.hold) held.push(() => answer(res, body.model ?? 'unknown'));
+      else answer(res, body.model ?? 'unknown');
       for (const w of waiters.splice(0)) {
         if (arrivals.length >= w.n) w.resolve();
         else waiters.push(w);
@@ -100,8 +111,18 @@ export async function startHeldProvider() {
   return {
     url: `http://127.0.0.1:${server.address().port}/v1`,
     arrivals,
+    keysSeen,
     get held() {
       return held.length;
+    },
+    get refused() {
+      return state.refused;
+    },
+    set hold(on) {
+      state.hold = on;
+    },
+    set acceptKeys(keys) {
+      state.acceptKeys = keys;
     },
     /** Resolves once `n` requests have arrived, or rejects after `ms` (a check that cannot hang). */
     arrived(n, ms = 20_000) {
