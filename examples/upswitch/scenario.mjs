@@ -39,15 +39,15 @@ function openai(calls) {
 /** The FastAPI backend: health (503 while `sick[i]`), company data, a user's valuations list; each answer names its instance. */
 function backend(sick, probes) {
   return (req, res, _body, i) => {
-  const path = req.url.split('?')[0];
-  if (path === '/api/v1/health') {
-    if (!sick[i]) return json(res, 200, { status: 'ok' });
-    probes[i]++;
-    return json(res, 503, { status: 'database unreachable' });
-  }
-  if (path.startsWith('/api/v1/companies/')) return json(res, 200, { company: path.split('/').pop(), employees: 42, instance: i });
-  if (path === '/api/v1/valuations') return json(res, 200, { valuations: [], instance: i });
-  return json(res, 404, { detail: 'Not Found' });
+    const path = req.url.split('?')[0];
+    if (path === '/api/v1/health') {
+      if (!sick[i]) return json(res, 200, { status: 'ok' });
+      probes[i]++;
+      return json(res, 503, { status: 'database unreachable' });
+    }
+    if (path.startsWith('/api/v1/companies/')) return json(res, 200, { company: path.split('/').pop(), employees: 42, instance: i });
+    if (path === '/api/v1/valuations') return json(res, 200, { valuations: [], instance: i });
+    return json(res, 404, { detail: 'Not Found' });
   };
 }
 
