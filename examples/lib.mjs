@@ -21,8 +21,11 @@ export const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * N stand-in API instances: node:http servers whose `handler(req, res, body, index)` answers.
  * `kill(i)` stops one as a crash does (open connections cut); `hits[i]` counts what each saw.
+ * `latencyMs` delays every answer but health checks' by that much: the latency a design states
+ * for its own API (used by the --full runs, so their figures include it).
  */
-export async function startInstances(n, handler) {
+export async function startInstances(n, handler, { latencyMs = 0 } = {}) {
+  if (!(Number.isFinite(latencyMs) && latencyMs >= 0)) throw new RangeError(`latencyMs must be a number >= 0, got ${latencyMs}`);
   const servers = [];
   const hits = Array.from({ length: n }, () => 0);
   for (let i = 0; i < n; i++) {
@@ -30,8 +33,10 @@ export async function startInstances(n, handler) {
       const chunks = [];
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => {
-        if (!req.url.endsWith('/health')) hits[i]++;
-        Promise.resolve(handler(req, res, Buffer.concat(chunks).toString('utf8'), i)).catch((err) => {
+        const health = req.url.endsWith('/health');
+        if (!health) hits[i]++;
+        const body = Buffer.concat(chunks).toString('utf8');
+        (latencyMs === 0 || health ? Promise.resolve(handler(req, res, body, i)) : delay(latencyMs).then(() => handler(req, res, body, i))).catch((err) => {
           res.writeHead(500).end(String(err));
         });
       });
@@ -56,12 +61,16 @@ export async function startInstances(n, handler) {
  * held until the scenario releases it, so what reaches the provider, and in which order, is
  * decided by Sluice's admission queue alone. `arrivals` lists each request as it arrived (its
  * last user message and the time); `arrived(n)` resolves when n have; `releaseOldest()`
- * answers the longest-held one.
+ * answers the longest-held one. Set `hold` false to answer at once instead. `acceptKeys`
+ * (a Set of API keys, or null for any) is what the provider takes: another key is answered
+ * 401 and counted in `refused`; `keysSeen` counts the requests each key authorised.
  */
 export async function startHeldProvider() {
   const held = [];
   const arrivals = [];
   const waiters = [];
+  const keysSeen = new Map();
+  const state = { hold: true, acceptKeys: null, refused: 0 };
   const answer = (res, model) =>
     json(res, 200, {
       id: `chatcmpl-held-${arrivals.length}`,
@@ -82,9 +91,16 @@ export async function startHeldProvider() {
       } catch {
         return json(res, 400, { error: { message: 'not JSON', type: 'invalid_request_error' } });
       }
+      const key = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
+      if (state.acceptKeys !== null && !state.acceptKeys.has(key)) {
+        state.refused++;
+        return json(res, 401, { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } });
+      }
+      keysSeen.set(key, (keysSeen.get(key) ?? 0) + 1);
       const content = String(body.messages?.at(-1)?.content ?? '');
       arrivals.push({ content, at: performance.now() });
-      held.push(() => answer(res, body.model ?? 'unknown'));
+      if (state.hold) held.push(() => answer(res, body.model ?? 'unknown'));
+      else answer(res, body.model ?? 'unknown');
       for (const w of waiters.splice(0)) {
         if (arrivals.length >= w.n) w.resolve();
         else waiters.push(w);
@@ -95,8 +111,18 @@ export async function startHeldProvider() {
   return {
     url: `http://127.0.0.1:${server.address().port}/v1`,
     arrivals,
+    keysSeen,
     get held() {
       return held.length;
+    },
+    get refused() {
+      return state.refused;
+    },
+    set hold(on) {
+      state.hold = on;
+    },
+    set acceptKeys(keys) {
+      state.acceptKeys = keys;
     },
     /** Resolves once `n` requests have arrived, or rejects after `ms` (a check that cannot hang). */
     arrived(n, ms = 20_000) {

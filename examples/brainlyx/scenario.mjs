@@ -10,13 +10,15 @@ export const title = 'brainlyx (seed 002): one router over four providers';
 const ADMIN = 'brainlyx-ops-token-0123456789abcdef';
 const ALICE = 'sk-brainlyx-alice-0123456789abcdef';
 const BOB = 'sk-brainlyx-bob-0123456789abcdefgh';
+const CAROL = 'sk-brainlyx-carol-0123456789abcdef';
+const LOAD = 'sk-brainlyx-load-0123456789abcdefg';
 
 export async function run({ full, checks }) {
   // Every provider shape from the built-in mock (OpenAI, Anthropic Messages, Gemini); a second one fails every call.
   const mock = await startMockServer({ port: 0, options: defaultMockOptions });
   const flaky = await startMockServer({ port: 0, options: { ...defaultMockOptions, status: 503 } });
   const file = configFile('brainlyx');
-  const env = { SLUICE_ADMIN_TOKEN: ADMIN, ALICE_KEY: ALICE, BOB_KEY: BOB, MOCK_URL: mock.url, MOCK_ORIGIN: new URL(mock.url).origin, FLAKY_URL: flaky.url, OPENAI_API_KEY: 'sk-openai-up', ANTHROPIC_API_KEY: 'sk-ant-up', GEMINI_API_KEY: 'AIza-up', GROQ_API_KEY: 'gsk-up' };
+  const env = { SLUICE_ADMIN_TOKEN: ADMIN, ALICE_KEY: ALICE, BOB_KEY: BOB, CAROL_KEY: CAROL, LOAD_KEY: LOAD, MOCK_URL: mock.url, MOCK_ORIGIN: new URL(mock.url).origin, FLAKY_URL: flaky.url, OPENAI_API_KEY: 'sk-openai-up', ANTHROPIC_API_KEY: 'sk-ant-up', GEMINI_API_KEY: 'AIza-up', GROQ_API_KEY: 'gsk-up' };
   const sluice = await startSluice(file, env);
   try {
     const base = sluice.url;
@@ -67,17 +69,37 @@ export async function run({ full, checks }) {
     for await (const delta of stream.textStream) if (delta.length > 0) chunks++;
     checks.add('streaming to the AI SDK default provider', chunks > 1 && (await stream.text).length > 0, `${chunks} text deltas`, 'a streamed answer');
 
-    // Tier limits with burst: a free user's burst of 20, then refused; a pro user is not affected.
-    let ok = 0;
-    let limited = 0;
-    const t0 = performance.now();
-    for (let i = 0; i < 25; i++) {
-      const s = (await chat('chat-round-robin', ALICE)).status;
-      if (s === 200) ok++;
-      else if (s === 429) limited++;
-    }
-    const allowed = 20 + Math.floor((performance.now() - t0) / 3000);
-    checks.add('free tier: rpm 20 per user', ok >= 20 && ok <= allowed && ok + limited === 25 && (await chat('chat-round-robin', BOB)).status === 200, `${ok} served, ${limited} refused of 25; pro user served`, `20 + 1 per 3 s (≤ ${allowed})`);
+    // Tier limits with burst. A pro user (sustained 10/s, burst 60) sends 80 requests at once
+    // (20 in flight at a time): the burst is served, well above the sustained rate, then 429
+    // with Retry-After. A free user (sustained 1 per 3 s, burst 5) sends 10 back to back: its
+    // burst is smaller. (Each bucket refills while the run goes on, so the bound adds what
+    // refilled in the time taken.) A limited user does not limit another of the same tier.
+    const spike = async (key, n, inFlight) => {
+      const replies = [];
+      const t0 = performance.now();
+      for (let i = 0; i < n; i += inFlight) replies.push(...(await Promise.all(Array.from({ length: Math.min(inFlight, n - i) }, () => chat('chat-round-robin', key)))));
+      const ms = performance.now() - t0;
+      const limited = replies.filter((r) => r.status === 429);
+      const retryAfter = limited.map((r) => Number(r.headers['retry-after']));
+      return { ok: replies.filter((r) => r.status === 200).length, limited: limited.length, other: replies.length - replies.filter((r) => r.status === 200).length - limited.length, ms, retryAfter, retryOk: limited.length > 0 && retryAfter.every((x) => Number.isInteger(x) && x >= 1) && limited.every((r) => r.json?.error?.code === 'SLUICE_ERR_RATE_LIMITED') };
+    };
+    const pro = await spike(CAROL, 80, 20);
+    const proAllowed = 60 + Math.ceil(pro.ms / 100);
+    const bobServed = (await chat('chat-round-robin', BOB)).status;
+    checks.add(
+      'pro tier: a burst of 60 above its 10/s, then 429 with Retry-After',
+      pro.ok >= 60 && pro.ok <= proAllowed && pro.other === 0 && pro.retryOk && bobServed === 200,
+      `${pro.ok} served, ${pro.limited} refused (Retry-After ${[...new Set(pro.retryAfter)].join(',')} s) of 80 in ${Math.round(pro.ms)} ms; another pro user ${bobServed}`,
+      `60 + 1 per 100 ms (≤ ${proAllowed}), then 429`,
+    );
+    const free = await spike(ALICE, 10, 1);
+    const freeAllowed = 5 + Math.floor(free.ms / 3000);
+    checks.add(
+      'free tier: a smaller burst (5), then 429 with Retry-After',
+      free.ok >= 5 && free.ok <= freeAllowed && free.other === 0 && free.retryOk && freeAllowed < 60,
+      `${free.ok} served, ${free.limited} refused (Retry-After ${[...new Set(free.retryAfter)].join(',')} s) of 10 in ${Math.round(free.ms)} ms`,
+      `5 + 1 per 3 s (≤ ${freeAllowed}), then 429`,
+    );
 
     // Cost per user, from the usage API.
     let users = [];
@@ -92,7 +114,7 @@ export async function run({ full, checks }) {
 
     // Latency percentiles under load.
     const rate = full ? 500 : 100;
-    const { result } = await bench([`${base}/v1`, '--model', 'chat-round-robin', '--api-key', BOB, '--rate', String(rate), '--duration', full ? '30s' : '2s']);
+    const { result } = await bench([`${base}/v1`, '--model', 'chat-round-robin', '--api-key', LOAD, '--rate', String(rate), '--duration', full ? '30s' : '2s']);
     const share = result.counts.sent === 0 ? 1 : result.counts.errors / result.counts.sent;
     checks.add('errors under load', result.counts.sent > 0 && share < 0.001, `${result.counts.errors} of ${result.counts.sent}${result.counts.errors > 0 ? ` (${Object.entries(result.errors).map(([k, n]) => `${n} ${k}`).join(', ')})` : ''}`, '< 0.1%');
     checks.target(`p50 / p95 / p99 at ${rate} req/s`, result.latency.p99 < 200, `p50 ${result.latency.p50} ms, p95 ${result.percentiles.find((p) => p.percentile >= 95)?.ms ?? '?'} ms, p99 ${result.latency.p99} ms`, 'p99 < 200 ms');

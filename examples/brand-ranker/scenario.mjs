@@ -1,7 +1,9 @@
 // Brand ranker (seed 000) on Sluice: the checks of issue 22 for this design.
 import { defaultMockOptions } from '../../dist/src/mock/options.js';
 import { startMockServer } from '../../dist/src/mock/server.js';
-import { accessToken, bench, call, configFile, eventually, json, metric, startHeldProvider, startInstances, startSluice } from '../lib.mjs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { accessToken, bench, call, configFile, eventually, json, metric, startHeldProvider, startInstances, startRedis, startSluice } from '../lib.mjs';
 
 export const title = 'brand-ranker (seed 000): LLM-ranked brands behind an API';
 
@@ -17,8 +19,10 @@ export async function run({ full, checks }) {
   const tertiary = await startMockServer({ port: 0, options: defaultMockOptions });
   const dedicated = await startHeldProvider();
   const api = await startInstances(2, (req, res) => (req.url.startsWith('/api/v1/rankings') || req.url.startsWith('/api/v1/public/') ? json(res, 200, { rankings: [{ brand: 'Acme', score: 91 }] }) : json(res, 404, { detail: 'Not Found' })));
+  const redis = await startRedis();
   const file = configFile('brand-ranker');
   const env = {
+    REDIS_URL: redis.url,
     JWT_SECRET,
     SLUICE_ADMIN_TOKEN: ADMIN,
     PRIMARY_URL: primary.url,
@@ -30,6 +34,7 @@ export async function run({ full, checks }) {
     TERTIARY_KEY: 'sk-tertiary-0123456789',
     DEDICATED_URL: dedicated.url,
     DEDICATED_KEY: 'sk-dedicated-0123456789',
+    DEDICATED_KEY_NEXT: 'sk-dedicated-rotated-9876543210',
     API_1: api.urls[0],
     API_2: api.urls[1],
   };
@@ -51,6 +56,20 @@ export async function run({ full, checks }) {
     const r1 = await call(`${base}/api/v1/rankings?category=shoes`, { headers: as('10.0.0.2') });
     const r2 = await call(`${base}/api/v1/rankings?category=shoes`, { headers: as('10.0.0.2') });
     checks.add('LLM answer (7 d) and API answer (5 min) from the cache', again.headers['x-sluice-cache'] === 'hit' && r1.headers['x-sluice-cache'] === 'miss' && r2.headers['x-sluice-cache'] === 'hit', `LLM ${again.headers['x-sluice-cache']}; API ${r1.headers['x-sluice-cache']}, then ${r2.headers['x-sluice-cache']}`, 'hit; miss, hit');
+
+    // Each entry's lifetime as Sluice applies it: the expiry of its key in the Redis cache
+    // (the route's TTL; no stale grace here), and the API hit's Age header.
+    const ttls = await cacheTtls(redis.url);
+    const week = 7 * 86_400_000;
+    const fiveMin = 5 * 60_000;
+    const near = (ms, want) => ms !== undefined && ms <= want && ms > want - 60_000;
+    const age = Number(r2.headers.age);
+    checks.add(
+      'cache lifetimes as applied: LLM 7 d, API 5 min',
+      near(ttls.ranker, week) && near(ttls['service:api'], fiveMin) && Number.isInteger(age) && age >= 0 && age < 60,
+      `Redis PTTL: ranker entry ${fmtMs(ttls.ranker)}, API entry ${fmtMs(ttls['service:api'])}; API hit Age: ${r2.headers.age ?? 'none'} s`,
+      '≤ 7 d and ≤ 5 min (within a minute of each), Age present',
+    );
 
     // Request batching: 20 concurrent embeddings make far fewer upstream calls.
     const before = secondary.stats.requests;
@@ -120,6 +139,9 @@ export async function run({ full, checks }) {
     // provider answers one at a time, the queue admits every interactive ranking first.
     await priorityQueues({ base, dedicated, checks, full });
 
+    // Rotating a provider key by config reload, under traffic, with no failed request.
+    await keyRotation({ base, file, dedicated, checks });
+
     // API answers under load (a load-test user in its own tier; the per-IP limit covers the public pages only).
     const rate = full ? 1000 : 200;
     const { result } = await bench([base, '--path', '/api/v1/rankings?category=all', '--rate', String(rate), '--duration', full ? '30s' : '2s', '--api-key', await jwt('load', 'load-1', 'loadtest'), '--header', 'X-Forwarded-For: 10.0.1.1']);
@@ -130,7 +152,82 @@ export async function run({ full, checks }) {
     await sluice.stop();
     sluice.removeData();
     await Promise.all([primary.close(), secondary.close(), tertiary.close(), dedicated.close(), api.close()]);
+    await redis.stop();
   }
+}
+
+/** The remaining lifetime (PTTL, ms) of one cache entry per namespace, read from Redis (`sluice:cache:{<namespace>|<tenant>|v<n>|<hash>}`). */
+async function cacheTtls(url) {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await client.connect();
+  try {
+    const ttls = {};
+    for (const key of await client.keys('sluice:cache:{*')) {
+      const namespace = decodeURIComponent(key.slice('sluice:cache:{'.length).split('|')[0]);
+      ttls[namespace] ??= await client.pttl(key);
+    }
+    return ttls;
+  } finally {
+    client.disconnect();
+  }
+}
+
+function fmtMs(ms) {
+  if (ms === undefined) return 'none';
+  if (ms < 0) return `PTTL ${ms}`;
+  const d = ms / 86_400_000;
+  return d >= 1 ? `${d.toFixed(4)} d` : `${(ms / 60_000).toFixed(2)} min`;
+}
+
+/**
+ * A key rotation, as an operator does it: the provider issues a new key (it accepts both for
+ * a while), the config file's line is pointed at the new key and the config reloaded (POST
+ * /admin/config/reload), and once the provider sees the new key it revokes the old one. A
+ * client keeps ranking, one request after another, on the dedicated route (one target, no
+ * fallback: a refused key would be the client's error) all the while. Each step waits on what
+ * the provider has seen, not on time.
+ */
+async function keyRotation({ base, file, dedicated, checks }) {
+  const OLD = 'sk-dedicated-0123456789';
+  const NEW = 'sk-dedicated-rotated-9876543210';
+  dedicated.hold = false;
+  dedicated.acceptKeys = new Set([OLD]);
+  const before = dedicated.keysSeen.get(OLD) ?? 0;
+  // What the provider saw during the rotation, per key.
+  const seen = (key) => (dedicated.keysSeen.get(key) ?? 0) - (key === OLD ? before : 0);
+  const token = await jwt('rotation-watch', 'rotation-1');
+  const statuses = [];
+  let running = true;
+  const client = (async () => {
+    for (let i = 0; running && i < 2_000; i++) {
+      const r = await call(`${base}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'x-request-type': 'interactive', 'x-forwarded-for': '10.0.0.30' }, body: { model: 'ranker-dedicated', messages: [{ role: 'user', content: `rotation ${i}: rank Acme, Globex` }] } });
+      statuses.push(r.status);
+    }
+  })();
+  const steps = [];
+  let newAtRevocation = Infinity;
+  try {
+    steps.push(await eventually(() => seen(OLD) >= 5));
+    dedicated.acceptKeys = new Set([OLD, NEW]);
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace('apiKey: "${DEDICATED_KEY}"', 'apiKey: "${DEDICATED_KEY_NEXT}"'));
+    const reload = await call(`${base}/admin/config/reload`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` } });
+    steps.push(reload.status === 200);
+    steps.push(await eventually(() => seen(NEW) >= 1));
+    dedicated.acceptKeys = new Set([NEW]);
+    newAtRevocation = seen(NEW);
+    steps.push(await eventually(() => seen(NEW) >= newAtRevocation + 5));
+  } finally {
+    running = false;
+    await client;
+  }
+  const failed = statuses.filter((s) => s !== 200).length;
+  checks.add(
+    'provider key rotated by config reload, no failed request',
+    steps.every(Boolean) && failed === 0 && dedicated.refused === 0 && seen(OLD) > 0 && seen(NEW) > 5,
+    `${statuses.length} rankings one after another: ${failed} failed; the provider saw the old key ${seen(OLD)}×, the new key ${seen(NEW)}× (${Math.max(0, seen(NEW) - newAtRevocation)} after the old one was revoked), refused ${dedicated.refused}; reload ${steps[1] ? '200' : 'FAILED'}`,
+    '0 failed, 0 refused by the provider',
+  );
 }
 
 /**
