@@ -188,6 +188,9 @@ export async function run({ full, checks }) {
   }
 }
 
+/** A company's figures as a valuation prompt carries them: about 1,200 tokens. */
+const COMPANY_DATA = Array.from({ length: 60 }, (_, i) => `Year ${1990 + (i % 35)}: revenue 1250000 EUR, EBITDA 210000 EUR, 42 employees, segment ${i}.`).join(' ');
+
 /**
  * RPM and TPM across instances: a pair of Sluice instances on a Redis of their own, one limit
  * scaled down (short run) or at the design's value (--full). Requests through instance A take
@@ -201,10 +204,10 @@ async function perMinuteLimits({ full, file }) {
   const tpm = full ? 150_000 : SHORT_TPM;
   const phases = [
     { name: 'RPM', env: { GPT4O_RPM: String(rpm) }, limit: rpm, quick: true, onA: rpm, onB: full ? 40 : 6, perRequest: 1 },
-    // A valuation costs 1,600 tokens, counted when its usage is known (admitted on an estimate
-    // of its prompt), so A's valuations run one at a time: the last one admitted takes the
-    // minute's tokens past the limit.
-    { name: 'TPM', env: { GPT4O_TPM: String(tpm) }, limit: tpm, quick: false, onA: Math.ceil(tpm / 1600), onB: full ? 10 : 2, perRequest: 1600 },
+    // A valuation costs 1,600 tokens, admitted on an estimate (its prompt and max_tokens) and
+    // settled on its reported usage, so A's valuations run one at a time: the last one
+    // admitted takes the minute's tokens to the limit.
+    { name: 'TPM', env: { GPT4O_TPM: String(tpm) }, limit: tpm, quick: false, onA: Math.floor(tpm / 1600), onB: full ? 10 : 2, perRequest: 1600 },
   ];
   // The two pairs run side by side (independent: each its own provider stand-in and Redis).
   return Promise.all(phases.map((phase) => limitPhase(phase, file).catch((err) => [`gpt-4o ${phase.name} across 2 instances`, false, err instanceof Error ? err.message.split('\n')[0] : String(err)])));
@@ -220,8 +223,14 @@ async function limitPhase(phase, file) {
   try {
     let n = 0;
     const ask = (base) => {
-      const content = phase.quick ? `Quick: the sector of company q-${n++}?` : `Value the company t-${n++}.`;
-      return call(`${base}/v1/chat/completions`, { method: 'POST', body: { model: 'gpt-4o', temperature: 0, messages: [{ role: 'user', content }] } });
+      // A valuation as the backend sends it: the company's data (about 1,200 tokens, what the
+      // stand-in reports) and an answer bounded by max_tokens 400. A TPM limit admits on that
+      // estimate (prompt + max_tokens) and settles on the usage reported; a prompt-only
+      // estimate of a short text would let a burst through on a few tokens each.
+      const body = phase.quick
+        ? { model: 'gpt-4o', temperature: 0, messages: [{ role: 'user', content: `Quick: the sector of company q-${n++}?` }] }
+        : { model: 'gpt-4o', temperature: 0, max_tokens: 400, messages: [{ role: 'user', content: `Value the company t-${n++}. ${COMPANY_DATA}` }] };
+      return call(`${base}/v1/chat/completions`, { method: 'POST', body });
     };
     const by = (r) => (r.json?.model === 'gpt-4o' ? 'gpt-4o' : r.json?.model === 'gpt-4o-mini' ? 'mini' : `${r.status}`);
     const started = performance.now();
