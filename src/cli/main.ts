@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, formatProblem, loadConfigFile } from '../config/load.js';
 import { compileConfig, type RuntimeConfig } from '../config/compile.js';
@@ -10,6 +11,7 @@ import { startMockServer } from '../mock/server.js';
 import { defaultMockOptions, type MockOptions } from '../mock/options.js';
 import { createLogger } from '../observability/logger.js';
 import { Gateway } from '../gateway/gateway.js';
+import { orphanSpools } from '../accounting/orphans.js';
 import { runPrimary } from '../cluster/primary.js';
 import { forWorker, workerRole } from '../cluster/worker.js';
 import { benchCommand } from './bench.js';
@@ -133,7 +135,11 @@ async function start(argv: string[]): Promise<void> {
   }
   let gateway: Gateway;
   try {
-    gateway = await Gateway.create(config, { logger, load, ...(role === null ? {} : { cluster: role.channel }) });
+    // Spool folders an earlier worker layout left: a single process ships every worker's, and
+    // worker 1 those of slots beyond this run's (and the single process's own, left at the root).
+    const root = role === null ? config.usage.spoolDir : dirname(config.usage.spoolDir);
+    const orphans = config.usage.enabled ? orphanSpools(root, config.server.workers, role === null ? null : role.slot) : [];
+    gateway = await Gateway.create(config, { logger, load, orphanSpools: orphans, ...(role === null ? {} : { cluster: role.channel }) });
   } catch (err) {
     // A setup problem the operator fixes (a data folder in use): one line, no stack trace.
     if (err instanceof StartupError) {

@@ -9,7 +9,8 @@ import type { EventBus } from '../observability/events.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { KeyRegistry } from '../policies/identify/keys.js';
 import type { StreamSlots } from '../surfaces/stream-limits.js';
-import type { UsageWriter } from '../accounting/writer.js';
+import { UsageWriter } from '../accounting/writer.js';
+import { adoptSpools } from '../accounting/orphans.js';
 import { buildRuntime, type Runtime } from './build.js';
 import type { ReloadOutcome, ReloadStatus } from './reload.js';
 import type { Version } from './version.js';
@@ -28,6 +29,8 @@ export interface GatewayOptions {
   load?: () => RuntimeConfig;
   /** A cluster worker's channel to its primary (`server.workers`), which holds the embedded state, cache and database. */
   cluster?: PrimaryChannel;
+  /** Usage spool folders an earlier worker layout left (accounting/orphans.ts): shipped after the start. */
+  orphanSpools?: readonly string[];
 }
 
 /** How long a stopping gateway tries to ship spooled usage records; the rest waits in the spool. */
@@ -41,17 +44,23 @@ const USAGE_STOP_MS = 5_000;
 export class Gateway {
   #runtime: Runtime;
   readonly #logger: Logger;
+  readonly #clock: Clock;
+  readonly #orphans: readonly string[];
+  /** Shipping the orphan spools, when there are any; shutdown waits for it. */
+  #adopting: Promise<unknown> | null = null;
 
   /** Opens what the config needs (database, state store; gateway/resources.ts) and builds the gateway. */
   static async create(config: RuntimeConfig, options: GatewayOptions): Promise<Gateway> {
     const clock = options.clock ?? systemClock;
     const resources = await openResources(config, clock, options.logger, options.cluster ?? null);
-    return new Gateway(buildRuntime(config, resources, { logger: options.logger, clock, random: options.random, load: options.load ?? null }), options.logger);
+    return new Gateway(buildRuntime(config, resources, { logger: options.logger, clock, random: options.random, load: options.load ?? null }), options.logger, clock, options.orphanSpools ?? []);
   }
 
-  private constructor(runtime: Runtime, logger: Logger) {
+  private constructor(runtime: Runtime, logger: Logger, clock: Clock, orphans: readonly string[]) {
     this.#runtime = runtime;
     this.#logger = logger;
+    this.#clock = clock;
+    this.#orphans = orphans;
   }
 
   /** The control plane (fastify); `app.server` is the edge's node:http server. */
@@ -136,6 +145,11 @@ export class Gateway {
     rt.start();
     rt.dbCheck?.start();
     rt.usage?.start();
+    const db = rt.resources.db;
+    if (rt.usage !== null && db !== null && this.#orphans.length > 0) {
+      const config = rt.current().config;
+      this.#adopting = adoptSpools(this.#orphans, (dir) => new UsageWriter({ ...config.usage, spoolDir: dir }, db, config.prices, this.#clock, this.#logger), this.#logger, USAGE_STOP_MS);
+    }
     rt.batches?.runner.start();
     const addr = rt.app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('server is not bound to a TCP port');
@@ -180,6 +194,7 @@ export class Gateway {
     await rt.pools.close();
     // Every request has ended, so every record is spooled; ship what the database will take in time.
     await rt.usage?.stop(USAGE_STOP_MS);
+    await this.#adopting;
     // Stored responses are written after their answers; let the last ones land (issue 18).
     await rt.responses?.settled();
     await rt.resources.reader?.close();

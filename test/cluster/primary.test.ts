@@ -7,6 +7,13 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Agent, request } from 'undici';
 import { exitCode, killChildren, startCli } from '../helpers/cli.js';
 import { HeldUpstream, metricValue, waitFor } from '../helpers/wait.js';
+import { toUsageRecord } from '../../src/accounting/record.js';
+import { Spool } from '../../src/accounting/spool.js';
+import { compileConfig } from '../../src/config/compile.js';
+import { validateConfig } from '../../src/config/load.js';
+import { RequestContext } from '../../src/exchange/context.js';
+import { summarize } from '../../src/exchange/summary.js';
+import { PriceBook } from '../../src/tokens/prices.js';
 
 /**
  * `server.workers` (issue 19): a real `sluice start` with two workers under its primary.
@@ -190,4 +197,37 @@ describe('server.workers: two workers behind one primary', () => {
       db.close();
     }
   });
+
+  it('restarted as one process, it stores what a worker slot that does not run any more left in its spool', async () => {
+    // A worker killed before it shipped, in a slot the next layout does not have (worker 5).
+    const spoolRoot = join(dir, '.sluice', 'usage-spool');
+    const left = new Spool(join(spoolRoot, 'worker-5'), 'interval');
+    for (let i = 0; i < 3; i++) {
+      const ctx = new RequestContext(`left-by-worker-5-${i}`, 'chat', { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }, orphanRoute, 0);
+      ctx.status = 200;
+      ctx.endedAt = 1;
+      left.append(JSON.stringify(toUsageRecord(summarize(ctx), new PriceBook(), Date.now(), null)));
+    }
+    await left.close();
+    writeFileSync(join(dir, 'sluice.yaml'), configText(upstream.url, false).replace('workers: 2', 'workers: 1'));
+    const single = await startCli(join(dir, 'sluice.yaml'), { cwd: dir });
+    try {
+      await waitFor(() => /usage records left by an earlier worker layout were stored/.test(single.output()) && !readdirSync(spoolRoot).some((n) => n.startsWith('worker-')), 'the worker folders to be adopted and removed');
+    } finally {
+      single.child.kill('SIGTERM');
+      assert.equal(await exitCode(single.child), 0);
+    }
+    const db = new BetterSqlite3(join(dir, '.sluice', 'data', 'sluice.db'), { readonly: true });
+    try {
+      const rows = db.prepare("SELECT request_id FROM usage_records WHERE request_id LIKE 'left-by-worker-5-%' ORDER BY request_id").all() as { request_id: string }[];
+      assert.deepEqual(
+        rows.map((r) => r.request_id),
+        ['left-by-worker-5-0', 'left-by-worker-5-1', 'left-by-worker-5-2'],
+      );
+    } finally {
+      db.close();
+    }
+  });
 });
+
+const orphanRoute = compileConfig(validateConfig({ usage: { enabled: false } }, 'test', {}), 'test').routes[0]!;
