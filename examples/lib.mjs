@@ -280,6 +280,61 @@ export async function bench(args) {
   return { code, result: JSON.parse(stdout), stderr };
 }
 
+/** Whether a command is on the PATH. */
+function onPath(cmd) {
+  return (process.env.PATH ?? '').split(':').some((d) => {
+    try {
+      return readFileSync(join(d, cmd)) !== null;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * A real Prometheus server on loopback scraping `targets` (host:port) every second with the
+ * repository's alert rules (deploy/prometheus/alerts.yml) evaluated every second; null when
+ * `prometheus` is not installed (Debian's package). `alerts()` reads its active alerts.
+ */
+export async function startPrometheus(targets) {
+  if (!onPath('prometheus')) return null;
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-prometheus-'));
+  const port = await freePort();
+  const config = [
+    'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+    `rule_files: [ ${JSON.stringify(join(ROOT, 'deploy', 'prometheus', 'alerts.yml'))} ]`,
+    'scrape_configs:',
+    `  - { job_name: sluice, static_configs: [ { targets: ${JSON.stringify(targets)} } ] }`,
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'prometheus.yml'), config);
+  const child = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr = (stderr + c.toString('utf8')).slice(-4096)));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const ready = await eventually(async () => {
+    if (child.exitCode !== null) return true; // exited: reported below
+    try {
+      return (await call(`${url}/-/ready`)).status === 200;
+    } catch {
+      return false; // not listening yet
+    }
+  }, 30_000);
+  if (!ready || child.exitCode !== null) {
+    await stop();
+    throw new Error(`prometheus did not become ready: ${stderr}`);
+  }
+  return { url, stop, alerts: async () => (await call(`${url}/api/v1/alerts`)).json?.data?.alerts ?? [] };
+}
+
 /** The value of one sample of a Prometheus text exposition, or null. */
 export function metric(text, name, labels = '') {
   const line = text.split('\n').find((l) => l.startsWith(labels === '' ? `${name} ` : `${name}{${labels}}`));
@@ -325,6 +380,11 @@ export class Checks {
   target(what, ok, figure, target = '') {
     if (this.full) this.add(what, ok, figure, target);
     else this.rows.push({ what, ok: true, figure: String(figure), target: `${target} (checked with --full)`, mark: 'info' });
+  }
+
+  /** A check this machine cannot make (a tool missing): shown, not counted as passed. */
+  skip(what, why) {
+    this.rows.push({ what, ok: true, figure: `skipped: ${why}`, target: '', mark: 'skip' });
   }
 
   get failed() {

@@ -3,7 +3,7 @@ import { createOpenAI } from '@ai-sdk/openai';
 import { streamText } from 'ai';
 import { defaultMockOptions } from '../../dist/src/mock/options.js';
 import { startMockServer } from '../../dist/src/mock/server.js';
-import { bench, call, configFile, startSluice } from '../lib.mjs';
+import { bench, call, configFile, eventually, metric, startHeldProvider, startPrometheus, startSluice } from '../lib.mjs';
 
 export const title = 'brainlyx (seed 002): one router over four providers';
 
@@ -17,8 +17,9 @@ export async function run({ full, checks }) {
   // Every provider shape from the built-in mock (OpenAI, Anthropic Messages, Gemini); a second one fails every call.
   const mock = await startMockServer({ port: 0, options: defaultMockOptions });
   const flaky = await startMockServer({ port: 0, options: { ...defaultMockOptions, status: 503 } });
+  const capacity = await startHeldProvider();
   const file = configFile('brainlyx');
-  const env = { SLUICE_ADMIN_TOKEN: ADMIN, ALICE_KEY: ALICE, BOB_KEY: BOB, CAROL_KEY: CAROL, LOAD_KEY: LOAD, MOCK_URL: mock.url, MOCK_ORIGIN: new URL(mock.url).origin, FLAKY_URL: flaky.url, OPENAI_API_KEY: 'sk-openai-up', ANTHROPIC_API_KEY: 'sk-ant-up', GEMINI_API_KEY: 'AIza-up', GROQ_API_KEY: 'gsk-up' };
+  const env = { SLUICE_ADMIN_TOKEN: ADMIN, ALICE_KEY: ALICE, BOB_KEY: BOB, CAROL_KEY: CAROL, LOAD_KEY: LOAD, MOCK_URL: mock.url, MOCK_ORIGIN: new URL(mock.url).origin, FLAKY_URL: flaky.url, BUSY_URL: capacity.url, OPENAI_API_KEY: 'sk-openai-up', ANTHROPIC_API_KEY: 'sk-ant-up', GEMINI_API_KEY: 'AIza-up', GROQ_API_KEY: 'gsk-up' };
   const sluice = await startSluice(file, env);
   try {
     const base = sluice.url;
@@ -112,6 +113,44 @@ export async function run({ full, checks }) {
     const costOf = (u) => users.find((d) => d.user === u);
     checks.add('cost per user (usage API)', costOf('alice') !== undefined && costOf('bob') !== undefined, users.map((u) => `${u.user}: ${u.requests} requests, $${Number(u.cost_usd).toFixed(6)}`).join('; '), 'a row per user');
 
+    // The queue depth alert the design names: more than 100 requests wait for a provider at
+    // its capacity (one slot, its answers held), and a real Prometheus scraping Sluice with the
+    // repository's rules (deploy/prometheus/alerts.yml) has SluiceQueueDepthHigh pending (it
+    // fires after its `for: 2m`). Then the provider answers and every queued request is served.
+    const prometheus = await startPrometheus([new URL(base).host]);
+    if (prometheus === null) {
+      checks.skip('queue depth alert (SluiceQueueDepthHigh) in Prometheus', 'prometheus is not installed (Debian package prometheus)');
+    } else {
+      try {
+        const queued = Array.from({ length: 102 }, () => chat('chat-busy', LOAD));
+        for (const q of queued) q.catch(() => {}); // awaited below; a failed step before must not crash the run
+        await capacity.arrived(1);
+        const depth = async () => metric((await call(`${base}/metrics`)).text, 'sluice_queue_depth', 'route="chat-busy",target="busy/gpt-4o-mini"') ?? 0;
+        const deep = await eventually(async () => (await depth()) > 100, 20_000);
+        const t0 = performance.now();
+        let alert;
+        await eventually(async () => {
+          alert = (await prometheus.alerts()).find((a) => a.labels?.alertname === 'SluiceQueueDepthHigh' && a.labels?.route === 'chat-busy');
+          return alert !== undefined;
+        }, 30_000);
+        const seenAfter = performance.now() - t0;
+        const peak = await depth();
+        capacity.hold = false;
+        while (capacity.held > 0) capacity.releaseOldest();
+        const replies = await Promise.all(queued);
+        checks.add(
+          'queue depth alert (SluiceQueueDepthHigh) in Prometheus',
+          deep && alert !== undefined && alert.state === 'pending' && replies.every((r) => r.status === 200),
+          `queue depth ${peak} behind 1 slot; alert ${alert === undefined ? 'not seen' : `${alert.state} ${Math.round(seenAfter)} ms after the depth passed 100`}; then ${replies.filter((r) => r.status === 200).length} of 102 served`,
+          'pending (fires after its for: 2m); all served',
+        );
+      } finally {
+        capacity.hold = false;
+        while (capacity.held > 0) capacity.releaseOldest();
+        await prometheus.stop();
+      }
+    }
+
     // Latency percentiles under load.
     const rate = full ? 500 : 100;
     const { result } = await bench([`${base}/v1`, '--model', 'chat-round-robin', '--api-key', LOAD, '--rate', String(rate), '--duration', full ? '30s' : '2s']);
@@ -123,5 +162,6 @@ export async function run({ full, checks }) {
     sluice.removeData();
     await mock.close();
     await flaky.close();
+    await capacity.close();
   }
 }
