@@ -133,6 +133,14 @@ async function start(argv: string[]): Promise<void> {
     }
     return;
   }
+  // A SIGTERM or SIGINT that comes while the gateway starts is kept and acted on once it
+  // listens: the default action would end the process at once, without draining or shipping
+  // its usage spool (a replacement worker ships its predecessor's; issue 19).
+  let early: string | null = null;
+  const onEarlyTerm = (): void => void (early ??= 'SIGTERM');
+  const onEarlyInt = (): void => void (early ??= 'SIGINT');
+  process.on('SIGTERM', onEarlyTerm);
+  process.on('SIGINT', onEarlyInt);
   let gateway: Gateway;
   try {
     // Spool folders an earlier worker layout left: a single process ships every worker's, and
@@ -181,6 +189,9 @@ async function start(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  process.removeListener('SIGTERM', onEarlyTerm);
+  process.removeListener('SIGINT', onEarlyInt);
+  if (early !== null) stop(early);
   // Hot reload (issue 20): the outcome is logged by the gateway; a refused config leaves the old one serving.
   const reload = (trigger: string): void => {
     if (stopping) return;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { request } from 'undici';
-import { CLI, exitCode, killChildren, startCli, waitForLine } from '../helpers/cli.js';
+import { CLI, exitCode, killChildren, spawnCli, startCli, waitForLine } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-main-'));
 after(killChildren);
@@ -111,6 +111,21 @@ describe('SIGHUP reloads the config (issues 15, 20)', () => {
     assert.equal(await chat(url, 'gpt-4o'), 200);
     child.kill('SIGTERM');
     assert.equal(await exitCode(child), 0);
+  });
+
+  test('a SIGTERM while it starts is kept: once listening it drains and exits 0, not killed by the signal', async () => {
+    const sub = mkdtempSync(join(dir, 'early-'));
+    const config = join(sub, 'sluice.yaml');
+    writeFileSync(config, ROUTES_GPT);
+    const child = spawnCli(['start', '--config', config, '--port', '0'], { cwd: sub });
+    let output = '';
+    child.stdout!.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    // fastify's own "Server listening at" line comes from inside listen(), before the
+    // gateway's own signal handlers are in place.
+    await waitForLine(child, /Server listening at/);
+    child.kill('SIGTERM');
+    assert.equal(await exitCode(child), 0);
+    assert.match(output, /"msg":"stopped"/);
   });
 
   test('reload.watch reloads when the file changes (an editor renaming a new file over it included)', async () => {
