@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from '../lib/cancel.js';
+import { CancellableHandler } from './cancellable.js';
 
 /**
  * An upstream answer whose head has arrived. Its body is then read one way: `whole()` (a small
@@ -45,12 +46,9 @@ export function requestAnswer(dispatcher: Dispatcher, options: Dispatcher.Dispat
 
 type Mode = 'buffer' | 'whole' | 'stream' | 'dump' | 'done';
 
-class AnswerHandler implements Dispatcher.DispatchHandler, AnswerBody {
-  readonly #signal: CancelSignal;
+class AnswerHandler extends CancellableHandler implements Dispatcher.DispatchHandler, AnswerBody {
   #resolve: ((a: UpstreamAnswer) => void) | null;
   #reject: ((err: unknown) => void) | null;
-  #controller: Dispatcher.DispatchController | null = null;
-  #listening = false;
   #mode: Mode = 'buffer';
   #chunks: Buffer[] = [];
   #size = 0;
@@ -60,26 +58,13 @@ class AnswerHandler implements Dispatcher.DispatchHandler, AnswerBody {
   #wholeDone: { resolve: (b: Buffer) => void; reject: (err: unknown) => void } | null = null;
 
   constructor(signal: CancelSignal, resolve: (a: UpstreamAnswer) => void, reject: (err: unknown) => void) {
-    this.#signal = signal;
+    super(signal);
     this.#resolve = resolve;
     this.#reject = reject;
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    if (this.#signal.aborted) {
-      controller.abort(this.#signal.reason as Error);
-      return;
-    }
-    if (!this.#listening) {
-      this.#listening = true;
-      this.#signal.addEventListener('abort', this, { once: true });
-    }
-  }
-
-  /** The signal's abort listener (the handler is its own listener: no closure per request). */
-  handleEvent(): void {
-    if (!this.#ended) this.#controller?.abort(this.#signal.reason as Error);
+  override handleEvent(): void {
+    if (!this.#ended) super.handleEvent();
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
@@ -110,15 +95,15 @@ class AnswerHandler implements Dispatcher.DispatchHandler, AnswerBody {
 
   onResponseEnd(): void {
     this.#ended = true;
-    this.#unlisten();
+    this.unlisten();
     if (this.#mode === 'stream') this.#readable!.push(null);
     else if (this.#mode === 'whole') this.#settleWhole();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     this.#ended = true;
-    this.#unlisten();
-    const reason = this.#signal.aborted && this.#signal.reason instanceof Error ? this.#signal.reason : err;
+    this.unlisten();
+    const reason = this.signal.aborted && this.signal.reason instanceof Error ? this.signal.reason : err;
     if (this.#reject !== null) {
       const reject = this.#reject;
       this.#resolve = null;
@@ -136,14 +121,14 @@ class AnswerHandler implements Dispatcher.DispatchHandler, AnswerBody {
     return new Promise((resolve, reject) => {
       this.#wholeDone = { resolve, reject };
       if (this.#ended) this.#settleWhole();
-      else this.#controller?.resume();
+      else this.controller?.resume();
     });
   }
 
   stream(): Readable {
     this.#take('stream');
     const readable = new Readable({
-      read: () => this.#controller?.resume(),
+      read: () => this.controller?.resume(),
       destroy: (err, cb) => {
         if (!this.#ended) this.#cut(err ?? new Error('body stream destroyed'));
         cb(err);
@@ -161,7 +146,7 @@ class AnswerHandler implements Dispatcher.DispatchHandler, AnswerBody {
     this.#take('dump');
     if (this.#ended) return;
     if (this.#size > DUMP_LIMIT) this.#cut(new Error('dumped body too large'));
-    else this.#controller?.resume();
+    else this.controller?.resume();
   }
 
   destroy(): void {
@@ -189,13 +174,7 @@ class AnswerHandler implements Dispatcher.DispatchHandler, AnswerBody {
 
   #cut(err: Error): void {
     this.#mode = 'done';
-    this.#controller?.abort(err);
+    this.controller?.abort(err);
   }
 
-  #unlisten(): void {
-    if (this.#listening) {
-      this.#listening = false;
-      this.#signal.removeEventListener('abort', this);
-    }
-  }
 }

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from '../lib/cancel.js';
+import { CancellableHandler } from './cancellable.js';
 
 /** A complete upstream answer read into a string. */
 export interface TextResponse {
@@ -27,41 +28,21 @@ export function requestText(dispatcher: Dispatcher, options: Dispatcher.Dispatch
   });
 }
 
-class TextHandler implements Dispatcher.DispatchHandler {
-  readonly #signal: CancelSignal;
+class TextHandler extends CancellableHandler implements Dispatcher.DispatchHandler {
   readonly #errorBodyLimit: number;
   readonly #resolve: (r: TextResponse) => void;
   readonly #reject: (err: unknown) => void;
-  #controller: Dispatcher.DispatchController | null = null;
   #status = 0;
   #headers: IncomingHttpHeaders = {};
   readonly #chunks: Buffer[] = [];
   #size = 0;
   #settled = false;
-  #listening = false;
 
   constructor(signal: CancelSignal, errorBodyLimit: number, resolve: (r: TextResponse) => void, reject: (err: unknown) => void) {
-    this.#signal = signal;
+    super(signal);
     this.#errorBodyLimit = errorBodyLimit;
     this.#resolve = resolve;
     this.#reject = reject;
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    if (this.#signal.aborted) {
-      controller.abort(this.#signal.reason as Error);
-      return;
-    }
-    if (!this.#listening) {
-      this.#listening = true;
-      this.#signal.addEventListener('abort', this, { once: true });
-    }
-  }
-
-  /** The signal's abort listener (the handler is its own listener: no closure per request). */
-  handleEvent(): void {
-    this.#controller?.abort(this.#signal.reason as Error);
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
@@ -99,7 +80,7 @@ class TextHandler implements Dispatcher.DispatchHandler {
   #settle(err: Error | null, text: string): void {
     if (this.#settled) return;
     this.#settled = true;
-    if (this.#listening) this.#signal.removeEventListener('abort', this);
+    this.unlisten();
     if (err !== null) this.#reject(err);
     else this.#resolve({ status: this.#status, headers: this.#headers, text });
   }
