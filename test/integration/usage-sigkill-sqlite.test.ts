@@ -8,7 +8,6 @@ import { exitCode, killChildren, startCli } from '../helpers/cli.js';
 import { driveLoad, storedIds, storedTotals } from '../helpers/usage.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const RACE_WINDOW_MS = 50;
 
 /**
  * usage-sigkill.test.ts on the embedded database: the gateway (SQLite in a data folder) is
@@ -36,7 +35,6 @@ describe('usage records in embedded SQLite survive a SIGKILL of the gateway (fsy
     const load = driveLoad(first.url, 0, { concurrency: 6, until: killed, onAnswer: (count) => (progress = count) });
     // Progress, not time, decides when to kill: a loaded machine answers slowly.
     for (let waited = 0; progress < 60 && waited < 20_000; waited += 20) await sleep(20);
-    const killedAt = performance.now();
     first.child.kill('SIGKILL');
     kill();
     const beforeKill = await load;
@@ -53,8 +51,10 @@ describe('usage records in embedded SQLite survive a SIGKILL of the gateway (fsy
     const db = await openDatabase({ url: null, dataDir, poolSize: 1, statementTimeoutMs: 5_000 });
     try {
       const stored = await storedIds(db);
-      const settled = beforeKill.ids.filter((_, i) => killedAt - beforeKill.answeredAt[i]! > RACE_WINDOW_MS);
-      assert.ok(settled.length >= 20, `only ${settled.length} answers settled before the kill`);
+      // An answer's last bytes go out only after its record was written and synced (issue 15;
+      // docs/usage.md, Durability), so every answer counts, up to the last one before the kill.
+      const settled = beforeKill.ids;
+      assert.ok(settled.length >= 20, `only ${settled.length} answers before the kill`);
       assert.deepEqual([...settled, ...afterRestart.ids].filter((id) => !stored.has(id)), [], 'every answered request has its record');
       const totals = await storedTotals(db);
       assert.equal(totals.count, totals.distinct, 'each request stored once');
