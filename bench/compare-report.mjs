@@ -55,8 +55,12 @@ export function formatTable(result) {
     ...result.notes.map((n) => `* ${n}`),
   ];
   if (result.profile?.topFunctions) {
-    out.push('', `CPU profile of sluice-minimal under closed-loop load (${int(result.profile.rpsWhileProfiled)} req/s while profiled), top self time:`);
+    out.push('', `CPU profile of ${result.profile.target ?? 'sluice-minimal'} under closed-loop load (${int(result.profile.rpsWhileProfiled)} req/s while profiled), top self time:`);
     for (const f of result.profile.topFunctions.slice(0, 10)) out.push(`  ${String(f.selfPctOfBusy).padStart(5)}%  ${f.function}  ${f.where}  [${f.package}]`);
+    if (result.profile.bySluiceCaller) {
+      out.push('', 'self time charged to the innermost Sluice function on the stack:');
+      for (const c of result.profile.bySluiceCaller.slice(0, 10)) out.push(`  ${String(c.selfPctOfBusy).padStart(5)}%  ${c.caller}`);
+    }
   }
   return out.join('\n');
 }
@@ -160,11 +164,15 @@ export function formatMarkdown(result) {
   for (const rd of result.rounds) out.push(`| ${rd.round} | ${rd.target} | ${int(rd.closed.rps)} | ${fmt(rd.closed.cpuUsPerReq ?? null, 0)} | ${fmt(rd.closed.stealPct ?? null, 0)}% | ${fmt(rd.closed.p99)} | ${fmt(rd.open.p50)} | ${fmt(rd.open.p99)} | ${fmt(rd.open.p999)} | ${rd.open.errors} | ${fmt(rd.open.startLagP99)} |`);
   const p = result.profile;
   if (p?.topFunctions) {
-    out.push('', `## CPU profile: sluice-minimal under the closed loop (node --cpu-prof, ${int(p.rpsWhileProfiled)} req/s while profiled)`, '');
+    out.push('', `## CPU profile: ${p.target ?? 'sluice-minimal'} under the closed loop (node --cpu-prof, ${int(p.rpsWhileProfiled)} req/s while profiled)`, '');
     out.push(`${p.busyMs} ms busy of ${p.sampledMs} ms sampled (${p.idlePct}% idle).`, '', '| self % of busy | package |', '|---:|---|');
     for (const k of p.byPackage.slice(0, 10)) out.push(`| ${k.selfPctOfBusy} | ${k.package} |`);
     out.push('', '| self % of busy | function | where | package |', '|---:|---|---|---|');
     for (const f of p.topFunctions) out.push(`| ${f.selfPctOfBusy} | \`${f.function}\` | ${f.where} | ${f.package} |`);
+    if (p.bySluiceCaller) {
+      out.push('', 'The same self time charged to the innermost Sluice function on the stack (what node core and the libraries spend on its behalf):', '', '| self % of busy | Sluice function (or none) |', '|---:|---|');
+      for (const c of p.bySluiceCaller) out.push(`| ${c.selfPctOfBusy} | \`${c.caller}\` |`);
+    }
   }
   return `${out.join('\n')}\n`;
 }

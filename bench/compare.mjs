@@ -81,6 +81,9 @@ Sluice (full pipeline), Sluice (the request as an HTTP service), Sluice (cache h
   --no-haproxy        Skip haproxy even when installed
   --no-bare           Skip Node's floor (bare-forward, bare-answer: bench/bare.mjs)
   --no-profile        Skip the CPU profile of Sluice under closed-loop load
+  --profile-target T  Which Sluice target to profile (default sluice-minimal): it is started
+                      again on its own config (and folders) under node --cpu-prof, after
+                      the rounds, in place of the one measured
   --out DIR           Results directory (default bench/results)
   --quick             1 round of 2 s each, no profile, nothing written (a smoke test)
   -h, --help
@@ -102,6 +105,7 @@ const { values: opt } = parseArgs({
     'no-haproxy': { type: 'boolean', default: false },
     'no-bare': { type: 'boolean', default: false },
     'no-profile': { type: 'boolean', default: false },
+    'profile-target': { type: 'string', default: 'sluice-minimal' },
     out: { type: 'string', default: join(ROOT, 'bench/results') },
     quick: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -123,8 +127,8 @@ const settings = {
   nginxWorkers: Number(opt['nginx-workers']),
   warmupSeconds: quick ? 1 : 2,
   closedWarmupSeconds: quick ? 1 : 2,
-  // The report's profile section is about sluice-minimal: the model scenario only.
-  profile: !quick && !opt['no-profile'] && opt.scenario === 'model' && (opt.targets === undefined || opt.targets.split(',').includes('sluice-minimal')),
+  // The profile is of one Sluice target of the model scenario (sluice-minimal unless --profile-target).
+  profile: !quick && !opt['no-profile'] && opt.scenario === 'model' ? opt['profile-target'] : null,
   scenario: opt.scenario,
   targets: opt.targets === undefined ? null : opt.targets.split(',').map((t) => t.trim()).filter((t) => t !== ''),
 };
@@ -332,12 +336,15 @@ async function warm(target) {
   await dist.runner.runBench(plan);
 }
 
-async function profileSluice(configPath) {
+/** Starts the target again on its own config under node --cpu-prof and profiles it under the closed loop. */
+async function profileSluice(profiled) {
   const dir = join(tmp, 'prof');
   mkdirSync(dir);
-  const s = await startSluice('sluice-profiled', configPath, { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });
+  // Its own folders (spool, data) are the profiled copy's now: the rounds are over.
+  await profiled.proc?.stop('SIGTERM');
+  const s = await startSluice('sluice-profiled', profiled.config, { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });
   children.push(s);
-  const target = { name: 'sluice-profiled', url: s.url, headers: [] };
+  const target = { name: 'sluice-profiled', url: s.url, headers: profiled.headers ?? [] };
   await warm(target);
   const fromUs = Number(process.hrtime.bigint() / 1000n);
   const closed = settings.generator === 'wrk' ? await wrkRun(target, settings.closedSeconds) : await sluiceClosedRun(target, settings.closedSeconds);
@@ -346,7 +353,7 @@ async function profileSluice(configPath) {
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) return { error: 'no profile written' };
   // Only the samples taken during the measured closed loop (not start-up, warm-up or exit).
-  return { rpsWhileProfiled: closed.rps, ...summarizeProfile(join(dir, file), 15, { fromUs, toUs }) };
+  return { target: profiled.name, rpsWhileProfiled: closed.rps, ...summarizeProfile(join(dir, file), 15, { fromUs, toUs }) };
 }
 
 /**
@@ -358,7 +365,7 @@ async function addModelTargets(targets, mock) {
   if (wanted('sluice-minimal')) {
     const minimal = await startSluice('sluice-minimal', minimalPath, ELD);
     children.push(minimal);
-    targets.push({ name: 'sluice-minimal', url: minimal.url, what: 'Sluice, route * to an openai-type provider pointing at the mock, logging.level warn', proc: minimal, eld: true });
+    targets.push({ name: 'sluice-minimal', config: minimalPath, url: minimal.url, what: 'Sluice, route * to an openai-type provider pointing at the mock, logging.level warn', proc: minimal, eld: true });
   }
   if (wanted('sluice-default')) {
     // What `sluice start` does with no config beyond the provider: usage accounting on into
@@ -374,7 +381,7 @@ async function addModelTargets(targets, mock) {
     writeFileSync(path, JSON.stringify(config, null, 2));
     const s = await startSluice('sluice-default', path, ELD);
     children.push(s);
-    targets.push({ name: 'sluice-default', url: s.url, what: 'Sluice with its defaults beside the provider and route: usage accounting on (spool and embedded SQLite on disk), logging at info (one JSON line per request, to a pipe the benchmark reads)', proc: s, eld: true });
+    targets.push({ name: 'sluice-default', config: path, url: s.url, what: 'Sluice with its defaults beside the provider and route: usage accounting on (spool and embedded SQLite on disk), logging at info (one JSON line per request, to a pipe the benchmark reads)', proc: s, eld: true });
   }
   if (wanted('sluice-full')) await addFullTarget(targets, mock);
   if (named('sluice-minimal-w2')) {
@@ -382,7 +389,7 @@ async function addModelTargets(targets, mock) {
     writeFileSync(path, JSON.stringify(sluiceConfig(mock.url, { server: { host: '127.0.0.1', workers: 2 } }), null, 2));
     const s = await startSluice('sluice-minimal-w2', path);
     children.push(s);
-    targets.push({ name: 'sluice-minimal-w2', url: s.url, what: 'sluice-minimal with server.workers: 2 (a primary and two workers; CPU counts all three)', proc: s });
+    targets.push({ name: 'sluice-minimal-w2', config: path, url: s.url, what: 'sluice-minimal with server.workers: 2 (a primary and two workers; CPU counts all three)', proc: s });
   }
   if (named('sluice-full-w2')) await addFullTarget(targets, mock, 2);
   if (wanted('sluice-service')) {
@@ -390,7 +397,7 @@ async function addModelTargets(targets, mock) {
     writeFileSync(path, JSON.stringify(serviceConfig([mock.origin]), null, 2));
     const s = await startSluice('sluice-service', path, ELD);
     children.push(s);
-    targets.push({ name: 'sluice-service', url: s.url, what: 'Sluice, one HTTP service (services[]) claiming /v1/chat/completions with the mock as its one instance: the same request forwarded as plain HTTP, no auth, limits or cache; logging.level warn', proc: s, eld: true });
+    targets.push({ name: 'sluice-service', config: path, url: s.url, what: 'Sluice, one HTTP service (services[]) claiming /v1/chat/completions with the mock as its one instance: the same request forwarded as plain HTTP, no auth, limits or cache; logging.level warn', proc: s, eld: true });
   }
   if (wanted('sluice-cache-hit')) {
     const path = join(tmp, 'sluice-cache-hit.yaml');
@@ -398,7 +405,7 @@ async function addModelTargets(targets, mock) {
     const s = await startSluice('sluice-cache-hit', path, ELD);
     children.push(s);
     const answer = await expectCacheHit(s.url);
-    targets.push({ name: 'sluice-cache-hit', url: s.url, what: 'Sluice, minimal pipeline plus the response cache on the route (ttl 1h, anyTemperature, in-memory): the same body every time, so all but the first request are answered from the cache without going upstream; logging.level warn', proc: s, eld: true });
+    targets.push({ name: 'sluice-cache-hit', config: path, url: s.url, what: 'Sluice, minimal pipeline plus the response cache on the route (ttl 1h, anyTemperature, in-memory): the same body every time, so all but the first request are answered from the cache without going upstream; logging.level warn', proc: s, eld: true });
     if (!opt['no-bare'] && wanted('bare-answer')) {
       const file = join(tmp, 'cached-answer.json');
       writeFileSync(file, answer);
@@ -434,6 +441,7 @@ async function addFullTarget(targets, mock, workers = 1) {
   targets.push({
     eld: workers === 1,
     name,
+    config: fullPath,
     url: full.url,
     what: `Sluice, full pipeline: key auth, rate and token limits (in-memory store), response cache on the route (the client sends Cache-Control: no-cache, so every request computes its key, goes upstream and stores the answer), usage accounting (spool, in-memory SQLite), logging.level warn${workers === 1 ? '' : `; server.workers: ${workers} (the primary holds the store, cache and SQLite; CPU counts all processes)`}`,
     headers: Object.entries(FULL_PIPELINE_HEADERS).map(([k, v]) => `${k}: ${v}`),
@@ -451,7 +459,7 @@ async function addHttpTargets(targets, mocks) {
   writeFileSync(path, JSON.stringify(serviceConfig(mocks.map((m) => m.origin)), null, 2));
   const s = await startSluice('sluice-http', path);
   children.push(s);
-  targets.push({ name: 'sluice-http', url: s.url, what: 'Sluice, one HTTP service (services[]) claiming /v1/chat/completions with the two mock instances, round robin; compression on (the mock answers are below minSize); logging.level warn', proc: s });
+  targets.push({ name: 'sluice-http', config: path, url: s.url, what: 'Sluice, one HTTP service (services[]) claiming /v1/chat/completions with the two mock instances, round robin; compression on (the mock answers are below minSize); logging.level warn', proc: s });
   // For reference in the same run: the model path (JSON parsed, routed, re-serialised) to the first instance.
   writeFileSync(minimalPath, JSON.stringify(sluiceConfig(mocks[0].url), null, 2));
   const model = await startSluice('sluice-minimal', minimalPath);
@@ -536,7 +544,9 @@ try {
     }
   }
   const cpu = share();
-  const profile = settings.profile ? await profileSluice(minimalPath) : null;
+  const profiled = settings.profile === null ? undefined : targets.find((t) => t.name === settings.profile && t.config !== undefined);
+  if (settings.profile !== null && profiled === undefined) log(`no profile: ${settings.profile} is not a Sluice target of this run`);
+  const profile = profiled === undefined ? null : await profileSluice(profiled);
 
   const mean = (xs) => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
   const summary = targets.map((t) => {

@@ -85,7 +85,7 @@ export class CacheStage implements Stage {
       return next(ctx);
     }
     const scope = this.scope(ctx);
-    const key = cacheKey(ctx.endpoint, ctx.body, scope);
+    const key = cacheKey(ctx.endpoint, ctx.body, scope, ctx.bodyText);
     let stale: CacheEntry | null = null;
     if (!noCache) {
       const entry = await this.#rt.store.get(key);

@@ -102,6 +102,32 @@ describe('cache keys', () => {
     assert.ok(!keyMatches(key, { namespace: 'brands|x*', version: 1 }));
     assert.equal(purgePattern({ namespace: 'brands|x*', version: 2 }), 'brands%7Cx%2A|*|v2|*');
   });
+
+  test('keys from the request text (memoised) are the keys from the body, per endpoint and per scope', () => {
+    const text = '{"model":"m","temperature":0,"messages":[{"role":"user","content":"memo"}]}';
+    const body = JSON.parse(text) as Record<string, unknown>;
+    const other = { ...scope, tenant: 'key:config:b' };
+    const plain = cacheKey('chat', body, scope);
+    // Twice from the text (the second a memo hit), then the same text in another scope and on another endpoint.
+    assert.equal(cacheKey('chat', body, scope, text), plain);
+    assert.equal(cacheKey('chat', body, scope, text), plain);
+    assert.equal(cacheKey('chat', body, other, text), cacheKey('chat', body, other));
+    assert.equal(cacheKey('chat', body, scope, text), plain, 'back in the first scope after another scope used the text');
+    assert.equal(cacheKey('completions', body, scope, text), cacheKey('completions', body, scope));
+    assert.notEqual(cacheKey('completions', body, scope, text), plain);
+    // Another spelling of the same request shares the key; a long text takes the full path.
+    const spaced = '{ "messages": [{"content": "memo", "role": "user"}], "temperature": 0, "model": "m" }';
+    assert.equal(cacheKey('chat', JSON.parse(spaced) as Record<string, unknown>, scope, spaced), plain);
+    const long = JSON.stringify({ model: 'm', temperature: 0, messages: [{ role: 'user', content: 'x'.repeat(5000) }] });
+    assert.equal(cacheKey('chat', JSON.parse(long) as Record<string, unknown>, scope, long), cacheKey('chat', JSON.parse(long) as Record<string, unknown>, scope));
+    // More distinct texts than the memo holds: every key still right.
+    for (let i = 0; i < 1100; i++) {
+      const t = `{"model":"m","temperature":0,"messages":[{"role":"user","content":"q${i}"}]}`;
+      const b = JSON.parse(t) as Record<string, unknown>;
+      assert.equal(cacheKey('chat', b, scope, t), cacheKey('chat', b, scope));
+    }
+    assert.equal(cacheKey('chat', body, scope, text), plain);
+  });
 });
 
 describe('memory store', () => {
