@@ -90,6 +90,19 @@ function issue19(out, result, by) {
       const ratio = by[t].closed.cpuXFloor ?? null;
       out.push(`| ${t} | ${what} | ${fmt(by[t].closed.cpuUsPerReq, 0)} | ${f} | ${fmt(by[f].closed.cpuUsPerReq, 0)} | ${x(ratio)} | ≤ ${limit}× | ${ratio === null ? 'not measured' : verdict(ratio <= limit)} |`);
     }
+    // The same ratio at each open-loop rate: target and floor doing the same work per second.
+    const rated = rates.filter((rate) => floorRows.some(([t]) => by[t].openByRate?.[rate]?.cpuXFloor != null));
+    if (rated.length > 0) {
+      out.push('', "CPU per request over each open loop (the same rate for the target and its floor, so neither batches more per wake-up than the other), and the ratio to the floor's at that rate:", '');
+      out.push(`| target | ${rated.map((rate) => `µs/req at ${rate}/s | floor | ratio`).join(' | ')} | target |`, `|---|${rated.map(() => '---:|---:|---:|').join('')}---:|`);
+      for (const [t, f, limit] of floorRows) {
+        const cells = rated.map((rate) => {
+          const o = by[t].openByRate?.[rate];
+          return `${fmt(o?.cpuUsPerReq ?? null, 0)} | ${fmt(by[f].openByRate?.[rate]?.cpuUsPerReq ?? null, 0)} | ${x(o?.cpuXFloor ?? null)}`;
+        });
+        out.push(`| ${t} | ${cells.join(' | ')} | ≤ ${limit}× |`);
+      }
+    }
   }
   const withOpen = result.summary.filter((t) => t.openByRate);
   if (withOpen.length === 0) return;

@@ -317,14 +317,25 @@ async function sluiceClosedRun(target, seconds) {
 }
 
 /** Open loop at a fixed rate: latency from the scheduled start; the histogram is kept to merge rounds. */
+/**
+ * One open loop at `rate`. Besides the latency, the target's CPU per request over it (process
+ * and children, from /proc, with what the load left behind): every target measured at the
+ * same rate does the same work per second, so this ratio does not favour the target that
+ * batches more requests per wake-up when saturated, as the closed loop's can.
+ */
 async function openRun(target, seconds, rate) {
   const plan = planFor(target.url, { rate: String(rate), duration: `${seconds}s`, header: target.headers });
   const client = dist.runner.newClient(plan);
   await dist.runner.runBench(dist.runner.warmupPlan(plan, 1000), { client });
+  const cpu0 = target.proc ? treeCpu(target.proc.pid) : null;
   const run = await dist.runner.runBench(plan, { client });
   await client.close();
+  if (target.proc) await waitQuiet([target.proc.pid]);
+  const cpu1 = target.proc ? treeCpu(target.proc.pid) : null;
   const r = dist.result.buildResult(run);
-  return { summary: { rate: r.rates.ok, ok: r.counts.ok, errors: r.counts.errors, errorKinds: r.errors, ...pick(r.latency), startLagP99: r.startLag?.p99 ?? null }, histogram: run.recorder.latency };
+  const served = r.counts.ok + r.counts.errors;
+  const cpuUsPerReq = cpu0 !== null && cpu1 !== null && served > 0 ? round(((cpu1 - cpu0) * 1e6) / CLOCK_TICKS / served, 1) : null;
+  return { summary: { rate: r.rates.ok, ok: r.counts.ok, errors: r.counts.errors, errorKinds: r.errors, ...pick(r.latency), startLagP99: r.startLag?.p99 ?? null, cpuUsPerReq }, histogram: run.recorder.latency };
 }
 
 function pick(s) {
@@ -537,7 +548,7 @@ try {
         open.summary.eld = t.eld ? await readEld(t.proc.pid) : null;
         merged.get(`${t.name}@${rate}`).add(open.histogram);
         opens[rate] = open.summary;
-        log(`  open ${rate}/s: p50 ${open.summary.p50} ms p99 ${open.summary.p99} ms p99.9 ${open.summary.p999} ms, ${open.summary.errors} errors${open.summary.eld ? `; event-loop delay p99 ${open.summary.eld.p99} ms, max ${open.summary.eld.max} ms` : ''}`);
+        log(`  open ${rate}/s: p50 ${open.summary.p50} ms p99 ${open.summary.p99} ms p99.9 ${open.summary.p999} ms, ${open.summary.errors} errors${open.summary.cpuUsPerReq === null ? '' : `, ${open.summary.cpuUsPerReq} µs CPU/req`}${open.summary.eld ? `; event-loop delay p99 ${open.summary.eld.p99} ms, max ${open.summary.eld.max} ms` : ''}`);
       }
       rounds.push({ round: r + 1, target: t.name, closed, open: opens[settings.openRate], opens, rssMb: t.proc ? round((rssBytes(t.proc.pid) ?? 0) / 1048576, 1) : null });
       log(`  ${Math.round(closed.rps)} req/s closed${closed.cpuUsPerReq === null ? '' : ` (${closed.cpuUsPerReq} µs CPU/req)`}, steal ${closed.stealPct}%`);
@@ -559,7 +570,9 @@ try {
         const h = dist.histogram.summarize(merged.get(`${t.name}@${rate}`));
         const elds = mine.map((x) => x.opens[rate].eld).filter(Boolean);
         const worst = (k) => (elds.length === 0 ? null : Math.max(...elds.map((e) => e[k])));
-        return [rate, { achieved: round(mean(mine.map((x) => x.opens[rate].rate)), 1), requests: h.count, ...pick(h), errors: mine.reduce((a, x) => a + x.opens[rate].errors, 0), eld: elds.length === 0 ? null : { p50: worst('p50'), p99: worst('p99'), p999: worst('p999'), max: worst('max') } }];
+        const cpus = mine.map((x) => x.opens[rate].cpuUsPerReq ?? null);
+        const cpuUsPerReq = cpus.length > 0 && cpus.every((c) => c !== null) ? round(mean(cpus), 1) : null;
+        return [rate, { achieved: round(mean(mine.map((x) => x.opens[rate].rate)), 1), requests: h.count, ...pick(h), errors: mine.reduce((a, x) => a + x.opens[rate].errors, 0), cpuUsPerReq, cpuUsPerReqPerRound: cpus, eld: elds.length === 0 ? null : { p50: worst('p50'), p99: worst('p99'), p999: worst('p999'), max: worst('max') } }];
       }),
     );
     return {
@@ -596,6 +609,11 @@ try {
     // Issue 19's floor: CPU per request over Node's own (a bare forwarder; a bare answer for hits).
     const floor = s.target === 'sluice-cache-hit' ? by['bare-answer'] : by['bare-forward'];
     s.closed.cpuXFloor = s.target.startsWith('sluice-') && floor?.closed.cpuUsPerReq && s.closed.cpuUsPerReq ? round(s.closed.cpuUsPerReq / floor.closed.cpuUsPerReq, 3) : null;
+    // And at each open-loop rate, where the target and its floor did the same work per second.
+    for (const [rate, o] of Object.entries(s.openByRate)) {
+      const f = floor?.openByRate[rate];
+      o.cpuXFloor = s.target.startsWith('sluice-') && f?.cpuUsPerReq && o.cpuUsPerReq ? round(o.cpuUsPerReq / f.cpuUsPerReq, 3) : null;
+    }
     // Per round as well: on a shared machine one disturbed round can dominate the merged tail.
     s.open.addedP99VsDirectPerRound = rounds.filter((x) => x.target === s.target).map((x) => round(x.open.p99 - rounds.find((d) => d.target === 'direct' && d.round === x.round).open.p99, 3));
   }
