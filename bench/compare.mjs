@@ -361,7 +361,8 @@ async function profileSluice(profiled) {
   const closed = settings.generator === 'wrk' ? await wrkRun(target, settings.closedSeconds) : await sluiceClosedRun(target, settings.closedSeconds);
   const toUs = Number(process.hrtime.bigint() / 1000n);
   await s.stop('SIGTERM');
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  // The main thread's (thread id 0): worker threads (the embedded database's) write their own.
+  const file = readdirSync(dir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
   if (!file) return { error: 'no profile written' };
   // Only the samples taken during the measured closed loop (not start-up, warm-up or exit).
   return { target: profiled.name, rpsWhileProfiled: closed.rps, ...summarizeProfile(join(dir, file), 15, { fromUs, toUs }) };
