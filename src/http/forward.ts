@@ -134,7 +134,10 @@ export class ForwardStage implements Stage<HttpContext> {
       attempt.finish('neutral');
       throw responseTooLarge(svc.responseLimit);
     }
-    const headers: OutgoingHttpHeaders = { ...endToEnd(raw), ...ctx.responseHeaders, 'x-request-id': ctx.id };
+    // endToEnd's copy is ours: added to in place rather than spread into another copy.
+    const headers = endToEnd(raw);
+    if (ctx.responseHeaders !== null) Object.assign(headers, ctx.responseHeaders);
+    headers['x-request-id'] = ctx.id;
     if (setCookie !== null) headers['set-cookie'] = [...asList(headers['set-cookie']), setCookie];
     const stages: Transform[] = [];
     const capture = ctx.capture !== null && ctx.method === 'GET' && ctx.capture.wants(upstream.statusCode, raw) ? new Tap(ctx.capture.maxBytes) : null;
