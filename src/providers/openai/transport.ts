@@ -46,8 +46,11 @@ export class OpenAITransport {
   readonly #pools: UpstreamPools;
   readonly #pool: Dispatcher;
   readonly #streamPool: Dispatcher;
-  /** The request headers of each key of the pool, by key index (built once). */
-  readonly #headers: readonly Record<string, string>[];
+  /**
+   * The request headers of each key of the pool, by key index, as undici's flat list of names
+   * and values (built once; a call appends its accept and request id, which the list leaves out).
+   */
+  readonly #headers: readonly (readonly string[])[];
   readonly #streamUsage: boolean;
   /** The provider's API keys (issue 21): each call takes one; answers rest or remove them. */
   readonly keys: KeyPool;
@@ -58,7 +61,7 @@ export class OpenAITransport {
     this.#pool = pools.forCall(config, config.timeouts.connectMs, false);
     this.#streamPool = pools.forCall(config, config.timeouts.connectMs, true);
     this.keys = new KeyPool(config.name, config.apiKeys, options.services);
-    this.#headers = this.keys.keys.map((k) => ({ ...config.headers, 'content-type': 'application/json', ...options.auth(k.secret === null ? null : k.secret.reveal()) }));
+    this.#headers = this.keys.keys.map((k) => headerList({ ...config.headers, 'content-type': 'application/json', ...options.auth(k.secret === null ? null : k.secret.reveal()) }));
     this.#streamUsage = options.streamUsage;
   }
 
@@ -82,7 +85,7 @@ export class OpenAITransport {
       const options: Dispatcher.DispatchOptions = {
         method: 'POST',
         path: config.basePath + path,
-        headers: { ...this.#headers[key.index], accept, 'x-request-id': call.requestId },
+        headers: [...this.#headers[key.index]!, 'accept', accept, 'x-request-id', call.requestId],
         body,
         headersTimeout: timeouts.firstByteMs,
         bodyTimeout: timeouts.idleMs,
@@ -96,7 +99,7 @@ export class OpenAITransport {
   async probe(path: string, signal: AbortSignal): Promise<void> {
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.#pool.request({ method: 'GET', path: this.#config.basePath + path, headers: this.#headers[this.keys.pick().index], signal });
+      res = await this.#pool.request({ method: 'GET', path: this.#config.basePath + path, headers: [...this.#headers[this.keys.pick().index]!], signal });
     } catch (err) {
       throw mapUpstreamError(err, this.#config.name, false);
     }
@@ -264,4 +267,11 @@ async function readBounded(body: AsyncIterable<Uint8Array> & { destroy(): unknow
     }
   }
   return Buffer.concat(parts).subarray(0, limit).toString('utf8');
+}
+
+/** Headers as undici's flat name/value list, without the two every call sets itself. */
+function headerList(headers: Record<string, string>): string[] {
+  const list: string[] = [];
+  for (const [name, value] of Object.entries(headers)) if (name !== 'accept' && name !== 'x-request-id') list.push(name, value);
+  return list;
 }
