@@ -316,12 +316,12 @@ async function sluiceClosedRun(target, seconds) {
   return { generator: 'sluice bench', rps: r.rates.ok, requests: r.counts.ok, p50: r.latency.p50, p99: r.latency.p99, p999: r.latency.p999, errors: r.counts.errors };
 }
 
-/** Open loop at a fixed rate: latency from the scheduled start; the histogram is kept to merge rounds. */
 /**
- * One open loop at `rate`. Besides the latency, the target's CPU per request over it (process
- * and children, from /proc, with what the load left behind): every target measured at the
- * same rate does the same work per second, so this ratio does not favour the target that
- * batches more requests per wake-up when saturated, as the closed loop's can.
+ * One open loop at `rate`: latency from the scheduled start (the histogram is kept to merge
+ * rounds), and the target's CPU per request over it (process and children, from /proc, with
+ * what the load left behind). Every target measured at the same rate does the same work per
+ * second, so this ratio does not favour the target that batches more requests per wake-up
+ * when saturated, as the closed loop's can.
  */
 async function openRun(target, seconds, rate) {
   const plan = planFor(target.url, { rate: String(rate), duration: `${seconds}s`, header: target.headers });

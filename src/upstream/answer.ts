@@ -176,5 +176,4 @@ class AnswerHandler extends CancellableHandler implements Dispatcher.DispatchHan
     this.#mode = 'done';
     this.controller?.abort(err);
   }
-
 }

@@ -66,9 +66,6 @@ function contentHash(endpoint: Endpoint, body: JsonObject): string {
   return hash('sha256', `${endpoint}\n${canonical(body, ignored)}`, 'base64url');
 }
 
-/** The length of a content hash: sha256 in base64url. */
-const HASH_LENGTH = 43;
-
 /**
  * Keys by the exact JSON text their body was parsed from, per endpoint: a client that repeats
  * a request (what a cache hit is) sends the same bytes, and a Map lookup on them costs a
@@ -96,7 +93,8 @@ export function cacheKey(endpoint: Endpoint, body: JsonObject, scope: CacheScope
     byText.set(endpoint, memo);
   }
   const known = memo.get(text);
-  if (known !== undefined && known.length === prefix.length + HASH_LENGTH && known.startsWith(prefix)) return known;
+  // A prefix ends at its third `|` and its parts escape `|`, so no other scope's key starts with it.
+  if (known !== undefined && known.startsWith(prefix)) return known;
   const key = prefix + contentHash(endpoint, body);
   if (memo.size >= MEMO_MAX_ENTRIES) memo.clear();
   memo.set(text, key);
