@@ -9,7 +9,7 @@
 // is the gateway's CPU per request; the B/A ratio is taken batch by batch.
 //
 //   node bench/ab-cpu.mjs --a /path/to/build-a [--b .] [--batches 30] [--batch 400] [--concurrency 16]
-//                         [--pipelines minimal,full,service,cache-hit] [--usage]
+//                         [--pipelines minimal,full,service,cache-hit,anthropic] [--usage]
 //
 // Pipelines (each once per build; the same request, POST /v1/chat/completions):
 //   minimal    route * to an openai-type provider pointing at the mock
@@ -17,6 +17,8 @@
 //   service    an HTTP service (services[]) claiming the chat path, forwarding to the same mock
 //   cache-hit  the minimal route with the response cache on: the same body every time, so every
 //              measured request is answered from the cache (checked once before measuring)
+//   anthropic  the minimal route to an anthropic-type provider at the mock: the request is
+//              translated to the Messages API and the answer back
 //   usage      (--usage) the full pipeline plus usage accounting into the embedded database
 // `--batches 1 --batch 50` is a smoke run of a few seconds.
 //
@@ -48,7 +50,7 @@ const { values: opt } = parseArgs({
   },
 });
 if (opt.a === undefined && !opt.floor) {
-  process.stderr.write('usage: node bench/ab-cpu.mjs --a BUILD_A [--b BUILD_B] [--batches N] [--batch N] [--concurrency N] [--pipelines minimal,full,service,cache-hit] [--usage]\n');
+  process.stderr.write('usage: node bench/ab-cpu.mjs --a BUILD_A [--b BUILD_B] [--batches N] [--batch N] [--concurrency N] [--pipelines minimal,full,service,cache-hit,anthropic] [--usage]\n');
   process.exit(2);
 }
 const rootB = resolve(opt.b);
@@ -67,7 +69,7 @@ const CACHE_HIT = { routes: [{ match: '*', cache: { ttl: '1h', anyTemperature: t
 // An HTTP service claiming the chat path (a service takes one of Sluice's own paths only when it
 // names it): the same POST forwarded as plain HTTP to the same mock. No auth, limits or cache.
 const SERVICE = (origin) => ({ services: [{ name: 'api', match: { pathPrefix: '/v1/chat/completions' }, instances: [{ url: origin }], connections: 128 }] });
-const PIPELINES = ['minimal', 'full', 'service', 'cache-hit'];
+const PIPELINES = ['minimal', 'full', 'service', 'cache-hit', 'anthropic'];
 const pipelines = [...opt.pipelines.split(',').map((p) => p.trim()).filter((p) => p !== ''), ...(opt.usage ? ['usage'] : [])];
 for (const p of pipelines) if (![...PIPELINES, 'usage'].includes(p)) throw new Error(`--pipelines: ${p} is not one of ${PIPELINES.join(', ')}`);
 
@@ -80,6 +82,9 @@ async function startGateway(root, extra) {
 }
 
 const auth = { authorization: `Bearer ${KEY}` };
+// The minimal route to an anthropic-type provider at the mock: the chat request translated to
+// the Messages API and the answer back (the translating adapters' client, providers/http/client.ts).
+const ANTHROPIC = { providers: { mock: { type: 'anthropic', baseUrl: mockUrl, apiKey: 'sk-ant-bench-0123456789', connections: 256 } } };
 const mockOrigin = new URL(mockUrl).origin;
 /** Config and request headers of a pipeline, for build `ab` ('a' or 'b'). */
 const pipelineSetup = (p, ab) =>
@@ -89,6 +94,7 @@ const pipelineSetup = (p, ab) =>
     service: { extra: SERVICE(mockOrigin), headers: {} },
     'cache-hit': { extra: CACHE_HIT, headers: {} },
     usage: { extra: USAGE(ab), headers: auth },
+    anthropic: { extra: ANTHROPIC, headers: {} },
   })[p];
 const targets = [{ name: 'direct', origin: mockOrigin, headers: {} }];
 for (const p of pipelines) {

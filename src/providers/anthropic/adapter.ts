@@ -5,7 +5,7 @@
 import type { UpstreamPools } from '../../upstream/pools.js';
 import { badResponse, unsupported } from '../http/errors.js';
 import { usageOf } from '../openai/types.js';
-import { isEventStream, readJsonObject } from '../http/body.js';
+import { isEventStream, jsonObjectOf } from '../http/body.js';
 import { UpstreamClient } from '../http/client.js';
 import { openTranslatedStream } from '../http/stream.js';
 import type { JsonResponse, ProviderAdapter, ProviderCall, ProviderResponse } from '../types.js';
@@ -17,7 +17,6 @@ import { AnthropicStreamTranslator } from './stream.js';
 import { AnthropicPassThroughStream, passThroughBody, passThroughHeaders, passThroughUsage } from './passthrough.js';
 import type { NativeRequest, NativeSchema, ProviderKeys } from '../types.js';
 import type { KeyPoolServices } from '../keys/pool.js';
-import { mapUpstreamError } from '../../upstream/errors.js';
 import type { ProviderBatchApi } from '../batch.js';
 import { AnthropicBatchApi } from './batch.js';
 
@@ -29,7 +28,6 @@ export class AnthropicAdapter implements ProviderAdapter {
   readonly name: string;
   readonly #config: AnthropicProviderRuntime;
   readonly #client: UpstreamClient;
-  readonly #headers: Record<string, string>;
   readonly #now: () => number;
   readonly #pools: UpstreamPools;
   #batches: ProviderBatchApi | null = null;
@@ -40,9 +38,8 @@ export class AnthropicAdapter implements ProviderAdapter {
     this.name = config.name;
     this.#config = config;
     this.#pools = pools;
-    this.#client = new UpstreamClient(config, pools, anthropicStatusError, apiKeyHeader, services);
+    this.#client = new UpstreamClient(config, pools, anthropicStatusError, apiKeyHeader, services, { 'anthropic-version': config.version });
     this.keys = this.#client.keys;
-    this.#headers = { 'anthropic-version': config.version };
     this.#now = now;
   }
 
@@ -51,9 +48,9 @@ export class AnthropicAdapter implements ProviderAdapter {
     const native = call.native;
     if (native !== undefined && native !== null && native.schema === 'anthropic-messages') return this.#passThrough(call, native);
     const body = anthropicRequestFromOpenAI({ ...call.body, stream: call.stream }, { provider: this.name, defaultMaxTokens: this.#config.defaultMaxTokens });
-    const res = await this.#client.post(call, '/messages', this.#headers, JSON.stringify(body));
-    const created = Math.floor(this.#now() / 1000);
     if (call.stream) {
+      const res = await this.#client.post(call, '/messages', null, JSON.stringify(body));
+      const created = Math.floor(this.#now() / 1000);
       if (!isEventStream(res.headers)) {
         await res.body.dump();
         throw badResponse(this.name, 'a non-streamed answer to a streamed request');
@@ -61,9 +58,10 @@ export class AnthropicAdapter implements ProviderAdapter {
       const translator = new AnthropicStreamTranslator({ provider: this.name, includeUsage: call.includeUsage, created, model: String(call.body.model) });
       return openTranslatedStream(this.name, res.statusCode, res.body, translator);
     }
-    const message = await readJsonObject(res.body, this.name);
-    const completion = openAIFromAnthropicMessage(message, { provider: this.name, created });
-    return { kind: 'json', status: res.statusCode, body: JSON.stringify(completion), usage: completion.usage === undefined ? null : usageOf(completion.usage) };
+    const res = await this.#client.postText(call, '/messages', null, JSON.stringify(body));
+    const created = Math.floor(this.#now() / 1000);
+    const completion = openAIFromAnthropicMessage(jsonObjectOf(res.text, this.name), { provider: this.name, created });
+    return { kind: 'json', status: res.status, body: JSON.stringify(completion), usage: completion.usage === undefined ? null : usageOf(completion.usage) };
   }
 
   /** Anthropic's Message Batches API, for batch pass-through (issue 21); made on first use. */
@@ -77,21 +75,16 @@ export class AnthropicAdapter implements ProviderAdapter {
     const native = call.native;
     if (native === undefined || native === null || native.schema !== 'anthropic-messages') throw unsupported(this.name, null, 'counting tokens of a request that is not an Anthropic Messages request');
     const headers = passThroughHeaders(native.headers, this.#config.headers, this.#config.version);
-    const res = await this.#client.post(call, '/messages/count_tokens', headers, passThroughBody(native, call.body.model));
-    let text: string;
-    try {
-      text = await res.body.text();
-    } catch (err) {
-      throw mapUpstreamError(err, this.name, false);
-    }
-    return { kind: 'json', status: res.statusCode, body: text, usage: null, native: 'anthropic-messages' };
+    const res = await this.#client.postText(call, '/messages/count_tokens', headers, passThroughBody(native, call.body.model));
+    return { kind: 'json', status: res.status, body: res.text, usage: null, native: 'anthropic-messages' };
   }
 
   /** An Anthropic client's request, sent and answered as is (passthrough.ts, issue 18). */
   async #passThrough(call: ProviderCall, native: NativeRequest): Promise<ProviderResponse> {
     const headers = passThroughHeaders(native.headers, this.#config.headers, this.#config.version);
-    const res = await this.#client.post(call, '/messages', headers, passThroughBody(native, call.body.model));
+    const text = passThroughBody(native, call.body.model);
     if (call.stream) {
+      const res = await this.#client.post(call, '/messages', headers, text);
       if (!isEventStream(res.headers)) {
         await res.body.dump();
         throw badResponse(this.name, 'a non-streamed answer to a streamed request');
@@ -99,13 +92,8 @@ export class AnthropicAdapter implements ProviderAdapter {
       const stream = await openTranslatedStream(this.name, res.statusCode, res.body, new AnthropicPassThroughStream(this.name));
       return { ...stream, native: 'anthropic-messages' };
     }
-    let text: string;
-    try {
-      text = await res.body.text();
-    } catch (err) {
-      throw mapUpstreamError(err, this.name, false);
-    }
-    return { kind: 'json', status: res.statusCode, body: text, usage: passThroughUsage(text, this.name), native: 'anthropic-messages' };
+    const res = await this.#client.postText(call, '/messages', headers, text);
+    return { kind: 'json', status: res.status, body: res.text, usage: passThroughUsage(res.text, this.name), native: 'anthropic-messages' };
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { UpstreamPools } from '../../upstream/pools.js';
 import { badResponse, unsupported } from '../http/errors.js';
 import { usageOf } from '../openai/types.js';
-import { isEventStream, readJsonObject } from '../http/body.js';
+import { isEventStream, jsonObjectOf } from '../http/body.js';
 import { UpstreamClient } from '../http/client.js';
 import { openTranslatedStream } from '../http/stream.js';
 import type { ProviderAdapter, ProviderCall, ProviderKeys, ProviderResponse } from '../types.js';
@@ -23,7 +23,6 @@ export class GeminiAdapter implements ProviderAdapter {
   readonly type = 'gemini';
   readonly name: string;
   readonly #client: UpstreamClient;
-  readonly #headers: Record<string, string>;
   readonly #now: () => number;
   readonly keys: ProviderKeys;
   /** `batchEmbedContents` takes at most 100 requests. */
@@ -33,8 +32,6 @@ export class GeminiAdapter implements ProviderAdapter {
     this.name = config.name;
     this.#client = new UpstreamClient(config, pools, geminiStatusError, googApiKey, services);
     this.keys = this.#client.keys;
-    // The key is added per call by the client, from the pool.
-    this.#headers = {};
     this.#now = now;
   }
 
@@ -44,25 +41,31 @@ export class GeminiAdapter implements ProviderAdapter {
     if (call.endpoint !== 'chat') throw unsupported(this.name, null, `the ${call.endpoint} endpoint (Gemini serves chat and embeddings)`);
     const body = geminiRequestFromOpenAI(call.body, this.name);
     const path = `/models/${model}:${call.stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`;
-    const res = await this.#client.post(call, path, this.#headers, JSON.stringify(body));
-    const base = { provider: this.name, created: Math.floor(this.#now() / 1000), model: decodeURIComponent(model), fallbackId: `gemini-${randomBytes(9).toString('hex')}` };
     if (call.stream) {
+      const res = await this.#client.post(call, path, null, JSON.stringify(body));
+      const base = this.#base(model);
       if (!isEventStream(res.headers)) {
         await res.body.dump();
         throw badResponse(this.name, 'a non-streamed answer to a streamed request');
       }
       return openTranslatedStream(this.name, res.statusCode, res.body, new GeminiStreamTranslator({ ...base, includeUsage: call.includeUsage }));
     }
-    const completion = openAIFromGeminiResponse(await readJsonObject(res.body, this.name), base);
-    return { kind: 'json', status: res.statusCode, body: JSON.stringify(completion), usage: completion.usage === undefined ? null : usageOf(completion.usage) };
+    const res = await this.#client.postText(call, path, null, JSON.stringify(body));
+    const completion = openAIFromGeminiResponse(jsonObjectOf(res.text, this.name), this.#base(model));
+    return { kind: 'json', status: res.status, body: JSON.stringify(completion), usage: completion.usage === undefined ? null : usageOf(completion.usage) };
+  }
+
+  /** What a translated answer takes from the call: `created` is when the answer came. */
+  #base(model: string): { provider: string; created: number; model: string; fallbackId: string } {
+    return { provider: this.name, created: Math.floor(this.#now() / 1000), model: decodeURIComponent(model), fallbackId: `gemini-${randomBytes(9).toString('hex')}` };
   }
 
   async #embed(call: ProviderCall, model: string): Promise<ProviderResponse> {
     const body = geminiEmbedRequestFromOpenAI(call.body, model, this.name);
-    const res = await this.#client.post(call, `/models/${model}:batchEmbedContents`, this.#headers, JSON.stringify(body));
-    const list = openAIEmbeddingsFromGemini(await readJsonObject(res.body, this.name), call.body, this.name);
+    const res = await this.#client.postText(call, `/models/${model}:batchEmbedContents`, null, JSON.stringify(body));
+    const list = openAIEmbeddingsFromGemini(jsonObjectOf(res.text, this.name), call.body, this.name);
     const usage = { promptTokens: list.usage.prompt_tokens, cachedPromptTokens: 0, completionTokens: 0, totalTokens: list.usage.total_tokens };
-    return { kind: 'json', status: res.statusCode, body: JSON.stringify(list), usage };
+    return { kind: 'json', status: res.status, body: JSON.stringify(list), usage };
   }
 
   async close(): Promise<void> {

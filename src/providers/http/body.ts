@@ -1,6 +1,5 @@
 /** Reading upstream response bodies, shared by the HTTP adapters. */
 import type { Dispatcher } from 'undici';
-import { mapUpstreamError } from '../../upstream/errors.js';
 import type { JsonObject } from '../types.js';
 import { badResponse } from './errors.js';
 import { parseObject } from './json.js';
@@ -29,14 +28,8 @@ export async function readErrorBody(body: Body, limit = MAX_ERROR_BODY): Promise
   return Buffer.concat(parts).subarray(0, limit).toString('utf8');
 }
 
-/** A whole JSON object body; a broken read or a non-object body is a SluiceError. */
-export async function readJsonObject(body: Body, provider: string): Promise<JsonObject> {
-  let text: string;
-  try {
-    text = await body.text();
-  } catch (err) {
-    throw mapUpstreamError(err, provider, false);
-  }
+/** A whole answer's text as a JSON object; a body that is not a JSON object is a SluiceError. */
+export function jsonObjectOf(text: string, provider: string): JsonObject {
   const parsed = parseObject(text);
   if (parsed === null) throw badResponse(provider, 'a body that is not a JSON object');
   return parsed;

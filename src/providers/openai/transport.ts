@@ -20,6 +20,7 @@ import { KeyPool, type KeyPoolServices, type PoolKey } from '../keys/pool.js';
 import { upstreamStatusError } from '../upstream-error.js';
 import { usageFromOpenAI } from '../usage.js';
 import { openTranslatedStream } from '../http/stream.js';
+import { headerList } from '../http/header-list.js';
 import { ResponsesPassThroughStream, responsesJsonUsage, responsesUpstreamBody } from './responses.js';
 
 /** Upstream error bodies are read up to this size; the rest is discarded. */
@@ -267,11 +268,4 @@ async function readBounded(body: AsyncIterable<Uint8Array> & { destroy(): unknow
     }
   }
   return Buffer.concat(parts).subarray(0, limit).toString('utf8');
-}
-
-/** Headers as undici's flat name/value list, without the two every call sets itself. */
-function headerList(headers: Record<string, string>): string[] {
-  const list: string[] = [];
-  for (const [name, value] of Object.entries(headers)) if (name !== 'accept' && name !== 'x-request-id') list.push(name, value);
-  return list;
 }
