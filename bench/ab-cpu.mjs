@@ -24,8 +24,11 @@
 //
 // --floor (issue 19) adds Node's floor as two more in-process targets: bare-forward (a bare
 // node:http server forwarding through an undici Pool, bench/bare.mjs) and bare-answer (one
-// answering the cache hit's bytes), and prints each of B's pipelines over its floor. With
-// --floor, --a may be left out: only build B is measured.
+// answering the cache hit's bytes), and prints each of B's pipelines over its floor. It adds
+// the same two with the least a JSON API gateway must do (bench/bare.mjs forward-json and
+// answer-json: the body parsed, a request id, the answer read as text and its length counted),
+// and prints the pipelines over those too: what is left is Sluice's own work. With --floor,
+// --a may be left out: only build B is measured.
 //
 // A build is a checkout with node_modules and dist (npx tsc -p tsconfig.json), e.g. main's code
 // unpacked with `git archive main | tar -x -C /tmp/base`, then npm ci and tsc there.
@@ -113,6 +116,7 @@ async function startBare(mode, arg) {
 }
 if (opt.floor) {
   targets.push({ name: 'bare-forward', ...(await startBare('forward', mockOrigin)), headers: {} });
+  targets.push({ name: 'bare-forward-json', ...(await startBare('forward-json', mockOrigin)), headers: {} });
   if (pipelines.includes('cache-hit')) {
     // The bytes B's cache hit serves (after its first request, a miss, has filled the cache).
     const hit = targets.find((t) => t.name === 'B-cache-hit');
@@ -123,6 +127,7 @@ if (opt.floor) {
       bytes = Buffer.from(await res.body.arrayBuffer());
     }
     targets.push({ name: 'bare-answer', ...(await startBare('answer', bytes)), headers: {} });
+    targets.push({ name: 'bare-answer-json', ...(await startBare('answer-json', bytes)), headers: {} });
   }
 }
 for (const t of targets) {
@@ -184,11 +189,22 @@ try {
     console.log('');
     const limits = { minimal: 1.15, service: 1.15, full: 1.5, usage: 1.5, 'cache-hit': 1.3 };
     for (const p of pipelines) {
-      const floor = targets.find((t) => t.name === (p === 'cache-hit' ? 'bare-answer' : 'bare-forward'));
-      if (!floor) continue;
-      const mine = targets.find((t) => t.name === `B-${p}`).samples;
-      const ratios = mine.map((x, k) => (x - direct[k]) / (floor.samples[k] - direct[k]));
-      console.log(`B: ${p}/${floor.name} gateway CPU per request, paired by batch: median ${fmt(quantile(ratios, 0.5), 3)} (q25 ${fmt(quantile(ratios, 0.25), 3)}, q75 ${fmt(quantile(ratios, 0.75), 3)}); issue 19's limit ${limits[p]}×`);
+      for (const suffix of ['', '-json']) {
+        const floor = targets.find((t) => t.name === `${p === 'cache-hit' ? 'bare-answer' : 'bare-forward'}${suffix}`);
+        if (!floor) continue;
+        const mine = targets.find((t) => t.name === `B-${p}`).samples;
+        const ratios = mine.map((x, k) => (x - direct[k]) / (floor.samples[k] - direct[k]));
+        const limit = suffix === '' ? `; issue 19's limit ${limits[p]}×` : '';
+        console.log(`B: ${p}/${floor.name} gateway CPU per request, paired by batch: median ${fmt(quantile(ratios, 0.5), 3)} (q25 ${fmt(quantile(ratios, 0.25), 3)}, q75 ${fmt(quantile(ratios, 0.75), 3)})${limit}`);
+      }
+    }
+    // The JSON floor over the plain one: what parsing, the id and the text cost on their own.
+    for (const [plain, json] of [['bare-forward', 'bare-forward-json'], ['bare-answer', 'bare-answer-json']]) {
+      const a = targets.find((t) => t.name === plain);
+      const b = targets.find((t) => t.name === json);
+      if (!a || !b) continue;
+      const ratios = b.samples.map((x, k) => (x - direct[k]) / (a.samples[k] - direct[k]));
+      console.log(`${json}/${plain} CPU per request, paired by batch: median ${fmt(quantile(ratios, 0.5), 3)} (q25 ${fmt(quantile(ratios, 0.25), 3)}, q75 ${fmt(quantile(ratios, 0.75), 3)})`);
     }
   }
 } finally {

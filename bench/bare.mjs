@@ -8,11 +8,22 @@
 //                                          back
 //   node bench/bare.mjs answer <file>      answers every request with the bytes of <file>
 //                                          (JSON), after reading the request body
+//   node bench/bare.mjs forward-json <origin>
+//   node bench/bare.mjs answer-json <file>  the same with the least a JSON API gateway must do
+//                                          beside: the body read as text and parsed (as
+//                                          Sluice parses it, secure-json-parse), a request id
+//                                          (the client's or a new UUID) sent upstream and
+//                                          back, the answer read as text, its length counted
+//                                          and written with its content type. No routing,
+//                                          policies, metrics or validation: what is left
+//                                          between these and Sluice is Sluice's own work.
 //
 // Prints `bare listening on http://127.0.0.1:<port>` and serves until SIGTERM. Loopback only.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import sjson from 'secure-json-parse';
 import { Pool } from 'undici';
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) are the connection's own, never forwarded.
@@ -28,6 +39,7 @@ const strip = (headers) => {
  * (a Buffer). bench/ab-cpu runs the same handlers in its own process (--floor).
  */
 export function bareHandler(mode, arg) {
+  if (mode === 'forward-json' || mode === 'answer-json') return jsonHandler(mode, arg);
   if (mode === 'forward') {
     // Bodies are read whole and written in one piece each way (a JSON API's bodies are
     // small): the cheapest way through undici and node:http, one write per message.
@@ -63,13 +75,53 @@ export function bareHandler(mode, arg) {
   };
 }
 
+const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'ignore' };
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** `forward-json` and `answer-json`: the floor with a JSON API's least work (see the top). */
+function jsonHandler(mode, arg) {
+  const pool = mode === 'forward-json' ? new Pool(arg, { connections: 128, pipelining: 1 }) : null;
+  const answer = mode === 'answer-json' ? arg.toString('utf8') : '';
+  const send = (res, status, id, text) => {
+    res.writeHead(status, { 'x-request-id': id, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+  return (req, res) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (c) => (text += c));
+    req.on('end', () => {
+      const v = req.headers['x-request-id'];
+      const id = typeof v === 'string' && v !== '' && v.length <= 200 ? v : randomUUID();
+      let body;
+      try {
+        body = sjson.parse(text, undefined, PARSE_OPTIONS);
+      } catch {
+        body = null;
+      }
+      if (body === null || typeof body !== 'object' || typeof body.model !== 'string') {
+        send(res, 400, id, '{"error":{"message":"bad request"}}');
+        return;
+      }
+      if (pool === null) {
+        send(res, 200, id, answer);
+        return;
+      }
+      pool.request({ method: 'POST', path: req.url, headers: ['content-type', 'application/json', 'accept', 'application/json', 'x-request-id', id], body: text }).then(
+        async (up) => send(res, up.statusCode, id, await up.body.text()),
+        () => send(res, 502, id, '{"error":{"message":"upstream failed"}}'),
+      );
+    });
+  };
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [mode, arg] = process.argv.slice(2);
-  if (!['forward', 'answer'].includes(mode) || !arg) {
-    process.stderr.write('usage: node bench/bare.mjs forward <origin> | answer <file>\n');
+  if (!['forward', 'answer', 'forward-json', 'answer-json'].includes(mode) || !arg) {
+    process.stderr.write('usage: node bench/bare.mjs forward|forward-json <origin> | answer|answer-json <file>\n');
     process.exit(2);
   }
-  const server = createServer({ keepAliveTimeout: 65_000 }, bareHandler(mode, mode === 'answer' ? readFileSync(arg) : arg));
+  const server = createServer({ keepAliveTimeout: 65_000 }, bareHandler(mode, mode.startsWith('answer') ? readFileSync(arg) : arg));
   server.listen(0, '127.0.0.1', () => {
     process.stdout.write(`bare listening on http://127.0.0.1:${server.address().port}\n`);
   });
