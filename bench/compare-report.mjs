@@ -104,6 +104,33 @@ function issue19(out, result, by) {
       }
     }
   }
+  // The same targets over the JSON floors: what any JSON API gateway on Node pays is in them, so
+  // what is left is Sluice's own work.
+  const jsonRows = FLOOR_TARGETS.map(([t, f, limit, what]) => [t, `${f}-json`, limit, what]).filter(([t, f]) => by[t] && by[f]);
+  if (jsonRows.length > 0) {
+    const rated = rates.filter((rate) => jsonRows.some(([t]) => by[t].openByRate?.[rate]?.cpuXJsonFloor != null));
+    out.push('', "The same over the JSON floors (bench/bare.mjs forward-json, answer-json: the body parsed, a request id, the answer written with its length; no routing, policies, metrics or validation). Each floor's own ratio is over its plain form; a Sluice target's ratio here is its own work beyond what any JSON gateway on Node does:", '');
+    out.push(`| target | JSON floor | closed: µs/req | floor | ratio | ${rated.map((rate) => `at ${rate}/s: µs/req | floor | ratio`).join(' | ')} |`, `|---|---|---:|---:|---:|${rated.map(() => '---:|---:|---:|').join('')}`);
+    for (const [f] of [['bare-forward-json'], ['bare-answer-json']]) {
+      const plain = f.slice(0, -5);
+      if (!by[f] || !by[plain]) continue;
+      const cells = rated.map((rate) => {
+        const o = by[f].openByRate?.[rate];
+        const p = by[plain].openByRate?.[rate];
+        return `${fmt(o?.cpuUsPerReq ?? null, 0)} | ${fmt(p?.cpuUsPerReq ?? null, 0)} | ${x(o?.cpuUsPerReq && p?.cpuUsPerReq ? o.cpuUsPerReq / p.cpuUsPerReq : null)}`;
+      });
+      const c = by[f].closed.cpuUsPerReq;
+      const pc = by[plain].closed.cpuUsPerReq;
+      out.push(`| ${f} | ${plain} | ${fmt(c, 0)} | ${fmt(pc, 0)} | ${x(c && pc ? c / pc : null)} | ${cells.join(' | ')} |`);
+    }
+    for (const [t, f] of jsonRows) {
+      const cells = rated.map((rate) => {
+        const o = by[t].openByRate?.[rate];
+        return `${fmt(o?.cpuUsPerReq ?? null, 0)} | ${fmt(by[f].openByRate?.[rate]?.cpuUsPerReq ?? null, 0)} | ${x(o?.cpuXJsonFloor ?? null)}`;
+      });
+      out.push(`| ${t} | ${f} | ${fmt(by[t].closed.cpuUsPerReq, 0)} | ${fmt(by[f].closed.cpuUsPerReq, 0)} | ${x(by[t].closed.cpuXJsonFloor ?? null)} | ${cells.join(' | ')} |`);
+    }
+  }
   const withOpen = result.summary.filter((t) => t.openByRate);
   if (withOpen.length === 0) return;
   const nginx = by.nginx;

@@ -79,7 +79,8 @@ Sluice (full pipeline), Sluice (the request as an HTTP service), Sluice (cache h
   --extra URL         Another OpenAI-compatible base URL on loopback (repeatable)
   --no-nginx          Skip nginx even when installed
   --no-haproxy        Skip haproxy even when installed
-  --no-bare           Skip Node's floor (bare-forward, bare-answer: bench/bare.mjs)
+  --no-bare           Skip Node's floor (bare-forward, bare-answer, and their JSON forms
+                      bare-forward-json, bare-answer-json: bench/bare.mjs)
   --no-profile        Skip the CPU profile of Sluice under closed-loop load
   --profile-target T  Which Sluice target to profile (default sluice-minimal): it is started
                       again on its own config (and folders) under node --cpu-prof, after
@@ -425,6 +426,13 @@ async function addModelTargets(targets, mock) {
       children.push(b);
       targets.push({ name: 'bare-answer', url: b.url, what: `Node's floor for a cache hit: a bare node:http server (bench/bare.mjs answer) reading the request body and answering the same ${answer.length} bytes sluice-cache-hit serves`, proc: b, eld: true });
     }
+    if (!opt['no-bare'] && wanted('bare-answer-json')) {
+      const file = join(tmp, 'cached-answer.json');
+      writeFileSync(file, answer);
+      const b = await startBare('bare-answer-json', 'answer-json', file);
+      children.push(b);
+      targets.push({ name: 'bare-answer-json', url: b.url, what: `bare-answer with the least a JSON API must do (bench/bare.mjs answer-json): the body read as text and parsed (secure-json-parse), a request id, the answer written with its length and content type`, proc: b, eld: true });
+    }
   }
 }
 
@@ -502,6 +510,11 @@ try {
     const b = await startBare('bare-forward', 'forward', mock.origin);
     children.push(b);
     targets.push({ name: 'bare-forward', url: b.url, what: "Node's floor for a proxy: a bare node:http server (bench/bare.mjs forward) streaming each request to the mock through an undici Pool (128 connections) and the answer back; no parsing, no routing", proc: b, eld: true });
+  }
+  if (!opt['no-bare'] && !http && wanted('bare-forward-json')) {
+    const b = await startBare('bare-forward-json', 'forward-json', mock.origin);
+    children.push(b);
+    targets.push({ name: 'bare-forward-json', url: b.url, what: 'bare-forward with the least a JSON API gateway must do (bench/bare.mjs forward-json): the body read as text and parsed (secure-json-parse), a request id sent upstream and back, the answer read as text and written with its length and content type; no routing, policies, metrics or validation', proc: b, eld: true });
   }
   if (http) await addHttpTargets(targets, mocks);
   else await addModelTargets(targets, mock);
@@ -611,9 +624,14 @@ try {
     const floor = s.target === 'sluice-cache-hit' ? by['bare-answer'] : by['bare-forward'];
     s.closed.cpuXFloor = s.target.startsWith('sluice-') && floor?.closed.cpuUsPerReq && s.closed.cpuUsPerReq ? round(s.closed.cpuUsPerReq / floor.closed.cpuUsPerReq, 3) : null;
     // And at each open-loop rate, where the target and its floor did the same work per second.
+    // And over the JSON floor (the same with the least a JSON API must do): Sluice's own share.
+    const jsonFloor = s.target === 'sluice-cache-hit' ? by['bare-answer-json'] : by['bare-forward-json'];
+    s.closed.cpuXJsonFloor = s.target.startsWith('sluice-') && jsonFloor?.closed.cpuUsPerReq && s.closed.cpuUsPerReq ? round(s.closed.cpuUsPerReq / jsonFloor.closed.cpuUsPerReq, 3) : null;
     for (const [rate, o] of Object.entries(s.openByRate)) {
       const f = floor?.openByRate[rate];
       o.cpuXFloor = s.target.startsWith('sluice-') && f?.cpuUsPerReq && o.cpuUsPerReq ? round(o.cpuUsPerReq / f.cpuUsPerReq, 3) : null;
+      const j = jsonFloor?.openByRate[rate];
+      o.cpuXJsonFloor = s.target.startsWith('sluice-') && j?.cpuUsPerReq && o.cpuUsPerReq ? round(o.cpuUsPerReq / j.cpuUsPerReq, 3) : null;
     }
     // Per round as well: on a shared machine one disturbed round can dominate the merged tail.
     s.open.addedP99VsDirectPerRound = rounds.filter((x) => x.target === s.target).map((x) => round(x.open.p99 - rounds.find((d) => d.target === 'direct' && d.round === x.round).open.p99, 3));
