@@ -111,7 +111,7 @@ function issue19(out, result, by) {
     const rated = rates.filter((rate) => jsonRows.some(([t]) => by[t].openByRate?.[rate]?.cpuXJsonFloor != null));
     out.push('', "The same over the JSON floors (bench/bare.mjs forward-json, answer-json: the body parsed, a request id, the answer written with its length; no routing, policies, metrics or validation). Each floor's own ratio is over its plain form; a Sluice target's ratio here is its own work beyond what any JSON gateway on Node does:", '');
     out.push(`| target | JSON floor | closed: µs/req | floor | ratio | ${rated.map((rate) => `at ${rate}/s: µs/req | floor | ratio`).join(' | ')} |`, `|---|---|---:|---:|---:|${rated.map(() => '---:|---:|---:|').join('')}`);
-    for (const [f] of [['bare-forward-json'], ['bare-answer-json']]) {
+    for (const f of ['bare-forward-json', 'bare-answer-json']) {
       const plain = f.slice(0, -5);
       if (!by[f] || !by[plain]) continue;
       const cells = rated.map((rate) => {

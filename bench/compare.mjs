@@ -419,16 +419,15 @@ async function addModelTargets(targets, mock) {
     children.push(s);
     const answer = await expectCacheHit(s.url);
     targets.push({ name: 'sluice-cache-hit', config: path, url: s.url, what: 'Sluice, minimal pipeline plus the response cache on the route (ttl 1h, anyTemperature, in-memory): the same body every time, so all but the first request are answered from the cache without going upstream; logging.level warn', proc: s, eld: true });
+    // Node's floors for a cache hit answer the very bytes sluice-cache-hit serves.
+    const file = join(tmp, 'cached-answer.json');
+    writeFileSync(file, answer);
     if (!opt['no-bare'] && wanted('bare-answer')) {
-      const file = join(tmp, 'cached-answer.json');
-      writeFileSync(file, answer);
       const b = await startBare('bare-answer', 'answer', file);
       children.push(b);
       targets.push({ name: 'bare-answer', url: b.url, what: `Node's floor for a cache hit: a bare node:http server (bench/bare.mjs answer) reading the request body and answering the same ${answer.length} bytes sluice-cache-hit serves`, proc: b, eld: true });
     }
     if (!opt['no-bare'] && wanted('bare-answer-json')) {
-      const file = join(tmp, 'cached-answer.json');
-      writeFileSync(file, answer);
       const b = await startBare('bare-answer-json', 'answer-json', file);
       children.push(b);
       targets.push({ name: 'bare-answer-json', url: b.url, what: `bare-answer with the least a JSON API must do (bench/bare.mjs answer-json): the body read as text and parsed (secure-json-parse), a request id, the answer written with its length and content type`, proc: b, eld: true });

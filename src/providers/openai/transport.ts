@@ -21,10 +21,8 @@ import { upstreamStatusError } from '../upstream-error.js';
 import { usageFromOpenAI } from '../usage.js';
 import { openTranslatedStream } from '../http/stream.js';
 import { headerList } from '../http/header-list.js';
+import { MAX_ERROR_BODY, readErrorBody, retryAfterOf } from '../http/body.js';
 import { ResponsesPassThroughStream, responsesJsonUsage, responsesUpstreamBody } from './responses.js';
-
-/** Upstream error bodies are read up to this size; the rest is discarded. */
-const MAX_ERROR_BODY = 64 * 1024;
 
 /** Said by a send whose answer was its key's fault (429, 401) while another key can take it. */
 const RETRY_ON_ANOTHER_KEY = Symbol('retry on another key');
@@ -155,7 +153,7 @@ export class OpenAITransport {
         await res.body.dump().catch(() => {});
         return RETRY_ON_ANOTHER_KEY;
       }
-      const text = await readBounded(res.body, MAX_ERROR_BODY).catch(() => '');
+      const text = await readErrorBody(res.body);
       throw statusError(res.statusCode, text, res.headers);
     }
     const contentType = String(res.headers['content-type'] ?? '');
@@ -252,20 +250,5 @@ function parseChunk(data: string): JsonObject | null {
 }
 
 function statusError(status: number, text: string, headers: IncomingHttpHeaders): SluiceError {
-  const retryAfter = headers['retry-after'];
-  return upstreamStatusError(status, text, typeof retryAfter === 'string' ? retryAfter : null);
-}
-
-async function readBounded(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, limit: number): Promise<string> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    parts.push(Buffer.from(chunk));
-    size += chunk.byteLength;
-    if (size >= limit) {
-      body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(parts).subarray(0, limit).toString('utf8');
+  return upstreamStatusError(status, text, retryAfterOf(headers));
 }
