@@ -223,22 +223,35 @@ export class RedisStore implements StateStore {
    * while ioredis is still connecting at startup would otherwise fail at once. After that,
    * calls made while disconnected fail fast.
    */
-  async #connected(): Promise<void> {
-    if (this.#firstReady !== null && this.#client.status !== 'reconnecting' && this.#client.status !== 'end') await this.#firstReady;
+  #connected(): Promise<void> | null {
+    if (this.#firstReady !== null && this.#client.status !== 'reconnecting' && this.#client.status !== 'end') return this.#firstReady;
+    return null;
   }
 
-  async #command<T>(send: () => Promise<T>): Promise<T> {
-    await this.#connected();
-    return send();
+  /**
+   * Sends at once when the client is connected: the command is written in the caller's turn,
+   * so its reply can arrive while the caller's loop is busy with other work (#bounded counts
+   * on that). Only the first connection is waited for.
+   */
+  #command<T>(send: () => Promise<T>): Promise<T> {
+    const ready = this.#connected();
+    if (ready !== null) return ready.then(send);
+    try {
+      return send();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new StoreError(String(err)));
+    }
   }
 
-  async #run(script: LuaScript, key: string, args: readonly ScriptArg[]): Promise<unknown> {
-    await this.#connected();
-    return script.run(this.#client, key, args);
+  #run(script: LuaScript, key: string, args: readonly ScriptArg[]): Promise<unknown> {
+    return this.#command(() => script.run(this.#client, key, args));
   }
 
-  async #runAll(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[][]): Promise<unknown[]> {
-    await this.#connected();
+  #runAll(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[][]): Promise<unknown[]> {
+    return this.#command(() => this.#sendAll(script, keys, args));
+  }
+
+  async #sendAll(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[][]): Promise<unknown[]> {
     if (keys.length === 1) return [await script.run(this.#client, keys[0]!, args[0]!)];
     if (this.#client.isCluster) return Promise.all(keys.map((key, i) => script.run(this.#client, key, args[i]!)));
     const pipeline = this.#client.pipeline();

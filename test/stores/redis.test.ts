@@ -63,10 +63,15 @@ describe('RedisStore (standalone)', { timeout: 30_000 }, () => {
 
   test('regression: a reply that arrived while the event loop was blocked is not a timeout (issue 15)', async () => {
     // Real timers on purpose: the bug is the order of the loop's phases after a block. The
-    // timeout's timer is due when the loop wakes, but the reply is already in the socket.
+    // timeout's timer is due when the loop wakes, but the reply is already in the socket. The
+    // calls write their commands before they return (a write deferred to a microtask would go
+    // out after the stall, and the test would then race Redis for the first read: CI saw the
+    // last of three replies miss it).
     const client = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
     const store = new RedisStore({ client, clock: systemClock, prefix: uniquePrefix(), timeoutMs: 50 });
     try {
+      // Connected first: the 50 ms bound is for the stalled calls, not for a first connection.
+      if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
       await store.ping();
       // On a loaded machine redis-server itself may be scheduled later than the stall, and then
       // a timeout is right. So the stall grows until Redis answered within it: the old code
@@ -74,7 +79,14 @@ describe('RedisStore (standalone)', { timeout: 30_000 }, () => {
       // only while Redis is late.
       const attempts: string[][] = [];
       for (const stallMs of [400, 800, 1600, 3200]) {
-        const pending = Promise.allSettled([store.consume([rule(`spin-${stallMs}`, 100, 60_000)], [1]), store.add(`spin-${stallMs}`, 1, 60_000), store.ping()]);
+        // Each call writes its command before it returns: the pipeline, EVALSHA and PING.
+        const calls: Promise<unknown>[] = [];
+        for (const call of [() => store.consume([rule(`spin-${stallMs}`, 100, 60_000)], [1]), () => store.add(`spin-${stallMs}`, 1, 60_000), () => store.ping()]) {
+          const written = client.stream.bytesWritten;
+          calls.push(call());
+          assert.ok(client.stream.bytesWritten > written, `call ${calls.length} wrote nothing before returning`);
+        }
+        const pending = Promise.allSettled(calls);
         const until = performance.now() + stallMs;
         while (performance.now() < until) {
           // A synchronous stall, far longer than the timeout and than Redis needs to answer.
