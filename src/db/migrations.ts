@@ -406,6 +406,28 @@ export const migrations: readonly Migration[] = [
     postgres: `ALTER TABLE stored_responses ADD COLUMN items text;`,
     sqlite: `ALTER TABLE stored_responses ADD COLUMN items TEXT;`,
   },
+  {
+    // A stored response keeps its own turn only (its input and output items) and names the
+    // response it continues: a conversation of n turns stores n turns, not n²/2 (rows before
+    // this kept every earlier turn again). `own_items` 1: `items` is this turn alone, the rest
+    // is found by following `previous_id`; 0: a row before this one, whose items (or messages)
+    // are the whole conversation. `deleted` 1: deleted by its client but still holding a turn
+    // that later responses continue (see src/db/responses.ts).
+    id: 10,
+    name: 'stored response chains',
+    postgres: `
+      ALTER TABLE stored_responses ADD COLUMN previous_id text;
+      ALTER TABLE stored_responses ADD COLUMN own_items integer NOT NULL DEFAULT 0;
+      ALTER TABLE stored_responses ADD COLUMN deleted integer NOT NULL DEFAULT 0;
+      CREATE INDEX stored_responses_previous ON stored_responses (previous_id) WHERE previous_id IS NOT NULL;
+    `,
+    sqlite: `
+      ALTER TABLE stored_responses ADD COLUMN previous_id TEXT;
+      ALTER TABLE stored_responses ADD COLUMN own_items INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE stored_responses ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX stored_responses_previous ON stored_responses (previous_id) WHERE previous_id IS NOT NULL;
+    `,
+  },
 ];
 
 /** An arbitrary constant naming Sluice's migration lock among PostgreSQL's advisory locks. */

@@ -110,6 +110,19 @@ describe('stored responses through the openai SDK', () => {
     await assert.rejects(a.responses.delete(res.id), (err: unknown) => err instanceof OpenAI.NotFoundError);
   });
 
+  test('a deleted turn is 404 for its caller but stays in the conversation that continues it', async () => {
+    const first = await a.responses.create({ model: 'mock-1', input: 'My name is Ada.' });
+    const second = await a.responses.create({ model: 'mock-1', previous_response_id: first.id, input: 'I live in Paris.' });
+    const third = await a.responses.create({ model: 'mock-1', previous_response_id: second.id, input: 'Noted?' });
+    const recap = async (): Promise<number> => (await a.responses.create({ model: 'mock-1', previous_response_id: third.id, input: 'Recap.', store: false })).usage!.input_tokens;
+    const before = await recap();
+    await a.responses.delete(second.id);
+    await assert.rejects(a.responses.retrieve(second.id), (err: unknown) => err instanceof OpenAI.NotFoundError);
+    await assert.rejects(a.responses.create({ model: 'mock-1', previous_response_id: second.id, input: 'x' }), (err: unknown) => err instanceof OpenAI.NotFoundError && err.param === 'previous_response_id');
+    // The mock counts the prompt it was sent: the same three turns before and after.
+    assert.equal(await recap(), before);
+  });
+
   test('store: false keeps nothing', async () => {
     const res = await a.responses.create({ model: 'mock-1', input: 'ephemeral', store: false });
     await assert.rejects(a.responses.retrieve(res.id), (err: unknown) => err instanceof OpenAI.NotFoundError);

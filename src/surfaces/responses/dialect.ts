@@ -35,8 +35,6 @@ function itemsWithIds(items: readonly JsonObject[]): JsonObject[] {
 /** What one request on /v1/responses was bound to. */
 interface ExchangeParts {
   readonly turn: ResponsesTurn;
-  /** The conversation before this turn, as Responses items ([] without previous_response_id). */
-  readonly earlier: readonly JsonObject[];
   readonly head: ResponseHead;
   readonly tenant: string;
   /** Null when the answer is not kept. */
@@ -50,14 +48,12 @@ class ResponsesExchange implements Dialect {
   readonly body: JsonObject;
   readonly #head: ResponseHead;
   readonly #turn: ResponsesTurn;
-  readonly #earlier: readonly JsonObject[];
   readonly #tenant: string;
   readonly #store: ResponsesStore | null;
   #native: ExchangeNative | null = null;
 
   constructor(parts: ExchangeParts) {
     this.#turn = parts.turn;
-    this.#earlier = parts.earlier;
     this.#head = parts.head;
     this.#tenant = parts.tenant;
     this.#store = parts.store;
@@ -110,8 +106,9 @@ class ResponsesExchange implements Dialect {
 
   #put(id: string, response: JsonObject, output: unknown): void {
     if (this.#store === null) return;
-    const items = [...this.#earlier, ...this.#turn.items, ...(Array.isArray(output) ? output.filter(isRecord) : [])];
-    this.#store.put(this.#tenant, { id, response, inputItems: itemsWithIds(this.#turn.items), items, messages: [] });
+    const items = [...this.#turn.items, ...(Array.isArray(output) ? output.filter(isRecord) : [])];
+    const previous = this.#head.request.previous_response_id;
+    this.#store.put(this.#tenant, { id, response, inputItems: itemsWithIds(this.#turn.items), items, previous: typeof previous === 'string' ? previous : null });
   }
 }
 
@@ -201,11 +198,12 @@ export class ResponsesDialect implements Dialect {
     let earlierMessages: JsonObject[] = [];
     if (typeof previous === 'string') {
       if (this.#store === null) throw new SluiceError('SLUICE_ERR_RESPONSES_NOT_STORED', { param: 'previous_response_id' });
-      const stored = await this.#store.get(principal.id, previous);
-      if (stored === null) throw new SluiceError('SLUICE_ERR_RESPONSE_NOT_FOUND', { message: `No stored response with id ${JSON.stringify(previous)}.`, param: 'previous_response_id' });
-      // A row written before migration 9 has the conversation as chat messages only.
-      earlier = stored.items ?? messagesToItems(stored.messages);
-      earlierMessages = stored.items === null ? stored.messages : historyToMessages(stored.items);
+      const parts = await this.#store.conversation(principal.id, previous);
+      if (parts === null) throw new SluiceError('SLUICE_ERR_RESPONSE_NOT_FOUND', { message: `No stored response with id ${JSON.stringify(previous)}.`, param: 'previous_response_id' });
+      // A row written before migration 9 has the conversation up to it as chat messages only.
+      const only = parts.length === 1 ? parts[0]! : null;
+      earlier = parts.flatMap((p) => p.items ?? messagesToItems(p.messages));
+      earlierMessages = only !== null && only.items === null ? only.messages : historyToMessages(earlier);
     }
     let turn: ResponsesTurn;
     let body: JsonObject;
@@ -224,7 +222,7 @@ export class ResponsesDialect implements Dialect {
     }
     const store = request.store !== false && this.#store !== null;
     const head: ResponseHead = { id: itemId('resp'), createdAt: Math.floor(this.#clock.now() / 1000), request, store };
-    const exchange = new ResponsesExchange({ turn, earlier: earlier ?? [], head, tenant: principal.id, store: store ? this.#store : null, body });
+    const exchange = new ResponsesExchange({ turn, head, tenant: principal.id, store: store ? this.#store : null, body });
     const native = upstreamRequest(client as JsonObject, earlier, store && request.reasoning !== undefined && request.reasoning !== null);
     return { body, dialect: exchange, native: { body: native, refusal } };
   }
