@@ -102,6 +102,18 @@ export class UpstreamClient {
     }
   }
 
+  /** GETs `path` with a key of the pool: any 2xx is healthy (a provider's `/models` also proves the key works). */
+  async probe(path: string, signal: AbortSignal): Promise<void> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.#pool.request({ method: 'GET', path: this.#config.basePath + path, headers: [...this.#fixed[this.keys.pick().index]!], signal });
+    } catch (err) {
+      throw mapUpstreamError(err, this.#config.name, false);
+    }
+    await res.body.dump();
+    if (res.statusCode < 200 || res.statusCode >= 300) throw this.#mapStatus(res.statusCode, '', null);
+  }
+
   #poolFor(call: ProviderCall): Dispatcher {
     const config = this.#config;
     const timeouts = call.timeouts ?? config.timeouts;

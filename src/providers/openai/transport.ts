@@ -5,27 +5,19 @@
  * chunk by chunk without re-serialising JSON. What differs per provider (the URL, the auth
  * header) is given by the adapter.
  */
-import type { IncomingHttpHeaders } from 'node:http';
-import type { Dispatcher } from 'undici';
 import { SluiceError } from '../../errors.js';
-import { undiciSignal, type CancelSignal } from '../../lib/cancel.js';
 import { mapUpstreamError } from '../../upstream/errors.js';
 import { topLevelMember } from '../../upstream/json-tail.js';
 import type { UpstreamPools } from '../../upstream/pools.js';
 import { parseSse } from '../../upstream/sse.js';
-import { requestText, type TextResponse } from '../../upstream/text-request.js';
 import type { HttpProviderRuntime } from '../http/config.js';
 import type { JsonObject, ProviderCall, ProviderResponse, StreamResponse, Usage } from '../types.js';
-import { KeyPool, type KeyPoolServices, type PoolKey } from '../keys/pool.js';
+import type { KeyPool, KeyPoolServices } from '../keys/pool.js';
+import { UpstreamClient } from '../http/client.js';
 import { upstreamStatusError } from '../upstream-error.js';
 import { usageFromOpenAI } from '../usage.js';
 import { openTranslatedStream } from '../http/stream.js';
-import { headerList } from '../http/header-list.js';
-import { MAX_ERROR_BODY, readErrorBody, retryAfterOf } from '../http/body.js';
 import { ResponsesPassThroughStream, responsesJsonUsage, responsesUpstreamBody } from './responses.js';
-
-/** Said by a send whose answer was its key's fault (429, 401) while another key can take it. */
-const RETRY_ON_ANOTHER_KEY = Symbol('retry on another key');
 
 export interface OpenAITransportOptions {
   /** The provider's auth header(s) for one key: `authorization: Bearer …` for OpenAI, `api-key` for Azure; null: no key. */
@@ -42,25 +34,16 @@ export interface OpenAITransportOptions {
 
 export class OpenAITransport {
   readonly #config: HttpProviderRuntime;
-  readonly #pools: UpstreamPools;
-  readonly #pool: Dispatcher;
-  readonly #streamPool: Dispatcher;
-  /**
-   * The request headers of each key of the pool, by key index, as undici's flat list of names
-   * and values (built once; a call appends its accept and request id, which the list leaves out).
-   */
-  readonly #headers: readonly (readonly string[])[];
+  /** Keys, pools, headers and the retry on another key, as for the translating adapters. */
+  readonly #client: UpstreamClient;
   readonly #streamUsage: boolean;
   /** The provider's API keys (issue 21): each call takes one; answers rest or remove them. */
   readonly keys: KeyPool;
 
   constructor(config: HttpProviderRuntime, pools: UpstreamPools, options: OpenAITransportOptions) {
     this.#config = config;
-    this.#pools = pools;
-    this.#pool = pools.forCall(config, config.timeouts.connectMs, false);
-    this.#streamPool = pools.forCall(config, config.timeouts.connectMs, true);
-    this.keys = new KeyPool(config.name, config.apiKeys, options.services);
-    this.#headers = this.keys.keys.map((k) => headerList({ ...config.headers, 'content-type': 'application/json', ...options.auth(k.secret === null ? null : k.secret.reveal()) }));
+    this.#client = new UpstreamClient(config, pools, upstreamStatusError, options.auth, options.services);
+    this.keys = this.#client.keys;
     this.#streamUsage = options.streamUsage;
   }
 
@@ -72,90 +55,19 @@ export class OpenAITransport {
    * with that model, and the answer comes back as the upstream wrote it.
    */
   async send(call: ProviderCall, path: string, responsesModel?: string): Promise<ProviderResponse> {
-    const config = this.#config;
-    const timeouts = call.timeouts ?? config.timeouts;
-    const pool = timeouts.connectMs !== config.timeouts.connectMs ? this.#pools.forCall(config, timeouts.connectMs, call.stream) : call.stream ? this.#streamPool : this.#pool;
     const passThrough = responsesModel !== undefined && call.native !== undefined && call.native !== null;
     const body = passThrough ? responsesUpstreamBody(call.native!, responsesModel) : this.#bodyText(call);
-    const accept = call.stream ? 'text/event-stream' : 'application/json';
-    const keys = this.keys;
-    for (let left = keys.keys.length - 1; ; left--) {
-      const key = keys.pick(call.estimatedTokens);
-      const options: Dispatcher.DispatchOptions = {
-        method: 'POST',
-        path: config.basePath + path,
-        headers: [...this.#headers[key.index]!, 'accept', accept, 'x-request-id', call.requestId],
-        body,
-        headersTimeout: timeouts.firstByteMs,
-        bodyTimeout: timeouts.idleMs,
-      };
-      const res = call.stream ? await this.#sendStream(call, pool, options, key, left > 0, passThrough) : await this.#sendJson(pool, options, call.signal, key, left > 0, passThrough);
-      if (res !== RETRY_ON_ANOTHER_KEY) return res;
+    if (!call.stream) {
+      // Read straight into a string (no body stream).
+      const res = await this.#client.postText(call, path, null, body);
+      if (passThrough) return { kind: 'json', status: res.status, body: res.text, usage: responsesJsonUsage(res.text, this.#config.name), native: 'openai-responses' };
+      // Usage from the answer's tail when it is cleanly there; else a full parse (which also
+      // refuses a body that is not JSON).
+      const usage = topLevelMember(res.text, 'usage') ?? this.#parse(res.text).usage;
+      return { kind: 'json', status: res.status, body: res.text, usage: usageFromOpenAI(usage) };
     }
-  }
-
-  /** GET `path`: any 2xx is healthy (for `/models`, it also proves the API key works). */
-  async probe(path: string, signal: AbortSignal): Promise<void> {
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await this.#pool.request({ method: 'GET', path: this.#config.basePath + path, headers: [...this.#headers[this.keys.pick().index]!], signal });
-    } catch (err) {
-      throw mapUpstreamError(err, this.#config.name, false);
-    }
-    await res.body.dump();
-    if (res.statusCode < 200 || res.statusCode >= 300) throw upstreamStatusError(res.statusCode, '', null);
-  }
-
-  /**
-   * The body to send: the client's own text when the body is the one it sent (no re-serialising
-   * a long prompt), else the body serialised. The one place `include_usage` is injected.
-   */
-  #bodyText(call: ProviderCall): string {
-    const body = call.body;
-    if (call.stream && !call.includeUsage && this.#streamUsage) {
-      const options = typeof body.stream_options === 'object' && body.stream_options !== null ? body.stream_options : {};
-      return JSON.stringify({ ...body, stream_options: { ...options, include_usage: true } });
-    }
-    return call.bodyText ?? JSON.stringify(body);
-  }
-
-  /** A call answered whole: read straight into a string (no body stream). */
-  async #sendJson(pool: Dispatcher, options: Dispatcher.DispatchOptions, signal: CancelSignal, key: PoolKey, mayRetry: boolean, passThrough: boolean): Promise<ProviderResponse | typeof RETRY_ON_ANOTHER_KEY> {
-    let res: TextResponse;
-    try {
-      res = await requestText(pool, options, signal, MAX_ERROR_BODY);
-    } catch (err) {
-      throw mapUpstreamError(err, this.#config.name, false);
-    }
-    const verdict = this.keys.answered(key, res.status, res.headers);
-    if (res.status >= 400) {
-      if (verdict === 'retry' && mayRetry) return RETRY_ON_ANOTHER_KEY;
-      throw statusError(res.status, res.text, res.headers);
-    }
-    if (passThrough) return { kind: 'json', status: res.status, body: res.text, usage: responsesJsonUsage(res.text, this.#config.name), native: 'openai-responses' };
-    // Usage from the answer's tail when it is cleanly there; else a full parse (which also
-    // refuses a body that is not JSON).
-    const usage = topLevelMember(res.text, 'usage') ?? this.#parse(res.text).usage;
-    return { kind: 'json', status: res.status, body: res.text, usage: usageFromOpenAI(usage) };
-  }
-
-  async #sendStream(call: ProviderCall, pool: Dispatcher, options: Dispatcher.DispatchOptions, key: PoolKey, mayRetry: boolean, passThrough: boolean): Promise<ProviderResponse | typeof RETRY_ON_ANOTHER_KEY> {
     const name = this.#config.name;
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await pool.request({ ...options, signal: undiciSignal(call.signal) });
-    } catch (err) {
-      throw mapUpstreamError(err, name, false);
-    }
-    const verdict = this.keys.answered(key, res.statusCode, res.headers);
-    if (res.statusCode >= 400) {
-      if (verdict === 'retry' && mayRetry) {
-        await res.body.dump().catch(() => {});
-        return RETRY_ON_ANOTHER_KEY;
-      }
-      const text = await readErrorBody(res.body);
-      throw statusError(res.statusCode, text, res.headers);
-    }
+    const res = await this.#client.post(call, path, null, body);
     const contentType = String(res.headers['content-type'] ?? '');
     if (contentType.startsWith('text/event-stream')) {
       if (passThrough) return { ...(await openTranslatedStream(name, res.statusCode, res.body, new ResponsesPassThroughStream(name))), native: 'openai-responses' };
@@ -169,6 +81,24 @@ export class OpenAITransport {
     }
     this.#parse(text);
     throw new SluiceError('SLUICE_ERR_UPSTREAM_BAD_RESPONSE', { message: `Provider "${name}" did not stream (content-type ${contentType || 'none'}).` });
+  }
+
+  /** GET `path`: any 2xx is healthy (for `/models`, it also proves the API key works). */
+  probe(path: string, signal: AbortSignal): Promise<void> {
+    return this.#client.probe(path, signal);
+  }
+
+  /**
+   * The body to send: the client's own text when the body is the one it sent (no re-serialising
+   * a long prompt), else the body serialised. The one place `include_usage` is injected.
+   */
+  #bodyText(call: ProviderCall): string {
+    const body = call.body;
+    if (call.stream && !call.includeUsage && this.#streamUsage) {
+      const options = typeof body.stream_options === 'object' && body.stream_options !== null ? body.stream_options : {};
+      return JSON.stringify({ ...body, stream_options: { ...options, include_usage: true } });
+    }
+    return call.bodyText ?? JSON.stringify(body);
   }
 
   #parse(text: string): JsonObject {
@@ -247,8 +177,4 @@ function parseChunk(data: string): JsonObject | null {
   } catch {
     return null;
   }
-}
-
-function statusError(status: number, text: string, headers: IncomingHttpHeaders): SluiceError {
-  return upstreamStatusError(status, text, retryAfterOf(headers));
 }
