@@ -20,7 +20,18 @@ export interface SpoolOptions {
   readonly sync?: SyncFile;
   /** A write or sync failed outside a caller's await; `lost` records could not be written. */
   readonly onError?: (err: unknown, lost: number) => void;
+  /**
+   * Bytes of lines kept in memory for `read`, over all segments this process wrote (default
+   * DEFAULT_MEMORY_BYTES); a segment past it is read back from its file.
+   */
+  readonly memoryBytes?: number;
 }
+
+/**
+ * The default of SpoolOptions.memoryBytes: a few flush intervals of records at several
+ * thousand requests a second. Beyond it (a database away for long), segments are read from disk.
+ */
+export const DEFAULT_MEMORY_BYTES = 16 * 1024 * 1024;
 
 /** Callers waiting for the lines of one write (one event-loop turn) to be written or synced. */
 interface Waiter {
@@ -89,7 +100,7 @@ function lockFolder(dir: string): string {
 
 /** What a segment holds: its complete lines, and how many lines were unreadable. */
 export interface SegmentContents {
-  readonly lines: string[];
+  readonly lines: readonly string[];
   /** A last line cut short by a crash mid-write; it was never acknowledged, so it is dropped. */
   readonly torn: boolean;
 }
@@ -128,12 +139,23 @@ export class Spool {
   #durableGen = 0;
   #writeWaiters: Waiter[] = [];
   #syncWaiters: Waiter[] = [];
+  /**
+   * The lines of the active segment as appended (null once they are not all it holds: a write
+   * failed, or they passed the memory budget), and those of sealed segments this process
+   * wrote, so shipping a segment does not read back the file it just wrote: a synchronous read
+   * and split of megabytes on the event loop at every flush.
+   */
+  #activeLines: string[] | null = [];
+  readonly #sealedLines = new Map<string, { readonly lines: readonly string[]; readonly bytes: number }>();
+  readonly #memoryBytes: number;
+  #heldBytes = 0;
 
   constructor(dir: string, fsync: FsyncPolicy, options: SpoolOptions = {}) {
     this.dir = dir;
     this.#fsync = fsync;
     this.#sync = options.sync ?? fdatasyncAsync;
     this.#onError = options.onError ?? ((): void => {});
+    this.#memoryBytes = options.memoryBytes ?? DEFAULT_MEMORY_BYTES;
     this.#endTurn = (): void => {
       if (!this.#turnQueued) return; // written already by a flush, seal or close
       this.#turnQueued = false;
@@ -170,6 +192,10 @@ export class Spool {
     const text = `${line}\n`;
     this.#activeBytes += Buffer.byteLength(text);
     this.#pending.push(text);
+    if (this.#activeLines !== null) {
+      if (this.#heldBytes + this.#activeBytes <= this.#memoryBytes) this.#activeLines.push(line);
+      else this.#activeLines = null;
+    }
     if (this.#turnQueued) return;
     this.#turnQueued = true;
     setImmediate(this.#endTurn);
@@ -217,6 +243,11 @@ export class Spool {
     }
     // Detached first: lines appended while it syncs start the next segment.
     const path = this.#path(this.#next);
+    if (this.#activeLines !== null) {
+      this.#sealedLines.set(path, { lines: this.#activeLines, bytes: this.#activeBytes });
+      this.#heldBytes += this.#activeBytes;
+    }
+    this.#activeLines = [];
     this.#fd = null;
     this.#next++;
     this.#activeBytes = 0;
@@ -226,8 +257,10 @@ export class Spool {
     this.#sealed.push(path);
   }
 
-  /** Reads a sealed segment's lines. */
+  /** Reads a sealed segment's lines: from memory when this process wrote them all, else from its file. */
   read(path: string): SegmentContents {
+    const held = this.#sealedLines.get(path);
+    if (held !== undefined) return { lines: held.lines, torn: false };
     const text = readFileSync(path, 'utf8');
     const lines = text.split('\n');
     const last = lines.pop();
@@ -239,6 +272,14 @@ export class Spool {
     if (this.#sealed[0] !== path) throw new Error(`${path} is not the oldest sealed segment`);
     unlinkSync(path);
     this.#sealed.shift();
+    this.#forget(path);
+  }
+
+  #forget(path: string): void {
+    const held = this.#sealedLines.get(path);
+    if (held === undefined) return;
+    this.#sealedLines.delete(path);
+    this.#heldBytes -= held.bytes;
   }
 
   /** Writes what is pending, syncs (unless `never`) and closes the active segment (sealed at the next open), and lets the folder go. */
@@ -290,6 +331,8 @@ export class Spool {
       this.#torn = false;
     } catch (err) {
       if (off > 0) this.#torn = true;
+      // The file no longer holds exactly the lines appended: it is read back as it is.
+      this.#activeLines = null;
       this.#onError(err, count);
       throw err;
     } finally {

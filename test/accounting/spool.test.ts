@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, fdatasync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, fdatasync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -71,6 +71,53 @@ describe('the usage spool', () => {
     await spool.seal();
     assert.equal(spool.sealed.length, 1, 'sealing an empty active segment makes nothing');
     await spool.close();
+  });
+
+  test('a segment this process wrote is shipped from memory, not read back from its file', async () => {
+    const spool = new Spool(dir, 'never');
+    spool.append('{"a":1}');
+    spool.append('{"a":2}');
+    await spool.seal();
+    // Its file is not read: what the test writes over it is not what comes back.
+    writeFileSync(spool.sealed[0]!, 'other\n');
+    assert.deepEqual(spool.read(spool.sealed[0]!), { lines: ['{"a":1}', '{"a":2}'], torn: false });
+    await spool.close();
+  });
+
+  test('past the memory budget, or after a failed write, a segment is read from its file', async () => {
+    const spool = new Spool(dir, 'never', { memoryBytes: 10 });
+    const overwrite = (i: number): void => writeFileSync(spool.sealed[i]!, `disk${i}\n`);
+    spool.append('aaaa');
+    await spool.seal(); // 5 bytes held
+    spool.append('bbbb');
+    await spool.seal(); // 10 held: the budget
+    spool.append('cc');
+    await spool.seal(); // would be 13: read from its file
+    for (let i = 0; i < 3; i++) overwrite(i);
+    assert.deepEqual(spool.read(spool.sealed[0]!).lines, ['aaaa']);
+    assert.deepEqual(spool.read(spool.sealed[1]!).lines, ['bbbb']);
+    assert.deepEqual(spool.read(spool.sealed[2]!).lines, ['disk2']);
+    spool.remove(spool.sealed[0]!); // frees its 5 bytes
+    spool.append('dd');
+    await spool.seal();
+    overwrite(2);
+    assert.deepEqual(spool.read(spool.sealed[2]!).lines, ['dd'], 'held again once a shipped segment freed its bytes');
+    await spool.close();
+
+    // A write that fails leaves the file without the lines appended: it is read as it is.
+    const sub = join(dir, 'failing');
+    const lost: number[] = [];
+    const failing = new Spool(sub, 'never', { onError: (_err, n) => lost.push(n) });
+    const first = join(sub, '000000000001.jsonl');
+    mkdirSync(first); // the first segment cannot be opened for writing
+    failing.append('lost');
+    await failing.written();
+    assert.deepEqual(lost, [1]);
+    rmdirSync(first);
+    failing.append('kept');
+    await failing.seal();
+    assert.deepEqual(failing.read(failing.sealed[0]!).lines, ['kept'], 'the lost line is not shipped from memory');
+    await failing.close();
   });
 
   test('a restart finds what the last process left, in order, and a line cut short by a crash is dropped', async () => {
